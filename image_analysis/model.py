@@ -1,0 +1,225 @@
+"""The vision model client: one Chat Completions request through the standard ``openai`` client.
+
+The address comes from ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` when set (any OpenAI-compatible server),
+otherwise from VIKTOR's built-in service (``vkt.ViktorOpenAI``). Nothing connects until ``describe`` runs.
+Retries with backoff (honouring ``Retry-After``) are the ``openai`` client's own; every failure becomes one
+of the project's ``ServiceError`` classes with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+
+from image_analysis.errors import (
+    AuthenticationFailedError,
+    EmptyReplyError,
+    ImageTooLargeError,
+    RateLimitedError,
+    RequestRejectedError,
+    ServiceError,
+    ServiceNotConfiguredError,
+    ServiceUnreachableError,
+)
+from image_analysis.prepare import PreparedImage
+from image_analysis.prompts import Prompt
+
+DEFAULT_MODEL = "mistral.ministral-3-14b-instruct"
+DEFAULT_TIMEOUT_SECONDS = 120.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_TOKENS = 4096
+
+NOT_CONFIGURED = (
+    "No vision model service is configured. Inside VIKTOR this is automatic; elsewhere set OPENAI_BASE_URL "
+    "to an OpenAI-compatible server (for example http://localhost:11434/v1) and OPENAI_API_KEY if it needs one."
+)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where and how to call the model; the key is never shown in ``repr``."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    model: str = DEFAULT_MODEL
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_tokens: int = DEFAULT_MAX_TOKENS
+
+    @classmethod
+    def from_environment(cls, model: str | None = None) -> ServiceSettings:
+        """Settings from the environment: ``OPENAI_BASE_URL`` first, else VIKTOR's built-in service."""
+        base_url = os.environ.get("OPENAI_BASE_URL", "").strip()
+        if base_url:
+            api_key = os.environ.get("OPENAI_API_KEY", "").strip() or "not-needed"
+        else:
+            base_url, api_key = _viktor_service()
+        return cls(
+            base_url=base_url,
+            api_key=api_key,
+            model=model or model_id(),
+            timeout=_env_number("VISION_TIMEOUT", DEFAULT_TIMEOUT_SECONDS, float),
+            max_retries=_env_number("VISION_MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
+            max_tokens=_env_number("VISION_MAX_TOKENS", DEFAULT_MAX_TOKENS, int),
+        )
+
+
+@dataclass(frozen=True)
+class Description:
+    """The model's reply: untrusted Markdown text, and whether it was cut off at the length limit."""
+
+    text: str
+    model: str
+    truncated: bool = False
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Description:
+        return cls(**data)
+
+
+def model_id() -> str:
+    """The model to call: ``VISION_MODEL`` when set, else VIKTOR's built-in vision model."""
+    return os.environ.get("VISION_MODEL", "").strip() or DEFAULT_MODEL
+
+
+def build_messages(prompt: Prompt, images: Sequence[PreparedImage]) -> list[dict[str, Any]]:
+    """The Chat Completions messages: the system role, then the request text and the images as data URIs."""
+    content: list[dict[str, Any]] = [{"type": "text", "text": prompt.user}]
+    content += [{"type": "image_url", "image_url": {"url": image.data_uri}} for image in images]
+    return [
+        {"role": "system", "content": prompt.system},
+        {"role": "user", "content": content},
+    ]
+
+
+def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceSettings) -> Description:
+    """Ask the model to describe ``images``; raises a ``ServiceError`` subclass on any failure."""
+    client = openai.OpenAI(
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+    )
+    try:
+        with client:
+            completion = client.chat.completions.create(
+                model=settings.model,
+                messages=build_messages(prompt, images),
+                max_tokens=settings.max_tokens,
+            )
+    except openai.APIError as error:
+        raise _service_error(error, settings) from None
+    return _description(completion, settings.model)
+
+
+def _description(completion: Any, requested_model: str) -> Description:
+    choices = getattr(completion, "choices", None)
+    if not choices:
+        raise EmptyReplyError("The vision model sent a reply without any description. Please try again.")
+    choice = choices[0]
+    text = (getattr(choice.message, "content", None) or "").strip() if choice.message else ""
+    if not text:
+        if choice.finish_reason == "content_filter":
+            raise EmptyReplyError("The vision model service withheld its reply (content filter).")
+        raise EmptyReplyError("The vision model sent a reply without any description. Please try again.")
+    usage = getattr(completion, "usage", None)
+    return Description(
+        text=text,
+        model=getattr(completion, "model", None) or requested_model,
+        truncated=choice.finish_reason == "length",
+        prompt_tokens=getattr(usage, "prompt_tokens", None),
+        completion_tokens=getattr(usage, "completion_tokens", None),
+    )
+
+
+def _service_error(error: openai.APIError, settings: ServiceSettings) -> ServiceError:
+    """Translate an ``openai`` error into the project's error with a message that says what to do."""
+    where = _host(settings.base_url)
+    if isinstance(error, openai.RateLimitError):
+        return RateLimitedError("Fair usage limit reached. Please try again later.")
+    if isinstance(error, openai.APITimeoutError):
+        return ServiceUnreachableError(
+            f"The vision model service at {where} did not answer within {settings.timeout:g} s. "
+            "Please try again in a moment."
+        )
+    if isinstance(error, openai.APIConnectionError):
+        return ServiceUnreachableError(
+            f"The vision model service at {where} could not be reached. Check the connection and try again."
+        )
+    if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return AuthenticationFailedError(
+            f"The vision model service refused the credentials (HTTP {error.status_code}). Inside VIKTOR, "
+            "reload the app; elsewhere check OPENAI_API_KEY."
+        )
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        if status == 413:
+            return ImageTooLargeError(
+                "The image is too large for the vision model service (HTTP 413). "
+                "Upload a smaller image or a crop of the area of interest."
+            )
+        if status >= 500:
+            return ServiceUnreachableError(
+                f"The vision model service failed (HTTP {status}) after {settings.max_retries} retries. "
+                "Please try again later."
+            )
+        detail = _service_message(error, settings.api_key)
+        return RequestRejectedError(
+            f"The vision model service rejected the request (HTTP {status})" + (f": {detail}" if detail else ".")
+        )
+    return ServiceError("The vision model service sent a reply that could not be read. Please try again.")
+
+
+def _service_message(error: openai.APIStatusError, api_key: str) -> str:
+    """The service's own explanation, as one short line of plain text (never an HTML page, never the key)."""
+    body = error.body
+    message: Any = None
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else inner
+    if not isinstance(message, str):
+        message = ""
+    message = " ".join(message.split())
+    if message.startswith("<"):
+        return ""
+    if api_key and len(api_key) > 3:
+        message = message.replace(api_key, "[key]")
+    return message[:300]
+
+
+def _host(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return parts.netloc.rpartition("@")[2] or base_url
+
+
+def _viktor_service() -> tuple[str, str]:
+    """VIKTOR's built-in service; outside VIKTOR its environment is missing and that is said plainly."""
+    try:
+        import viktor as vkt
+
+        return vkt.ViktorOpenAI.get_base_url(version="v1"), vkt.ViktorOpenAI.get_api_key()
+    except (ImportError, KeyError, AttributeError) as error:
+        raise ServiceNotConfiguredError(NOT_CONFIGURED) from error
+
+
+def _env_number(name: str, default: Any, kind: type) -> Any:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ServiceNotConfiguredError(f"{name} must be a non-negative number, not {raw!r}.")
+    return value

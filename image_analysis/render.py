@@ -1,0 +1,126 @@
+"""The page a user sees: the image as sent and its description, from a Jinja2 template with autoescaping.
+
+The model's reply is untrusted: Markdown is rendered with raw HTML disabled, unsafe link schemes refused,
+and images turned into plain text (a remote image would leak a request); the page's Content-Security-Policy
+allows no script and no network request at all, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from image_analysis.metadata import PhotoMetadata
+from image_analysis.model import Description
+from image_analysis.prepare import Preparation
+
+_environment = Environment(
+    loader=PackageLoader("image_analysis", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+
+    def image_as_text(tokens: Any, index: int, options: Any, env: Any) -> str:
+        token = tokens[index]
+        alt = md.renderer.renderInlineAsText(token.children or [], options, env)
+        return str(escape(f"[image: {alt}]" if alt else "[image]"))
+
+    def link_open(tokens: Any, index: int, options: Any, env: Any) -> str:
+        tokens[index].attrSet("rel", "noopener noreferrer nofollow")
+        tokens[index].attrSet("target", "_blank")
+        return md.renderer.renderToken(tokens, index, options, env)
+
+    md.add_render_rule("image", image_as_text)
+    md.add_render_rule("link_open", link_open)
+    return md
+
+
+_md = _markdown()
+
+
+def markdown_to_html(text: str) -> Markup:
+    """Safe HTML for untrusted Markdown: raw HTML is shown as text, ``javascript:`` links are not links."""
+    return Markup(_md.render(text))
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled line under the image."""
+
+    label: str
+    value: str
+
+
+def image_facts(preparation: Preparation, model: str | None) -> list[Fact]:
+    """The facts shown under the image: file, sizes, bytes and tokens sent, model, and photo metadata."""
+    source = preparation.source
+    sent = ", ".join(f"{image.width} x {image.height} px" for image in preparation.images)
+    facts = [
+        Fact("File", source.name),
+        Fact("Original", f"{source.width} x {source.height} px, {source.format}, {_bytes(source.bytes)}"),
+        Fact("Sent", f"{sent} ({', '.join(sorted({image.mime for image in preparation.images}))})"),
+        Fact("Bytes sent", _bytes(sum(len(image.data) for image in preparation.images))),
+        Fact("Image tokens", f"{preparation.image_tokens:,}"),
+    ]
+    if model:
+        facts.append(Fact("Model", model))
+    facts += _metadata_facts(preparation.metadata)
+    return facts
+
+
+def _metadata_facts(metadata: PhotoMetadata) -> list[Fact]:
+    facts = []
+    if metadata.taken_at:
+        facts.append(Fact("Taken", metadata.taken_at.replace("T", " ")))
+    if metadata.gps:
+        facts.append(Fact("GPS", f"{metadata.gps.lat:.6f}, {metadata.gps.lon:.6f}"))
+    if metadata.camera:
+        facts.append(Fact("Camera", metadata.camera))
+    if metadata.orientation_applied:
+        facts.append(Fact("Orientation", f"{metadata.orientation_applied} (EXIF), applied before sending"))
+    return facts
+
+
+def render_page(
+    preparation: Preparation,
+    description: Description | None,
+    *,
+    question: str = "",
+    model: str | None = None,
+    error: str | None = None,
+) -> str:
+    """The full page: image and facts beside the description (or beside the error that prevented it)."""
+    model = description.model if description else model
+    return _environment.get_template("page.html.j2").render(
+        title=f"Image analysis: {preparation.source.name}",
+        preparation=preparation,
+        facts=image_facts(preparation, model),
+        description_html=markdown_to_html(description.text) if description else None,
+        truncated=bool(description and description.truncated),
+        question=" ".join(question.split()),
+        model=model,
+        error=error,
+    )
+
+
+def render_empty_page() -> str:
+    """The page shown before anything is uploaded."""
+    return _environment.get_template("empty.html.j2").render(title="Image analysis")
+
+
+def _bytes(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.2f} MB ({count:,} bytes)"
+    if count >= 1_000:
+        return f"{count / 1_000:.1f} kB ({count:,} bytes)"
+    return f"{count} bytes"
