@@ -281,6 +281,9 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=_OPENERS)
     except Image.UnidentifiedImageError as error:
+        looks_like = _sniff(data)
+        if looks_like:
+            raise ImageInputError(_decode_failure(name, looks_like, error)) from error
         raise ImageInputError(
             f"'{name}' is not an image in a supported format. "
             f"Upload a photo or drawing as {_accepted_list()}."
@@ -294,6 +297,25 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
     if image.width < 1 or image.height < 1:
         raise ImageInputError(f"'{name}' has no pixels. Upload the image file again.")
     return image
+
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _sniff(data: bytes) -> str | None:
+    """The format a file claims by its first bytes, for a better message when Pillow cannot open it."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"):
+        return "HEIF"
+    return next((format for signature, format in _SIGNATURES if data.startswith(signature)), None)
 
 
 def _stored_frame_target(size: tuple[int, int], swapped: bool) -> tuple[int, int]:
@@ -372,7 +394,7 @@ def _encode_png(pixels: Image.Image) -> bytes:
     if pixels.mode == "RGB" and _is_grey(pixels):
         pixels = pixels.convert("L")
     if pixels.mode == "RGB":
-        pixels = pixels.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        pixels = pixels.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     return _save(pixels, "PNG", compress_level=6)
 
 
@@ -398,7 +420,7 @@ def _prepared(mime: str, pixels: Image.Image, data: bytes) -> PreparedImage:
 
 
 def _accepted_list() -> str:
-    names = list(dict.fromkeys(ACCEPTED_FORMATS.values()))
+    names = [name for format, name in ACCEPTED_FORMATS.items() if format != "MPO"]
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 

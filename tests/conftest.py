@@ -1,0 +1,116 @@
+"""Shared fixtures: the real images in ../shared/images and a local OpenAI-compatible model service."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_IMAGES = REPO.parent / "shared" / "images"
+ARTIFACTS = REPO / "tests" / "artifacts"
+TEST_API_KEY = "sk-test-RECOGNISABLE-0123456789abcdef"
+COMPLETIONS = "/v1/chat/completions"
+
+
+def shared_image_path(name: str) -> Path:
+    path = SHARED_IMAGES / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: the tests read real images from ../shared/images beside the repository")
+    return path
+
+
+@pytest.fixture
+def shared_image():
+    """Read an image from ../shared/images by name."""
+    return lambda name: shared_image_path(name).read_bytes()
+
+
+def completion_body(text: str | None, finish_reason: str = "stop", model: str = "test-model") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+        ],
+        "usage": {"prompt_tokens": 2400, "completion_tokens": 120, "total_tokens": 2520},
+    }
+
+
+@dataclass
+class ModelService:
+    """A real HTTP server on 127.0.0.1 that speaks the Chat Completions protocol, set up per test."""
+
+    server: HTTPServer
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url_for("/v1")
+
+    def reply(self, text: str | None, finish_reason: str = "stop", model: str = "test-model") -> None:
+        """Answer every completion request with ``text``."""
+        self.server.expect_request(COMPLETIONS, method="POST").respond_with_json(
+            completion_body(text, finish_reason, model)
+        )
+
+    def reply_once(self, text: str, **kwargs: Any) -> None:
+        self.server.expect_ordered_request(COMPLETIONS, method="POST").respond_with_json(
+            completion_body(text, **kwargs)
+        )
+
+    def fail(self, status: int, body: Any = None, headers: dict[str, str] | None = None, once: bool = False) -> None:
+        """Answer completion requests with an HTTP error (``body`` as JSON, or as text when a str)."""
+        payload = body if isinstance(body, str) else json.dumps(body if body is not None else {"error": {}})
+        content_type = "text/html" if isinstance(body, str) else "application/json"
+        expect = self.server.expect_ordered_request if once else self.server.expect_request
+        expect(COMPLETIONS, method="POST").respond_with_response(
+            Response(payload, status=status, headers=headers or {}, content_type=content_type)
+        )
+
+    def handle(self, handler) -> None:
+        self.server.expect_request(COMPLETIONS, method="POST").respond_with_handler(handler)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """JSON bodies of the completion requests received, in order."""
+        return [request.get_json() for request, _ in self.server.log if request.path == COMPLETIONS]
+
+    @property
+    def raw_requests(self) -> list[Request]:
+        return [request for request, _ in self.server.log if request.path == COMPLETIONS]
+
+
+@pytest.fixture
+def model_service(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelService]:
+    """Point the app at a local model service (no retries unless a test asks for them)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", httpserver.url_for("/v1"))
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("VISION_MAX_RETRIES", "0")
+    monkeypatch.setenv("VISION_TIMEOUT", "10")
+    monkeypatch.delenv("VISION_MODEL", raising=False)
+    yield ModelService(httpserver)
+
+
+@pytest.fixture
+def no_model_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No endpoint configured: neither OPENAI_BASE_URL nor VIKTOR's environment."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "VIKTOR_ADDONS_URL", "VIKTOR_DEV", "VIKTOR_TOKEN", "VISION_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A 127.0.0.1 address where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
