@@ -20,7 +20,7 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from PIL import Image, ImageChops, ImageCms, ImageFile
@@ -78,7 +78,7 @@ _BAND_PIXELS = 4_000_000
 _SRGB = ImageCms.createProfile("sRGB")
 
 
-class ImageKind(str, Enum):
+class ImageKind(StrEnum):
     """What the picture shows, which decides how it is encoded."""
 
     PHOTO = "photo"
@@ -166,7 +166,7 @@ class Preparation:
         """A JSON-serialisable form that ``from_json`` restores exactly (for ``vkt.memoize``)."""
         data = self.summary()
         data["source"]["sha256"] = self.source.sha256
-        for entry, image in zip(data["images"], self.images):
+        for entry, image in zip(data["images"], self.images, strict=True):
             entry["data"] = base64.b64encode(image.data).decode("ascii")
         return data
 
@@ -268,9 +268,7 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
         raise ImageInputError(f"'{name}' is empty (0 bytes). Upload the image file again.")
     head = data[:1024].lstrip().lower()
     if head.startswith(b"%pdf"):
-        raise ImageInputError(
-            f"'{name}' is a PDF, not an image. Export the page as PNG or JPEG and upload that."
-        )
+        raise ImageInputError(f"'{name}' is a PDF, not an image. Export the page as PNG or JPEG and upload that.")
     if b"<svg" in head or head.startswith(b"<?xml"):
         raise ImageInputError(
             f"'{name}' is an SVG drawing, which is not accepted (it can carry script). "
@@ -285,8 +283,7 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
         if looks_like:
             raise ImageInputError(_decode_failure(name, looks_like, error)) from error
         raise ImageInputError(
-            f"'{name}' is not an image in a supported format. "
-            f"Upload a photo or drawing as {_accepted_list()}."
+            f"'{name}' is not an image in a supported format. Upload a photo or drawing as {_accepted_list()}."
         ) from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageInputError(_too_many_pixels(name)) from error

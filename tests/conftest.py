@@ -39,9 +39,7 @@ def completion_body(text: str | None, finish_reason: str = "stop", model: str = 
         "object": "chat.completion",
         "created": 1_700_000_000,
         "model": model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
         "usage": {"prompt_tokens": 2400, "completion_tokens": 120, "total_tokens": 2520},
     }
 
@@ -103,7 +101,8 @@ def model_service(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> It
 @pytest.fixture
 def no_model_service(monkeypatch: pytest.MonkeyPatch) -> None:
     """No endpoint configured: neither OPENAI_BASE_URL nor VIKTOR's environment."""
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "VIKTOR_ADDONS_URL", "VIKTOR_DEV", "VIKTOR_TOKEN", "VISION_MODEL"):
+    names = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "VIKTOR_ADDONS_URL", "VIKTOR_DEV", "VIKTOR_TOKEN", "VISION_MODEL")
+    for name in names:
         monkeypatch.delenv(name, raising=False)
 
 

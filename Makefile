@@ -1,0 +1,46 @@
+# make demo   describe a sample image with the model (creates .venv; needs OPENAI_BASE_URL outside VIKTOR)
+# make test   lint and run every test, browser tests included (creates .venv; installs chromium when root)
+# make bench  measure image preparation on ../shared/images and rewrite BENCHMARKS.md
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SAMPLE ?= sample_images/site_photo_column_crack.jpg
+OUT ?= report.html
+
+.PHONY: demo test bench chromium samples clean
+
+$(VENV)/.app: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test: $(VENV)/.app requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+demo: $(VENV)/.app
+	$(PY) -m image_analysis describe $(SAMPLE) --out $(OUT)
+
+test: $(VENV)/.test chromium
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+bench: $(VENV)/.test
+	$(PY) benchmarks/prepare.py
+
+samples: $(VENV)/.app
+	$(PY) scripts/make_sample_images.py
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
+	  else \
+	    echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts $(OUT)

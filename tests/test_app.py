@@ -1,0 +1,92 @@
+"""The VIKTOR controller through viktor.testing, with the model service on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+import viktor as vkt
+from viktor.testing import MockedFileResource, mock_params, mock_View
+
+from app import Controller, Parametrization
+
+
+def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", kind: str = "auto"):
+    raw = {"image": 1 if image is not None else None, "question": question, "kind": kind}
+    resources = {1: MockedFileResource(vkt.File.from_data(image), name)} if image is not None else {}
+    return mock_params(raw, Parametrization, file_resources=resources)
+
+
+def open_view(params):
+    """Run the WebView as VIKTOR would (mock_View lets a view be called outside the platform)."""
+
+    @mock_View(Controller)
+    def call():
+        return Controller().analysis(params=params)
+
+    return call()
+
+
+def test_the_view_shows_the_sent_image_and_its_description(model_service, shared_image):
+    model_service.reply("## Concrete wall\n- **Crack** running diagonally, lower left.")
+    params = params_with(shared_image("exif_orientation_6_landscape.jpg"), "wall.jpg", question="Is it wide?")
+
+    result = open_view(params)
+
+    html = result.html
+    assert isinstance(result, vkt.WebResult)
+    assert 'src="data:image/jpeg;base64,' in html
+    assert "<strong>Crack</strong> running diagonally" in html
+    assert "wall.jpg" in html and "1540 x 1036 px" in html and "2,072" in html
+    [request] = model_service.requests
+    assert "Is it wide?" in request["messages"][1]["content"][0]["text"]
+    assert request["messages"][1]["content"][1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+
+
+def test_a_png_upload_named_jpg_is_sent_with_the_mime_type_of_its_bytes(model_service, shared_image):
+    model_service.reply("A floor plan.")
+    params = params_with(shared_image("floorplan_mlstruct_f23ccf_flattened_2400w.png"), "plan.jpg")
+    html = open_view(params).html
+    assert 'src="data:image/png;base64,' in html
+    assert model_service.requests[0]["messages"][1]["content"][1]["image_url"]["url"].startswith(
+        "data:image/png;base64,"
+    )
+
+
+def test_without_an_image_the_view_says_what_to_do_and_calls_no_model(model_service):
+    html = open_view(params_with(None)).html
+    assert "Upload a site photo or an engineering drawing" in html
+    assert model_service.requests == []
+
+
+def test_a_broken_upload_is_marked_on_the_image_field(model_service, shared_image):
+    params = params_with(shared_image("corrupt_truncated_jpeg.jpg"), "broken.jpg")
+    with pytest.raises(vkt.UserError) as caught:
+        open_view(params)
+    [violation] = caught.value.input_violations
+    assert violation.fields == ["image"]
+    assert "'broken.jpg'" in violation.message and "truncated" in violation.message
+    assert model_service.requests == []
+
+
+def test_the_fair_usage_limit_is_a_user_error(model_service, shared_image):
+    model_service.fail(429, {"error": {"message": "rate limited"}})
+    params = params_with(shared_image("webp_photo_flower.webp"), "flower.webp")
+    with pytest.raises(vkt.UserError, match=r"Fair usage limit reached\. Please try again later\."):
+        open_view(params)
+
+
+def test_the_drawing_choice_sends_a_photo_losslessly(model_service, shared_image):
+    model_service.reply("ok")
+    params = params_with(shared_image("crack_concrete_ozgenel_a.png"), "crack.png", kind="drawing")
+    assert 'src="data:image/png;base64,' in open_view(params).html
+
+
+def test_importing_the_app_needs_no_network_and_no_viktor_environment(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("VIKTOR", "OPENAI"))}
+    code = "import app; print(app.Controller.label)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=os.getcwd(), env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Image analysis"

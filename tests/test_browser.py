@@ -1,0 +1,156 @@
+"""The page a user sees, in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from image_analysis.model import Description
+from image_analysis.prepare import prepare_image
+from image_analysis.render import render_page
+from tests.conftest import ARTIFACTS
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+REPORT = """\
+## What the photo shows
+Aerial view of a residential subdivision under construction: graded earth roads, kerb lines and
+**stacked precast concrete pipe sections** beside open trenches.
+
+## Visible defects and hazards
+| Item | Where | Extent |
+|---|---|---|
+| Open trench without barrier | centre left | ~15 m |
+| Stockpiled pipes near road edge | lower right | 12 sections |
+
+- Surface erosion along the graded slope, upper right.
+- Cannot tell from this image whether the trench walls are shored.
+
+**Summary:** active earthworks; trench edge protection should be checked on site.
+"""
+
+HOSTILE = """\
+## Findings
+<script>window.__pwned = 'script'; alert('script')</script>
+<img src=x onerror="window.__pwned = 'img'; alert('img')">
+<iframe src="https://example.com/"></iframe>
+<style>body { display: none !important; }</style>
+<!-- window.__pwned = 'comment' -->
+[Open the full report](javascript:window.__pwned='link';alert('link'))
+[data link](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)
+![tracking pixel](https://example.com/pixel.png)
+
+The wall shows a diagonal crack, lower left.
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watch:
+    """Everything a page does that it should not: dialogs, errors, requests leaving the page."""
+
+    def __init__(self, page: Page) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def outside_requests(self, page_url: str) -> list[str]:
+        return [url for url in self.requests if url != page_url and not url.startswith("data:")]
+
+
+def open_page(browser: Browser, html: str, tmp_path: Path, width: int = 1280, height: int = 900):
+    path = tmp_path / "page.html"
+    path.write_text(html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": width, "height": height})
+    watch = Watch(page)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, watch, path.as_uri()
+
+
+@pytest.fixture
+def site_page_html(shared_image) -> str:
+    preparation = prepare_image(shared_image("site_aerial_construction_caliterra_IMG_9402.jpg"), "IMG_9402.jpg")
+    return render_page(
+        preparation,
+        Description(text=REPORT, model="mistral.ministral-3-14b-instruct"),
+        question="Which safety hazards are visible?",
+    )
+
+
+def test_the_image_and_description_are_displayed_side_by_side(browser, site_page_html, tmp_path):
+    page, watch, _ = open_page(browser, site_page_html, tmp_path)
+    image = page.locator("img.sent-image")
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 1540
+    assert page.locator("#description").is_visible()
+    assert page.locator("#description table td").first.inner_text() == "Open trench without barrier"
+    assert "stacked precast concrete pipe sections" in page.locator("#description strong").first.inner_text()
+    image_box = page.locator("section[aria-label='Image as sent to the model']").bounding_box()
+    text_box = page.locator("section[aria-label='Description']").bounding_box()
+    assert text_box["x"] >= image_box["x"] + image_box["width"] - 1, "side by side on a wide screen"
+    assert abs(text_box["y"] - image_box["y"]) < 2
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "page-desktop.png"), full_page=True)
+    assert watch.errors == [] and watch.dialogs == []
+
+
+def test_on_a_phone_the_panels_stack(browser, site_page_html, tmp_path):
+    page, _, _ = open_page(browser, site_page_html, tmp_path, width=390, height=844)
+    image_box = page.locator("section[aria-label='Image as sent to the model']").bounding_box()
+    text_box = page.locator("section[aria-label='Description']").bounding_box()
+    assert text_box["y"] >= image_box["y"] + image_box["height"] - 1, "stacked on a narrow screen"
+    assert image_box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "page-phone.png"), full_page=True)
+
+
+def test_hostile_model_output_and_file_name_execute_nothing(browser, shared_image, tmp_path):
+    preparation = prepare_image(
+        shared_image("crack_concrete_ozgenel_a.png"), "<img src=x onerror=\"window.__pwned='name'\">.png"
+    )
+    html = render_page(
+        preparation,
+        Description(text=HOSTILE, model="m"),
+        question="<script>window.__pwned='question'</script>",
+    )
+    page, watch, url = open_page(browser, html, tmp_path)
+    page.locator("a", has_text="Open the full report").count()  # the javascript: link must not be a link
+    assert page.locator("#description a").count() == 0
+    page.wait_for_timeout(300)
+
+    assert page.evaluate("window.__pwned === undefined")
+    assert watch.dialogs == []
+    assert watch.errors == []
+    assert watch.outside_requests(url) == []
+    assert page.locator("#description iframe, #description img, #description script").count() == 0
+    assert page.locator("#description").is_visible(), "an injected style must not hide the page"
+    text = page.locator("#description").inner_text()
+    assert "<script>" in text and "diagonal crack" in text, "the text stays readable"
+    assert "window.__pwned='name'" in page.locator("#file-name").inner_text()
+    assert "<script>" in page.locator("#question").inner_text()

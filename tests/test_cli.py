@@ -1,0 +1,114 @@
+"""The command line as a user runs it: a real process, real files, exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, TEST_API_KEY, shared_image_path
+
+
+def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("VIKTOR", "OPENAI", "VISION"))}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "image_analysis", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def service_env(model_service) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": model_service.base_url, "OPENAI_API_KEY": TEST_API_KEY, "VISION_MAX_RETRIES": "0"}
+
+
+def test_prepare_prints_what_would_be_sent():
+    done = cli("prepare", str(shared_image_path("exif_orientation_6_landscape.jpg")))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["source"] == {
+        "name": "exif_orientation_6_landscape.jpg",
+        "format": "JPEG",
+        "width": 1800,
+        "height": 1200,
+        "bytes": shared_image_path("exif_orientation_6_landscape.jpg").stat().st_size,
+    }
+    [image] = report["images"]
+    assert image["mime"] == "image/jpeg"
+    assert (image["width"], image["height"]) == (1540, 1036)
+    assert image["image_tokens"] == 37 * (55 + 1)
+    assert report["payload_bytes"] == len("data:image/jpeg;base64,") + 4 * -(-image["bytes"] // 3)
+    assert report["metadata"]["orientation"] == 6
+
+
+def test_describe_prints_the_description_and_writes_the_page(model_service, tmp_path):
+    model_service.reply("## Site\nGraded roads and **concrete pipes**.")
+    out = tmp_path / "report.html"
+    image = shared_image_path("site_aerial_construction_caliterra_IMG_9402.jpg")
+    args = ["describe", str(image), "--question", "Any hazards?", "--out", str(out)]
+    done = cli(*args, env_extra=service_env(model_service))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "## Site\nGraded roads and **concrete pipes**."
+    page = out.read_text(encoding="utf-8")
+    assert 'src="data:image/jpeg;base64,' in page and "<strong>concrete pipes</strong>" in page
+    assert "Any hazards?" in page
+    assert TEST_API_KEY not in page + done.stdout + done.stderr
+
+
+def test_describe_with_a_model_option(model_service):
+    model_service.reply("fine", model="qwen2.5-vl")
+    done = cli(
+        "describe",
+        str(shared_image_path("webp_photo_flower.webp")),
+        "--model",
+        "qwen2.5-vl",
+        env_extra=service_env(model_service),
+    )
+    assert done.returncode == 0, done.stderr
+    assert model_service.requests[0]["model"] == "qwen2.5-vl"
+
+
+def test_no_endpoint_writes_the_prepared_page_and_exits_3(tmp_path):
+    out = tmp_path / "page.html"
+    done = cli("describe", str(shared_image_path("webp_photo_flower.webp")), "--out", str(out))
+    assert done.returncode == 3
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "OPENAI_BASE_URL" in errors[0]
+    assert "Traceback" not in done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert 'src="data:image/jpeg;base64,' in page and "OPENAI_BASE_URL" in page
+
+
+def test_a_service_failure_exits_3_with_one_line(model_service):
+    model_service.fail(429, {"error": {"message": "limit"}})
+    done = cli("describe", str(shared_image_path("webp_photo_flower.webp")), env_extra=service_env(model_service))
+    assert done.returncode == 3
+    assert done.stderr.strip() == "image_analysis: error: Fair usage limit reached. Please try again later."
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["prepare", "corrupt_truncated_jpeg.jpg"], "truncated"),
+        (["describe", "SOURCES.md"], "not an image"),
+        (["prepare", "no_such_file.jpg"], "Cannot read"),
+        (["prepare"], "required: image"),
+        (["describe", "webp_photo_flower.webp", "--kind", "sketch"], "invalid choice"),
+        (["summarise", "x.jpg"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_on_stderr(args, expected):
+    args = [
+        str(shared_image_path(arg))
+        if arg.endswith((".jpg", ".md", ".webp")) and arg != "no_such_file.jpg" and arg != "x.jpg"
+        else arg
+        for arg in args
+    ]
+    done = cli(*args)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
