@@ -14,8 +14,6 @@ from viktor.api_v1 import FileResource
 from image_analysis import model, prepare, prompts, render
 from image_analysis.errors import ImageInputError, ServiceError
 
-AUTO = "auto"
-
 
 class Parametrization(vkt.Parametrization):
     intro = vkt.Text(
@@ -32,15 +30,16 @@ class Parametrization(vkt.Parametrization):
         "Question or instruction (optional)",
         description="For example: 'Is the crack near the column wider than 0.3 mm?' or 'List every note.'",
     )
-    kind = vkt.OptionField(
+    preset = vkt.OptionField(
         "Image type",
         options=[
-            vkt.OptionListElement(AUTO, "Detect from the image"),
-            vkt.OptionListElement(prepare.ImageKind.PHOTO.value, "Photo (sent as JPEG)"),
-            vkt.OptionListElement(prepare.ImageKind.DRAWING.value, "Drawing or screenshot (sent lossless, PNG)"),
+            vkt.OptionListElement(prepare.Preset.AUTO.value, "Detect from the image"),
+            vkt.OptionListElement(prepare.Preset.PHOTO.value, "Photo"),
+            vkt.OptionListElement(prepare.Preset.DRAWING.value, "Drawing (lossless, in tiles when large)"),
         ],
-        default=AUTO,
-        description="Decides how the image is encoded; detection works for most images.",
+        default=prepare.Preset.AUTO.value,
+        description="A drawing is sent lossless, and a large sheet as an overview plus tiles so that small "
+        "lettering stays readable.",
     )
 
 
@@ -54,9 +53,9 @@ class Controller(vkt.Controller):
             return vkt.WebResult(html=render.render_empty_page())
         question = params.question or ""
         prompt = prompts.build_prompt(question)
-        kind = params.kind if params.kind and params.kind != AUTO else ""
+        preset = params.preset or prepare.Preset.AUTO.value
         try:
-            result = analyse_upload(params.image, kind, prompt.system, prompt.user, model.model_id())
+            result = analyse_upload(params.image, preset, prompt.system, prompt.user, model.model_id())
         except ImageInputError as error:
             message = str(error)
             raise vkt.UserError(message, input_violations=[vkt.InputViolation(message, fields=["image"])]) from None
@@ -68,14 +67,12 @@ class Controller(vkt.Controller):
 
 
 @vkt.memoize
-def analyse_upload(image: FileResource, kind: str, system_prompt: str, user_prompt: str, model_name: str) -> dict:
+def analyse_upload(image: FileResource, preset: str, system_prompt: str, user_prompt: str, model_name: str) -> dict:
     """Prepare the upload and describe it; memoized on the upload, prompt and model (call it positionally).
 
     Re-opening the view costs no download and no fair-usage tokens. Errors are not cached.
     """
-    preparation = prepare.prepare_image(
-        image.file.getvalue_binary(), image.filename, kind=prepare.ImageKind(kind) if kind else None
-    )
+    preparation = prepare.prepare_image(image.file.getvalue_binary(), image.filename, preset=prepare.Preset(preset))
     settings = model.ServiceSettings.from_environment(model_name)
     description = model.describe(preparation.images, prompts.Prompt(system_prompt, user_prompt), settings)
     return {"preparation": preparation.to_json(), "description": description.to_json()}

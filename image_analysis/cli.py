@@ -1,7 +1,7 @@
 """The command line: the app's pipeline without the VIKTOR platform.
 
-    python -m image_analysis describe IMAGE [--question TEXT] [--model ID] [--kind photo|drawing] [--out page.html]
-    python -m image_analysis prepare IMAGE [--kind photo|drawing]
+    python -m image_analysis describe IMAGE [--question TEXT] [--model ID] [--preset P] [--out page.html]
+    python -m image_analysis prepare IMAGE [--preset P]
 
 Exit codes: 0 success, 2 bad input (unreadable or unsupported file, bad arguments), 3 the model service
 failed or is not configured. Messages go to stderr as one line, never a traceback.
@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from image_analysis import model, prompts, render
 from image_analysis.errors import ImageInputError, ServiceError
-from image_analysis.prepare import ImageKind, Preparation, prepare_image
+from image_analysis.prepare import Preparation, Preset, prepare_image
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -41,26 +41,27 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--question", default="", help="an extra question or instruction for the model")
     describe.add_argument("--model", default=None, help=f"model id (default: $VISION_MODEL or {model.DEFAULT_MODEL})")
     describe.add_argument("--out", type=Path, help="also write the page the app shows to this HTML file")
-    _add_kind(describe)
+    _add_preset(describe)
 
     prepare = commands.add_parser("prepare", help="print as JSON what would be sent, without calling a model")
     prepare.add_argument("image", type=Path, help="photo or drawing")
-    _add_kind(prepare)
+    _add_preset(prepare)
     return parser
 
 
-def _add_kind(parser: argparse.ArgumentParser) -> None:
+def _add_preset(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--kind",
-        choices=[kind.value for kind in ImageKind],
-        help="encode as a photo (JPEG) or a drawing (lossless PNG); default: decided from the content",
+        "--preset",
+        choices=[preset.value for preset in Preset],
+        default=Preset.AUTO.value,
+        help="photo (JPEG), drawing (lossless PNG, overview plus tiles when large), or auto: from the content",
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        preparation = _prepare(args.image, args.kind)
+        preparation = _prepare(args.image, Preset(args.preset))
     except ImageInputError as error:
         return _fail(EXIT_BAD_INPUT, str(error))
     if args.command == "prepare":
@@ -69,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     return _describe(preparation, args)
 
 
-def _prepare(path: Path, kind: str | None) -> Preparation:
+def _prepare(path: Path, preset: Preset) -> Preparation:
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ImageInputError(f"Cannot read '{path}': {error.strerror or error}.") from None
-    return prepare_image(data, path.name, kind=ImageKind(kind) if kind else None)
+    return prepare_image(data, path.name, preset=preset)
 
 
 def _describe(preparation: Preparation, args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from image_analysis.errors import (
     ServiceUnreachableError,
 )
 from image_analysis.prepare import PreparedImage
-from image_analysis.prompts import Prompt
+from image_analysis.prompts import Prompt, image_captions
 
 DEFAULT_MODEL = "mistral.ministral-3-14b-instruct"
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -93,9 +93,13 @@ def model_id() -> str:
 
 
 def build_messages(prompt: Prompt, images: Sequence[PreparedImage]) -> list[dict[str, Any]]:
-    """The Chat Completions messages: the system role, then the request text and the images as data URIs."""
+    """The Chat Completions messages: the system role, then the request text and the images as data URIs
+    (each with a caption when there are several: the overview and the tiles of a drawing)."""
     content: list[dict[str, Any]] = [{"type": "text", "text": prompt.user}]
-    content += [{"type": "image_url", "image_url": {"url": image.data_uri}} for image in images]
+    for caption, image in zip(image_captions(images), images, strict=True):
+        if caption:
+            content.append({"type": "text", "text": caption})
+        content.append({"type": "image_url", "image_url": {"url": image.data_uri}})
     return [
         {"role": "system", "content": prompt.system},
         {"role": "user", "content": content},

@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageCms, ImageFile
 
-from image_analysis import vision_grid
+from image_analysis import tiles, vision_grid
 from image_analysis.errors import ImageInputError
 from image_analysis.metadata import PhotoMetadata, read_metadata
 
@@ -73,6 +73,7 @@ _ORIENTATION_TRANSPOSE: dict[int, tuple[Image.Transpose, ...]] = {
     8: (Image.Transpose.ROTATE_90,),
 }
 _OPENERS = [name for name in ACCEPTED_FORMATS if name in Image.OPEN]  # MPO opens through JPEG
+_DRAFTABLE = ("JPEG", "MPO")
 _REDUCING_GAP = 3.0
 _BAND_PIXELS = 4_000_000
 _SRGB = ImageCms.createProfile("sRGB")
@@ -83,6 +84,23 @@ class ImageKind(StrEnum):
 
     PHOTO = "photo"
     DRAWING = "drawing"
+
+
+class Preset(StrEnum):
+    """What the user says the image is: decided from the content, a photo, or a drawing (sent in tiles)."""
+
+    AUTO = "auto"
+    PHOTO = "photo"
+    DRAWING = "drawing"
+
+    @property
+    def kind(self) -> ImageKind | None:
+        return None if self is Preset.AUTO else ImageKind(self.value)
+
+
+ROLE_IMAGE = "image"
+ROLE_OVERVIEW = "overview"
+ROLE_TILE = "tile"
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,11 @@ class PreparedImage:
     height: int
     data: bytes = field(repr=False)
     image_tokens: int
+    role: str = ROLE_IMAGE
+    region: tuple[float, float, float, float] | None = None
+    """For a tile: its box as fractions (x, y, width, height) of the whole sheet."""
+    grid: tuple[int, int] | None = None
+    """For a tile: its (row, column) in the tiling, from 1."""
 
     @property
     def data_uri(self) -> str:
@@ -114,13 +137,18 @@ class PreparedImage:
 
     def summary(self) -> dict[str, Any]:
         """What ``prepare`` reports for this image."""
-        return {
+        summary: dict[str, Any] = {
             "mime": self.mime,
             "width": self.width,
             "height": self.height,
             "bytes": len(self.data),
             "image_tokens": self.image_tokens,
+            "role": self.role,
         }
+        if self.region is not None:
+            summary["region"] = [round(value, 4) for value in self.region]
+            summary["grid"] = list(self.grid or ())
+        return summary
 
 
 @dataclass(frozen=True)
@@ -168,6 +196,7 @@ class Preparation:
         data["source"]["sha256"] = self.source.sha256
         for entry, image in zip(data["images"], self.images, strict=True):
             entry["data"] = base64.b64encode(image.data).decode("ascii")
+            entry["region"] = list(image.region) if image.region else None
         return data
 
     @classmethod
@@ -180,6 +209,9 @@ class Preparation:
                 height=entry["height"],
                 data=base64.b64decode(entry["data"]),
                 image_tokens=entry["image_tokens"],
+                role=entry["role"],
+                region=tuple(entry["region"]) if entry.get("region") else None,
+                grid=tuple(entry["grid"]) if entry.get("grid") else None,
             )
             for entry in data["images"]
         )
@@ -192,10 +224,12 @@ class Preparation:
         )
 
 
-def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None) -> Preparation:
-    """Prepare uploaded bytes for the vision model; ``kind`` overrides the photo/drawing decision.
+def prepare_image(data: bytes, name: str, *, preset: Preset = Preset.AUTO) -> Preparation:
+    """Prepare uploaded bytes for the vision model.
 
-    Raises ``ImageInputError`` with a message naming the file when the bytes cannot be used.
+    ``preset`` decides photo or drawing (``AUTO``: from the content). A drawing larger than the model's box is
+    sent as an overview plus overlapping tiles. Raises ``ImageInputError`` naming the file when the bytes
+    cannot be used.
     """
     image = _open(data, name)
     notes: list[str] = []
@@ -206,21 +240,6 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None) -> P
     orientation = metadata.orientation or 1
     swapped = orientation in (5, 6, 7, 8)
     width, height = (image.height, image.width) if swapped else image.size
-
-    stored_target = _stored_frame_target(image.size, swapped)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if image.format in ("JPEG", "MPO"):
-                image.draft(image.mode, stored_target)
-            pixels = _shrink(image, stored_target)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as error:
-        raise ImageInputError(_decode_failure(name, image.format, error)) from error
-
-    pixels = _to_srgb(pixels, image.info.get("icc_profile"))
-    for method in _ORIENTATION_TRANSPOSE.get(orientation, ()):
-        pixels = pixels.transpose(method)
-
     source = SourceImage(
         name=name,
         format=image.format or "unknown",
@@ -229,21 +248,67 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None) -> P
         bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+    kind = preset.kind
+    plan = None if kind is ImageKind.PHOTO else tiles.plan_tiles(width, height)
+    if plan and kind is None and image.format in _DRAFTABLE:
+        kind = classify(_preview(data))  # a 1/8-scale decode decides before a full-size one is paid for
+        plan = plan if kind is ImageKind.DRAWING else None
+    overview_size = vision_grid.target_size(width, height)
+    working_size = plan.size if plan else overview_size
+    stored_size = working_size[::-1] if swapped else working_size
+
+    try:
+        if image.format in _DRAFTABLE:
+            image.draft(image.mode, stored_size)
+        pixels = _shrink(image, stored_size)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(_decode_failure(name, image.format, error)) from error
+    pixels = _to_srgb(pixels, image.info.get("icc_profile"))
+    for method in _ORIENTATION_TRANSPOSE.get(orientation, ()):
+        pixels = pixels.transpose(method)
+
     kind = kind or classify(pixels)
-    sent = encode(pixels, kind)
-    return Preparation(source=source, images=(sent,), kind=kind, metadata=metadata, notes=tuple(notes))
+    if plan is None or kind is ImageKind.PHOTO:
+        if pixels.size != overview_size:
+            pixels = pixels.resize(overview_size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+        return Preparation(source, (encode(pixels, kind),), kind, metadata, tuple(notes))
+
+    overview = pixels.resize(overview_size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    sent = [encode(overview, kind, role=ROLE_OVERVIEW)]
+    for tile in plan.tiles:
+        crop = pixels.crop(tile.box)
+        target = vision_grid.target_size(*crop.size)
+        if crop.size != target:
+            crop = crop.resize(target, Image.Resampling.LANCZOS)
+        sent.append(encode(crop, kind, role=ROLE_TILE, region=plan.region(tile), grid=(tile.row, tile.col)))
+    notes.append(
+        f"Sent as an overview and {len(plan.tiles)} overlapping tiles at {plan.scale:.0%} of the original size, "
+        "so that small lettering stays readable."
+    )
+    return Preparation(source, tuple(sent), kind, metadata, tuple(notes))
 
 
-def encode(pixels: Image.Image, kind: ImageKind) -> PreparedImage:
-    """Encode prepared pixels (mode L or RGB): drawings as PNG, photos as JPEG; pixels only, no metadata."""
+def _preview(data: bytes) -> Image.Image:
+    """A small, cheap look at a JPEG (decoded at 1/8 scale) to tell a photo from a scanned drawing."""
+    with Image.open(io.BytesIO(data), formats=_OPENERS) as preview:
+        preview.draft("RGB", (256, 256))
+        return _normalise(preview.convert("RGB") if preview.mode == "CMYK" else preview).copy()
+
+
+def encode(pixels: Image.Image, kind: ImageKind, **placement: Any) -> PreparedImage:
+    """Encode prepared pixels (mode L or RGB): drawings as PNG, photos as JPEG; pixels only, no metadata.
+
+    ``placement`` (``role``, ``region``, ``grid``) says where the image sits on the sheet when it is a tile.
+    """
     if kind is ImageKind.DRAWING:
         data = _encode_png(pixels)
         if len(data) <= MAX_SENT_BYTES:
-            return _prepared("image/png", pixels, data)
+            return _prepared("image/png", pixels, data, placement)
     for quality in (JPEG_QUALITY, 85, 80, 70, 60):
         data = _save(pixels, "JPEG", quality=quality, subsampling=0)
         if len(data) <= MAX_SENT_BYTES:
-            return _prepared("image/jpeg", pixels, data)
+            return _prepared("image/jpeg", pixels, data, placement)
     raise ImageInputError("The prepared image stays above the 3.75 MB limit; upload a smaller or simpler image.")
 
 
@@ -276,7 +341,7 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
         )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, with the size
             image = Image.open(io.BytesIO(data), formats=_OPENERS)
     except Image.UnidentifiedImageError as error:
         looks_like = _sniff(data)
@@ -285,7 +350,7 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
         raise ImageInputError(
             f"'{name}' is not an image in a supported format. Upload a photo or drawing as {_accepted_list()}."
         ) from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:
         raise ImageInputError(_too_many_pixels(name)) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(_decode_failure(name, None, error)) from error
@@ -315,26 +380,21 @@ def _sniff(data: bytes) -> str | None:
     return next((format for signature, format in _SIGNATURES if data.startswith(signature)), None)
 
 
-def _stored_frame_target(size: tuple[int, int], swapped: bool) -> tuple[int, int]:
-    """The target size in the file's stored (unrotated) frame."""
-    width, height = size
-    if swapped:
-        target_w, target_h = vision_grid.target_size(height, width)
-        return target_h, target_w
-    return vision_grid.target_size(width, height)
-
-
 def _shrink(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     """Bring ``image`` to ``target`` in mode L, RGB or CMYK: box-reduce in bands, then LANCZOS once."""
     factor_x = max(int(image.width / target[0] / _REDUCING_GAP), 1)
     factor_y = max(int(image.height / target[1] / _REDUCING_GAP), 1)
     image.load()
-    if factor_x > 1 or factor_y > 1:
+    reducing = factor_x > 1 or factor_y > 1
+    converting = image.mode not in ("L", "RGB", "CMYK")
+    if image.width * image.height > _BAND_PIXELS and (reducing or converting):
+        # A huge image is converted (and box-reduced) a few megapixels at a time, never copied whole.
         rows = max(_BAND_PIXELS // (image.width * factor_y), 1) * factor_y
         reduced = None
         for top in range(0, image.height, rows):
             band = _normalise(image.crop((0, top, image.width, min(top + rows, image.height))))
-            band = band.reduce((factor_x, factor_y))
+            if reducing:
+                band = band.reduce((factor_x, factor_y))
             if reduced is None:
                 reduced = Image.new(band.mode, (band.width, -(-image.height // factor_y)))
             reduced.paste(band, (0, top // factor_y))
@@ -406,13 +466,14 @@ def _save(pixels: Image.Image, format: str, **options: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _prepared(mime: str, pixels: Image.Image, data: bytes) -> PreparedImage:
+def _prepared(mime: str, pixels: Image.Image, data: bytes, placement: dict[str, Any]) -> PreparedImage:
     return PreparedImage(
         mime=mime,
         width=pixels.width,
         height=pixels.height,
         data=data,
         image_tokens=vision_grid.image_tokens(pixels.width, pixels.height),
+        **placement,
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, PreparedImage
 
 MAX_QUESTION_CHARS = 2000
 
@@ -42,3 +45,24 @@ def build_prompt(question: str | None = None) -> Prompt:
     if question:
         user += f"\n\nThe user also asks (answer it in its own section):\n{question}"
     return Prompt(system=SYSTEM_PROMPT, user=user)
+
+
+def image_captions(images: Sequence[PreparedImage]) -> list[str | None]:
+    """A line before each image telling the model what it is; ``None`` for a single image (nothing to say)."""
+    if len(images) < 2:
+        return [None] * len(images)
+    total = len(images)
+    captions: list[str | None] = []
+    for number, image in enumerate(images, start=1):
+        if image.role == ROLE_OVERVIEW:
+            captions.append(f"Image {number} of {total}: the whole sheet, reduced (overview).")
+        elif image.role == ROLE_TILE and image.region and image.grid:
+            x, y, width, height = (round(value * 100) for value in image.region)
+            row, col = image.grid
+            captions.append(
+                f"Image {number} of {total}: tile row {row}, column {col}, covering {x}-{x + width} % across and "
+                f"{y}-{y + height} % down the sheet, at higher resolution (tiles overlap; read small text here)."
+            )
+        else:
+            captions.append(f"Image {number} of {total}.")
+    return captions

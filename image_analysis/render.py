@@ -64,11 +64,15 @@ class Fact:
 def image_facts(preparation: Preparation, model: str | None) -> list[Fact]:
     """The facts shown under the image: file, sizes, bytes and tokens sent, model, and photo metadata."""
     source = preparation.source
-    sent = ", ".join(f"{image.width} x {image.height} px" for image in preparation.images)
+    first, others = preparation.images[0], preparation.images[1:]
+    sent = f"{first.width} x {first.height} px"
+    if others:
+        sent += f" overview + {len(others)} tiles"
+    mimes = ", ".join(sorted({image.mime for image in preparation.images}))
     facts = [
         Fact("File", source.name),
         Fact("Original", f"{source.width} x {source.height} px, {source.format}, {_bytes(source.bytes)}"),
-        Fact("Sent", f"{sent} ({', '.join(sorted({image.mime for image in preparation.images}))})"),
+        Fact("Sent", f"{sent} ({mimes})"),
         Fact("Bytes sent", _bytes(sum(len(image.data) for image in preparation.images))),
         Fact("Image tokens", f"{preparation.image_tokens:,}"),
     ]
@@ -91,6 +95,18 @@ def _metadata_facts(metadata: PhotoMetadata) -> list[Fact]:
     return facts
 
 
+def tile_outlines(preparation: Preparation) -> list[dict[str, str]]:
+    """Where each tile lies on the overview, as CSS percentages (numbers computed here, never user text)."""
+    return [
+        {
+            "number": str(number),
+            "style": "left:{:.3f}%;top:{:.3f}%;width:{:.3f}%;height:{:.3f}%".format(*(v * 100 for v in image.region)),
+        }
+        for number, image in enumerate(preparation.images[1:], start=1)
+        if image.region
+    ]
+
+
 def render_page(
     preparation: Preparation,
     description: Description | None,
@@ -105,6 +121,7 @@ def render_page(
         title=f"Image analysis: {preparation.source.name}",
         preparation=preparation,
         facts=image_facts(preparation, model),
+        outlines=tile_outlines(preparation),
         description_html=markdown_to_html(description.text) if description else None,
         truncated=bool(description and description.truncated),
         question=" ".join(question.split()),

@@ -82,6 +82,11 @@ class ModelService:
         """JSON bodies of the completion requests received, in order."""
         return [request.get_json() for request, _ in self.server.log if request.path == COMPLETIONS]
 
+    def image_urls(self, index: int = 0) -> list[str]:
+        """The image data URIs of the ``index``-th request, in order."""
+        content = self.requests[index]["messages"][1]["content"]
+        return [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+
     @property
     def raw_requests(self) -> list[Request]:
         return [request for request, _ in self.server.log if request.path == COMPLETIONS]

@@ -9,8 +9,8 @@ from viktor.testing import MockedFileResource, mock_params, mock_View
 from app import Controller, Parametrization
 
 
-def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", kind: str = "auto"):
-    raw = {"image": 1 if image is not None else None, "question": question, "kind": kind}
+def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", preset: str = "auto"):
+    raw = {"image": 1 if image is not None else None, "question": question, "preset": preset}
     resources = {1: MockedFileResource(vkt.File.from_data(image), name)} if image is not None else {}
     return mock_params(raw, Parametrization, file_resources=resources)
 
@@ -46,9 +46,8 @@ def test_a_png_upload_named_jpg_is_sent_with_the_mime_type_of_its_bytes(model_se
     params = params_with(shared_image("floorplan_mlstruct_f23ccf_flattened_2400w.png"), "plan.jpg")
     html = open_view(params).html
     assert 'src="data:image/png;base64,' in html
-    assert model_service.requests[0]["messages"][1]["content"][1]["image_url"]["url"].startswith(
-        "data:image/png;base64,"
-    )
+    urls = model_service.image_urls()
+    assert urls and all(url.startswith("data:image/png;base64,") for url in urls)
 
 
 def test_without_an_image_the_view_says_what_to_do_and_calls_no_model(model_service):
@@ -76,7 +75,7 @@ def test_the_fair_usage_limit_is_a_user_error(model_service, shared_image):
 
 def test_the_drawing_choice_sends_a_photo_losslessly(model_service, shared_image):
     model_service.reply("ok")
-    params = params_with(shared_image("crack_concrete_ozgenel_a.png"), "crack.png", kind="drawing")
+    params = params_with(shared_image("crack_concrete_ozgenel_a.png"), "crack.png", preset="drawing")
     assert 'src="data:image/png;base64,' in open_view(params).html
 
 

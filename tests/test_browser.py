@@ -154,3 +154,24 @@ def test_hostile_model_output_and_file_name_execute_nothing(browser, shared_imag
     assert "<script>" in text and "diagonal crack" in text, "the text stays readable"
     assert "window.__pwned='name'" in page.locator("#file-name").inner_text()
     assert "<script>" in page.locator("#question").inner_text()
+
+
+def test_a_tiled_drawing_shows_its_overview_with_the_tile_outlines(browser, tmp_path):
+    drawing = Path(__file__).resolve().parents[1] / "sample_images" / "drawing_ground_floor_A3.png"
+    preparation = prepare_image(drawing.read_bytes(), drawing.name)
+    html = render_page(preparation, Description(text="## Title block\n- Drawing number: S-101", model="m"))
+    page, watch, _ = open_page(browser, html, tmp_path)
+    overview = page.locator(".overview img.sent-image").bounding_box()
+    outlines = page.locator(".tile-outline")
+    assert outlines.count() == len(preparation.images) - 1 >= 2
+    for index in range(outlines.count()):
+        box = outlines.nth(index).bounding_box()
+        assert box["x"] >= overview["x"] - 1 and box["y"] >= overview["y"] - 1
+        assert box["x"] + box["width"] <= overview["x"] + overview["width"] + 1
+        assert box["y"] + box["height"] <= overview["y"] + overview["height"] + 1
+    assert f"{preparation.image_tokens:,}" in page.locator("dl.facts").inner_text()
+    page.locator("#tiles summary").click()
+    assert page.locator("#tiles img.tile").first.evaluate("img => img.naturalWidth") > 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "page-drawing.png"), full_page=True)
+    assert watch.errors == []

@@ -96,7 +96,7 @@ def test_a_service_failure_exits_3_with_one_line(model_service):
         (["describe", "SOURCES.md"], "not an image"),
         (["prepare", "no_such_file.jpg"], "Cannot read"),
         (["prepare"], "required: image"),
-        (["describe", "webp_photo_flower.webp", "--kind", "sketch"], "invalid choice"),
+        (["describe", "webp_photo_flower.webp", "--preset", "sketch"], "invalid choice"),
         (["summarise", "x.jpg"], "invalid choice"),
     ],
 )

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageOps, ImageStat
 
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import ImageKind, Preparation, prepare_image
+from image_analysis.prepare import ImageKind, Preparation, Preset, prepare_image
 
 MIME_OF_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -114,7 +114,7 @@ def test_a_transparent_drawing_is_flattened_on_white_not_black(shared_image):
 
 def test_sixteen_bit_is_scaled_not_clipped():
     ramp = np.linspace(0, 65535, 256 * 64).reshape(64, 256).astype(np.uint16)
-    prepared = prepare_image(encoded(Image.fromarray(ramp), "PNG"), "ramp16.png", kind=ImageKind.DRAWING)
+    prepared = prepare_image(encoded(Image.fromarray(ramp), "PNG"), "ramp16.png", preset=Preset.DRAWING)
     sent = decoded(prepared.images[0])
     assert sent.mode == "L"
     assert 120 < ImageStat.Stat(sent).mean[0] < 135
@@ -180,7 +180,7 @@ def test_a_cmyk_jpeg_is_sent_as_rgb():
 
 
 def test_the_kind_can_be_overridden(shared_image):
-    prepared = prepare_image(shared_image("crack_concrete_ozgenel_b.png"), "crack.png", kind=ImageKind.DRAWING)
+    prepared = prepare_image(shared_image("crack_concrete_ozgenel_b.png"), "crack.png", preset=Preset.DRAWING)
     assert prepared.images[0].mime == "image/png"
 
 
@@ -190,3 +190,49 @@ def test_a_preparation_survives_the_memoize_round_trip(shared_image):
 
     restored = Preparation.from_json(json.loads(json.dumps(prepared.to_json())))
     assert restored == prepared
+
+
+@pytest.mark.parametrize(
+    ("format", "options", "expected_format"),
+    [
+        ("GIF", {}, "GIF"),
+        ("BMP", {}, "BMP"),
+        ("TIFF", {"compression": "tiff_lzw"}, "TIFF"),
+        ("JPEG", {"progressive": True, "quality": 90}, "JPEG"),
+        ("WEBP", {"quality": 90}, "WEBP"),
+    ],
+)
+def test_every_format_an_inspector_has_is_accepted(shared_image, format, options, expected_format):
+    photo = Image.open(io.BytesIO(shared_image("webp_photo_flower.webp"))).convert("RGB")
+    prepared = prepare_image(encoded(photo, format, **options), f"photo.{format.lower()}")
+    assert prepared.source.format == expected_format
+    assert decoded(prepared.images[0]).size == (480, 360)
+
+
+def test_a_16_bit_tiff_is_scaled_not_clipped():
+    ramp = np.linspace(0, 65535, 256 * 64).reshape(64, 256).astype(np.uint16)
+    prepared = prepare_image(encoded(Image.fromarray(ramp), "TIFF"), "scan16.tif", preset=Preset.DRAWING)
+    assert 120 < ImageStat.Stat(decoded(prepared.images[0])).mean[0] < 135
+
+
+def test_a_palette_gif_with_transparency_is_flattened_on_white():
+    image = Image.new("P", (120, 80), 0)
+    image.putpalette([0, 0, 0, 200, 30, 30] + [0, 0, 0] * 254)
+    image.paste(1, (40, 20, 80, 60))
+    prepared = prepare_image(encoded(image, "GIF", transparency=0), "icon.gif")
+    sent = decoded(prepared.images[0]).convert("RGB")
+    assert sent.getpixel((5, 5)) == (255, 255, 255), "transparent becomes white, not black"
+    assert sent.getpixel((60, 40))[0] > 150
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded():
+    header = Image.new("1", (1, 1))
+    data = bytearray(encoded(header, "PNG"))
+    # Rewrite the IHDR to claim 20000 x 20000 px (400 megapixels); the CRC is fixed below.
+    import struct
+    import zlib
+
+    data[16:24] = struct.pack(">II", 20000, 20000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    with pytest.raises(ImageInputError, match=r"too large \(20000 x 20000 px\).*250 megapixels"):
+        prepare_image(bytes(data), "bomb.png")
