@@ -18,12 +18,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import itertools
+import os
 import warnings
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from PIL import Image, ImageChops, ImageCms, ImageFile
+from PIL import Image, ImageChops, ImageCms, ImageFile, ImageStat
 
 from image_analysis import tiles, vision_grid
 from image_analysis.errors import ImageInputError
@@ -74,8 +79,11 @@ _ORIENTATION_TRANSPOSE: dict[int, tuple[Image.Transpose, ...]] = {
 }
 _OPENERS = [name for name in ACCEPTED_FORMATS if name in Image.OPEN]  # MPO opens through JPEG
 _DRAFTABLE = ("JPEG", "MPO")
-_REDUCING_GAP = 3.0
-_BAND_PIXELS = 4_000_000
+_BAND_PIXELS = 2000000
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_PARALLEL_PIXELS = 1_000_000
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 _SRGB = ImageCms.createProfile("sRGB")
 
 
@@ -251,37 +259,30 @@ def prepare_image(data: bytes, name: str, *, preset: Preset = Preset.AUTO) -> Pr
 
     kind = preset.kind
     plan = None if kind is ImageKind.PHOTO else tiles.plan_tiles(width, height)
-    if plan and kind is None and image.format in _DRAFTABLE:
-        kind = classify(_preview(data))  # a 1/8-scale decode decides before a full-size one is paid for
-        plan = plan if kind is ImageKind.DRAWING else None
     overview_size = vision_grid.target_size(width, height)
-    working_size = plan.size if plan else overview_size
-    stored_size = working_size[::-1] if swapped else working_size
+    if plan and kind is None and image.format in _DRAFTABLE:
+        # A JPEG is nearly always a photo: decode it at the overview's size, and larger only if it is a drawing.
+        pixels = _decode(image, overview_size, orientation, name)
+        kind = classify(pixels)
+        if kind is ImageKind.DRAWING:
+            pixels = _decode(_open(data, name), plan.size, orientation, name)
+    else:
+        pixels = _decode(image, plan.size if plan else overview_size, orientation, name)
+        kind = kind or classify(pixels)
 
-    try:
-        if image.format in _DRAFTABLE:
-            image.draft(image.mode, stored_size)
-        pixels = _shrink(image, stored_size)
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageInputError(_decode_failure(name, image.format, error)) from error
-    pixels = _to_srgb(pixels, image.info.get("icc_profile"))
-    for method in _ORIENTATION_TRANSPOSE.get(orientation, ()):
-        pixels = pixels.transpose(method)
-
-    kind = kind or classify(pixels)
     if plan is None or kind is ImageKind.PHOTO:
         if pixels.size != overview_size:
-            pixels = pixels.resize(overview_size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+            pixels = _shrink(pixels, overview_size)
         return Preparation(source, (encode(pixels, kind),), kind, metadata, tuple(notes))
 
-    overview = pixels.resize(overview_size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
-    sent = [encode(overview, kind, role=ROLE_OVERVIEW)]
-    for tile in plan.tiles:
+    def encode_tile(tile: tiles.Tile) -> PreparedImage:
         crop = pixels.crop(tile.box)
         target = vision_grid.target_size(*crop.size)
         if crop.size != target:
             crop = crop.resize(target, Image.Resampling.LANCZOS)
-        sent.append(encode(crop, kind, role=ROLE_TILE, region=plan.region(tile), grid=(tile.row, tile.col)))
+        return encode(crop, kind, role=ROLE_TILE, region=plan.region(tile), grid=(tile.row, tile.col))
+
+    sent = [encode(_shrink(pixels, overview_size), kind, role=ROLE_OVERVIEW), *_in_parallel(encode_tile, plan.tiles)]
     notes.append(
         f"Sent as an overview and {len(plan.tiles)} overlapping tiles at {plan.scale:.0%} of the original size, "
         "so that small lettering stays readable."
@@ -289,11 +290,19 @@ def prepare_image(data: bytes, name: str, *, preset: Preset = Preset.AUTO) -> Pr
     return Preparation(source, tuple(sent), kind, metadata, tuple(notes))
 
 
-def _preview(data: bytes) -> Image.Image:
-    """A small, cheap look at a JPEG (decoded at 1/8 scale) to tell a photo from a scanned drawing."""
-    with Image.open(io.BytesIO(data), formats=_OPENERS) as preview:
-        preview.draft("RGB", (256, 256))
-        return _normalise(preview.convert("RGB") if preview.mode == "CMYK" else preview).copy()
+def _decode(image: ImageFile.ImageFile, size: tuple[int, int], orientation: int, name: str) -> Image.Image:
+    """Decode ``image`` straight to ``size`` (given upright) in L or sRGB, then turn it upright."""
+    stored_size = size[::-1] if orientation in (5, 6, 7, 8) else size
+    try:
+        if image.format in _DRAFTABLE:
+            image.draft(image.mode, stored_size)  # libjpeg decodes at 1/2, 1/4 or 1/8 scale when that suffices
+        pixels = _shrink(image, stored_size)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(_decode_failure(name, image.format, error)) from error
+    pixels = _to_srgb(pixels, image.info.get("icc_profile"))
+    for method in _ORIENTATION_TRANSPOSE.get(orientation, ()):
+        pixels = pixels.transpose(method)
+    return pixels
 
 
 def encode(pixels: Image.Image, kind: ImageKind, **placement: Any) -> PreparedImage:
@@ -381,58 +390,100 @@ def _sniff(data: bytes) -> str | None:
 
 
 def _shrink(image: Image.Image, target: tuple[int, int]) -> Image.Image:
-    """Bring ``image`` to ``target`` in mode L, RGB or CMYK: box-reduce in bands, then LANCZOS once."""
-    factor_x = max(int(image.width / target[0] / _REDUCING_GAP), 1)
-    factor_y = max(int(image.height / target[1] / _REDUCING_GAP), 1)
+    """Bring ``image`` to ``target`` in mode L, RGB or CMYK, doing the work once, at the right size.
+
+    As ``Image.draft`` does for JPEG: box-reduce by the largest whole factor that keeps at least the target size,
+    then one LANCZOS pass. Conversion and reduction go band by band, a few megapixels at a time, so a huge image
+    is never copied whole.
+    """
     image.load()
-    reducing = factor_x > 1 or factor_y > 1
-    converting = image.mode not in ("L", "RGB", "CMYK")
-    if image.width * image.height > _BAND_PIXELS and (reducing or converting):
-        # A huge image is converted (and box-reduced) a few megapixels at a time, never copied whole.
-        rows = max(_BAND_PIXELS // (image.width * factor_y), 1) * factor_y
-        reduced = None
-        for top in range(0, image.height, rows):
-            band = _normalise(image.crop((0, top, image.width, min(top + rows, image.height))))
-            if reducing:
-                band = band.reduce((factor_x, factor_y))
-            if reduced is None:
-                reduced = Image.new(band.mode, (band.width, -(-image.height // factor_y)))
-            reduced.paste(band, (0, top // factor_y))
-        working = reduced
+    factor = (max(image.width // target[0], 1), max(image.height // target[1], 1))
+    if factor == (1, 1) and image.mode in ("L", "RGB", "CMYK"):
+        working = image
     else:
-        working = _normalise(image)
-    if working.size != target:
-        working = working.resize(target, Image.Resampling.LANCZOS)
-    return working
+        rows = max(_BAND_PIXELS // (image.width * factor[1]), 1) * factor[1]
+        tops = range(0, image.height, rows)
+        bands = _in_parallel(
+            lambda top: _normalise(image.crop((0, top, image.width, min(top + rows, image.height))), factor), tops
+        )
+        working = None
+        for top, band in zip(tops, bands, strict=True):
+            if working is None:
+                working = Image.new(band.mode, (band.width, -(-image.height // factor[1])))
+            working.paste(band, (0, top // factor[1]))
+    return _resize(working, target) if working.size != target else working
 
 
-def _normalise(image: Image.Image) -> Image.Image:
-    """Any Pillow mode to 8-bit L, RGB or CMYK; transparency flattened on white, 16 bit scaled to 8."""
+def _resize(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """LANCZOS to ``target``; a large output in horizontal strips on all cores (``box`` samples across seams)."""
+    strips = min(_WORKERS, target[1]) if target[0] * target[1] >= _PARALLEL_PIXELS else 1
+    if strips == 1:
+        return image.resize(target, Image.Resampling.LANCZOS)
+    scale = image.height / target[1]
+    cuts = [round(index * target[1] / strips) for index in range(strips + 1)]
+    spans = list(itertools.pairwise(cuts))
+    parts = _in_parallel(
+        lambda span: image.resize(
+            (target[0], span[1] - span[0]),
+            Image.Resampling.LANCZOS,
+            box=(0, span[0] * scale, image.width, span[1] * scale),
+        ),
+        spans,
+    )
+    result = Image.new(image.mode, target)
+    for (top, _), part in zip(spans, parts, strict=True):
+        result.paste(part, (0, top))
+    return result
+
+
+def _in_parallel(function: Callable[[_Item], _Result], items: Sequence[_Item]) -> Iterator[_Result]:
+    """``map`` on the machine's cores, results in order as they come: Pillow releases the GIL in its C work.
+
+    At most one more task than there are workers is in flight, so results do not pile up in memory.
+    """
+    if _WORKERS == 1 or len(items) < 2:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) > _WORKERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _normalise(image: Image.Image, factor: tuple[int, int] = (1, 1)) -> Image.Image:
+    """Any Pillow mode to 8-bit L, RGB or CMYK, box-reduced by ``factor``.
+
+    16 bit is scaled to 8 (not clipped); transparency is flattened on white (a transparent CAD drawing must not
+    turn black).
+    """
     mode = image.mode
-    if mode in ("L", "RGB", "CMYK"):
-        return image
-    if mode.startswith("I;16") or mode == "I":
-        return image.convert("I").point(lambda value: value / 257).convert("L")
-    if mode == "F":
-        return image.point(lambda value: value * 255).convert("L")
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    elif mode == "PA":
-        image = image.convert("RGBA")
-    elif mode == "1":
-        return image.convert("L")
-    if image.mode in ("LA", "La"):
-        return _flatten(image.convert("LA"), "L")
-    if image.mode in ("RGBA", "RGBa"):
-        return _flatten(image.convert("RGBA"), "RGB")
-    return image.convert("RGB")
+    if mode == "1":
+        image = image.convert("L")
+    elif mode.startswith("I;16") or mode == "I":
+        image = image.convert("I").point(lambda value: value / 257).convert("L")
+    elif mode == "F":
+        image = image.point(lambda value: value * 255).convert("L")
+    elif mode in ("P", "PA"):
+        image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    elif mode not in ("L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK"):
+        image = image.convert("RGB")
+    if image.mode in ("LA", "La", "RGBA", "RGBa"):
+        return _flatten(image, factor)
+    return image.reduce(factor) if factor != (1, 1) else image
 
 
-def _flatten(image: Image.Image, mode: str) -> Image.Image:
-    """Composite an image with alpha on white (a transparent CAD drawing must not turn black)."""
-    background = Image.new(mode, image.size, 255 if mode == "L" else (255, 255, 255))
-    background.paste(image.convert(mode), mask=image.getchannel("A"))
-    return background
+def _flatten(image: Image.Image, factor: tuple[int, int]) -> Image.Image:
+    """Reduce in premultiplied alpha (transparent pixels add no colour), then composite on white: c' + 255 - a."""
+    premultiplied = image.convert("La" if image.mode in ("LA", "La") else "RGBa")
+    if factor != (1, 1):
+        premultiplied = premultiplied.reduce(factor)
+    *colour, alpha = premultiplied.split()
+    paper = ImageChops.invert(alpha)
+    return Image.merge("L" if len(colour) == 1 else "RGB", [ImageChops.add(band, paper) for band in colour])
 
 
 def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
@@ -451,8 +502,21 @@ def _encode_png(pixels: Image.Image) -> bytes:
     if pixels.mode == "RGB" and _is_grey(pixels):
         pixels = pixels.convert("L")
     if pixels.mode == "RGB":
-        pixels = pixels.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        pixels = _palette(pixels)
     return _save(pixels, "PNG", compress_level=6)
+
+
+def _palette(pixels: Image.Image) -> Image.Image:
+    """256 colours by fast octree; the most common colour (the paper) keeps its exact value."""
+    quantized = pixels.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    histogram = quantized.histogram()
+    paper = max(range(len(histogram)), key=histogram.__getitem__)
+    mask = quantized.point(lambda index: 255 if index == paper else 0, "1")
+    exact = [round(value) for value in ImageStat.Stat(pixels, mask).median]
+    palette = quantized.getpalette() or []
+    palette[3 * paper : 3 * paper + 3] = exact
+    quantized.putpalette(palette)
+    return quantized
 
 
 def _is_grey(pixels: Image.Image) -> bool:

@@ -1,0 +1,244 @@
+"""Benchmark image preparation on the real images in ../shared/images and write BENCHMARKS.md.
+
+    python benchmarks/prepare.py [--images DIR] [--out BENCHMARKS.md]      (or: make bench)
+
+Measures, in one run, on this machine:
+1. the 12 MP JPEG: the app's preparation (bytes to data URI) against the straightforward Pillow pipeline (open,
+   exif_transpose, convert RGB, LANCZOS resize to the same size, JPEG quality 90), medians of interleaved runs;
+   its payload against sending the original file as a data URI; its image tokens against the server's count for
+   the original;
+2. the 63 MP RGBA floor plan: time and peak memory of both pipelines, each in a fresh process;
+3. every file in the folder: source and sent sizes, bytes, tokens, milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import PIL  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
+
+from image_analysis import vision_grid  # noqa: E402
+from image_analysis.errors import ImageInputError  # noqa: E402
+from image_analysis.prepare import prepare_image  # noqa: E402
+
+PHOTO = "site_aerial_construction_caliterra_IMG_9402.jpg"
+PLAN = "floorplan_mlstruct_f23ccf_rgba.png"
+
+
+def straightforward(data: bytes, size: tuple[int, int]) -> str:
+    """The obvious Pillow pipeline, to the same size the app sends."""
+    image = Image.open(io.BytesIO(data))
+    image = ImageOps.exif_transpose(image)
+    image = image.convert("RGB")
+    image = image.resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def app(data: bytes, name: str) -> list[str]:
+    """The app's preparation, from bytes to the data URIs it sends."""
+    return [image.data_uri for image in prepare_image(data, name).images]
+
+
+def medians(runs: int, **candidates: Callable[[], object]) -> dict[str, float]:
+    """Median seconds of each candidate, runs interleaved so that machine noise hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(runs):
+        for name, candidate in candidates.items():
+            start = time.perf_counter()
+            candidate()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. ``VmHWM`` belongs to the process's own address space; ``ru_maxrss``
+    would carry over the parent's peak across ``exec`` on Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(pipeline: str, path: str, width: str, height: str) -> None:
+    """Run one pipeline once in this fresh process and print its time and peak memory as JSON."""
+    data = Path(path).read_bytes()
+    baseline = peak_rss_mb()
+    start = time.perf_counter()
+    if pipeline == "app":
+        sent = app(data, Path(path).name)
+    else:
+        sent = [straightforward(data, (int(width), int(height)))]
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_rss_mb(), "baseline_mb": baseline, "images": len(sent)}))
+
+
+def in_fresh_process(pipeline: str, path: Path, size: tuple[int, int]) -> dict[str, float]:
+    command = [sys.executable, __file__, "--child", pipeline, str(path), *map(str, size)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def photo_section(images: Path, lines: list[str]) -> list[str]:
+    data = (images / PHOTO).read_bytes()
+    prepared = prepare_image(data, PHOTO)
+    sent = prepared.images[0]
+    times = medians(
+        9,
+        straightforward=lambda: straightforward(data, (sent.width, sent.height)),
+        app=lambda: app(data, PHOTO),
+    )
+    ratio = times["app"] / times["straightforward"]
+    original_uri = len("data:image/jpeg;base64,") + len(base64.b64encode(data))
+    payload_ratio = original_uri / prepared.payload_bytes
+    server_tokens = vision_grid.image_tokens(prepared.source.width, prepared.source.height)
+    verdicts = [
+        ("app time <= 0.5 x straightforward", ratio <= 0.5),
+        ("payload >= 10 x smaller than the original", payload_ratio >= 10),
+        ("tokens <= server's count for the original", prepared.image_tokens <= server_tokens),
+    ]
+    lines += [
+        f"## 12 MP photo: `{PHOTO}`",
+        "",
+        f"Source {prepared.source.width} x {prepared.source.height} px, {len(data):,} bytes; "
+        f"sent {sent.width} x {sent.height} px {sent.mime}, {len(sent.data):,} bytes. Medians of 9 interleaved runs.",
+        "",
+        "| measure | straightforward Pillow | app | ratio |",
+        "|---|---|---|---|",
+        f"| bytes to data URI | {times['straightforward'] * 1000:.0f} ms | {times['app'] * 1000:.0f} ms | "
+        f"**{ratio:.2f}** |",
+        f"| request payload (data URI) | {original_uri:,} bytes (original file) | {prepared.payload_bytes:,} bytes | "
+        f"**{payload_ratio:.1f} x smaller** |",
+        f"| image tokens | {server_tokens:,} (server, original) | {prepared.image_tokens:,} | "
+        f"{prepared.image_tokens / server_tokens:.2f} |",
+        "",
+        *[f"- {'met' if ok else 'MISSED'}: {target}" for target, ok in verdicts],
+        "",
+    ]
+    return [target for target, ok in verdicts if not ok]
+
+
+def plan_section(images: Path, lines: list[str]) -> list[str]:
+    path = images / PLAN
+    overview = prepare_image(path.read_bytes(), PLAN).images[0]
+    runs = {"straightforward": [], "app": []}
+    for _ in range(3):
+        for pipeline in ("straightforward", "app"):
+            runs[pipeline].append(in_fresh_process(pipeline, path, (overview.width, overview.height)))
+    summary = {
+        name: {
+            "seconds": statistics.median(run["seconds"] for run in results),
+            "peak_mb": max(run["peak_mb"] for run in results),
+            "extra_mb": max(run["peak_mb"] - run["baseline_mb"] for run in results),
+            "images": results[0]["images"],
+        }
+        for name, results in runs.items()
+    }
+    straight, ours = summary["straightforward"], summary["app"]
+    verdicts = [
+        ("app time no worse than straightforward", ours["seconds"] <= straight["seconds"]),
+        ("app peak memory no worse than straightforward", ours["peak_mb"] <= straight["peak_mb"]),
+    ]
+    lines += [
+        f"## 63 MP transparent floor plan: `{PLAN}`",
+        "",
+        "Each pipeline runs in a fresh process (3 times each, interleaved); time is the median, memory the highest "
+        "peak resident set size (`VmHWM`) and its growth over the process after imports. The straightforward pipeline "
+        "sends one image (and turns the transparent sheet black); the app sends an overview plus tiles.",
+        "",
+        "| pipeline | images sent | time | peak RSS | growth |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {name} | {row['images']} | {row['seconds'] * 1000:.0f} ms | {row['peak_mb']:.0f} MB | "
+            f"{row['extra_mb']:.0f} MB |"
+            for name, row in summary.items()
+        ],
+        "",
+        f"Ratios app / straightforward: time **{ours['seconds'] / straight['seconds']:.2f}**, "
+        f"peak memory **{ours['peak_mb'] / straight['peak_mb']:.2f}**.",
+        "",
+        *[f"- {'met' if ok else 'MISSED'}: {target}" for target, ok in verdicts],
+        "",
+    ]
+    return [target for target, ok in verdicts if not ok]
+
+
+def every_file_section(images: Path, lines: list[str]) -> None:
+    lines += [
+        "## Every file in ../shared/images",
+        "",
+        "| file | source | sent | bytes sent | image tokens | ms (median of 3) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in sorted(p for p in images.iterdir() if p.is_file() and p.suffix.lower() != ".md"):
+        data = path.read_bytes()
+        try:
+            timing = medians(3, app=lambda data=data, name=path.name: prepare_image(data, name))["app"]
+            prepared = prepare_image(data, path.name)
+        except ImageInputError as error:
+            lines.append(f"| `{path.name}` | {len(data):,} bytes | refused: {error} | | | |")
+            continue
+        source = prepared.source
+        sent = ", ".join(f"{image.width}x{image.height} {image.mime.split('/')[1]}" for image in prepared.images)
+        lines.append(
+            f"| `{path.name}` | {source.width}x{source.height} {source.format}, {source.bytes:,} B | {sent} | "
+            f"{sum(len(image.data) for image in prepared.images):,} | {prepared.image_tokens:,} | "
+            f"{timing * 1000:.0f} |"
+        )
+    lines.append("")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, default=REPO.parent / "shared" / "images")
+    parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    if not args.images.is_dir():
+        print(f"benchmark: error: {args.images} is not a folder of images", file=sys.stderr)
+        return 2
+
+    lines = [
+        "# Benchmarks: image preparation",
+        "",
+        f"Written by `python benchmarks/prepare.py` (`make bench`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, Pillow {PIL.__version__}. "
+        "Machines are shared and noisy: compare the ratios within one run, not the milliseconds across runs.",
+        "",
+    ]
+    missed = photo_section(args.images, lines)
+    missed += plan_section(args.images, lines)
+    every_file_section(args.images, lines)
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    for target in missed:
+        print(f"benchmark: target missed: {target}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
