@@ -136,15 +136,32 @@ def test_photos_are_jpeg_quality_90_with_full_colour_resolution(shared_image):
     assert sent.layer == [(1, 1, 1, 0), (2, 1, 1, 1), (3, 1, 1, 1)], "4:4:4, no chroma subsampling"
 
 
-def test_nothing_but_pixels_is_sent(shared_image):
-    data = shared_image("heic_iphone13pro_gps_pug.heic")
-    prepared = prepare_image(data, "pug.heic")
-    assert prepared.metadata.gps is not None, "the original has GPS"
+@pytest.mark.parametrize(
+    ("name", "telltale"),
+    [
+        ("heic_iphone13pro_gps_pug.heic", b"iPhone"),
+        ("site_aerial_construction_caliterra_IMG_9402.jpg", b"Canon"),
+        ("webp_photo_flower.webp", b"Canon"),
+        ("floorplan_mlstruct_f23ccf_rgba.png", b"xmp"),
+    ],
+)
+def test_nothing_but_pixels_is_sent(shared_image, name, telltale):
+    data = shared_image(name)
+    assert telltale in data, "the original carries metadata"
+    prepared = prepare_image(data, name)
     for image in prepared.images:
         sent = Image.open(io.BytesIO(image.data))
         assert not sent.getexif()
-        assert not {"exif", "xmp", "icc_profile", "comment", "photoshop"} & set(sent.info)
-        assert b"Exif" not in image.data and b"iPhone" not in image.data and b"GPS" not in image.data
+        assert not {"exif", "xmp", "icc_profile", "comment", "photoshop", "XML:com.adobe.xmp"} & set(sent.info)
+        for marker in (b"Exif", b"GPS", b"xmp", b"XMP", b"iTXt", b"tEXt", b"zTXt", telltale):
+            assert marker not in image.data
+
+
+def test_every_image_sent_stays_under_the_per_image_limit():
+    noise = Image.frombytes("RGB", (3000, 3000), np.random.default_rng(1).bytes(3000 * 3000 * 3))
+    for preset in (Preset.PHOTO, Preset.DRAWING):
+        prepared = prepare_image(encoded(noise, "PNG", compress_level=1), "noise.png", preset=preset)
+        assert all(len(image.data) <= 3_750_000 for image in prepared.images)
 
 
 def test_heic_from_an_iphone_is_accepted_with_its_metadata(shared_image):
