@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from image_analysis import model, prompts, tiles, vision_grid
-from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, ImageKind, Preset, prepare_image
+from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, ImageKind, Preparation, Preset, prepare_image
 from tests.conftest import REPO
 
 DRAWING = REPO / "sample_images" / "drawing_ground_floor_A3.png"
@@ -69,6 +69,7 @@ def test_a_large_drawing_is_sent_as_an_overview_and_readable_tiles():
         assert image.image_tokens == vision_grid.image_tokens(image.width, image.height)
         assert Image.open(io.BytesIO(image.data)).size == (image.width, image.height)
     assert prepared.image_tokens == sum(image.image_tokens for image in prepared.images)
+    assert Preparation.from_json(json.loads(json.dumps(prepared.to_json()))) == prepared, "memoize round trip"
     for tile in rest:
         source_px = tile.region[2] * prepared.source.width
         assert tile.width / source_px >= 0.95, "the A3 sheet's tiles are at (nearly) full resolution"
