@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 SAMPLE ?= sample_images/site_photo_column_crack.jpg
 OUT ?= report.html
 
-.PHONY: demo test bench chromium samples clean
+.PHONY: demo test bench system-packages samples clean
 
 $(VENV)/.app: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(VENV)/.test: $(VENV)/.app requirements-test.txt
 demo: $(VENV)/.app
 	$(PY) -m image_analysis describe $(SAMPLE) --out $(OUT)
 
-test: $(VENV)/.test chromium
+test: $(VENV)/.test system-packages
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -33,12 +33,13 @@ bench: $(VENV)/.test
 samples: $(VENV)/.app
 	$(PY) scripts/make_sample_images.py
 
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Debian packages the tests use: chromium (browser tests) and libgs-common (a CMYK ICC profile).
+system-packages:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core libgs-common; \
 	  else \
-	    echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
+	    echo "The tests need Debian's chromium and libgs-common: sudo apt-get install chromium libgs-common" >&2; exit 1; \
 	  fi; \
 	fi
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps, ImageStat
+from PIL import Image, ImageCms, ImageOps, ImageStat
 
 from image_analysis.errors import ImageInputError
 from image_analysis.prepare import ImageKind, Preparation, Preset, prepare_image
@@ -253,3 +254,21 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded():
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
     with pytest.raises(ImageInputError, match=r"too large \(20000 x 20000 px\).*250 megapixels"):
         prepare_image(bytes(data), "bomb.png")
+
+
+CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")  # Debian's libgs-common
+
+
+def test_a_cmyk_jpeg_with_its_icc_profile_gets_managed_colours():
+    if not CMYK_PROFILE.is_file():
+        pytest.fail(f"{CMYK_PROFILE} is missing: install Debian's libgs-common (make test does, as root)")
+    profile = CMYK_PROFILE.read_bytes()
+    cmyk = Image.new("CMYK", (300, 200), (0, 255, 255, 0))
+    prepared = prepare_image(encoded(cmyk, "JPEG", quality=95, icc_profile=profile), "print.jpg")
+    sent = decoded(prepared.images[0]).convert("RGB").getpixel((150, 100))
+    managed = ImageCms.profileToProfile(
+        cmyk, ImageCms.ImageCmsProfile(io.BytesIO(profile)), ImageCms.createProfile("sRGB"), outputMode="RGB"
+    ).getpixel((0, 0))
+    naive = cmyk.convert("RGB").getpixel((0, 0))
+    assert max(abs(a - b) for a, b in zip(sent, managed, strict=True)) <= 3
+    assert max(abs(a - b) for a, b in zip(sent, naive, strict=True)) > 20, "not Pillow's naive conversion"
