@@ -55,7 +55,13 @@ class Controller(vkt.Controller):
         prompt = prompts.build_prompt(question)
         preset = params.preset or prepare.Preset.AUTO.value
         try:
-            result = analyse_upload(params.image, preset, prompt.system, prompt.user, model.model_id())
+            result = analyse_upload(
+                image=params.image,
+                preset=preset,
+                system_prompt=prompt.system,
+                user_prompt=prompt.user,
+                model_name=model.model_id(),
+            )
         except ImageInputError as error:
             message = str(error)
             raise vkt.UserError(message, input_violations=[vkt.InputViolation(message, fields=["image"])]) from None
@@ -67,10 +73,12 @@ class Controller(vkt.Controller):
 
 
 @vkt.memoize
-def analyse_upload(image: FileResource, preset: str, system_prompt: str, user_prompt: str, model_name: str) -> dict:
-    """Prepare the upload and describe it; memoized on the upload, prompt and model (call it positionally).
+def analyse_upload(*, image: FileResource, preset: str, system_prompt: str, user_prompt: str, model_name: str) -> dict:
+    """Prepare the upload and describe it; memoized on the upload, preset, prompt and model (keyword-only, so that
+    every call makes the same key).
 
-    Re-opening the view costs no download and no fair-usage tokens. Errors are not cached.
+    Re-opening the view costs no download and no fair-usage tokens. Errors are not cached. The result holds the
+    encoded images (tens to a few hundred kB; up to ~1 MB for a tiled drawing).
     """
     preparation = prepare.prepare_image(image.file.getvalue_binary(), image.filename, preset=prepare.Preset(preset))
     settings = model.ServiceSettings.from_environment(model_name)
