@@ -94,7 +94,14 @@ def _describe(preparation: Preparation, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_page(out: Path | None, preparation: Preparation, description, question, model_name, error) -> None:
+def _write_page(
+    out: Path | None,
+    preparation: Preparation,
+    description: model.Description | None,
+    question: str,
+    model_name: str,
+    error: str | None,
+) -> None:
     if out is None:
         return
     page = render.render_page(preparation, description, question=question, model=model_name, error=error)

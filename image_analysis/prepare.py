@@ -5,12 +5,13 @@ One pass, done at the right size (after Pillow's ``Image.draft`` and ``ImageOps.
 1. identify the real format from the bytes (never the file name) and refuse what is not a raster image;
 2. for JPEG, let libjpeg decode at 1/2, 1/4 or 1/8 scale when the target allows (``Image.draft``);
 3. bring any mode to 8-bit grey or RGB: 16-bit scaled (not clipped), transparency flattened on white,
-   CMYK and other ICC profiles converted to sRGB; huge images are box-reduced in bands so that no full-size
-   copy is ever made;
+   CMYK and other ICC profiles converted to sRGB; other formats are box-reduced by the largest whole factor,
+   band by band on all cores, so a huge image is converted a few megapixels at a time;
 4. resize once with LANCZOS straight to the server's 28 px grid (``vision_grid.target_size``), never upscaling,
    so the server's own resize is a no-op; then apply the EXIF orientation;
 5. encode: photos as JPEG quality 90 with full-resolution colour, drawings as 8-bit grey or palette PNG,
-   decided from the content unless the caller says which; pixels only, no metadata.
+   decided from the content unless the caller says which; pixels only, no metadata. A drawing larger than the
+   box goes as an overview plus overlapping tiles (``tiles.plan_tiles``).
 """
 
 from __future__ import annotations
