@@ -1,10 +1,12 @@
 """The command line: the app's pipeline without the VIKTOR platform.
 
-    python -m image_analysis describe IMAGE [--question TEXT] [--model ID] [--preset P] [--out page.html]
+    python -m image_analysis describe IMAGE [IMAGE ...] [--preset P] [--language L] [--scale S] [--question TEXT]
+                                         [--model ID] [--concurrency N] [--out page.html] [--docx F] [--csv F]
     python -m image_analysis prepare IMAGE [--preset P]
 
-Exit codes: 0 success, 2 bad input (unreadable or unsupported file, bad arguments), 3 the model service
-failed or is not configured. Messages go to stderr as one line, never a traceback.
+Exit codes: 0 success, 2 bad input (unreadable or unsupported file, bad arguments), 3 the model service failed
+or is not configured. Messages go to stderr as one line each, never a traceback. In a batch every photo that can
+be described is, and the exit code says whether any failed.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import model, prompts, render
+from image_analysis import analysis, model, render, report
 from image_analysis.errors import ImageInputError, ServiceError
-from image_analysis.prepare import Preparation, Preset, prepare_image
+from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -36,12 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Describe site photos and engineering drawings with a vision model.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    describe = commands.add_parser("describe", help="describe an image (calls the model)")
-    describe.add_argument("image", type=Path, help="photo or drawing (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP)")
-    describe.add_argument("--question", default="", help="an extra question or instruction for the model")
+    describe = commands.add_parser("describe", help="describe images (calls the model)")
+    describe.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="photos or drawings, in order")
+    _add_request(describe)
     describe.add_argument("--model", default=None, help=f"model id (default: $VISION_MODEL or {model.DEFAULT_MODEL})")
-    describe.add_argument("--out", type=Path, help="also write the page the app shows to this HTML file")
-    _add_preset(describe)
+    describe.add_argument(
+        "--concurrency", type=int, default=analysis.DEFAULT_CONCURRENCY, help="requests in flight for a batch"
+    )
+    describe.add_argument("--out", type=Path, help="write the page (one image) or the HTML report (several)")
+    describe.add_argument("--docx", type=Path, help="write a Word report")
+    describe.add_argument("--csv", type=Path, help="write the findings of all images as CSV")
 
     prepare = commands.add_parser("prepare", help="print as JSON what would be sent, without calling a model")
     prepare.add_argument("image", type=Path, help="photo or drawing")
@@ -53,64 +59,117 @@ def _add_preset(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=[preset.value for preset in Preset],
-        default=Preset.AUTO.value,
-        help="photo (JPEG), drawing (lossless PNG, overview plus tiles when large), or auto: from the content",
+        default=Preset.GENERAL.value,
+        help="general (default), inspection (a site photo: findings and condition score) or drawing "
+        "(QA of a drawing: title block, notes; sent lossless, in tiles when large)",
     )
+
+
+def _add_request(parser: argparse.ArgumentParser) -> None:
+    _add_preset(parser)
+    parser.add_argument("--language", choices=[language.value for language in Language], default=Language.EN.value)
+    parser.add_argument(
+        "--scale",
+        choices=[scale.value for scale in ConditionScale],
+        default=ConditionScale.NEN2767.value,
+        help="condition scale for inspections: nen2767 (1-6, default), nbi (0-9), lmh (Low/Medium/High)",
+    )
+    parser.add_argument("--question", default="", help="an extra question or instruction for the model")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        preparation = _prepare(args.image, Preset(args.preset))
-    except ImageInputError as error:
-        return _fail(EXIT_BAD_INPUT, str(error))
     if args.command == "prepare":
+        try:
+            upload = _read(args.image)
+            preparation = analysis.prepare(upload, AnalysisRequest(preset=Preset(args.preset)))
+        except ImageInputError as error:
+            return _fail(EXIT_BAD_INPUT, str(error))
         print(json.dumps(preparation.summary(), indent=2))
         return EXIT_OK
-    return _describe(preparation, args)
+    return _describe(args)
 
 
-def _prepare(path: Path, preset: Preset) -> Preparation:
+def _read(path: Path) -> analysis.Upload:
     try:
-        data = path.read_bytes()
+        return analysis.Upload(path.name, path.read_bytes())
     except OSError as error:
         raise ImageInputError(f"Cannot read '{path}': {error.strerror or error}.") from None
-    return prepare_image(data, path.name, preset=preset)
 
 
-def _describe(preparation: Preparation, args: argparse.Namespace) -> int:
-    prompt = prompts.build_prompt(args.question)
-    model_name = args.model or model.model_id()
+def _describe(args: argparse.Namespace) -> int:
+    if not 1 <= args.concurrency <= 16:
+        return _fail(EXIT_BAD_INPUT, "--concurrency must be between 1 and 16.")
+    request = AnalysisRequest(
+        preset=Preset(args.preset),
+        language=Language(args.language),
+        scale=ConditionScale(args.scale),
+        question=args.question,
+    )
+    if len(args.images) > analysis.MAX_BATCH:
+        return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")
+    uploads, unreadable = [], {}
+    for number, path in enumerate(args.images, start=1):
+        try:
+            uploads.append(_read(path))
+        except ImageInputError as error:
+            uploads.append(analysis.Upload(path.name, b""))
+            unreadable[number] = str(error)
     try:
-        settings = model.ServiceSettings.from_environment(model_name)
-        description = model.describe(preparation.images, prompt, settings)
+        settings, unavailable = model.ServiceSettings.from_environment(args.model), ""
     except ServiceError as error:
-        _write_page(args.out, preparation, None, args.question, model_name, str(error))
-        return _fail(EXIT_SERVICE, str(error))
-    _write_page(args.out, preparation, description, args.question, model_name, None)
-    print(description.text)
-    if description.truncated:
-        print(f"{PROG}: note: the description is incomplete (the model stopped at its length limit)", file=sys.stderr)
-    return EXIT_OK
+        settings, unavailable = None, str(error)
+    results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, unavailable=unavailable)
+    results = [
+        analysis.Analysis(r.number, r.name, request, error=unreadable[r.number], failed_at=analysis.INPUT)
+        if r.number in unreadable
+        else r
+        for r in results
+    ]
+    _write_outputs(args, results)
+    _print(results)
+    return _exit_code(results)
 
 
-def _write_page(
-    out: Path | None,
-    preparation: Preparation,
-    description: model.Description | None,
-    question: str,
-    model_name: str,
-    error: str | None,
-) -> None:
-    if out is None:
-        return
-    page = render.render_page(preparation, description, question=question, model=model_name, error=error)
-    try:
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        print(f"{PROG}: error: cannot write '{out}': {exc.strerror or exc}", file=sys.stderr)
-        return
-    print(f"{PROG}: wrote {out}", file=sys.stderr)
+def _print(results: list[analysis.Analysis]) -> None:
+    single = len(results) == 1
+    for result in results:
+        prefix = "" if single else f"{result.number}. {result.name}: "
+        if result.error:
+            _fail(0, prefix + result.error)
+            continue
+        if not single:
+            print(f"=== {result.number}. {result.name} ===")
+        print(result.description.text)
+        if result.description.truncated:
+            print(f"{PROG}: note: {prefix}the description is incomplete (length limit)", file=sys.stderr)
+        if result.parsed.problem:
+            print(f"{PROG}: note: {prefix}{result.parsed.problem}; shown as it came", file=sys.stderr)
+
+
+def _exit_code(results: list[analysis.Analysis]) -> int:
+    failures = {result.failed_at for result in results if result.error}
+    if analysis.SERVICE in failures:
+        return EXIT_SERVICE
+    return EXIT_BAD_INPUT if analysis.INPUT in failures else EXIT_OK
+
+
+def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis]) -> None:
+    outputs = []
+    if args.out:
+        page = render.render_page(results[0]) if len(results) == 1 else render.render_report(results)
+        outputs.append((args.out, page.encode("utf-8")))
+    if args.docx:
+        outputs.append((args.docx, report.word_report(results)))
+    if args.csv:
+        outputs.append((args.csv, report.findings_csv(results).encode("utf-8")))
+    for path, content in outputs:
+        try:
+            path.write_bytes(content)
+        except OSError as error:
+            _fail(0, f"cannot write '{path}': {error.strerror or error}")
+            continue
+        print(f"{PROG}: wrote {path}", file=sys.stderr)
 
 
 def _fail(code: int, message: str) -> int:

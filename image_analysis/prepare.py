@@ -95,18 +95,6 @@ class ImageKind(StrEnum):
     DRAWING = "drawing"
 
 
-class Preset(StrEnum):
-    """What the user says the image is: decided from the content, a photo, or a drawing (sent in tiles)."""
-
-    AUTO = "auto"
-    PHOTO = "photo"
-    DRAWING = "drawing"
-
-    @property
-    def kind(self) -> ImageKind | None:
-        return None if self is Preset.AUTO else ImageKind(self.value)
-
-
 ROLE_IMAGE = "image"
 ROLE_OVERVIEW = "overview"
 ROLE_TILE = "tile"
@@ -233,10 +221,10 @@ class Preparation:
         )
 
 
-def prepare_image(data: bytes, name: str, *, preset: Preset = Preset.AUTO) -> Preparation:
+def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None) -> Preparation:
     """Prepare uploaded bytes for the vision model.
 
-    ``preset`` decides photo or drawing (``AUTO``: from the content). A drawing larger than the model's box is
+    ``kind`` says photo or drawing (``None``: decided from the content). A drawing larger than the model's box is
     sent as an overview plus overlapping tiles. Raises ``ImageInputError`` naming the file when the bytes
     cannot be used.
     """
@@ -258,7 +246,6 @@ def prepare_image(data: bytes, name: str, *, preset: Preset = Preset.AUTO) -> Pr
         sha256=hashlib.sha256(data).hexdigest(),
     )
 
-    kind = preset.kind
     plan = None if kind is ImageKind.PHOTO else tiles.plan_tiles(width, height)
     overview_size = vision_grid.target_size(width, height)
     if plan and kind is None and image.format in _DRAFTABLE:

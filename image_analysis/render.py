@@ -7,15 +7,17 @@ allows no script and no network request at all, as a second line of defence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
+from image_analysis.analysis import Analysis
 from image_analysis.metadata import PhotoMetadata
-from image_analysis.model import Description
 from image_analysis.prepare import Preparation
 
 _environment = Environment(
@@ -107,32 +109,55 @@ def tile_outlines(preparation: Preparation) -> list[dict[str, str]]:
     ]
 
 
-def render_page(
-    preparation: Preparation,
-    description: Description | None,
-    *,
-    question: str = "",
-    model: str | None = None,
-    error: str | None = None,
-) -> str:
-    """The full page: image and facts beside the description (or beside the error that prevented it)."""
-    model = description.model if description else model
+def entry_context(analysis: Analysis) -> dict[str, Any]:
+    """What the template shows for one analysis: the image and its facts beside the findings or description."""
+    preparation, description = analysis.preparation, analysis.description
+    parsed = analysis.parsed
+    model = description.model if description else None
+    raw = description is not None and parsed.problem is not None
+    return {
+        "number": analysis.number,
+        "name": analysis.name,
+        "preset": analysis.request.preset,
+        "preparation": preparation,
+        "facts": image_facts(preparation, model) if preparation else [],
+        "outlines": tile_outlines(preparation) if preparation else [],
+        "findings": parsed.findings,
+        "scale": analysis.request.scale.definition,
+        "raw_text": description.text if raw else None,
+        "problem": parsed.problem,
+        "description_html": (
+            markdown_to_html(description.text) if description and not raw and parsed.findings is None else None
+        ),
+        "truncated": bool(description and description.truncated),
+        "question": " ".join(analysis.request.question.split()),
+        "model": model,
+        "error": analysis.error,
+    }
+
+
+def render_page(analysis: Analysis) -> str:
+    """The page for one image: the image as sent and its facts beside the findings or description."""
     return _environment.get_template("page.html.j2").render(
-        title=f"Image analysis: {preparation.source.name}",
-        preparation=preparation,
-        facts=image_facts(preparation, model),
-        outlines=tile_outlines(preparation),
-        description_html=markdown_to_html(description.text) if description else None,
-        truncated=bool(description and description.truncated),
-        question=" ".join(question.split()),
-        model=model,
-        error=error,
+        title=f"Image analysis: {analysis.name}", entry=entry_context(analysis)
     )
 
 
-def render_empty_page() -> str:
+def render_report(analyses: Sequence[Analysis], title: str = "Image analysis report") -> str:
+    """One self-contained HTML file with every analysis, numbered, for handing over (and the batch view)."""
+    failed = sum(1 for analysis in analyses if analysis.error)
+    return _environment.get_template("report.html.j2").render(
+        title=title,
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        entries=[entry_context(analysis) for analysis in analyses],
+        failed=failed,
+        preset=analyses[0].request.preset if analyses else None,
+    )
+
+
+def render_empty_page(what: str = "a site photo or an engineering drawing in the Image field") -> str:
     """The page shown before anything is uploaded."""
-    return _environment.get_template("empty.html.j2").render(title="Image analysis")
+    return _environment.get_template("empty.html.j2").render(title="Image analysis", what=what)
 
 
 def _bytes(count: int) -> str:

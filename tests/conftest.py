@@ -118,3 +118,25 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+def make_analysis(
+    preparation,
+    text: str | None = None,
+    *,
+    question: str = "",
+    preset: str = "general",
+    model: str = "m",
+    truncated: bool = False,
+    error: str | None = None,
+    number: int = 1,
+):
+    """An analysis as the pipeline would produce it, for rendering and report tests."""
+    from image_analysis.analysis import Analysis
+    from image_analysis.model import Description
+    from image_analysis.presets import AnalysisRequest, Preset
+
+    description = Description(text=text, model=model, truncated=truncated) if text is not None else None
+    name = preparation.source.name if preparation else "missing.jpg"
+    request = AnalysisRequest(preset=Preset(preset), question=question)
+    return Analysis(number, name, request, preparation, description, error, "service" if error else None)

@@ -9,8 +9,15 @@ from viktor.testing import MockedFileResource, mock_params, mock_View
 from app import Controller, Parametrization
 
 
-def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", preset: str = "auto"):
-    raw = {"image": 1 if image is not None else None, "question": question, "preset": preset}
+def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", preset: str = "general"):
+    raw = {
+        "image": 1 if image is not None else None,
+        "photos": [],
+        "question": question,
+        "preset": preset,
+        "scale": "nen2767",
+        "language": "en",
+    }
     resources = {1: MockedFileResource(vkt.File.from_data(image), name)} if image is not None else {}
     return mock_params(raw, Parametrization, file_resources=resources)
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from image_analysis.model import Description
 from image_analysis.prepare import prepare_image
 from image_analysis.render import render_page
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, make_analysis
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -97,9 +96,9 @@ def open_page(browser: Browser, html: str, tmp_path: Path, width: int = 1280, he
 def site_page_html(shared_image) -> str:
     preparation = prepare_image(shared_image("site_aerial_construction_caliterra_IMG_9402.jpg"), "IMG_9402.jpg")
     return render_page(
-        preparation,
-        Description(text=REPORT, model="mistral.ministral-3-14b-instruct"),
-        question="Which safety hazards are visible?",
+        make_analysis(
+            preparation, REPORT, model="mistral.ministral-3-14b-instruct", question="Which safety hazards are visible?"
+        )
     )
 
 
@@ -107,9 +106,9 @@ def test_the_image_and_description_are_displayed_side_by_side(browser, site_page
     page, watch, _ = open_page(browser, site_page_html, tmp_path)
     image = page.locator("img.sent-image")
     assert image.evaluate("img => img.complete && img.naturalWidth") == 1540
-    assert page.locator("#description").is_visible()
-    assert page.locator("#description table td").first.inner_text() == "Open trench without barrier"
-    assert "stacked precast concrete pipe sections" in page.locator("#description strong").first.inner_text()
+    assert page.locator(".description").is_visible()
+    assert page.locator(".description table td").first.inner_text() == "Open trench without barrier"
+    assert "stacked precast concrete pipe sections" in page.locator(".description strong").first.inner_text()
     image_box = page.locator("section[aria-label='Image as sent to the model']").bounding_box()
     text_box = page.locator("section[aria-label='Description']").bounding_box()
     assert text_box["x"] >= image_box["x"] + image_box["width"] - 1, "side by side on a wide screen"
@@ -134,32 +133,28 @@ def test_hostile_model_output_and_file_name_execute_nothing(browser, shared_imag
     preparation = prepare_image(
         shared_image("crack_concrete_ozgenel_a.png"), "<img src=x onerror=\"window.__pwned='name'\">.png"
     )
-    html = render_page(
-        preparation,
-        Description(text=HOSTILE, model="m"),
-        question="<script>window.__pwned='question'</script>",
-    )
+    html = render_page(make_analysis(preparation, HOSTILE, question="<script>window.__pwned='question'</script>"))
     page, watch, url = open_page(browser, html, tmp_path)
     page.locator("a", has_text="Open the full report").count()  # the javascript: link must not be a link
-    assert page.locator("#description a").count() == 0
+    assert page.locator(".description a").count() == 0
     page.wait_for_timeout(300)
 
     assert page.evaluate("window.__pwned === undefined")
     assert watch.dialogs == []
     assert watch.errors == []
     assert watch.outside_requests(url) == []
-    assert page.locator("#description iframe, #description img, #description script").count() == 0
-    assert page.locator("#description").is_visible(), "an injected style must not hide the page"
-    text = page.locator("#description").inner_text()
+    assert page.locator(".description iframe, .description img, .description script").count() == 0
+    assert page.locator(".description").is_visible(), "an injected style must not hide the page"
+    text = page.locator(".description").inner_text()
     assert "<script>" in text and "diagonal crack" in text, "the text stays readable"
-    assert "window.__pwned='name'" in page.locator("#file-name").inner_text()
-    assert "<script>" in page.locator("#question").inner_text()
+    assert "window.__pwned='name'" in page.locator(".file-name").inner_text()
+    assert "<script>" in page.locator(".question").inner_text()
 
 
 def test_a_tiled_drawing_shows_its_overview_with_the_tile_outlines(browser, tmp_path):
     drawing = Path(__file__).resolve().parents[1] / "sample_images" / "drawing_ground_floor_A3.png"
     preparation = prepare_image(drawing.read_bytes(), drawing.name)
-    html = render_page(preparation, Description(text="## Title block\n- Drawing number: S-101", model="m"))
+    html = render_page(make_analysis(preparation, "## Title block\n- Drawing number: S-101"))
     page, watch, _ = open_page(browser, html, tmp_path)
     overview = page.locator(".overview img.sent-image").bounding_box()
     outlines = page.locator(".tile-outline")
@@ -170,8 +165,8 @@ def test_a_tiled_drawing_shows_its_overview_with_the_tile_outlines(browser, tmp_
         assert box["x"] + box["width"] <= overview["x"] + overview["width"] + 1
         assert box["y"] + box["height"] <= overview["y"] + overview["height"] + 1
     assert f"{preparation.image_tokens:,}" in page.locator("dl.facts").inner_text()
-    page.locator("#tiles summary").click()
-    assert page.locator("#tiles img.tile").first.evaluate("img => img.naturalWidth") > 0
+    page.locator("details.tiles summary").click()
+    assert page.locator("details.tiles img.tile").first.evaluate("img => img.naturalWidth") > 0
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "page-drawing.png"), full_page=True)
     assert watch.errors == []

@@ -21,6 +21,7 @@ from image_analysis.errors import (
     ServiceUnreachableError,
 )
 from image_analysis.prepare import prepare_image
+from image_analysis.presets import AnalysisRequest
 from tests.conftest import TEST_API_KEY
 
 
@@ -31,7 +32,7 @@ def prepared(shared_image):
 
 def run(prepared, question: str = "", model_name: str | None = None):
     settings = model.ServiceSettings.from_environment(model_name)
-    return model.describe(prepared.images, prompts.build_prompt(question), settings)
+    return model.describe(prepared.images, prompts.build_prompt(AnalysisRequest(question=question)), settings)
 
 
 def test_the_request_is_exactly_what_the_model_needs(model_service, prepared):

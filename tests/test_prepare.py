@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageCms, ImageOps, ImageStat
 
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import ImageKind, Preparation, Preset, prepare_image
+from image_analysis.prepare import ImageKind, Preparation, prepare_image
 
 MIME_OF_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -115,7 +115,7 @@ def test_a_transparent_drawing_is_flattened_on_white_not_black(shared_image):
 
 def test_sixteen_bit_is_scaled_not_clipped():
     ramp = np.linspace(0, 65535, 256 * 64).reshape(64, 256).astype(np.uint16)
-    prepared = prepare_image(encoded(Image.fromarray(ramp), "PNG"), "ramp16.png", preset=Preset.DRAWING)
+    prepared = prepare_image(encoded(Image.fromarray(ramp), "PNG"), "ramp16.png", kind=ImageKind.DRAWING)
     sent = decoded(prepared.images[0])
     assert sent.mode == "L"
     assert 120 < ImageStat.Stat(sent).mean[0] < 135
@@ -160,8 +160,8 @@ def test_nothing_but_pixels_is_sent(shared_image, name, telltale):
 
 def test_every_image_sent_stays_under_the_per_image_limit():
     noise = Image.frombytes("RGB", (3000, 3000), np.random.default_rng(1).bytes(3000 * 3000 * 3))
-    for preset in (Preset.PHOTO, Preset.DRAWING):
-        prepared = prepare_image(encoded(noise, "PNG", compress_level=1), "noise.png", preset=preset)
+    for kind in (ImageKind.PHOTO, ImageKind.DRAWING):
+        prepared = prepare_image(encoded(noise, "PNG", compress_level=1), "noise.png", kind=kind)
         assert all(len(image.data) <= 3_750_000 for image in prepared.images)
 
 
@@ -198,7 +198,7 @@ def test_a_cmyk_jpeg_is_sent_as_rgb():
 
 
 def test_the_kind_can_be_overridden(shared_image):
-    prepared = prepare_image(shared_image("crack_concrete_ozgenel_b.png"), "crack.png", preset=Preset.DRAWING)
+    prepared = prepare_image(shared_image("crack_concrete_ozgenel_b.png"), "crack.png", kind=ImageKind.DRAWING)
     assert prepared.images[0].mime == "image/png"
 
 
@@ -229,7 +229,7 @@ def test_every_format_an_inspector_has_is_accepted(shared_image, format, options
 
 def test_a_16_bit_tiff_is_scaled_not_clipped():
     ramp = np.linspace(0, 65535, 256 * 64).reshape(64, 256).astype(np.uint16)
-    prepared = prepare_image(encoded(Image.fromarray(ramp), "TIFF"), "scan16.tif", preset=Preset.DRAWING)
+    prepared = prepare_image(encoded(Image.fromarray(ramp), "TIFF"), "scan16.tif", kind=ImageKind.DRAWING)
     assert 120 < ImageStat.Stat(decoded(prepared.images[0])).mean[0] < 135
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from image_analysis.model import Description
 from image_analysis.prepare import prepare_image
 from image_analysis.render import markdown_to_html, render_empty_page, render_page
+from tests.conftest import make_analysis
 
 
 @pytest.fixture
@@ -40,18 +40,14 @@ def test_model_output_cannot_inject_markup(markdown, forbidden):
 
 
 def test_the_page_escapes_the_file_name_and_question(preparation):
-    page = render_page(
-        preparation,
-        Description(text="Fine.", model="m"),
-        question='"><script>alert(2)</script>',
-    )
+    page = render_page(make_analysis(preparation, "Fine.", question='"><script>alert(2)</script>'))
     assert "<script>alert(2)" not in page and "&lt;script&gt;alert(2)" in page
     assert '<img src=x onerror="alert(1)">' not in page
     assert "pug&lt;img src=x onerror=&#34;alert(1)&#34;&gt;.heic" in page
 
 
 def test_the_page_shows_sizes_tokens_model_and_metadata(preparation):
-    page = render_page(preparation, Description(text="A dog.", model="mistral.ministral-3-14b-instruct"))
+    page = render_page(make_analysis(preparation, "A dog.", model="mistral.ministral-3-14b-instruct"))
     for expected in (
         "4032 x 3024 px",
         "1540 x 1176 px",
@@ -66,14 +62,14 @@ def test_the_page_shows_sizes_tokens_model_and_metadata(preparation):
 
 
 def test_a_truncated_description_carries_a_visible_note(preparation):
-    page = render_page(preparation, Description(text="The wall", model="m", truncated=True))
-    assert 'id="truncated"' in page and "incomplete" in page
+    page = render_page(make_analysis(preparation, "The wall", truncated=True))
+    assert 'class="note truncated"' in page and "incomplete" in page
 
 
 def test_a_page_without_description_shows_the_error(preparation):
-    page = render_page(preparation, None, model="m", error="Fair usage limit reached. <b>x</b>")
-    assert 'id="error"' in page and "&lt;b&gt;x&lt;/b&gt;" in page
-    assert 'id="description"' not in page
+    page = render_page(make_analysis(preparation, None, error="Fair usage limit reached. <b>x</b>"))
+    assert 'class="error"' in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert 'class="description' not in page
 
 
 def test_the_empty_page_says_what_to_do():

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from image_analysis import model, prompts, tiles, vision_grid
-from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, ImageKind, Preparation, Preset, prepare_image
+from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, ImageKind, Preparation, prepare_image
 from tests.conftest import REPO
 
 DRAWING = REPO / "sample_images" / "drawing_ground_floor_A3.png"
@@ -86,13 +86,13 @@ def test_the_63_megapixel_plan_is_tiled_within_eight_images(shared_image):
 def test_photos_are_never_tiled(shared_image):
     photo = prepare_image(shared_image("site_aerial_construction_caliterra_IMG_9402.jpg"), "site.jpg")
     assert len(photo.images) == 1
-    forced = prepare_image(DRAWING.read_bytes(), DRAWING.name, preset=Preset.PHOTO)
+    forced = prepare_image(DRAWING.read_bytes(), DRAWING.name, kind=ImageKind.PHOTO)
     assert len(forced.images) == 1 and forced.images[0].mime == "image/jpeg"
 
 
 def test_a_drawing_preset_tiles_a_large_photo_too(shared_image):
     prepared = prepare_image(
-        shared_image("site_aerial_construction_caliterra_IMG_9402.jpg"), "scan.jpg", preset=Preset.DRAWING
+        shared_image("site_aerial_construction_caliterra_IMG_9402.jpg"), "scan.jpg", kind=ImageKind.DRAWING
     )
     assert len(prepared.images) > 1 and prepared.kind is ImageKind.DRAWING
 

@@ -1,0 +1,161 @@
+"""Running the pipeline: one image or a batch, prepared and described, each result numbered and kept in order.
+
+A batch runs its requests concurrently with a bounded number in flight; a photo that fails keeps its place with
+its own message, and every other photo still gets its description.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any
+
+from image_analysis import model, prompts
+from image_analysis.errors import AnalysisError, ServiceError
+from image_analysis.findings import ParsedReply, parse_reply
+from image_analysis.model import Description, ServiceSettings
+from image_analysis.prepare import Preparation, prepare_image
+from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+
+MAX_BATCH = 50
+DEFAULT_CONCURRENCY = 4
+INPUT = "input"
+SERVICE = "service"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the user gave it: its name and its bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One image's result: what was sent and what came back, or why nothing did (``error``)."""
+
+    number: int
+    name: str
+    request: AnalysisRequest
+    preparation: Preparation | None = None
+    description: Description | None = None
+    error: str | None = None
+    failed_at: str | None = None
+    """Where it failed: ``"input"`` (the file) or ``"service"`` (the model service)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable form that ``from_json`` restores (for ``vkt.memoize``)."""
+        return {
+            "number": self.number,
+            "name": self.name,
+            "request": asdict(self.request),
+            "preparation": self.preparation.to_json() if self.preparation else None,
+            "description": self.description.to_json() if self.description else None,
+            "error": self.error,
+            "failed_at": self.failed_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Analysis:
+        request = data["request"]
+        return cls(
+            number=data["number"],
+            name=data["name"],
+            request=AnalysisRequest(
+                preset=Preset(request["preset"]),
+                language=Language(request["language"]),
+                scale=ConditionScale(request["scale"]),
+                question=request["question"],
+            ),
+            preparation=Preparation.from_json(data["preparation"]) if data["preparation"] else None,
+            description=Description.from_json(data["description"]) if data["description"] else None,
+            error=data["error"],
+            failed_at=data["failed_at"],
+        )
+
+    @cached_property
+    def parsed(self) -> ParsedReply:
+        """The structured findings in the reply (none for a general description or a failed one)."""
+        if self.description is None:
+            return ParsedReply(None)
+        return parse_reply(self.request.preset, self.description.text, self.request.scale)
+
+
+def prepare(upload: Upload, request: AnalysisRequest) -> Preparation:
+    """Prepare an upload the way ``request``'s preset wants it sent."""
+    return prepare_image(upload.data, upload.name, kind=request.preset.image_kind)
+
+
+def describe(preparation: Preparation, request: AnalysisRequest, settings: ServiceSettings) -> Description:
+    """Ask the model for ``request`` about a prepared image."""
+    return model.describe(preparation.images, prompts.build_prompt(request), settings)
+
+
+def analyse(
+    upload: Upload,
+    request: AnalysisRequest,
+    settings: ServiceSettings | None,
+    number: int = 1,
+    unavailable: str = model.NOT_CONFIGURED,
+) -> Analysis:
+    """Prepare and describe one upload; every failure becomes the result's ``error``, never an exception.
+
+    With ``settings`` ``None`` (no service configured) the image is still prepared, and ``unavailable`` says why
+    it was not described.
+    """
+    try:
+        preparation = prepare(upload, request)
+    except AnalysisError as error:
+        return Analysis(number, upload.name, request, error=str(error), failed_at=INPUT)
+    if settings is None:
+        return Analysis(number, upload.name, request, preparation, error=unavailable, failed_at=SERVICE)
+    try:
+        description = describe(preparation, request, settings)
+    except ServiceError as error:
+        return Analysis(number, upload.name, request, preparation, error=str(error), failed_at=SERVICE)
+    return Analysis(number, upload.name, request, preparation, description)
+
+
+def analyse_batch(
+    uploads: Sequence[Upload],
+    request: AnalysisRequest,
+    settings: ServiceSettings | None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Callable[[int, int], None] | None = None,
+    unavailable: str = model.NOT_CONFIGURED,
+) -> list[Analysis]:
+    """Analyse ``uploads`` with at most ``concurrency`` requests in flight; results are in upload order.
+
+    ``progress(done, total)`` is called after each photo. Nothing is dropped: a photo that fails has its error.
+    """
+    if len(uploads) > MAX_BATCH:
+        raise AnalysisError(f"{len(uploads)} photos were given; at most {MAX_BATCH} can be analysed at once.")
+    results: list[Analysis | None] = [None] * len(uploads)
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = {
+            pool.submit(analyse, upload, request, settings, number, unavailable): number
+            for number, upload in enumerate(uploads, start=1)
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            number = futures[future]
+            try:
+                results[number - 1] = future.result()
+            except Exception:  # a bug must not lose the other photos; it is logged with its traceback
+                log.exception("unexpected failure analysing photo %d", number)
+                results[number - 1] = Analysis(
+                    number,
+                    uploads[number - 1].name,
+                    request,
+                    error="An unexpected error stopped this photo; please report it.",
+                    failed_at=SERVICE,
+                )
+            if progress:
+                progress(done, len(uploads))
+    return [result for result in results if result is not None]

@@ -1,0 +1,113 @@
+"""What the user asks for: the task preset, the output language and the condition scale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from image_analysis.prepare import ImageKind
+
+
+class Preset(StrEnum):
+    """The job: a site inspection of a photo, a QA check of a drawing, or a general description."""
+
+    GENERAL = "general"
+    INSPECTION = "inspection"
+    DRAWING = "drawing"
+
+    @property
+    def label(self) -> str:
+        return {"general": "General description", "inspection": "Site inspection", "drawing": "Drawing (QA)"}[self]
+
+    @property
+    def image_kind(self) -> ImageKind | None:
+        """How the image is sent: a photo as JPEG, a drawing lossless and in tiles; general decides from content."""
+        return {"general": None, "inspection": ImageKind.PHOTO, "drawing": ImageKind.DRAWING}[self]
+
+
+class Language(StrEnum):
+    """Languages the description can be written in."""
+
+    EN = "en"
+    NL = "nl"
+    DE = "de"
+    FR = "fr"
+
+    @property
+    def label(self) -> str:
+        return {"en": "English", "nl": "Dutch (Nederlands)", "de": "German (Deutsch)", "fr": "French (Français)"}[self]
+
+    @property
+    def english_name(self) -> str:
+        return {"en": "English", "nl": "Dutch", "de": "German", "fr": "French"}[self]
+
+
+@dataclass(frozen=True)
+class ScaleDefinition:
+    """A named condition scale: its values in order, each with its meaning."""
+
+    name: str
+    values: tuple[tuple[str, str], ...]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.values)
+
+    def meaning(self, code: str) -> str | None:
+        return dict(self.values).get(code)
+
+
+class ConditionScale(StrEnum):
+    """The scale a condition score is given on."""
+
+    NEN2767 = "nen2767"
+    NBI = "nbi"
+    LMH = "lmh"
+
+    @property
+    def definition(self) -> ScaleDefinition:
+        return _SCALES[self]
+
+
+_SCALES = {
+    ConditionScale.NEN2767: ScaleDefinition(
+        "NEN 2767 condition score",
+        (
+            ("1", "excellent"),
+            ("2", "good"),
+            ("3", "fair (sufficient)"),
+            ("4", "mediocre"),
+            ("5", "poor (maintenance overdue)"),
+            ("6", "very poor"),
+        ),
+    ),
+    ConditionScale.NBI: ScaleDefinition(
+        "NBI condition rating (0-9)",
+        (
+            ("9", "excellent"),
+            ("8", "very good"),
+            ("7", "good"),
+            ("6", "satisfactory"),
+            ("5", "fair"),
+            ("4", "poor"),
+            ("3", "serious"),
+            ("2", "critical"),
+            ("1", "imminent failure"),
+            ("0", "failed"),
+        ),
+    ),
+    ConditionScale.LMH: ScaleDefinition(
+        "Severity (Low/Medium/High)",
+        (("Low", "minor, monitor"), ("Medium", "repair planned"), ("High", "urgent action")),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """Everything the user chose for an analysis, besides the image itself."""
+
+    preset: Preset = Preset.GENERAL
+    language: Language = Language.EN
+    scale: ConditionScale = ConditionScale.NEN2767
+    question: str = ""

@@ -1,0 +1,315 @@
+"""Reports to hand over: a Word document (python-docx) and the findings as CSV.
+
+The self-contained HTML report is ``render.render_report``. Everything from the model is written as plain text:
+Word runs and CSV cells carry no markup, and CSV cells that a spreadsheet would run as a formula are defused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from docx import Document
+from docx.document import Document as DocumentType
+from docx.shared import Cm, Pt
+from markdown_it import MarkdownIt
+
+from image_analysis.analysis import Analysis
+from image_analysis.findings import DrawingFindings, InspectionFindings
+from image_analysis.presets import Preset
+
+PROVENANCE = "AI-generated description — to be reviewed by the inspector"
+_MAX_WIDTH = Cm(15.5)
+_MAX_HEIGHT = Cm(11)
+_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def word_report(analyses: Sequence[Analysis], title: str | None = None) -> bytes:
+    """A .docx with a title, the date, and one numbered entry per image: the image as sent, when and where it was
+    taken, the description and the findings tables, and the provenance line with the model id."""
+    document = Document()
+    preset = analyses[0].request.preset if analyses else Preset.GENERAL
+    document.add_heading(title or _title(preset), level=0)
+    document.add_paragraph(f"Date: {datetime.now(UTC):%Y-%m-%d}. {len(analyses)} image(s). {PROVENANCE}.")
+    for analysis in analyses:
+        _entry(document, analysis)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _title(preset: Preset) -> str:
+    return {Preset.INSPECTION: "Site inspection report", Preset.DRAWING: "Drawing check report"}.get(
+        preset, "Image analysis report"
+    )
+
+
+def _entry(document: DocumentType, analysis: Analysis) -> None:
+    noun = "Drawing" if analysis.request.preset is Preset.DRAWING else "Photo"
+    document.add_heading(f"{noun} {analysis.number}: {analysis.name}", level=1)
+    preparation = analysis.preparation
+    if preparation:
+        shown = preparation.images[0]
+        width = min(_MAX_WIDTH, int(_MAX_HEIGHT * shown.width / shown.height))
+        document.add_picture(io.BytesIO(shown.data), width=width)
+        document.add_paragraph(_caption(analysis), style="Caption")
+    if analysis.error:
+        document.add_paragraph(f"No description: {analysis.error}")
+        return
+    description = analysis.description
+    findings = analysis.parsed.findings
+    if isinstance(findings, InspectionFindings):
+        _inspection(document, analysis, findings)
+    elif isinstance(findings, DrawingFindings):
+        _drawing(document, findings)
+    else:
+        if analysis.parsed.problem:
+            document.add_paragraph(
+                f"The reply did not come in the findings format ({analysis.parsed.problem}); it is shown as it came."
+            )
+        _markdown(document, description.text)
+    if description.truncated:
+        document.add_paragraph("This description is incomplete: the model stopped at its length limit.")
+    provenance = document.add_paragraph()
+    provenance.add_run(f"{PROVENANCE} ({description.model}).").italic = True
+
+
+def _caption(analysis: Analysis) -> str:
+    preparation = analysis.preparation
+    metadata = preparation.metadata
+    parts = [f"{preparation.source.width} x {preparation.source.height} px original"]
+    if len(preparation.images) > 1:
+        parts.append(f"overview of {len(preparation.images) - 1} tiles sent")
+    parts.append(f"taken {metadata.taken_at.replace('T', ' ')}" if metadata.taken_at else "date taken unknown")
+    if metadata.gps:
+        parts.append(f"GPS {metadata.gps.lat:.6f}, {metadata.gps.lon:.6f}")
+    if metadata.camera:
+        parts.append(metadata.camera)
+    return "; ".join(parts)
+
+
+def _inspection(document: DocumentType, analysis: Analysis, findings: InspectionFindings) -> None:
+    scale = analysis.request.scale.definition
+    meaning = scale.meaning(findings.condition_score)
+    if findings.summary:
+        document.add_paragraph(findings.summary)
+    _fields(
+        document,
+        [
+            ("Element", findings.element),
+            ("Material", findings.material),
+            (scale.name, findings.condition_score + (f" ({meaning})" if meaning else "")),
+            ("Why", findings.condition_rationale),
+            ("Recommended action", findings.recommended_action),
+            ("Urgency", findings.urgency),
+            ("Confidence", findings.confidence),
+        ],
+    )
+    document.add_heading("Defects", level=2)
+    if not findings.defects:
+        document.add_paragraph("No visible defects reported.")
+    else:
+        table = document.add_table(rows=1, cols=5)
+        table.style = "Table Grid"
+        for cell, label in zip(
+            table.rows[0].cells, ("#", "Type", "Where in the photo", "Extent", "Notes"), strict=True
+        ):
+            cell.text = label
+        for number, defect in enumerate(findings.defects, start=1):
+            cells = table.add_row().cells
+            for cell, value in zip(
+                cells, (str(number), defect.type, defect.location, defect.extent, defect.description), strict=True
+            ):
+                cell.text = value
+    _listing(document, "Cannot tell from this photo", findings.cannot_tell)
+
+
+def _drawing(document: DocumentType, findings: DrawingFindings) -> None:
+    if findings.summary:
+        document.add_paragraph(findings.summary)
+    block = findings.title_block
+    document.add_heading("Title block", level=2)
+    _fields(
+        document,
+        [
+            ("Kind of drawing", findings.drawing_kind),
+            ("Drawing number", block.drawing_number),
+            ("Title", block.title),
+            ("Revision", block.revision),
+            ("Date of issue", block.date_of_issue),
+            ("Scale", block.scale),
+            ("Created by", block.creator),
+            ("Approved by", block.approver),
+            ("Status", block.status),
+            ("Sheet", block.sheet),
+            ("Owner", block.owner),
+        ],
+    )
+    _listing(document, "Questions for the checker", findings.questions)
+    _listing(document, "Notes (as written)", findings.notes, style="List Number")
+    _listing(document, "Dimensions", findings.dimensions)
+    _listing(document, "Grid lines", findings.grid_lines)
+
+
+def _fields(document: DocumentType, pairs: list[tuple[str, str | None]]) -> None:
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in pairs:
+        cells = table.add_row().cells
+        cells[0].text = label
+        cells[1].text = value or "—"
+
+
+def _listing(document: DocumentType, title: str, items: list[str], style: str = "List Bullet") -> None:
+    if items:
+        document.add_heading(title, level=2)
+        for item in items:
+            document.add_paragraph(item, style=style)
+
+
+def _markdown(document: DocumentType, text: str) -> None:
+    """Markdown from the model as Word headings, lists, tables and paragraphs, with bold and italic kept."""
+    tokens = _md.parse(text)
+    style, table, row = None, None, None
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            style = "Heading 2" if token.tag in ("h1", "h2") else "Heading 3"
+        elif token.type == "bullet_list_open":
+            style = "List Bullet"
+        elif token.type == "ordered_list_open":
+            style = "List Number"
+        elif token.type in ("bullet_list_close", "ordered_list_close", "heading_close"):
+            style = None
+        elif token.type == "table_open":
+            table = document.add_table(rows=0, cols=_columns(tokens, index))
+            table.style = "Table Grid"
+        elif token.type == "table_close":
+            table = None
+        elif token.type == "tr_open" and table is not None:
+            row, column = table.add_row().cells, 0
+        elif token.type == "inline" and table is not None and row is not None:
+            if column < len(row):
+                _runs(row[column].paragraphs[0], token)
+            column += 1
+        elif token.type == "inline":
+            _runs(document.add_paragraph(style=style), token)
+        elif token.type in ("fence", "code_block"):
+            run = document.add_paragraph().add_run(token.content.rstrip())
+            run.font.name, run.font.size = "Courier New", Pt(9)
+
+
+def _columns(tokens: list, start: int) -> int:
+    count = 0
+    for token in tokens[start:]:
+        if token.type in ("th_open", "td_open"):
+            count += 1
+        elif token.type == "tr_close":
+            return max(count, 1)
+    return 1
+
+
+def _runs(paragraph, inline) -> None:
+    bold = italic = False
+    for child in inline.children or []:
+        if child.type == "strong_open":
+            bold = True
+        elif child.type == "strong_close":
+            bold = False
+        elif child.type == "em_open":
+            italic = True
+        elif child.type == "em_close":
+            italic = False
+        elif child.type in ("text", "code_inline"):
+            run = paragraph.add_run(child.content)
+            run.bold, run.italic = bold, italic
+        elif child.type in ("softbreak", "hardbreak"):
+            paragraph.add_run(" ")
+        elif child.type == "image":
+            paragraph.add_run(f"[image: {child.content}]")
+
+
+CSV_COLUMNS = (
+    "photo",
+    "file",
+    "taken_at",
+    "lat",
+    "lon",
+    "camera",
+    "element",
+    "material",
+    "condition_score",
+    "condition_scale",
+    "recommended_action",
+    "urgency",
+    "confidence",
+    "defect",
+    "defect_type",
+    "defect_location",
+    "defect_extent",
+    "defect_notes",
+    "summary",
+    "model",
+    "error",
+)
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+
+
+def findings_csv(analyses: Sequence[Analysis]) -> str:
+    """The findings of all images, one row per defect (one row for an image without defects), as CSV."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for analysis in analyses:
+        for row in _rows(analysis):
+            writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
+    return "\ufeff" + buffer.getvalue()  # a byte-order mark, so that Excel reads UTF-8
+
+
+def _rows(analysis: Analysis) -> list[dict[str, object]]:
+    base: dict[str, object] = {"photo": analysis.number, "file": analysis.name, "error": analysis.error}
+    if analysis.preparation:
+        metadata = analysis.preparation.metadata
+        base.update(taken_at=metadata.taken_at, camera=metadata.camera)
+        if metadata.gps:
+            base.update(lat=metadata.gps.lat, lon=metadata.gps.lon)
+    if analysis.description:
+        base["model"] = analysis.description.model
+    findings = analysis.parsed.findings
+    if isinstance(findings, InspectionFindings):
+        base.update(
+            element=findings.element,
+            material=findings.material,
+            condition_score=findings.condition_score,
+            condition_scale=analysis.request.scale.definition.name,
+            recommended_action=findings.recommended_action,
+            urgency=findings.urgency,
+            confidence=findings.confidence,
+            summary=findings.summary,
+        )
+        return [
+            {
+                **base,
+                "defect": number,
+                "defect_type": defect.type,
+                "defect_location": defect.location,
+                "defect_extent": defect.extent,
+                "defect_notes": defect.description,
+            }
+            for number, defect in enumerate(findings.defects, start=1)
+        ] or [base]
+    if isinstance(findings, DrawingFindings):
+        base.update(element=findings.drawing_kind, summary=findings.summary)
+    elif analysis.description:
+        base["summary"] = analysis.description.text
+    return [base]
+
+
+def _cell(value: object) -> str:
+    """Text for a CSV cell; one that a spreadsheet would read as a formula is prefixed with a quote."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if isinstance(value, str) and _FORMULA.match(text) else text
