@@ -104,6 +104,23 @@ def model_service(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 @pytest.fixture
+def threaded_model_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelService]:
+    """Like ``model_service``, but answering requests in parallel (for batches)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url_for("/v1"))
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("VISION_MAX_RETRIES", "0")
+    monkeypatch.setenv("VISION_TIMEOUT", "20")
+    monkeypatch.delenv("VISION_MODEL", raising=False)
+    try:
+        yield ModelService(server)
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture
 def no_model_service(monkeypatch: pytest.MonkeyPatch) -> None:
     """No endpoint configured: neither OPENAI_BASE_URL nor VIKTOR's environment."""
     names = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "VIKTOR_ADDONS_URL", "VIKTOR_DEV", "VIKTOR_TOKEN", "VISION_MODEL")

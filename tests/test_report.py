@@ -1,0 +1,93 @@
+"""Reports to hand over: the Word document opened with python-docx, the CSV, and the self-contained HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from docx import Document
+
+from image_analysis.prepare import prepare_image
+from image_analysis.render import render_report
+from image_analysis.report import PROVENANCE, findings_csv, word_report
+from tests.conftest import REPO, make_analysis, shared_image_path
+
+INSPECTION = {
+    "element": "concrete column",
+    "material": "reinforced concrete",
+    "defects": [
+        {"type": "crack", "location": "centre", "extent": "1.5 m", "description": '=HYPERLINK("http://x")'},
+        {"type": "spalling", "location": "lower right", "extent": "30 x 20 cm"},
+    ],
+    "condition_score": "4",
+    "recommended_action": "repair",
+    "urgency": "within months",
+    "confidence": "medium",
+    "summary": "Cracked and spalled column.",
+}
+
+
+@pytest.fixture(scope="module")
+def analyses():
+    site = prepare_image(shared_image_path("site_aerial_construction_caliterra_IMG_9402.jpg").read_bytes(), "site.jpg")
+    column = prepare_image((REPO / "sample_images" / "site_photo_column_crack.jpg").read_bytes(), "column.jpg")
+    return [
+        make_analysis(site, json.dumps(INSPECTION), preset="inspection", model="mistral.ministral-3-14b-instruct"),
+        make_analysis(None, None, preset="inspection", error="'broken.jpg' could not be read", number=2),
+        make_analysis(column, "Not JSON at all, **sorry**.", preset="inspection", number=3),
+    ]
+
+
+def test_the_word_report_has_numbered_entries_pictures_and_tables(analyses):
+    document = Document(io.BytesIO(word_report(analyses)))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading 1")]
+    assert headings == ["Photo 1: site.jpg", "Photo 2: missing.jpg", "Photo 3: column.jpg"]
+    assert len(document.inline_shapes) == 2, "a picture for each photo that could be read"
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Site inspection report" in text
+    assert "taken 2014-10-19 13:22:32" in text and "GPS 30.170995, -98.089843" in text
+    assert "No description: 'broken.jpg' could not be read" in text
+    assert f"{PROVENANCE} (mistral.ministral-3-14b-instruct)." in text
+    assert "did not come in the findings format" in text and "Not JSON at all" in text
+    cells = [[cell.text for cell in row.cells] for table in document.tables for row in table.rows]
+    assert ["NEN 2767 condition score", "4 (mediocre)"] in cells
+    assert ["#", "Type", "Where in the photo", "Extent", "Notes"] in cells
+    assert ["2", "spalling", "lower right", "30 x 20 cm", ""] in cells
+
+
+def test_a_general_description_keeps_its_headings_lists_and_tables():
+    preparation = prepare_image(shared_image_path("webp_photo_flower.webp").read_bytes(), "flower.webp")
+    text = "## Plant\n- **Leaves** green\n- flower white\n\n| Part | Colour |\n|---|---|\n| petal | white |\n"
+    document = Document(io.BytesIO(word_report([make_analysis(preparation, text)])))
+    styles = {p.text: p.style.name for p in document.paragraphs}
+    assert styles["Plant"] == "Heading 2" and styles["Leaves green"] == "List Bullet"
+    bold = [run.text for p in document.paragraphs for run in p.runs if run.bold]
+    assert "Leaves" in bold
+    assert [[c.text for c in row.cells] for row in document.tables[-1].rows] == [["Part", "Colour"], ["petal", "white"]]
+
+
+def test_the_csv_has_one_row_per_defect_and_defuses_formulas(analyses):
+    content = findings_csv(analyses)
+    assert content.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(content.lstrip("\ufeff"))))
+    assert [(row["photo"], row["defect"], row["defect_type"]) for row in rows] == [
+        ("1", "1", "crack"),
+        ("1", "2", "spalling"),
+        ("2", "", ""),
+        ("3", "", ""),
+    ]
+    assert rows[0]["lat"] == "30.170995" and rows[0]["condition_score"] == "4"
+    assert rows[0]["defect_notes"].startswith("'="), "a formula from the model is text in a spreadsheet"
+    assert rows[1]["error"] == "" and rows[2]["error"].startswith("'broken.jpg'")
+
+
+def test_the_html_report_is_one_self_contained_file(analyses):
+    html = render_report(analyses)
+    assert re.findall(r'(?:src|href)="(?!data:)[^"]*"', html) == [], "nothing loaded from elsewhere"
+    assert html.count('class="entry"') == 3
+    assert "1. site.jpg" in html and "3. column.jpg" in html
+    assert "1 without description" in html
+    assert "Cracked and spalled column." in html and "<td>spalling</td>" in html
