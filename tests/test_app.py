@@ -96,3 +96,105 @@ def test_importing_the_app_needs_no_network_and_no_viktor_environment(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=os.getcwd(), env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Image analysis"
+
+
+def batch_params(photos: list[tuple[str, bytes]], preset: str = "inspection", image: bytes | None = None):
+    resources = {
+        number: MockedFileResource(vkt.File.from_data(data), name)
+        for number, (name, data) in enumerate(photos, start=10)
+    }
+    if image is not None:
+        resources[1] = MockedFileResource(vkt.File.from_data(image), "single.jpg")
+    raw = {
+        "image": 1 if image is not None else None,
+        "photos": list(range(10, 10 + len(photos))),
+        "question": "",
+        "preset": preset,
+        "scale": "nen2767",
+        "language": "nl",
+    }
+    return mock_params(raw, Parametrization, file_resources=resources)
+
+
+def downloaded(result: vkt.DownloadResult) -> tuple[str, bytes]:
+    """File name and content of a download (DownloadResult has no public accessors for them)."""
+    return result._file_name, result._file_content
+
+
+def call(method: str, params):
+    @mock_View(Controller)
+    def run():
+        return getattr(Controller(), method)(params=params)
+
+    return run()
+
+
+INSPECTION_REPLY = (
+    '{"element": "kolom", "material": "beton", "defects": [{"type": "crack", "location": "midden", '
+    '"extent": "1 m"}], "condition_score": "4", "recommended_action": "herstellen", "urgency": "within months", '
+    '"confidence": "medium", "summary": "Gescheurde kolom."}'
+)
+
+
+def test_an_inspection_shows_its_findings_as_tables_in_the_chosen_language(model_service, shared_image):
+    model_service.reply(INSPECTION_REPLY)
+    params = params_with(shared_image("crack_concrete_ozgenel_a.png"), "crack.png", preset="inspection")
+    params.language = "nl"
+    html = open_view(params).html
+    assert "<td>crack</td>" in html and "4 (mediocre)" in html and "Gescheurde kolom." in html
+    prompt = model_service.requests[0]["messages"][1]["content"][0]["text"]
+    assert "NEN 2767" in prompt and "Write all free text in Dutch" in prompt
+
+
+def test_a_reply_that_is_not_in_the_findings_format_is_shown_as_it_came(model_service, shared_image):
+    model_service.reply("I see a <b>wall</b> with a crack.")
+    params = params_with(shared_image("crack_concrete_ozgenel_a.png"), "crack.png", preset="inspection")
+    html = open_view(params).html
+    assert "did not come in the findings format" in html
+    assert "I see a &lt;b&gt;wall&lt;/b&gt; with a crack." in html
+
+
+def test_the_batch_view_numbers_photos_in_upload_order_and_keeps_failures_in_place(model_service, shared_image):
+    model_service.reply(INSPECTION_REPLY)
+    photos = [
+        (name, shared_image(name))
+        for name in ("webp_photo_flower.webp", "corrupt_truncated_jpeg.jpg", "crack_concrete_ozgenel_b.png")
+    ]
+    html = call("batch", batch_params(photos)).html
+    positions = [html.index(f"{n}. {name}") for n, (name, _) in enumerate(photos, start=1)]
+    assert positions == sorted(positions)
+    assert "truncated" in html and html.count("Gescheurde kolom.") == 2
+    assert len(model_service.requests) == 2
+
+
+def test_more_than_fifty_photos_are_marked_on_the_photos_field(model_service, shared_image):
+    photo = shared_image("webp_photo_flower.webp")
+    with pytest.raises(vkt.UserError) as caught:
+        call("batch", batch_params([(f"p{n}.webp", photo) for n in range(51)]))
+    assert caught.value.input_violations[0].fields == ["photos"]
+    assert model_service.requests == []
+
+
+def test_the_downloads_cover_the_image_then_the_photos(model_service, shared_image):
+    model_service.reply(INSPECTION_REPLY)
+    params = batch_params(
+        [("p.webp", shared_image("webp_photo_flower.webp"))], image=shared_image("crack_concrete_ozgenel_a.png")
+    )
+    name, content = downloaded(call("download_word", params))
+    assert name.endswith(".docx")
+    import io
+
+    from docx import Document
+
+    document = Document(io.BytesIO(content))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["Photo 1: single.jpg", "Photo 2: p.webp"]
+    csv_text = downloaded(call("download_csv", params))[1].decode("utf-8")
+    assert csv_text.count("crack") == 2
+    html = downloaded(call("download_html", params))[1].decode("utf-8")
+    assert "1. single.jpg" in html and "2. p.webp" in html
+
+
+def test_a_download_without_uploads_says_what_to_do(model_service):
+    with pytest.raises(vkt.UserError, match="Upload an image or photos first"):
+        call("download_word", batch_params([]))

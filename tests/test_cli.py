@@ -112,3 +112,48 @@ def test_bad_input_exits_2_with_one_line_on_stderr(args, expected):
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert expected in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_several_images_are_described_in_order_with_reports(model_service, tmp_path):
+    model_service.reply('{"element": "wall", "condition_score": "3", "defects": [], "summary": "Sound wall."}')
+    names = ["webp_photo_flower.webp", "corrupt_truncated_jpeg.jpg", "crack_concrete_ozgenel_a.png"]
+    docx, csv_path, html = tmp_path / "r.docx", tmp_path / "f.csv", tmp_path / "r.html"
+    args = [
+        "describe",
+        *map(str, map(shared_image_path, names)),
+        "--preset",
+        "inspection",
+        "--scale",
+        "nbi",
+        "--docx",
+        str(docx),
+        "--csv",
+        str(csv_path),
+        "--out",
+        str(html),
+    ]
+    done = cli(*args, env_extra=service_env(model_service))
+    assert done.returncode == 2, "one file was bad input"
+    assert done.stdout.index("=== 1. webp_photo_flower.webp") < done.stdout.index("=== 3. crack_concrete_ozgenel_a")
+    assert "2. corrupt_truncated_jpeg.jpg: 'corrupt_truncated_jpeg.jpg' could not be read" in done.stderr
+    assert "Traceback" not in done.stderr
+    from docx import Document
+
+    headings = [p.text for p in Document(str(docx)).paragraphs if p.style.name == "Heading 1"]
+    assert headings == [f"Photo {n}: {name}" for n, name in enumerate(names, start=1)]
+    assert csv_path.read_text(encoding="utf-8-sig").count("Sound wall.") == 2
+    assert "NBI condition rating" in model_service.requests[0]["messages"][1]["content"][0]["text"]
+    assert html.read_text(encoding="utf-8").count('class="entry"') == 3
+
+
+def test_a_batch_with_no_service_exits_3_after_writing_what_it_prepared(tmp_path):
+    out = tmp_path / "r.html"
+    done = cli(
+        "describe",
+        str(shared_image_path("webp_photo_flower.webp")),
+        str(shared_image_path("crack_concrete_ozgenel_b.png")),
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 3
+    assert out.read_text(encoding="utf-8").count('src="data:image/jpeg;base64,') == 2
