@@ -33,7 +33,10 @@ class Parametrization(vkt.Parametrization):
         "Image",
         file_types=prepare.FILE_TYPES,
         max_size=MAX_UPLOAD_BYTES,
-        description="A site photo or drawing: JPEG, PNG, WebP, HEIC, GIF, TIFF or BMP, up to 50 MB.",
+        description="A site photo or drawing: JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP or PDF, up to 50 MB.",
+    )
+    page = vkt.IntegerField(
+        "PDF page", default=1, min=1, description="For a PDF drawing: the page to analyse (the first is 1)."
     )
     photos = vkt.MultiFileField(
         "Photos (batch)",
@@ -104,6 +107,7 @@ def _request(params: Any) -> AnalysisRequest:
         language=Language(params.language or Language.EN.value),
         scale=ConditionScale(params.scale or ConditionScale.NEN2767.value),
         question=params.question or "",
+        page=params.page or 1,
     )
 
 
@@ -115,6 +119,7 @@ def _memo_key(request: AnalysisRequest) -> dict[str, str]:
         "language": request.language.value,
         "scale": request.scale.value,
         "question": request.question,
+        "page": request.page,
         "system_prompt": prompt.system,
         "user_prompt": prompt.user,
         "model_name": model.model_id(),
@@ -176,6 +181,7 @@ def analyse_upload(
     language: str,
     scale: str,
     question: str,
+    page: int,
     system_prompt: str,
     user_prompt: str,
     model_name: str,
@@ -183,7 +189,7 @@ def analyse_upload(
     """Prepare and describe one upload. Memoized on the upload, the choices, the exact prompt and the model
     (keyword-only, so every call makes the same key): re-opening the view or downloading a report costs no
     download and no fair-usage tokens. Errors are raised, so they are never cached."""
-    request = AnalysisRequest(Preset(preset), Language(language), ConditionScale(scale), question)
+    request = AnalysisRequest(Preset(preset), Language(language), ConditionScale(scale), question, page)
     upload = analysis.Upload(image.filename, image.file.getvalue_binary())
     preparation = analysis.prepare(upload, request)
     settings = model.ServiceSettings.from_environment(model_name)
@@ -199,13 +205,14 @@ def analyse_photos(
     language: str,
     scale: str,
     question: str,
+    page: int,
     system_prompt: str,
     user_prompt: str,
     model_name: str,
 ) -> list[dict]:
     """Analyse a batch concurrently, with progress. Cached only when every photo succeeded; otherwise
     ``IncompleteBatchError`` carries the results past the cache, so that running it again retries."""
-    request = AnalysisRequest(Preset(preset), Language(language), ConditionScale(scale), question)
+    request = AnalysisRequest(Preset(preset), Language(language), ConditionScale(scale), question, page)
     settings = model.ServiceSettings.from_environment(model_name)
     uploads = [analysis.Upload(photo.filename, photo.file.getvalue_binary()) for photo in photos]
     results = analysis.analyse_batch(uploads, request, settings, progress=_progress)

@@ -72,6 +72,7 @@ class Analysis:
                 language=Language(request["language"]),
                 scale=ConditionScale(request["scale"]),
                 question=request["question"],
+                page=request.get("page", 1),
             ),
             preparation=Preparation.from_json(data["preparation"]) if data["preparation"] else None,
             description=Description.from_json(data["description"]) if data["description"] else None,
@@ -89,7 +90,7 @@ class Analysis:
 
 def prepare(upload: Upload, request: AnalysisRequest) -> Preparation:
     """Prepare an upload the way ``request``'s preset wants it sent."""
-    return prepare_image(upload.data, upload.name, kind=request.preset.image_kind)
+    return prepare_image(upload.data, upload.name, kind=request.preset.image_kind, page=request.page)
 
 
 def describe(preparation: Preparation, request: AnalysisRequest, settings: ServiceSettings) -> Description:

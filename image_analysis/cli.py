@@ -1,8 +1,11 @@
 """The command line: the app's pipeline without the VIKTOR platform.
 
     python -m image_analysis describe IMAGE [IMAGE ...] [--preset P] [--language L] [--scale S] [--question TEXT]
-                                         [--model ID] [--concurrency N] [--out page.html] [--docx F] [--csv F]
-    python -m image_analysis prepare IMAGE [--preset P]
+                                         [--page N] [--model ID] [--concurrency N] [--out page.html] [--docx F]
+                                         [--csv F]
+    python -m image_analysis prepare IMAGE [--preset P] [--page N]
+
+IMAGE may be a PDF drawing: its page ``--page`` (default 1) is rendered at a resolution that suits the tiles.
 
 Exit codes: 0 success, 2 bad input (unreadable or unsupported file, bad arguments), 3 the model service failed
 or is not configured. Messages go to stderr as one line each, never a traceback. In a batch every photo that can
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="print as JSON what would be sent, without calling a model")
     prepare.add_argument("image", type=Path, help="photo or drawing")
     _add_preset(prepare)
+    prepare.add_argument("--page", type=int, default=1, help="the page of a PDF (default 1)")
     return parser
 
 
@@ -75,6 +79,7 @@ def _add_request(parser: argparse.ArgumentParser) -> None:
         help="condition scale for inspections: nen2767 (1-6, default), nbi (0-9), lmh (Low/Medium/High)",
     )
     parser.add_argument("--question", default="", help="an extra question or instruction for the model")
+    parser.add_argument("--page", type=int, default=1, help="the page of a PDF to analyse (default 1)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prepare":
         try:
             upload = _read(args.image)
-            preparation = analysis.prepare(upload, AnalysisRequest(preset=Preset(args.preset)))
+            preparation = analysis.prepare(upload, AnalysisRequest(preset=Preset(args.preset), page=args.page))
         except ImageInputError as error:
             return _fail(EXIT_BAD_INPUT, str(error))
         print(json.dumps(preparation.summary(), indent=2))
@@ -100,11 +105,14 @@ def _read(path: Path) -> analysis.Upload:
 def _describe(args: argparse.Namespace) -> int:
     if not 1 <= args.concurrency <= 16:
         return _fail(EXIT_BAD_INPUT, "--concurrency must be between 1 and 16.")
+    if args.page < 1:
+        return _fail(EXIT_BAD_INPUT, "--page counts from 1.")
     request = AnalysisRequest(
         preset=Preset(args.preset),
         language=Language(args.language),
         scale=ConditionScale(args.scale),
         question=args.question,
+        page=args.page,
     )
     if len(args.images) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")

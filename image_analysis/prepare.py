@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from PIL import Image, ImageChops, ImageCms, ImageFile, ImageStat
 
-from image_analysis import tiles, vision_grid
+from image_analysis import pdf, tiles, vision_grid
 from image_analysis.errors import ImageInputError
 from image_analysis.metadata import PhotoMetadata, read_metadata
 
@@ -63,10 +63,11 @@ ACCEPTED_FORMATS: dict[str, str] = {
     "GIF": "GIF",
     "TIFF": "TIFF",
     "BMP": "BMP",
+    "PDF": "PDF",
 }
-"""Formats identified from the bytes and accepted, with the name shown to users."""
+"""Formats identified from the bytes and accepted, with the name shown to users (PDF is rendered by ``pdf``)."""
 
-FILE_TYPES = [".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".gif", ".tif", ".tiff", ".bmp"]
+FILE_TYPES = [".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".gif", ".tif", ".tiff", ".bmp", ".pdf"]
 """Extensions offered in the upload dialog (the content decides, not the extension)."""
 
 _ORIENTATION_TRANSPOSE: dict[int, tuple[Image.Transpose, ...]] = {
@@ -221,15 +222,21 @@ class Preparation:
         )
 
 
-def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None) -> Preparation:
+def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page: int = 1) -> Preparation:
     """Prepare uploaded bytes for the vision model.
 
     ``kind`` says photo or drawing (``None``: decided from the content). A drawing larger than the model's box is
-    sent as an overview plus overlapping tiles. Raises ``ImageInputError`` naming the file when the bytes
-    cannot be used.
+    sent as an overview plus overlapping tiles. For a PDF, ``page`` (from 1) is rendered first. Raises
+    ``ImageInputError`` naming the file when the bytes cannot be used.
     """
-    image = _open(data, name)
     notes: list[str] = []
+    if pdf.is_pdf(data):
+        rendered = pdf.render_page(data, name, page)
+        image = rendered.image
+        image.format = "PDF"
+        notes.append(f"Page {rendered.page} of {rendered.pages} of the PDF, rendered at {rendered.dpi} dpi.")
+    else:
+        image = _open(data, name)
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
         notes.append(f"The file holds {frames} images (frames); only the first one was analysed.")
@@ -329,8 +336,6 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
     if not data:
         raise ImageInputError(f"'{name}' is empty (0 bytes). Upload the image file again.")
     head = data[:1024].lstrip().lower()
-    if head.startswith(b"%pdf"):
-        raise ImageInputError(f"'{name}' is a PDF, not an image. Export the page as PNG or JPEG and upload that.")
     if b"<svg" in head or head.startswith(b"<?xml"):
         raise ImageInputError(
             f"'{name}' is an SVG drawing, which is not accepted (it can carry script). "

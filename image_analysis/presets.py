@@ -111,3 +111,5 @@ class AnalysisRequest:
     language: Language = Language.EN
     scale: ConditionScale = ConditionScale.NEN2767
     question: str = ""
+    page: int = 1
+    """The page of a PDF to analyse (from 1); images ignore it."""

@@ -17,6 +17,7 @@ def params_with(image: bytes | None, name: str = "photo.jpg", question: str = ""
         "preset": preset,
         "scale": "nen2767",
         "language": "en",
+        "page": 1,
     }
     resources = {1: MockedFileResource(vkt.File.from_data(image), name)} if image is not None else {}
     return mock_params(raw, Parametrization, file_resources=resources)
@@ -112,6 +113,7 @@ def batch_params(photos: list[tuple[str, bytes]], preset: str = "inspection", im
         "preset": preset,
         "scale": "nen2767",
         "language": "nl",
+        "page": 1,
     }
     return mock_params(raw, Parametrization, file_resources=resources)
 

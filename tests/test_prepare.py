@@ -91,7 +91,7 @@ def test_the_truncated_jpeg_gives_a_clear_error(shared_image):
     [
         (b"", "is empty"),
         (b"Hello, this is a text file, not a photo.\n" * 20, "not an image in a supported format"),
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "is a PDF"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "could not be read as PDF"),
         (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "SVG"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "could not be read"),
     ],

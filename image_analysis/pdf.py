@@ -1,0 +1,62 @@
+"""PDF drawings: one page rendered with PDFium (pypdfium2) at a resolution that suits the drawing tiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pypdfium2 as pdfium
+from PIL import Image
+
+from image_analysis.errors import ImageInputError
+
+MAX_DPI = 300
+TARGET_LONG_SIDE = 4400
+"""Pixels on the page's long side: what an overview plus tiles can use (3 tiles of 1540 px with overlap)."""
+MAX_PAGE_PIXELS = 60_000_000
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A rendered page, which page it was, of how many, and at what resolution."""
+
+    image: Image.Image
+    page: int
+    pages: int
+    dpi: int
+
+
+def is_pdf(data: bytes) -> bool:
+    return data[:1024].lstrip().startswith(b"%PDF")
+
+
+def render_page(data: bytes, name: str, page: int = 1) -> RenderedPage:
+    """Render page ``page`` (from 1) of a PDF; a clear ``ImageInputError`` for encrypted, empty or broken files."""
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise ImageInputError(
+                f"'{name}' is a password-protected PDF. Save it without a password, or export the page as PNG."
+            ) from None
+        raise ImageInputError(
+            f"'{name}' could not be read as PDF: the file is damaged. Export the drawing again, or as PNG."
+        ) from None
+    try:
+        pages = len(document)
+        if pages == 0:
+            raise ImageInputError(f"'{name}' is a PDF without pages. Export the drawing again.")
+        if not 1 <= page <= pages:
+            raise ImageInputError(f"'{name}' has {pages} page(s); page {page} does not exist. Choose 1 to {pages}.")
+        pdf_page = document[page - 1]
+        width_pt, height_pt = pdf_page.get_size()
+        if width_pt <= 0 or height_pt <= 0:
+            raise ImageInputError(f"Page {page} of '{name}' has no size. Export the drawing again.")
+        dpi = min(MAX_DPI, TARGET_LONG_SIDE * 72 / max(width_pt, height_pt))
+        dpi = min(dpi, (MAX_PAGE_PIXELS / (width_pt * height_pt)) ** 0.5 * 72)
+        try:
+            image = pdf_page.render(scale=dpi / 72, fill_color=(255, 255, 255, 255)).to_pil()
+        except pdfium.PdfiumError as error:
+            raise ImageInputError(f"Page {page} of '{name}' could not be rendered ({error}).") from None
+        return RenderedPage(image=image.convert("RGB"), page=page, pages=pages, dpi=round(dpi))
+    finally:
+        document.close()
