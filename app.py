@@ -13,6 +13,7 @@ import viktor as vkt
 from viktor.api_v1 import FileResource
 
 from image_analysis import analysis, model, prepare, prompts, render, report
+from image_analysis import chat as follow_up
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 
@@ -67,6 +68,12 @@ class Parametrization(vkt.Parametrization):
         "Question or instruction (optional)",
         description="For example: 'Is the crack near the column wider than 0.3 mm?' or 'List every note.'",
     )
+    chat = vkt.Chat(
+        "Ask about the image",
+        method="ask",
+        first_message="Ask a follow-up question about the image in the Image field, e.g. 'Is this crack structural?'",
+        placeholder="Ask about the image",
+    )
     word_report = vkt.DownloadButton("Word report", method="download_word")
     html_report = vkt.DownloadButton("HTML report", method="download_html")
     findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv")
@@ -87,6 +94,20 @@ class Controller(vkt.Controller):
         if not params.photos:
             return vkt.WebResult(html=render.render_empty_page("site photos in the Photos (batch) field"))
         return vkt.WebResult(html=render.render_report(_batch(params)))
+
+    def ask(self, params: Any, **kwargs: Any) -> vkt.ChatResult:
+        """Follow-up questions: the same prepared image and the first description go with every turn."""
+        conversation = params.chat
+        if params.image is None:
+            return vkt.ChatResult(conversation, follow_up.NO_IMAGE)
+        analysed = _single(params)
+        try:
+            settings = model.ServiceSettings.from_environment(model.model_id())
+            return vkt.ChatResult(conversation, follow_up.reply(conversation.get_messages(), analysed, settings))
+        except ServiceError as error:
+            return vkt.ChatResult(conversation, str(error))
+        except ValueError:
+            return vkt.ChatResult(conversation, "Ask a question about the image.")
 
     def download_word(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         docx = report.word_report(_everything(params))

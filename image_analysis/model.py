@@ -9,7 +9,7 @@ of the project's ``ServiceError`` classes with a message that says what to do.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -124,6 +124,34 @@ def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceS
     except openai.APIError as error:
         raise _service_error(error, settings) from None
     return _description(completion, settings.model)
+
+
+def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterator[str]:
+    """Stream a reply to ``messages`` as text chunks. It never raises once iterated: a failure, before or during
+    the reply, ends the stream with one line that says what happened."""
+    client = openai.OpenAI(
+        base_url=settings.base_url, api_key=settings.api_key, timeout=settings.timeout, max_retries=settings.max_retries
+    )
+    received = False
+    try:
+        with client:
+            chunks = client.chat.completions.create(
+                model=settings.model, messages=messages, max_tokens=settings.max_tokens, stream=True
+            )
+            for chunk in chunks:
+                choice = chunk.choices[0] if chunk.choices else None
+                text = choice.delta.content if choice and choice.delta else None
+                if text:
+                    received = True
+                    yield text
+                if choice and choice.finish_reason == "length":
+                    yield "\n\n*(The reply is incomplete: the model stopped at its length limit.)*"
+    except openai.APIError as error:
+        message = str(_service_error(error, settings))
+        yield f"\n\n*(The reply was cut off: {message})*" if received else message
+        return
+    if not received:
+        yield "The vision model sent an empty reply. Please ask again."
 
 
 def _description(completion: Any, requested_model: str) -> Description:
