@@ -28,7 +28,7 @@ test: $(VENV)/.test system-packages
 	$(PY) -m pytest
 
 bench: $(VENV)/.test
-	$(PY) benchmarks/prepare.py
+	$(PY) benchmarks/run.py
 
 samples: $(VENV)/.app
 	$(PY) scripts/make_sample_images.py

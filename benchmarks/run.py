@@ -1,6 +1,6 @@
-"""Benchmark image preparation on the real images in ../shared/images and write BENCHMARKS.md.
+"""Benchmark image preparation and batches on the real images in ../shared/images and write BENCHMARKS.md.
 
-    python benchmarks/prepare.py [--images DIR] [--out BENCHMARKS.md]      (or: make bench)
+    python benchmarks/run.py [--images DIR] [--out BENCHMARKS.md]      (or: make bench)
 
 Measures, in one run, on this machine:
 1. the 12 MP JPEG: the app's preparation (bytes to data URI) against the straightforward Pillow pipeline (open,
@@ -8,7 +8,9 @@ Measures, in one run, on this machine:
    its payload against sending the original file as a data URI; its image tokens against the server's count for
    the original;
 2. the 63 MP RGBA floor plan: time and peak memory of both pipelines, each in a fresh process;
-3. every file in the folder: source and sent sizes, bytes, tokens, milliseconds.
+3. every file in the folder: source and sent sizes, bytes, tokens, milliseconds;
+4. a batch of 16 photos against a local OpenAI-compatible server (127.0.0.1) that answers after 1 s: the default
+   concurrency against one request at a time.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,9 +38,10 @@ sys.path.insert(0, str(REPO))
 import PIL  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from image_analysis import vision_grid  # noqa: E402
+from image_analysis import analysis, model, vision_grid  # noqa: E402
 from image_analysis.errors import ImageInputError  # noqa: E402
 from image_analysis.prepare import prepare_image  # noqa: E402
+from image_analysis.presets import AnalysisRequest  # noqa: E402
 
 PHOTO = "site_aerial_construction_caliterra_IMG_9402.jpg"
 PLAN = "floorplan_mlstruct_f23ccf_rgba.png"
@@ -209,6 +214,81 @@ def every_file_section(images: Path, lines: list[str]) -> None:
     lines.append("")
 
 
+BATCH_PHOTOS = [
+    "building_arena_stage_highsmith.jpg",
+    "corrosion_rusty_metal_05_polyhaven_1k.jpg",
+    "crack_concrete_ozgenel_a.png",
+    "crack_concrete_ozgenel_b.png",
+    "exif_orientation_6_landscape.jpg",
+    "exif_orientation_6_portrait.jpg",
+    "infrastructure_metro_vault_ustreet.jpg",
+    "site_aerial_construction_caliterra_IMG_9402.jpg",
+    "webp_photo_flower.webp",
+]
+
+
+class _SlowModel(BaseHTTPRequestHandler):
+    """A Chat Completions endpoint that answers every request after one second."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(1.0)
+        body = json.dumps(
+            {
+                "id": "bench",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "bench",
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "A photo."}, "finish_reason": "stop"}
+                ],
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def batch_section(images: Path, lines: list[str]) -> list[str]:
+    uploads = [analysis.Upload(name, (images / name).read_bytes()) for name in (BATCH_PHOTOS * 2)[:16]]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowModel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = model.ServiceSettings(base_url=f"http://127.0.0.1:{server.server_port}/v1", api_key="bench")
+    try:
+        times = {}
+        for concurrency in (1, analysis.DEFAULT_CONCURRENCY):
+            start = time.perf_counter()
+            results = analysis.analyse_batch(uploads, AnalysisRequest(), settings, concurrency=concurrency)
+            times[concurrency] = time.perf_counter() - start
+            assert all(result.description for result in results), [result.error for result in results]
+    finally:
+        server.shutdown()
+    ratio = times[analysis.DEFAULT_CONCURRENCY] / times[1]
+    ok = ratio <= 1 / 3
+    lines += [
+        "## A batch of 16 photos, the model answering after 1 s",
+        "",
+        "A local OpenAI-compatible server on 127.0.0.1 answers each request after one second; the 16 photos "
+        f"({len(BATCH_PHOTOS)} of the shared photos, repeated) are prepared and described in upload order.",
+        "",
+        "| requests in flight | time |",
+        "|---|---|",
+        f"| 1 (sequential) | {times[1]:.1f} s |",
+        f"| {analysis.DEFAULT_CONCURRENCY} (default) | {times[analysis.DEFAULT_CONCURRENCY]:.1f} s |",
+        "",
+        f"Ratio **{ratio:.2f}** of the sequential time.",
+        "",
+        f"- {'met' if ok else 'MISSED'}: batch in at most 1/3 of the sequential time",
+        "",
+    ]
+    return [] if ok else ["batch in at most 1/3 of the sequential time"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, default=REPO.parent / "shared" / "images")
@@ -223,15 +303,16 @@ def main() -> int:
         return 2
 
     lines = [
-        "# Benchmarks: image preparation",
+        "# Benchmarks: image preparation and batches",
         "",
-        f"Written by `python benchmarks/prepare.py` (`make bench`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: "
+        f"Written by `python benchmarks/run.py` (`make bench`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, Pillow {PIL.__version__}. "
         "Machines are shared and noisy: compare the ratios within one run, not the milliseconds across runs.",
         "",
     ]
     missed = photo_section(args.images, lines)
     missed += plan_section(args.images, lines)
+    missed += batch_section(args.images, lines)
     every_file_section(args.images, lines)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
