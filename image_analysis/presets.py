@@ -75,9 +75,9 @@ _SCALES = {
         (
             ("1", "excellent"),
             ("2", "good"),
-            ("3", "fair (sufficient)"),
+            ("3", "fair, sufficient"),
             ("4", "mediocre"),
-            ("5", "poor (maintenance overdue)"),
+            ("5", "poor, maintenance overdue"),
             ("6", "very poor"),
         ),
     ),

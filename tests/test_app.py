@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import viktor as vkt
 from viktor.testing import MockedFileResource, mock_params, mock_View
+from werkzeug import Response
 
 from app import Controller, Parametrization
+from tests.conftest import TEST_API_KEY, shared_image_path
+from tests.test_chat import sse
 
 
 def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", preset: str = "general"):
@@ -200,3 +205,51 @@ def test_the_downloads_cover_the_image_then_the_photos(model_service, shared_ima
 def test_a_download_without_uploads_says_what_to_do(model_service):
     with pytest.raises(vkt.UserError, match="Upload an image or photos first"):
         call("download_word", batch_params([]))
+
+
+class Conversation:
+    """Stands in for VIKTOR's ChatConversation, whose history comes from the platform's API."""
+
+    def __init__(self, messages):
+        self.messages = messages
+
+    def get_messages(self):
+        return self.messages
+
+
+def test_the_controller_answers_about_the_image_the_view_sent(model_service):
+    data = shared_image_path("webp_photo_flower.webp").read_bytes()
+    raw = {
+        "image": 1,
+        "photos": [],
+        "question": "",
+        "preset": "general",
+        "scale": "nen2767",
+        "language": "en",
+        "page": 1,
+    }
+    params = mock_params(
+        raw, Parametrization, file_resources={1: MockedFileResource(vkt.File.from_data(data), "f.webp")}
+    )
+    params.chat = Conversation([{"role": "user", "content": "What colour is the flower?"}])
+    model_service.server.expect_ordered_request("/v1/chat/completions").respond_with_json(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "m",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "A white flower."}, "finish_reason": "stop"}
+            ],
+        }
+    )
+    model_service.server.expect_ordered_request("/v1/chat/completions").respond_with_response(
+        Response(sse("White", " with yellow."), content_type="text/event-stream")
+    )
+
+    result = call("ask", params)
+    assert "".join(result._response) == "White with yellow."
+    first, follow_up = model_service.requests
+    sent = [p["image_url"]["url"] for p in first["messages"][1]["content"] if p["type"] == "image_url"]
+    assert [p["image_url"]["url"] for p in follow_up["messages"][1]["content"] if p["type"] == "image_url"] == sent
+    assert TEST_API_KEY not in json.dumps(follow_up)

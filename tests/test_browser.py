@@ -170,3 +170,32 @@ def test_a_tiled_drawing_shows_its_overview_with_the_tile_outlines(browser, tmp_
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "page-drawing.png"), full_page=True)
     assert watch.errors == []
+
+
+def test_inspection_findings_show_as_tables_and_a_batch_report_reads_in_order(browser, shared_image, tmp_path):
+    from image_analysis.render import render_report
+
+    findings = (
+        '{"element": "concrete wall", "material": "concrete", "defects": [{"type": "crack", '
+        '"location": "<img src=x onerror=\\"window.__pwned=1\\">lower left", "extent": "0.8 m"}], '
+        '"condition_score": "3", "recommended_action": "monitor", "urgency": "next inspection", '
+        '"confidence": "high", "summary": "Single crack, otherwise sound."}'
+    )
+    wall = prepare_image(shared_image("crack_concrete_ozgenel_a.png"), "wall.png")
+    flower = prepare_image(shared_image("webp_photo_flower.webp"), "flower.webp")
+    analyses = [
+        make_analysis(wall, findings, preset="inspection"),
+        make_analysis(None, None, preset="inspection", error="'broken.jpg' is truncated", number=2),
+        make_analysis(flower, "not json", preset="inspection", number=3),
+    ]
+    page, watch, url = open_page(browser, render_report(analyses, "Site inspection report"), tmp_path)
+    titles = page.locator(".entry-title").all_inner_texts()
+    assert titles == ["1. wall.png", "2. missing.jpg", "3. flower.webp"]
+    defects = page.locator("#entry-1 table.defects tbody tr td").all_inner_texts()
+    assert defects[:3] == ["1", "crack", '<img src=x onerror="window.__pwned=1">lower left']
+    assert "3 (fair, sufficient)" in page.locator("#entry-1 table.fields").inner_text()
+    assert "truncated" in page.locator("#entry-2 .error").inner_text()
+    assert page.locator("#entry-3 pre.raw").inner_text() == "not json"
+    assert page.evaluate("window.__pwned === undefined") and watch.outside_requests(url) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-inspection.png"), full_page=True)

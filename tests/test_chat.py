@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import viktor as vkt
-from viktor.testing import MockedFileResource, mock_params, mock_View
 from werkzeug import Response
 
-from app import Controller, Parametrization
 from image_analysis import chat, model
 from image_analysis.prepare import prepare_image
-from tests.conftest import TEST_API_KEY, make_analysis, shared_image_path
+from tests.conftest import make_analysis, shared_image_path
 
 
 @pytest.fixture(scope="module")
@@ -104,55 +101,3 @@ def test_a_service_failure_becomes_the_reply_text_not_an_exception(model_service
     assert list(chat.reply([{"role": "user", "content": "?"}], analysed, settings)) == [
         "Fair usage limit reached. Please try again later."
     ]
-
-
-class Conversation:
-    """Stands in for VIKTOR's ChatConversation, whose history comes from the platform's API."""
-
-    def __init__(self, messages):
-        self.messages = messages
-
-    def get_messages(self):
-        return self.messages
-
-
-def test_the_controller_answers_about_the_image_the_view_sent(model_service):
-    data = shared_image_path("webp_photo_flower.webp").read_bytes()
-    raw = {
-        "image": 1,
-        "photos": [],
-        "question": "",
-        "preset": "general",
-        "scale": "nen2767",
-        "language": "en",
-        "page": 1,
-    }
-    params = mock_params(
-        raw, Parametrization, file_resources={1: MockedFileResource(vkt.File.from_data(data), "f.webp")}
-    )
-    params.chat = Conversation([{"role": "user", "content": "What colour is the flower?"}])
-    model_service.server.expect_ordered_request("/v1/chat/completions").respond_with_json(
-        {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "m",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "A white flower."}, "finish_reason": "stop"}
-            ],
-        }
-    )
-    model_service.server.expect_ordered_request("/v1/chat/completions").respond_with_response(
-        Response(sse("White", " with yellow."), content_type="text/event-stream")
-    )
-
-    @mock_View(Controller)
-    def ask():
-        return Controller().ask(params=params)
-
-    result = ask()
-    assert "".join(result._response) == "White with yellow."
-    first, follow_up = model_service.requests
-    sent = [p["image_url"]["url"] for p in first["messages"][1]["content"] if p["type"] == "image_url"]
-    assert image_urls(follow_up["messages"][1]) == sent
-    assert TEST_API_KEY not in json.dumps(follow_up)
