@@ -132,15 +132,11 @@ def _request(params: Any) -> AnalysisRequest:
     )
 
 
-def _memo_key(request: AnalysisRequest) -> dict[str, str]:
+def _memo_key(request: AnalysisRequest) -> dict[str, Any]:
     """The arguments that key the memoized calls: the choices and the exact prompt and model they produce."""
     prompt = prompts.build_prompt(request)
     return {
-        "preset": request.preset.value,
-        "language": request.language.value,
-        "scale": request.scale.value,
-        "question": request.question,
-        "page": request.page,
+        "request": request.to_json(),
         "system_prompt": prompt.system,
         "user_prompt": prompt.user,
         "model_name": model.model_id(),
@@ -198,11 +194,7 @@ class IncompleteBatchError(AnalysisError):
 def analyse_upload(
     *,
     image: FileResource,
-    preset: str,
-    language: str,
-    scale: str,
-    question: str,
-    page: int,
+    request: dict,
     system_prompt: str,
     user_prompt: str,
     model_name: str,
@@ -210,33 +202,29 @@ def analyse_upload(
     """Prepare and describe one upload. Memoized on the upload, the choices, the exact prompt and the model
     (keyword-only, so every call makes the same key): re-opening the view or downloading a report costs no
     download and no fair-usage tokens. Errors are raised, so they are never cached."""
-    request = AnalysisRequest(Preset(preset), Language(language), ConditionScale(scale), question, page)
+    choices = AnalysisRequest.from_json(request)
     upload = analysis.Upload(image.filename, image.file.getvalue_binary())
-    preparation = analysis.prepare(upload, request)
+    preparation = analysis.prepare(upload, choices)
     settings = model.ServiceSettings.from_environment(model_name)
-    description = analysis.describe(preparation, request, settings)
-    return analysis.Analysis(1, upload.name, request, preparation, description).to_json()
+    description = analysis.describe(preparation, choices, settings)
+    return analysis.Analysis(1, upload.name, choices, preparation, description).to_json()
 
 
 @vkt.memoize
 def analyse_photos(
     *,
     photos: list[FileResource],
-    preset: str,
-    language: str,
-    scale: str,
-    question: str,
-    page: int,
+    request: dict,
     system_prompt: str,
     user_prompt: str,
     model_name: str,
 ) -> list[dict]:
     """Analyse a batch concurrently, with progress. Cached only when every photo succeeded; otherwise
     ``IncompleteBatchError`` carries the results past the cache, so that running it again retries."""
-    request = AnalysisRequest(Preset(preset), Language(language), ConditionScale(scale), question, page)
+    choices = AnalysisRequest.from_json(request)
     settings = model.ServiceSettings.from_environment(model_name)
     uploads = [analysis.Upload(photo.filename, photo.file.getvalue_binary()) for photo in photos]
-    results = analysis.analyse_batch(uploads, request, settings, progress=_progress)
+    results = analysis.analyse_batch(uploads, choices, settings, progress=_progress)
     serialised = [result.to_json() for result in results]
     if any(result.error for result in results):
         raise IncompleteBatchError(serialised)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -18,7 +18,7 @@ from image_analysis.errors import AnalysisError, ServiceError
 from image_analysis.findings import ParsedReply, parse_reply
 from image_analysis.model import Description, ServiceSettings
 from image_analysis.prepare import Preparation, prepare_image
-from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.presets import AnalysisRequest
 
 MAX_BATCH = 50
 DEFAULT_CONCURRENCY = 4
@@ -54,7 +54,7 @@ class Analysis:
         return {
             "number": self.number,
             "name": self.name,
-            "request": asdict(self.request),
+            "request": self.request.to_json(),
             "preparation": self.preparation.to_json() if self.preparation else None,
             "description": self.description.to_json() if self.description else None,
             "error": self.error,
@@ -63,17 +63,10 @@ class Analysis:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Analysis:
-        request = data["request"]
         return cls(
             number=data["number"],
             name=data["name"],
-            request=AnalysisRequest(
-                preset=Preset(request["preset"]),
-                language=Language(request["language"]),
-                scale=ConditionScale(request["scale"]),
-                question=request["question"],
-                page=request.get("page", 1),
-            ),
+            request=AnalysisRequest.from_json(data["request"]),
             preparation=Preparation.from_json(data["preparation"]) if data["preparation"] else None,
             description=Description.from_json(data["description"]) if data["description"] else None,
             error=data["error"],

@@ -9,26 +9,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from image_analysis.presets import ConditionScale, Preset
 
-DEFECT_TYPES = (
-    "crack",
-    "spalling",
-    "corrosion",
-    "exposed rebar",
-    "honeycombing",
-    "efflorescence",
-    "water ingress/staining",
-    "deformation",
-    "missing or damaged fixing",
-    "vegetation",
-    "debris",
-    "other",
-)
 DefectType = Literal[
     "crack",
     "spalling",
@@ -43,6 +29,7 @@ DefectType = Literal[
     "debris",
     "other",
 ]
+DEFECT_TYPES: tuple[str, ...] = get_args(DefectType)
 Confidence = Literal["high", "medium", "low"]
 Urgency = Literal["immediate", "within weeks", "within months", "next inspection", "none"]
 CANNOT_TELL = "cannot tell from this photo"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
 from image_analysis.prepare import ImageKind
 
@@ -113,3 +114,16 @@ class AnalysisRequest:
     question: str = ""
     page: int = 1
     """The page of a PDF to analyse (from 1); images ignore it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "preset": self.preset.value, "language": self.language.value, "scale": self.scale.value}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AnalysisRequest:
+        return cls(
+            preset=Preset(data["preset"]),
+            language=Language(data["language"]),
+            scale=ConditionScale(data["scale"]),
+            question=data.get("question", ""),
+            page=data.get("page", 1),
+        )
