@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -136,6 +137,13 @@ def _describe(args: argparse.Namespace) -> int:
     ]
     _write_outputs(args, results)
     _print(results)
+    failed = [str(path) for path, result in zip(args.images, results, strict=True) if result.error]
+    if failed and len(results) > 1:
+        print(
+            f"{PROG}: {len(failed)} of {len(results)} without a description; to retry them: "
+            f"python -m image_analysis describe {' '.join(shlex.quote(path) for path in failed)} ...",
+            file=sys.stderr,
+        )
     return _exit_code(results)
 
 
@@ -149,6 +157,8 @@ def _print(results: list[analysis.Analysis]) -> None:
         if not single:
             print(f"=== {result.number}. {result.name} ===")
         print(result.description.text)
+        if result.description.clipped:
+            print(f"{PROG}: note: {prefix}the reply was very long; only its start is kept", file=sys.stderr)
         if result.description.truncated:
             print(f"{PROG}: note: {prefix}the description is incomplete (length limit)", file=sys.stderr)
         if result.parsed.problem:

@@ -2,15 +2,21 @@
 
 The address comes from ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` when set (any OpenAI-compatible server),
 otherwise from VIKTOR's built-in service (``vkt.ViktorOpenAI``). Nothing connects until ``describe`` runs.
-Retries with backoff (honouring ``Retry-After``) are the ``openai`` client's own; every failure becomes one
-of the project's ``ServiceError`` classes with a message that says what to do.
+Retries live in one place, ``_with_retries``: bounded (``VISION_MAX_RETRIES``), with backoff that honours the
+service's ``Retry-After`` up to a cap (``VISION_RETRY_AFTER_CAP``), only where they can help. Every failure becomes
+one of the project's ``ServiceError`` classes with a message that says what to do.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +39,13 @@ DEFAULT_MODEL = "mistral.ministral-3-14b-instruct"
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_TOKENS = 4096
+DEFAULT_RETRY_AFTER_CAP = 30.0
+MAX_REPLY_CHARS = 100_000
+"""A longer reply (a runaway generation) is clipped to this for the page, the reports and the cache."""
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+
+log = logging.getLogger(__name__)
 
 NOT_CONFIGURED = (
     "No vision model service is configured. Inside VIKTOR this is automatic; elsewhere set OPENAI_BASE_URL "
@@ -50,6 +63,7 @@ class ServiceSettings:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     max_retries: int = DEFAULT_MAX_RETRIES
     max_tokens: int = DEFAULT_MAX_TOKENS
+    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
 
     @classmethod
     def from_environment(cls, model: str | None = None) -> ServiceSettings:
@@ -66,6 +80,7 @@ class ServiceSettings:
             timeout=_env_number("VISION_TIMEOUT", DEFAULT_TIMEOUT_SECONDS, float),
             max_retries=_env_number("VISION_MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
             max_tokens=_env_number("VISION_MAX_TOKENS", DEFAULT_MAX_TOKENS, int),
+            retry_after_cap=_env_number("VISION_RETRY_AFTER_CAP", DEFAULT_RETRY_AFTER_CAP, float),
         )
 
 
@@ -78,6 +93,8 @@ class Description:
     truncated: bool = False
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    clipped: bool = False
+    """The reply was longer than ``MAX_REPLY_CHARS`` and only its start is kept."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,35 +125,28 @@ def build_messages(prompt: Prompt, images: Sequence[PreparedImage]) -> list[dict
 
 def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceSettings) -> Description:
     """Ask the model to describe ``images``; raises a ``ServiceError`` subclass on any failure."""
-    client = openai.OpenAI(
-        base_url=settings.base_url,
-        api_key=settings.api_key,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-    )
-    try:
-        with client:
-            completion = client.chat.completions.create(
-                model=settings.model,
-                messages=build_messages(prompt, images),
-                max_tokens=settings.max_tokens,
-            )
-    except openai.APIError as error:
-        raise _service_error(error, settings) from None
+    messages = build_messages(prompt, images)
+    with _client(settings) as client:
+        completion = _with_retries(
+            lambda: client.chat.completions.create(
+                model=settings.model, messages=messages, max_tokens=settings.max_tokens
+            ),
+            settings,
+        )
     return _description(completion, settings.model)
 
 
 def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterator[str]:
     """Stream a reply to ``messages`` as text chunks. It never raises once iterated: a failure, before or during
     the reply, ends the stream with one line that says what happened."""
-    client = openai.OpenAI(
-        base_url=settings.base_url, api_key=settings.api_key, timeout=settings.timeout, max_retries=settings.max_retries
-    )
-    received = False
+    received, finished = False, False
     try:
-        with client:
-            chunks = client.chat.completions.create(
-                model=settings.model, messages=messages, max_tokens=settings.max_tokens, stream=True
+        with _client(settings) as client:
+            chunks = _with_retries(
+                lambda: client.chat.completions.create(
+                    model=settings.model, messages=messages, max_tokens=settings.max_tokens, stream=True
+                ),
+                settings,
             )
             for chunk in chunks:
                 choice = chunk.choices[0] if chunk.choices else None
@@ -144,14 +154,78 @@ def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterato
                 if text:
                     received = True
                     yield text
-                if choice and choice.finish_reason == "length":
-                    yield "\n\n*(The reply is incomplete: the model stopped at its length limit.)*"
-    except openai.APIError as error:
+                if choice and choice.finish_reason:
+                    finished = True
+                    if choice.finish_reason == "length":
+                        yield "\n\n*(The reply is incomplete: the model stopped at its length limit.)*"
+    except ServiceError as error:
+        yield f"\n\n*(The reply was cut off: {error})*" if received else str(error)
+        return
+    except (openai.APIError, ValueError) as error:  # failures while the stream is being read
         message = str(_service_error(error, settings))
         yield f"\n\n*(The reply was cut off: {message})*" if received else message
         return
     if not received:
         yield "The vision model sent an empty reply. Please ask again."
+    elif not finished:
+        yield "\n\n*(The reply stopped before it was complete. Please ask again.)*"
+
+
+def _client(settings: ServiceSettings) -> openai.OpenAI:
+    """The standard client; its own retries are off, because ``_with_retries`` does them (with a cap)."""
+    return openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key, timeout=settings.timeout, max_retries=0)
+
+
+def _with_retries(call: Callable[[], Any], settings: ServiceSettings) -> Any:
+    """Run ``call``, retrying where it can help (429, 408, 5xx, connection errors, timeouts) at most
+    ``settings.max_retries`` times, with exponential backoff or the service's ``Retry-After`` up to
+    ``settings.retry_after_cap``. Never on other 4xx. Every failure becomes a ``ServiceError``."""
+    for attempt in range(settings.max_retries + 1):
+        try:
+            return call()
+        except (openai.APIError, ValueError) as error:
+            delay = _retry_delay(error, attempt, settings)
+            if attempt == settings.max_retries or delay is None:
+                raise _service_error(error, settings, attempts=attempt + 1) from None
+            log.info("vision model request failed (%s); retry %d in %.1f s", type(error).__name__, attempt + 1, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_delay(error: Exception, attempt: int, settings: ServiceSettings) -> float | None:
+    """Seconds to wait before retrying after ``error``, or ``None`` when retrying cannot help."""
+    if isinstance(error, openai.APIConnectionError):  # includes timeouts
+        return _backoff(attempt, settings)
+    if not isinstance(error, openai.APIStatusError) or not (
+        error.status_code in (408, 429) or error.status_code >= 500
+    ):
+        return None
+    asked = _retry_after(error.response.headers)
+    if asked is None:
+        return _backoff(attempt, settings)
+    if asked > settings.retry_after_cap:
+        return None  # the service asks for longer than we wait: say so now instead of failing later
+    return max(asked, 0.0)
+
+
+def _backoff(attempt: int, settings: ServiceSettings) -> float:
+    return min(INITIAL_BACKOFF * 2**attempt, MAX_BACKOFF, settings.retry_after_cap) * (1 - 0.25 * random.random())  # noqa: S311
+
+
+def _retry_after(headers: Any) -> float | None:
+    """The wait the service asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) * scale
+        except ValueError:
+            try:
+                return (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def _description(completion: Any, requested_model: str) -> Description:
@@ -165,8 +239,10 @@ def _description(completion: Any, requested_model: str) -> Description:
             raise EmptyReplyError("The vision model service withheld its reply (content filter).")
         raise EmptyReplyError("The vision model sent a reply without any description. Please try again.")
     usage = getattr(completion, "usage", None)
+    clipped = len(text) > MAX_REPLY_CHARS
     return Description(
-        text=text,
+        text=text[:MAX_REPLY_CHARS] if clipped else text,
+        clipped=clipped,
         model=getattr(completion, "model", None) or requested_model,
         truncated=choice.finish_reason == "length",
         prompt_tokens=getattr(usage, "prompt_tokens", None),
@@ -174,19 +250,20 @@ def _description(completion: Any, requested_model: str) -> Description:
     )
 
 
-def _service_error(error: openai.APIError, settings: ServiceSettings) -> ServiceError:
+def _service_error(error: Exception, settings: ServiceSettings, attempts: int = 1) -> ServiceError:
     """Translate an ``openai`` error into the project's error with a message that says what to do."""
     where = _host(settings.base_url)
+    tries = f" (tried {attempts} times)" if attempts > 1 else ""
     if isinstance(error, openai.RateLimitError):
         return RateLimitedError("Fair usage limit reached. Please try again later.")
     if isinstance(error, openai.APITimeoutError):
         return ServiceUnreachableError(
-            f"The vision model service at {where} did not answer within {settings.timeout:g} s. "
+            f"The vision model service at {where} did not answer within {settings.timeout:g} s{tries}. "
             "Please try again in a moment."
         )
     if isinstance(error, openai.APIConnectionError):
         return ServiceUnreachableError(
-            f"The vision model service at {where} could not be reached. Check the connection and try again."
+            f"The vision model service at {where} could not be reached{tries}. Check the connection and try again."
         )
     if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return AuthenticationFailedError(
@@ -202,8 +279,7 @@ def _service_error(error: openai.APIError, settings: ServiceSettings) -> Service
             )
         if status >= 500:
             return ServiceUnreachableError(
-                f"The vision model service failed (HTTP {status}) after {settings.max_retries} retries. "
-                "Please try again later."
+                f"The vision model service failed (HTTP {status}){tries}. Please try again later."
             )
         detail = _service_message(error, settings.api_key)
         return RequestRejectedError(

@@ -130,6 +130,7 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
             markdown_to_html(description.text) if description and not raw and parsed.findings is None else None
         ),
         "truncated": bool(description and description.truncated),
+        "clipped": bool(description and description.clipped),
         "question": " ".join(analysis.request.question.split()),
         "model": model,
         "error": analysis.error,

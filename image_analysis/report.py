@@ -73,6 +73,8 @@ def _entry(document: DocumentType, analysis: Analysis) -> None:
         _markdown(document, description.text)
     if description.truncated:
         document.add_paragraph("This description is incomplete: the model stopped at its length limit.")
+    if description.clipped:
+        document.add_paragraph("The reply was very long; only its first 100,000 characters are kept.")
     provenance = document.add_paragraph()
     provenance.add_run(f"{PROVENANCE} ({description.model}).").italic = True
 

@@ -13,6 +13,8 @@ from image_analysis.prepare import prepare_image
 from image_analysis.render import render_page
 from tests.conftest import ARTIFACTS, make_analysis
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

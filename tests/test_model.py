@@ -90,7 +90,7 @@ def test_a_rate_limit_is_retried_by_the_client_and_then_succeeds(model_service, 
 def test_the_client_gives_up_after_the_configured_retries(model_service, prepared, monkeypatch):
     monkeypatch.setenv("VISION_MAX_RETRIES", "2")
     model_service.fail(503, {"error": {"message": "overloaded"}}, headers={"retry-after-ms": "10"})
-    with pytest.raises(ServiceUnreachableError, match=r"HTTP 503.*after 2 retries"):
+    with pytest.raises(ServiceUnreachableError, match=r"HTTP 503.*tried 3 times"):
         run(prepared)
     assert len(model_service.requests) == 3
 
