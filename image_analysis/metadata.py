@@ -5,6 +5,7 @@ It is read for the page and the report only: nothing of it is ever sent to the m
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -75,7 +76,11 @@ class PhotoMetadata:
 def read_metadata(image: Image.Image) -> PhotoMetadata:
     """Read date taken, GPS, camera and orientation; missing or malformed tags become ``None``."""
     try:
-        exif = image.getexif()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about every damaged tag; damaged tags are simply absent
+            exif = image.getexif()
+            exif.get_ifd(_EXIF_IFD)
+            exif.get_ifd(_GPS_IFD)
     except Exception:  # noqa: BLE001 - a malformed EXIF block must not stop the analysis
         return PhotoMetadata()
     orientation = exif.get(_ORIENTATION)
