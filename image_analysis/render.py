@@ -20,12 +20,22 @@ from image_analysis.analysis import Analysis
 from image_analysis.metadata import PhotoMetadata
 from image_analysis.prepare import Preparation
 
+_BIDI_CONTROLS = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def visible_text(text: str) -> str:
+    """Text as it literally is: invisible direction controls (which can make 'gpj.exe' read as 'exe.jpg') are
+    shown as their code points."""
+    return text.translate({code: f"⟨U+{code:04X}⟩" for code in _BIDI_CONTROLS})
+
+
 _environment = Environment(
     loader=PackageLoader("image_analysis", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_environment.filters["visible"] = visible_text
 
 
 def _markdown() -> MarkdownIt:
@@ -72,7 +82,7 @@ def image_facts(preparation: Preparation, model: str | None) -> list[Fact]:
         sent += f" overview + {len(others)} tiles"
     mimes = ", ".join(sorted({image.mime for image in preparation.images}))
     facts = [
-        Fact("File", source.name),
+        Fact("File", visible_text(source.name)),
         Fact("Original", f"{source.width} x {source.height} px, {source.format}, {_bytes(source.bytes)}"),
         Fact("Sent", f"{sent} ({mimes})"),
         Fact("Bytes sent", _bytes(sum(len(image.data) for image in preparation.images))),
@@ -117,7 +127,7 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
     raw = description is not None and parsed.problem is not None
     return {
         "number": analysis.number,
-        "name": analysis.name,
+        "name": visible_text(analysis.name),
         "preset": analysis.request.preset,
         "preparation": preparation,
         "facts": image_facts(preparation, model) if preparation else [],
@@ -131,7 +141,7 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
         ),
         "truncated": bool(description and description.truncated),
         "clipped": bool(description and description.clipped),
-        "question": " ".join(analysis.request.question.split()),
+        "question": visible_text(" ".join(analysis.request.question.split())),
         "model": model,
         "error": analysis.error,
     }
@@ -140,7 +150,7 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
 def render_page(analysis: Analysis) -> str:
     """The page for one image: the image as sent and its facts beside the findings or description."""
     return _environment.get_template("page.html.j2").render(
-        title=f"Image analysis: {analysis.name}", entry=entry_context(analysis)
+        title=f"Image analysis: {visible_text(analysis.name)}", entry=entry_context(analysis)
     )
 
 

@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from image_analysis.analysis import Analysis
 from image_analysis.findings import DrawingFindings, InspectionFindings
 from image_analysis.presets import Preset
+from image_analysis.render import visible_text
 
 PROVENANCE = "AI-generated description — to be reviewed by the inspector"
 _MAX_WIDTH = Cm(15.5)
@@ -49,7 +50,7 @@ def _title(preset: Preset) -> str:
 
 def _entry(document: DocumentType, analysis: Analysis) -> None:
     noun = "Drawing" if analysis.request.preset is Preset.DRAWING else "Photo"
-    document.add_heading(f"{noun} {analysis.number}: {analysis.name}", level=1)
+    document.add_heading(f"{noun} {analysis.number}: {visible_text(analysis.name)}", level=1)
     preparation = analysis.preparation
     if preparation:
         shown = preparation.images[0]

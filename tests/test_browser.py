@@ -201,3 +201,18 @@ def test_inspection_findings_show_as_tables_and_a_batch_report_reads_in_order(br
     assert page.evaluate("window.__pwned === undefined") and watch.outside_requests(url) == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-inspection.png"), full_page=True)
+
+
+def test_file_names_and_questions_are_shown_literally(browser, shared_image, tmp_path):
+    name = '<b>"report"</b> \u202egpj.exe \u2067'
+    question = "Is 'this' <i>OK</i>? " + "very long question " * 300
+    preparation = prepare_image(shared_image("webp_photo_flower.webp"), name)
+    page, _, _ = open_page(
+        browser, render_page(make_analysis(preparation, "Fine.", question=question)), tmp_path, width=390, height=844
+    )
+    shown = page.locator(".file-name").inner_text()
+    assert shown == '<b>"report"</b> ⟨U+202E⟩gpj.exe ⟨U+2067⟩'
+    assert page.locator(".question").inner_text().startswith("Question: Is 'this' <i>OK</i>? very long question")
+    assert page.locator(".question").inner_text().count("very long question") == 300
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "long text wraps on a phone"
+    assert page.locator(".file-name b, .question i").count() == 0
