@@ -253,3 +253,32 @@ def test_the_controller_answers_about_the_image_the_view_sent(model_service):
     sent = [p["image_url"]["url"] for p in first["messages"][1]["content"] if p["type"] == "image_url"]
     assert [p["image_url"]["url"] for p in follow_up["messages"][1]["content"] if p["type"] == "image_url"] == sent
     assert TEST_API_KEY not in json.dumps(follow_up)
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (429, {"error": {"message": "limit"}}, r"^Fair usage limit reached\. Please try again later\.$"),
+        (503, {"error": {"message": "overloaded"}}, r"failed \(HTTP 503\)"),
+        (413, "<html><h1>413 Request Entity Too Large</h1></html>", r"too large.*smaller image"),
+        (200, '{"choices": [ oops', r"could not be read"),
+    ],
+)
+def test_each_fault_is_a_clear_user_error_in_the_app(model_service, shared_image, status, body, expected):
+    payload = body if isinstance(body, str) else json.dumps(body)
+    model_service.server.expect_request("/v1/chat/completions").respond_with_response(
+        Response(payload, status=status, content_type="application/json")
+    )
+    with pytest.raises(vkt.UserError, match=expected):
+        open_view(params_with(shared_image("webp_photo_flower.webp"), "f.webp"))
+
+
+def test_a_batch_with_a_failure_says_to_run_it_again_and_is_not_cached(model_service, shared_image):
+    model_service.reply(INSPECTION_REPLY)
+    photos = [
+        ("ok.webp", shared_image("webp_photo_flower.webp")),
+        ("bad.jpg", shared_image("corrupt_truncated_jpeg.jpg")),
+    ]
+    html = call("batch", batch_params(photos)).html
+    assert "1 image without a description" in html and "Run the analysis again to retry it." in html

@@ -157,3 +157,39 @@ def test_a_batch_with_no_service_exits_3_after_writing_what_it_prepared(tmp_path
     )
     assert done.returncode == 3
     assert out.read_text(encoding="utf-8").count('src="data:image/jpeg;base64,') == 2
+
+
+FAULTS = [
+    (503, {"error": {"message": "overloaded"}}, "failed (HTTP 503)"),
+    (413, "<html><body><h1>413 Request Entity Too Large</h1></body></html>", "too large"),
+    (200, '{"id": "x", "choices": [ oops', "could not be read"),
+    (
+        200,
+        {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": []},
+        "without any description",
+    ),
+    (400, {"error": {"message": "Image could not be decoded"}}, "rejected the request (HTTP 400): Image could not be"),
+]
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(("status", "body", "expected"), FAULTS)
+def test_each_fault_is_one_clear_line_and_exit_3(model_service, status, body, expected):
+    from werkzeug import Response
+
+    payload = body if isinstance(body, str) else json.dumps(body)
+    model_service.server.expect_request("/v1/chat/completions").respond_with_response(
+        Response(payload, status=status, content_type="text/html" if status == 413 else "application/json")
+    )
+    done = cli("describe", str(shared_image_path("webp_photo_flower.webp")), env_extra=service_env(model_service))
+    assert done.returncode == 3
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and "Traceback" not in done.stderr
+
+
+def test_a_batch_says_which_images_to_run_again(model_service):
+    names = ["webp_photo_flower.webp", "corrupt_truncated_jpeg.jpg"]
+    model_service.reply("fine")
+    done = cli("describe", *map(str, map(shared_image_path, names)), env_extra=service_env(model_service))
+    assert "1 of 2 without a description; to retry them: python -m image_analysis describe" in done.stderr
+    assert "corrupt_truncated_jpeg.jpg" in done.stderr.splitlines()[-1]
