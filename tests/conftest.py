@@ -44,6 +44,24 @@ def completion_body(text: str | None, finish_reason: str = "stop", model: str = 
     }
 
 
+def sse(*chunks: str, finish: str | None = "stop") -> str:
+    """A streamed Chat Completions reply (server-sent events); ``finish=None`` stops half-way, without an end."""
+    events = [
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": chunk}, "finish_reason": None}],
+        }
+        for chunk in chunks
+    ]
+    if finish is None:
+        return "".join(f"data: {json.dumps(event)}\n\n" for event in events)
+    events.append({**events[-1], "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    return "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
+
+
 @dataclass
 class ModelService:
     """A real HTTP server on 127.0.0.1 that speaks the Chat Completions protocol, set up per test."""

@@ -10,8 +10,7 @@ from viktor.testing import MockedFileResource, mock_params, mock_View
 from werkzeug import Response
 
 from app import Controller, Parametrization
-from tests.conftest import TEST_API_KEY, shared_image_path
-from tests.test_chat import sse
+from tests.conftest import TEST_API_KEY, shared_image_path, sse
 
 
 def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", preset: str = "general"):

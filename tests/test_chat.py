@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from werkzeug import Response
 
 from image_analysis import chat, model
 from image_analysis.prepare import prepare_image
-from tests.conftest import make_analysis, shared_image_path
+from tests.conftest import make_analysis, shared_image_path, sse
 
 
 @pytest.fixture(scope="module")
@@ -60,29 +58,6 @@ def test_a_long_conversation_is_trimmed_oldest_first_but_never_the_image(analyse
 def test_without_a_question_there_is_nothing_to_answer(analysed):
     with pytest.raises(ValueError):
         chat.build_messages([{"role": "assistant", "content": "Hello"}], analysed)
-
-
-def sse(*chunks: str, finish: str = "stop") -> str:
-    events = [
-        {
-            "id": "c",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "delta": {"content": chunk}, "finish_reason": None}],
-        }
-        for chunk in chunks
-    ]
-    events.append(
-        {
-            "id": "c",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
-        }
-    )
-    return "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
 
 
 def test_the_reply_streams_chunk_by_chunk(model_service, analysed):

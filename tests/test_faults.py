@@ -24,7 +24,7 @@ from image_analysis.errors import (
     ServiceUnreachableError,
 )
 from image_analysis.prepare import prepare_image
-from tests.conftest import TEST_API_KEY, completion_body, make_analysis, shared_image_path
+from tests.conftest import TEST_API_KEY, completion_body, make_analysis, shared_image_path, sse
 
 pytestmark = pytest.mark.faults
 
@@ -209,17 +209,7 @@ def test_a_2_mb_reply_is_kept_but_clipped_for_display(service, prepared):
 
 
 def test_a_streamed_reply_that_stops_half_way_says_so(service, prepared):
-    chunks = [
-        {
-            "id": "c",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
-        }
-        for text in ("The crack ", "is ")
-    ]
-    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks)
+    body = sse("The crack ", "is ", finish=None)
     service.handle(Timeline(Response(body, content_type="text/event-stream")))
     analysed = make_analysis(prepared, "A flower.")
     reply = "".join(chat.reply([{"role": "user", "content": "?"}], analysed, model.ServiceSettings.from_environment()))
