@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from image_analysis import model, prompts
@@ -30,10 +31,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Upload:
-    """A file as the user gave it: its name and its bytes."""
+    """A file as the user gave it: its name and its bytes, or why they could not be read."""
 
     name: str
-    data: bytes
+    data: bytes = b""
+    unreadable: str | None = None
+
+    @classmethod
+    def from_path(cls, path: Path) -> Upload:
+        """Read a file; a failure is kept on the upload (and reported in its place), not raised."""
+        try:
+            return cls(path.name, path.read_bytes())
+        except OSError as error:
+            return cls(path.name, unreadable=f"Cannot read '{path}': {error.strerror or error}.")
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,8 @@ def analyse(
     With ``settings`` ``None`` (no service configured) the image is still prepared, and ``unavailable`` says why
     it was not described.
     """
+    if upload.unreadable:
+        return Analysis(number, upload.name, request, error=upload.unreadable, failed_at=INPUT)
     try:
         preparation = prepare(upload, request)
     except AnalysisError as error:

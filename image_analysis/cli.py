@@ -86,8 +86,10 @@ def _add_request(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "prepare":
+        upload = analysis.Upload.from_path(args.image)
         try:
-            upload = _read(args.image)
+            if upload.unreadable:
+                return _fail(EXIT_BAD_INPUT, upload.unreadable)
             preparation = analysis.prepare(upload, AnalysisRequest(preset=Preset(args.preset), page=args.page))
         except ImageInputError as error:
             return _fail(EXIT_BAD_INPUT, str(error))
@@ -96,18 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     return _describe(args)
 
 
-def _read(path: Path) -> analysis.Upload:
-    try:
-        return analysis.Upload(path.name, path.read_bytes())
-    except OSError as error:
-        raise ImageInputError(f"Cannot read '{path}': {error.strerror or error}.") from None
-
-
 def _describe(args: argparse.Namespace) -> int:
     if not 1 <= args.concurrency <= 16:
         return _fail(EXIT_BAD_INPUT, "--concurrency must be between 1 and 16.")
-    if args.page < 1:
-        return _fail(EXIT_BAD_INPUT, "--page counts from 1.")
     request = AnalysisRequest(
         preset=Preset(args.preset),
         language=Language(args.language),
@@ -117,24 +110,12 @@ def _describe(args: argparse.Namespace) -> int:
     )
     if len(args.images) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")
-    uploads, unreadable = [], {}
-    for number, path in enumerate(args.images, start=1):
-        try:
-            uploads.append(_read(path))
-        except ImageInputError as error:
-            uploads.append(analysis.Upload(path.name, b""))
-            unreadable[number] = str(error)
+    uploads = [analysis.Upload.from_path(path) for path in args.images]
     try:
         settings, unavailable = model.ServiceSettings.from_environment(args.model), ""
     except ServiceError as error:
         settings, unavailable = None, str(error)
     results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, unavailable=unavailable)
-    results = [
-        analysis.Analysis(r.number, r.name, request, error=unreadable[r.number], failed_at=analysis.INPUT)
-        if r.number in unreadable
-        else r
-        for r in results
-    ]
     _write_outputs(args, results)
     _print(results)
     failed = [str(path) for path, result in zip(args.images, results, strict=True) if result.error]

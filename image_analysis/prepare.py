@@ -79,6 +79,7 @@ _ORIENTATION_TRANSPOSE: dict[int, tuple[Image.Transpose, ...]] = {
     7: (Image.Transpose.TRANSVERSE,),
     8: (Image.Transpose.ROTATE_90,),
 }
+_SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the image a quarter: width and height trade places
 _OPENERS = [name for name in ACCEPTED_FORMATS if name in Image.OPEN]  # MPO opens through JPEG
 _DRAFTABLE = ("JPEG", "MPO")
 _BAND_PIXELS = 2000000
@@ -242,8 +243,7 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
         notes.append(f"The file holds {frames} images (frames); only the first one was analysed.")
     metadata = read_metadata(image)
     orientation = metadata.orientation or 1
-    swapped = orientation in (5, 6, 7, 8)
-    width, height = (image.height, image.width) if swapped else image.size
+    width, height = image.size[::-1] if orientation in _SWAPS_SIDES else image.size
     source = SourceImage(
         name=name,
         format=image.format or "unknown",
@@ -287,7 +287,7 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
 
 def _decode(image: ImageFile.ImageFile, size: tuple[int, int], orientation: int, name: str) -> Image.Image:
     """Decode ``image`` straight to ``size`` (given upright) in L or sRGB, then turn it upright."""
-    stored_size = size[::-1] if orientation in (5, 6, 7, 8) else size
+    stored_size = size[::-1] if orientation in _SWAPS_SIDES else size
     try:
         if image.format in _DRAFTABLE:
             image.draft(image.mode, stored_size)  # libjpeg decodes at 1/2, 1/4 or 1/8 scale when that suffices

@@ -20,13 +20,15 @@ from image_analysis.analysis import Analysis
 from image_analysis.metadata import PhotoMetadata
 from image_analysis.prepare import Preparation
 
-_BIDI_CONTROLS = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_BIDI_CONTROLS = {
+    code: f"⟨U+{code:04X}⟩" for code in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
 
 
 def visible_text(text: str) -> str:
     """Text as it literally is: invisible direction controls (which can make 'gpj.exe' read as 'exe.jpg') are
     shown as their code points."""
-    return text.translate({code: f"⟨U+{code:04X}⟩" for code in _BIDI_CONTROLS})
+    return text.translate(_BIDI_CONTROLS)
 
 
 _environment = Environment(

@@ -107,3 +107,14 @@ def test_an_analysis_survives_the_memoize_round_trip(threaded_model_service):
     restored = analysis.Analysis.from_json(json.loads(json.dumps(result.to_json())))
     assert restored == result
     assert restored.parsed.findings.condition_score == "2"
+
+
+def test_a_file_that_cannot_be_read_keeps_its_place_in_the_batch(tmp_path):
+    uploads = [
+        analysis.Upload.from_path(shared_image_path("webp_photo_flower.webp")),
+        analysis.Upload.from_path(tmp_path / "gone.jpg"),
+    ]
+    results = analysis.analyse_batch(uploads, AnalysisRequest(), None, unavailable="No service.")
+    assert results[0].preparation is not None and results[0].error == "No service."
+    assert results[1].failed_at == analysis.INPUT and results[1].error.startswith("Cannot read")
+    assert "gone.jpg" in results[1].error and results[1].preparation is None
