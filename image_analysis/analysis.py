@@ -20,6 +20,7 @@ from image_analysis.findings import ParsedReply, parse_reply
 from image_analysis.model import Description, ServiceSettings
 from image_analysis.prepare import Preparation, prepare_image
 from image_analysis.presets import AnalysisRequest
+from image_analysis.safe_text import clean
 
 MAX_BATCH = 50
 DEFAULT_CONCURRENCY = 4
@@ -37,13 +38,16 @@ class Upload:
     data: bytes = b""
     unreadable: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", clean(self.name))  # a file name is text from outside
+
     @classmethod
     def from_path(cls, path: Path) -> Upload:
         """Read a file; a failure is kept on the upload (and reported in its place), not raised."""
         try:
             return cls(path.name, path.read_bytes())
         except OSError as error:
-            return cls(path.name, unreadable=f"Cannot read '{path}': {error.strerror or error}.")
+            return cls(path.name, unreadable=clean(f"Cannot read '{path}': {error.strerror or error}."))
 
 
 @dataclass(frozen=True)
@@ -153,13 +157,14 @@ def analyse_batch(
             number = futures[future]
             try:
                 results[number - 1] = future.result()
-            except Exception:  # a bug must not lose the other photos; it is logged with its traceback
-                log.exception("unexpected failure analysing photo %d", number)
+            except Exception as error:  # a bug must not lose the other photos
+                log.warning("unexpected failure analysing photo %d: %r", number, error)
+                log.debug("its traceback", exc_info=True)  # at DEBUG only: the command line never shows one
                 results[number - 1] = Analysis(
                     number,
                     uploads[number - 1].name,
                     request,
-                    error="An unexpected error stopped this photo; please report it.",
+                    error=f"An unexpected error stopped this photo ({type(error).__name__}); please report it.",
                     failed_at=SERVICE,
                 )
             if progress:

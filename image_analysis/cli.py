@@ -8,27 +8,37 @@
 IMAGE may be a PDF drawing: its page ``--page`` (default 1) is rendered at a resolution that suits the tiles.
 
 Exit codes: 0 success, 2 bad input (unreadable or unsupported file, bad arguments), 3 the model service failed
-or is not configured. Messages go to stderr as one line each, never a traceback. In a batch every photo that can
-be described is, and the exit code says whether any failed.
+or is not configured, or an output could not be written. Messages go to stderr as one line each, never a traceback.
+In a batch every photo that can be described is, and the exit code says whether any failed. Each output (page,
+Word report, CSV) is built and written on its own, atomically: one that fails never stops the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
+import os
 import shlex
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from image_analysis import analysis, model, render, report
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.safe_text import for_terminal
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_SERVICE = 3
+EXIT_INTERNAL = 1
 PROG = "image_analysis"
+
+log = logging.getLogger(__name__)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +94,21 @@ def _add_request(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; an unforeseen failure is one line on stderr, never a traceback
+    (``IMAGE_ANALYSIS_DEBUG=1`` shows it)."""
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return _fail(130, "interrupted")
+    except Exception as error:  # the last guard of the "never a traceback" promise
+        if os.environ.get("IMAGE_ANALYSIS_DEBUG"):
+            raise
+        log.debug("internal error", exc_info=True)
+        return _fail(EXIT_INTERNAL, f"internal error ({type(error).__name__}: {error}); please report it")
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "prepare":
         upload = analysis.Upload.from_path(args.image)
         try:
@@ -116,7 +140,7 @@ def _describe(args: argparse.Namespace) -> int:
     except ServiceError as error:
         settings, unavailable = None, str(error)
     results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, unavailable=unavailable)
-    _write_outputs(args, results)
+    written = _write_outputs(args, results)
     _print(results)
     failed = [str(path) for path, result in zip(args.images, results, strict=True) if result.error]
     if failed and len(results) > 1:
@@ -125,7 +149,7 @@ def _describe(args: argparse.Namespace) -> int:
             f"python -m image_analysis describe {' '.join(shlex.quote(path) for path in failed)} ...",
             file=sys.stderr,
         )
-    return _exit_code(results)
+    return _exit_code(results) if written else EXIT_SERVICE
 
 
 def _print(results: list[analysis.Analysis]) -> None:
@@ -136,14 +160,14 @@ def _print(results: list[analysis.Analysis]) -> None:
             _fail(0, prefix + result.error)
             continue
         if not single:
-            print(f"=== {result.number}. {result.name} ===")
-        print(result.description.text)
+            print(for_terminal(f"=== {result.number}. {result.name} ==="))
+        print(for_terminal(result.description.text))
         if result.description.clipped:
-            print(f"{PROG}: note: {prefix}the reply was very long; only its start is kept", file=sys.stderr)
+            _note(f"{prefix}the reply was very long; only its start is kept")
         if result.description.truncated:
-            print(f"{PROG}: note: {prefix}the description is incomplete (length limit)", file=sys.stderr)
+            _note(f"{prefix}the description is incomplete (length limit)")
         if result.parsed.problem:
-            print(f"{PROG}: note: {prefix}{result.parsed.problem}; shown as it came", file=sys.stderr)
+            _note(f"{prefix}{result.parsed.problem}; shown as it came")
 
 
 def _exit_code(results: list[analysis.Analysis]) -> int:
@@ -153,24 +177,54 @@ def _exit_code(results: list[analysis.Analysis]) -> int:
     return EXIT_BAD_INPUT if analysis.INPUT in failures else EXIT_OK
 
 
-def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis]) -> None:
-    outputs = []
+def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis]) -> bool:
+    """Build and write each output asked for, independently: one that fails is reported, the others are still
+    written. Returns whether all were."""
+    outputs: list[tuple[str, Path, Callable[[], bytes]]] = []
     if args.out:
-        page = render.render_page(results[0]) if len(results) == 1 else render.render_report(results)
-        outputs.append((args.out, page.encode("utf-8")))
+        outputs.append(("the page", args.out, lambda: _page(results).encode("utf-8")))
     if args.docx:
-        outputs.append((args.docx, report.word_report(results)))
+        outputs.append(("the Word report", args.docx, lambda: report.word_report(results)))
     if args.csv:
-        outputs.append((args.csv, report.findings_csv(results).encode("utf-8")))
-    for path, content in outputs:
+        outputs.append(("the findings CSV", args.csv, lambda: report.findings_csv(results).encode("utf-8")))
+    failed = 0
+    for what, path, build in outputs:
         try:
-            path.write_bytes(content)
+            write_atomically(path, build())
         except OSError as error:
-            _fail(0, f"cannot write '{path}': {error.strerror or error}")
-            continue
-        print(f"{PROG}: wrote {path}", file=sys.stderr)
+            failed += 1
+            _fail(0, f"cannot write {what} to '{path}': {error.strerror or error}")
+        except Exception as error:  # one output's failure must not cost the others
+            failed += 1
+            log.debug("building %s failed", what, exc_info=True)
+            _fail(0, f"{what} could not be made ({type(error).__name__}: {error}); please report it")
+        else:
+            _note(f"wrote {path}", label="")
+    return failed == 0
+
+
+def _page(results: list[analysis.Analysis]) -> str:
+    return render.render_page(results[0]) if len(results) == 1 else render.render_report(results)
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to a temporary file beside ``path``, then rename it into place: a reader never sees a
+    half-written file, and a failure leaves any earlier file as it was."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _note(message: str, label: str = "note: ") -> None:
+    print(for_terminal(f"{PROG}: {label}{message}"), file=sys.stderr)
 
 
 def _fail(code: int, message: str) -> int:
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    print(for_terminal(f"{PROG}: error: {' '.join(message.split())}"), file=sys.stderr)
     return code

@@ -41,3 +41,7 @@ class ImageTooLargeError(ServiceError):
 
 class EmptyReplyError(ServiceError):
     """The service answered without any text."""
+
+
+class MalformedReplyError(ServiceError):
+    """The service answered, but not in the shape the Chat Completions protocol promises."""

@@ -6,6 +6,7 @@ it came with a note, never an error page.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from image_analysis.presets import ConditionScale, Preset
+from image_analysis.safe_text import clean
 
 DefectType = Literal[
     "crack",
@@ -33,6 +35,8 @@ DEFECT_TYPES: tuple[str, ...] = get_args(DefectType)
 Confidence = Literal["high", "medium", "low"]
 Urgency = Literal["immediate", "within weeks", "within months", "next inspection", "none"]
 CANNOT_TELL = "cannot tell from this photo"
+MAX_NESTING = 32
+"""Deepest nesting of arrays and objects read from a reply (the findings need four levels)."""
 
 
 class _Model(BaseModel):
@@ -144,8 +148,10 @@ def parse_reply(preset: Preset, text: str, scale: ConditionScale = ConditionScal
     start, end = candidate.find("{"), candidate.rfind("}")
     if start < 0 or end <= start:
         return ParsedReply(None, "the reply holds no JSON object")
+    if _nesting(candidate, start, end + 1) > MAX_NESTING:
+        return ParsedReply(None, f"the reply nests arrays or objects more than {MAX_NESTING} levels deep")
     try:
-        findings = model.model_validate(json.loads(candidate[start : end + 1]))
+        findings = model.model_validate(_cleaned(json.loads(candidate[start : end + 1])))
     except json.JSONDecodeError as error:
         return ParsedReply(None, f"the reply is not valid JSON ({error.msg})")
     except ValidationError as error:
@@ -155,6 +161,40 @@ def parse_reply(preset: Preset, text: str, scale: ConditionScale = ConditionScal
     if isinstance(findings, InspectionFindings):
         findings = _checked_score(findings, scale)
     return ParsedReply(findings)
+
+
+def _nesting(text: str, start: int, end: int) -> int:
+    """The deepest nesting of ``[`` and ``{`` in ``text[start:end]``, outside strings (one linear pass, so a
+    hostile reply cannot make the parser recurse)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for character in itertools.islice(text, start, end):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth -= 1
+    return deepest
+
+
+def _cleaned(value: object) -> object:
+    """Every string in decoded JSON cleaned (a ``\\u001b`` escape decodes to a control character)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_cleaned(item) for item in value]
+    if isinstance(value, dict):
+        return {clean(str(key)): _cleaned(item) for key, item in value.items()}
+    return value
 
 
 def _checked_score(findings: InspectionFindings, scale: ConditionScale) -> InspectionFindings:

@@ -11,6 +11,8 @@ from typing import Any
 
 from PIL import Image
 
+from image_analysis.safe_text import clean
+
 _ORIENTATION = 0x0112
 _MAKE = 0x010F
 _MODEL = 0x0110
@@ -97,7 +99,7 @@ def _text(value: Any) -> str | None:
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return None
-    value = value.replace("\x00", "").strip()
+    value = clean(value.replace("\x00", "").strip())
     return value or None
 
 

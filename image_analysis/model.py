@@ -3,13 +3,17 @@
 The address comes from ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` when set (any OpenAI-compatible server),
 otherwise from VIKTOR's built-in service (``vkt.ViktorOpenAI``). Nothing connects until ``describe`` runs.
 Retries live in one place, ``_with_retries``: bounded (``VISION_MAX_RETRIES``), with backoff that honours the
-service's ``Retry-After`` up to a cap (``VISION_RETRY_AFTER_CAP``), only where they can help. Every failure becomes
-one of the project's ``ServiceError`` classes with a message that says what to do.
+service's ``Retry-After`` up to a cap (``VISION_RETRY_AFTER_CAP``), only where they can help. Each attempt has a
+wall-clock deadline from connect to the last byte (``VISION_TIMEOUT``; a streamed reply also has a limit on silence
+between chunks, ``VISION_STREAM_SILENCE``). The reply is read defensively: any shape the protocol does not promise,
+and every failure, becomes one of the project's ``ServiceError`` classes with a message that says what to do.
+Text in the reply is cleaned (``safe_text.clean``) as it enters.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -20,12 +24,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
 import openai
 
+from image_analysis.deadline import Deadline
 from image_analysis.errors import (
     AuthenticationFailedError,
     EmptyReplyError,
     ImageTooLargeError,
+    MalformedReplyError,
     RateLimitedError,
     RequestRejectedError,
     ServiceError,
@@ -34,12 +41,14 @@ from image_analysis.errors import (
 )
 from image_analysis.prepare import PreparedImage
 from image_analysis.prompts import Prompt, image_captions
+from image_analysis.safe_text import clean
 
 DEFAULT_MODEL = "mistral.ministral-3-14b-instruct"
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_RETRY_AFTER_CAP = 30.0
+DEFAULT_STREAM_SILENCE = 30.0
 MAX_REPLY_CHARS = 100_000
 """A longer reply (a runaway generation) is clipped to this for the page, the reports and the cache."""
 INITIAL_BACKOFF = 0.5
@@ -64,6 +73,8 @@ class ServiceSettings:
     max_retries: int = DEFAULT_MAX_RETRIES
     max_tokens: int = DEFAULT_MAX_TOKENS
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+    stream_silence: float = DEFAULT_STREAM_SILENCE
+    """Longest silence between two chunks of a streamed reply."""
 
     @classmethod
     def from_environment(cls, model: str | None = None) -> ServiceSettings:
@@ -81,6 +92,7 @@ class ServiceSettings:
             max_retries=_env_number("VISION_MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
             max_tokens=_env_number("VISION_MAX_TOKENS", DEFAULT_MAX_TOKENS, int),
             retry_after_cap=_env_number("VISION_RETRY_AFTER_CAP", DEFAULT_RETRY_AFTER_CAP, float),
+            stream_silence=_env_number("VISION_STREAM_SILENCE", DEFAULT_STREAM_SILENCE, float),
         )
 
 
@@ -126,69 +138,99 @@ def build_messages(prompt: Prompt, images: Sequence[PreparedImage]) -> list[dict
 def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceSettings) -> Description:
     """Ask the model to describe ``images``; raises a ``ServiceError`` subclass on any failure."""
     messages = build_messages(prompt, images)
-    with _client(settings) as client:
+    deadline = Deadline()
+    with _client(settings, deadline) as client:
         completion = _with_retries(
             lambda: client.chat.completions.create(
                 model=settings.model, messages=messages, max_tokens=settings.max_tokens
             ),
             settings,
+            deadline,
         )
     return _description(completion, settings.model)
 
 
 def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterator[str]:
     """Stream a reply to ``messages`` as text chunks. It never raises once iterated: a failure, before or during
-    the reply, ends the stream with one line that says what happened."""
+    the reply, ends the stream with one line that says what happened. The whole reply must arrive within
+    ``settings.timeout``, with no silence longer than ``settings.stream_silence`` between chunks."""
     received, finished = False, False
+    deadline = Deadline()
+    timeout = httpx2.Timeout(settings.timeout, read=min(settings.stream_silence, settings.timeout))
     try:
-        with _client(settings) as client:
+        with _client(settings, deadline) as client:
             chunks = _with_retries(
                 lambda: client.chat.completions.create(
-                    model=settings.model, messages=messages, max_tokens=settings.max_tokens, stream=True
+                    model=settings.model,
+                    messages=messages,
+                    max_tokens=settings.max_tokens,
+                    stream=True,
+                    timeout=timeout,
                 ),
                 settings,
+                deadline,
+                keep_running=True,
             )
             for chunk in chunks:
-                choice = chunk.choices[0] if chunk.choices else None
-                text = choice.delta.content if choice and choice.delta else None
+                text, finish_reason = _chunk(chunk)
                 if text:
                     received = True
                     yield text
-                if choice and choice.finish_reason:
+                if finish_reason:
                     finished = True
-                    if choice.finish_reason == "length":
+                    if finish_reason == "length":
                         yield "\n\n*(The reply is incomplete: the model stopped at its length limit.)*"
     except ServiceError as error:
         yield f"\n\n*(The reply was cut off: {error})*" if received else str(error)
         return
-    except (openai.APIError, ValueError) as error:  # failures while the stream is being read
-        message = str(_service_error(error, settings))
+    except (openai.APIError, httpx2.HTTPError, ValueError) as error:  # failures while the stream is being read
+        message = str(_service_error(error, settings, expired=deadline.expired))
         yield f"\n\n*(The reply was cut off: {message})*" if received else message
         return
+    finally:
+        deadline.stop()
     if not received:
         yield "The vision model sent an empty reply. Please ask again."
     elif not finished:
         yield "\n\n*(The reply stopped before it was complete. Please ask again.)*"
 
 
-def _client(settings: ServiceSettings) -> openai.OpenAI:
-    """The standard client; its own retries are off, because ``_with_retries`` does them (with a cap)."""
-    return openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key, timeout=settings.timeout, max_retries=0)
+def _client(settings: ServiceSettings, deadline: Deadline) -> openai.OpenAI:
+    """The standard client; its own retries are off, because ``_with_retries`` does them (with a cap), and
+    ``deadline`` follows its connections."""
+    return openai.OpenAI(
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        timeout=settings.timeout,
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(event_hooks={"request": [deadline.attach]}),
+    )
 
 
-def _with_retries(call: Callable[[], Any], settings: ServiceSettings) -> Any:
+def _with_retries(
+    call: Callable[[], Any], settings: ServiceSettings, deadline: Deadline, *, keep_running: bool = False
+) -> Any:
     """Run ``call``, retrying where it can help (429, 408, 5xx, connection errors, timeouts) at most
     ``settings.max_retries`` times, with exponential backoff or the service's ``Retry-After`` up to
-    ``settings.retry_after_cap``. Never on other 4xx. Every failure becomes a ``ServiceError``."""
+    ``settings.retry_after_cap``. Never on other 4xx. Every failure becomes a ``ServiceError``.
+
+    Each attempt runs against ``deadline`` (``settings.timeout``); with ``keep_running`` the clock of the attempt
+    that succeeds keeps running (a stream that is read after this returns) until the caller stops it."""
     for attempt in range(settings.max_retries + 1):
+        deadline.start(settings.timeout)
         try:
-            return call()
-        except (openai.APIError, ValueError) as error:
+            result = call()
+        except (openai.APIError, httpx2.HTTPError, ValueError) as error:
+            deadline.stop()
             delay = _retry_delay(error, attempt, settings)
             if attempt == settings.max_retries or delay is None:
-                raise _service_error(error, settings, attempts=attempt + 1) from None
+                raise _service_error(error, settings, attempts=attempt + 1, expired=deadline.expired) from None
             log.info("vision model request failed (%s); retry %d in %.1f s", type(error).__name__, attempt + 1, delay)
             time.sleep(delay)
+            continue
+        if not keep_running:
+            deadline.stop()
+        return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -213,55 +255,128 @@ def _backoff(attempt: int, settings: ServiceSettings) -> float:
 
 
 def _retry_after(headers: Any) -> float | None:
-    """The wait the service asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date."""
+    """The wait the service asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date.
+
+    A value that is neither a finite non-negative number nor a valid date (``nan``, ``-5``, ``inf``, garbage) is
+    ignored, and the client's own backoff applies."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
         if value is None:
             continue
         try:
-            return float(value) * scale
+            seconds = float(value) * scale
         except ValueError:
             try:
-                return (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
-            except (TypeError, ValueError):
-                return None
+                return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                seconds = math.nan
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+        log.info("ignoring an invalid %s header: %r", name, value[:40])
     return None
 
 
 def _description(completion: Any, requested_model: str) -> Description:
-    choices = getattr(completion, "choices", None)
+    """The reply read defensively: every shape the protocol does not promise is a ``MalformedReplyError``."""
+    choices = _field(completion, "choices")
+    if choices is not None and not isinstance(choices, list):
+        raise _malformed(f"'choices' is {_kind(choices)}")
     if not choices:
         raise EmptyReplyError("The vision model sent a reply without any description. Please try again.")
     choice = choices[0]
-    text = (getattr(choice.message, "content", None) or "").strip() if choice.message else ""
+    if choice is None or isinstance(choice, str | int | float | list):
+        raise _malformed(f"its first choice is {_kind(choice)}")
+    message = _field(choice, "message")
+    if message is None or isinstance(message, str | int | float | list):
+        raise _malformed("it has no message" if message is None else f"its message is {_kind(message)}")
+    finish_reason = _text_or_none(_field(choice, "finish_reason"))
+    text = _content_text(_field(message, "content")).strip()
     if not text:
-        if choice.finish_reason == "content_filter":
+        if finish_reason == "content_filter":
             raise EmptyReplyError("The vision model service withheld its reply (content filter).")
         raise EmptyReplyError("The vision model sent a reply without any description. Please try again.")
-    usage = getattr(completion, "usage", None)
+    usage = _field(completion, "usage")
     clipped = len(text) > MAX_REPLY_CHARS
     return Description(
-        text=text[:MAX_REPLY_CHARS] if clipped else text,
+        text=clean(text[:MAX_REPLY_CHARS] if clipped else text),
         clipped=clipped,
-        model=getattr(completion, "model", None) or requested_model,
-        truncated=choice.finish_reason == "length",
-        prompt_tokens=getattr(usage, "prompt_tokens", None),
-        completion_tokens=getattr(usage, "completion_tokens", None),
+        model=clean(_text_or_none(_field(completion, "model")) or requested_model),
+        truncated=finish_reason == "length",
+        prompt_tokens=_count(_field(usage, "prompt_tokens")),
+        completion_tokens=_count(_field(usage, "completion_tokens")),
     )
 
 
-def _service_error(error: Exception, settings: ServiceSettings, attempts: int = 1) -> ServiceError:
-    """Translate an ``openai`` error into the project's error with a message that says what to do."""
+def _chunk(chunk: Any) -> tuple[str, str | None]:
+    """The text and finish reason of one streamed chunk (chunks without a choice carry usage or nothing)."""
+    choices = _field(chunk, "choices")
+    if not isinstance(choices, list) or not choices or choices[0] is None:
+        return "", None
+    delta = _field(choices[0], "delta")
+    text = _content_text(_field(delta, "content")) if delta is not None else ""
+    return clean(text), _text_or_none(_field(choices[0], "finish_reason"))
+
+
+def _content_text(content: Any) -> str:
+    """A message's ``content``: a string, or (as Mistral's API sends) a list of text parts; nothing else."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list):
+        parts = [_field(part, "text") for part in content if _field(part, "type") == "text"]
+        if parts and all(isinstance(part, str) for part in parts):
+            return "".join(parts)
+    raise _malformed(f"its content is {_kind(content)}")
+
+
+def _field(value: Any, name: str) -> Any:
+    """An attribute of a response object (the client builds them without validation) or a key of a dict."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_KINDS = {type(None): "empty", str: "text", int: "a number", float: "a number", bool: "true/false", list: "a list"}
+
+
+def _kind(value: Any) -> str:
+    return "an object" if isinstance(value, dict) else _KINDS.get(type(value), "of an unexpected kind")
+
+
+def _malformed(what: str) -> MalformedReplyError:
+    return MalformedReplyError(
+        f"The vision model service sent a reply that does not follow the Chat Completions protocol ({what}). "
+        "Please try again; if it persists, check that OPENAI_BASE_URL points to an OpenAI-compatible server."
+    )
+
+
+def _service_error(
+    error: Exception, settings: ServiceSettings, attempts: int = 1, *, expired: bool = False
+) -> ServiceError:
+    """Translate an ``openai`` (or, while a stream is read, ``httpx``) error into the project's error with a
+    message that says what to do. ``expired``: the attempt's deadline ended it."""
     where = _host(settings.base_url)
     tries = f" (tried {attempts} times)" if attempts > 1 else ""
     if isinstance(error, openai.RateLimitError):
         return RateLimitedError("Fair usage limit reached. Please try again later.")
-    if isinstance(error, openai.APITimeoutError):
+    if expired or isinstance(error, openai.APITimeoutError | httpx2.ConnectTimeout | httpx2.WriteTimeout):
         return ServiceUnreachableError(
-            f"The vision model service at {where} did not answer within {settings.timeout:g} s{tries}. "
-            "Please try again in a moment."
+            f"The vision model service at {where} did not finish within {settings.timeout:g} s{tries}. "
+            "Please try again in a moment (VISION_TIMEOUT sets the limit)."
         )
-    if isinstance(error, openai.APIConnectionError):
+    if isinstance(error, httpx2.ReadTimeout):  # only raised while a stream is read: the silence limit
+        return ServiceUnreachableError(
+            f"The vision model service at {where} sent nothing for {settings.stream_silence:g} s. "
+            "Please ask again (VISION_STREAM_SILENCE sets the limit)."
+        )
+    if isinstance(error, openai.APIConnectionError | httpx2.TransportError):
         return ServiceUnreachableError(
             f"The vision model service at {where} could not be reached{tries}. Check the connection and try again."
         )
@@ -302,7 +417,7 @@ def _service_message(error: openai.APIStatusError, api_key: str) -> str:
         return ""
     if api_key and len(api_key) > 3:
         message = message.replace(api_key, "[key]")
-    return message[:300]
+    return clean(message[:300])
 
 
 def _host(base_url: str) -> str:

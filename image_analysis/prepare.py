@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from PIL import Image, ImageChops, ImageCms, ImageFile, ImageStat
 
-from image_analysis import pdf, tiles, vision_grid
+from image_analysis import integrity, pdf, tiles, vision_grid
 from image_analysis.errors import ImageInputError
 from image_analysis.metadata import PhotoMetadata, read_metadata
 
@@ -238,6 +238,7 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
         notes.append(f"Page {rendered.page} of {rendered.pages} of the PDF, rendered at {rendered.dpi} dpi.")
     else:
         image = _open(data, name)
+        _verify(image, data, name)
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
         notes.append(f"The file holds {frames} images (frames); only the first one was analysed.")
@@ -283,6 +284,20 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
         "so that small lettering stays readable."
     )
     return Preparation(source, tuple(sent), kind, metadata, tuple(notes))
+
+
+def _verify(image: ImageFile.ImageFile, data: bytes, name: str) -> None:
+    """Refuse damaged data before anything is read from it.
+
+    Formats that JPEG's draft mode does not apply to are decoded here, so that a decode error surfaces as one:
+    reading EXIF from a PNG decodes it, and Pillow would otherwise keep what was decoded before the damage and
+    drop the error. ``integrity.check`` catches what JPEG and HEIF decoders conceal."""
+    try:
+        integrity.check(data, image.format)
+        if image.format not in _DRAFTABLE:
+            image.load()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(_decode_failure(name, image.format, error)) from error
 
 
 def _decode(image: ImageFile.ImageFile, size: tuple[int, int], orientation: int, name: str) -> Image.Image:
@@ -355,7 +370,7 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
     except Image.DecompressionBombError as error:
         raise ImageInputError(_too_many_pixels(name)) from error
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageInputError(_decode_failure(name, None, error)) from error
+        raise ImageInputError(_decode_failure(name, _sniff(data), error)) from error
     if image.width * image.height > MAX_SOURCE_PIXELS:
         raise ImageInputError(_too_many_pixels(name, image.size))
     if image.width < 1 or image.height < 1:
@@ -496,7 +511,7 @@ def _encode_png(pixels: Image.Image) -> bytes:
         pixels = pixels.convert("L")
     if pixels.mode == "RGB":
         pixels = _palette(pixels)
-    return _save(pixels, "PNG", compress_level=6)
+    return _save(pixels, "PNG", compress_level=6, icc_profile=None)  # no iCCP: the pixels are sRGB already
 
 
 def _palette(pixels: Image.Image) -> Image.Image:

@@ -19,16 +19,13 @@ from markupsafe import Markup, escape
 from image_analysis.analysis import Analysis
 from image_analysis.metadata import PhotoMetadata
 from image_analysis.prepare import Preparation
-
-_BIDI_CONTROLS = {
-    code: f"⟨U+{code:04X}⟩" for code in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-}
+from image_analysis.safe_text import clean
 
 
-def visible_text(text: str) -> str:
-    """Text as it literally is: invisible direction controls (which can make 'gpj.exe' read as 'exe.jpg') are
-    shown as their code points."""
-    return text.translate(_BIDI_CONTROLS)
+def _finalize(value: Any) -> Any:
+    """Every value a template prints passes ``safe_text.clean`` (the writer's guard); HTML already made safe by
+    the Markdown renderer passes as it is."""
+    return clean(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 _environment = Environment(
@@ -36,8 +33,8 @@ _environment = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_finalize,
 )
-_environment.filters["visible"] = visible_text
 
 
 def _markdown() -> MarkdownIt:
@@ -54,6 +51,14 @@ def _markdown() -> MarkdownIt:
         tokens[index].attrSet("target", "_blank")
         return renderer.renderToken(tokens, index, options, env)
 
+    def table_open(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        return '<div class="table-scroll">' + renderer.renderToken(tokens, index, options, env)
+
+    def table_close(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        return renderer.renderToken(tokens, index, options, env) + "</div>"
+
+    md.add_render_rule("table_open", table_open)  # a table wider than the panel scrolls inside it
+    md.add_render_rule("table_close", table_close)
     md.add_render_rule("image", image_as_text)
     md.add_render_rule("link_open", link_open)
     return md
@@ -64,7 +69,7 @@ _md = _markdown()
 
 def markdown_to_html(text: str) -> Markup:
     """Safe HTML for untrusted Markdown: raw HTML is shown as text, ``javascript:`` links are not links."""
-    return Markup(_md.render(text))  # noqa: S704 - markdown-it escapes raw HTML (html=False)
+    return Markup(_md.render(clean(text)))  # noqa: S704 - markdown-it escapes raw HTML (html=False)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def image_facts(preparation: Preparation, model: str | None) -> list[Fact]:
         sent += f" overview + {len(others)} tiles"
     mimes = ", ".join(sorted({image.mime for image in preparation.images}))
     facts = [
-        Fact("File", visible_text(source.name)),
+        Fact("File", clean(source.name)),
         Fact("Original", f"{source.width} x {source.height} px, {source.format}, {_bytes(source.bytes)}"),
         Fact("Sent", f"{sent} ({mimes})"),
         Fact("Bytes sent", _bytes(sum(len(image.data) for image in preparation.images))),
@@ -129,7 +134,7 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
     raw = description is not None and parsed.problem is not None
     return {
         "number": analysis.number,
-        "name": visible_text(analysis.name),
+        "name": clean(analysis.name),
         "preset": analysis.request.preset,
         "preparation": preparation,
         "facts": image_facts(preparation, model) if preparation else [],
@@ -143,7 +148,7 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
         ),
         "truncated": bool(description and description.truncated),
         "clipped": bool(description and description.clipped),
-        "question": visible_text(" ".join(analysis.request.question.split())),
+        "question": clean(" ".join(analysis.request.question.split())),
         "model": model,
         "error": analysis.error,
     }
@@ -152,7 +157,7 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
 def render_page(analysis: Analysis) -> str:
     """The page for one image: the image as sent and its facts beside the findings or description."""
     return _environment.get_template("page.html.j2").render(
-        title=f"Image analysis: {visible_text(analysis.name)}", entry=entry_context(analysis)
+        title=f"Image analysis: {clean(analysis.name)}", entry=entry_context(analysis)
     )
 
 

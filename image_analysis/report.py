@@ -11,20 +11,28 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentType
 from docx.shared import Cm, Pt
+from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 
 from image_analysis.analysis import Analysis
 from image_analysis.findings import DrawingFindings, InspectionFindings
 from image_analysis.presets import Preset
-from image_analysis.render import visible_text
+from image_analysis.safe_text import clean
 
 PROVENANCE = "AI-generated description — to be reviewed by the inspector"
 _MAX_WIDTH = Cm(15.5)
 _MAX_HEIGHT = Cm(11)
+MAX_WORD_TABLE_ROWS = 300
+"""Rows of a table in the model's reply built as a Word table; the rest follow as text."""
+MAX_WORD_TABLE_COLUMNS = 12
+"""Columns that fit a portrait page (Word itself allows 63)."""
+_STYLE_IDS: dict[str, str] = {}
+"""Style ids of python-docx's default template, by name, looked up once."""
 _md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
@@ -33,8 +41,8 @@ def word_report(analyses: Sequence[Analysis], title: str | None = None) -> bytes
     taken, the description and the findings tables, and the provenance line with the model id."""
     document = Document()
     preset = analyses[0].request.preset if analyses else Preset.GENERAL
-    document.add_heading(title or _title(preset), level=0)
-    document.add_paragraph(f"Date: {datetime.now(UTC):%Y-%m-%d}. {len(analyses)} image(s). {PROVENANCE}.")
+    document.add_heading(clean(title or _title(preset)), level=0)
+    _paragraph(document, f"Date: {datetime.now(UTC):%Y-%m-%d}. {len(analyses)} image(s). {PROVENANCE}.")
     for analysis in analyses:
         _entry(document, analysis)
     buffer = io.BytesIO()
@@ -50,15 +58,15 @@ def _title(preset: Preset) -> str:
 
 def _entry(document: DocumentType, analysis: Analysis) -> None:
     noun = "Drawing" if analysis.request.preset is Preset.DRAWING else "Photo"
-    document.add_heading(f"{noun} {analysis.number}: {visible_text(analysis.name)}", level=1)
+    document.add_heading(clean(f"{noun} {analysis.number}: {analysis.name}"), level=1)
     preparation = analysis.preparation
     if preparation:
         shown = preparation.images[0]
         width = min(_MAX_WIDTH, int(_MAX_HEIGHT * shown.width / shown.height))
         document.add_picture(io.BytesIO(shown.data), width=width)
-        document.add_paragraph(_caption(analysis), style="Caption")
+        _paragraph(document, _caption(analysis), "Caption")
     if analysis.error:
-        document.add_paragraph(f"No description: {analysis.error}")
+        _paragraph(document, f"No description: {analysis.error}")
         return
     description = analysis.description
     findings = analysis.parsed.findings
@@ -68,16 +76,16 @@ def _entry(document: DocumentType, analysis: Analysis) -> None:
         _drawing(document, findings)
     else:
         if analysis.parsed.problem:
-            document.add_paragraph(
+            _paragraph(
+                document,
                 f"The reply did not come in the findings format ({analysis.parsed.problem}); it is shown as it came."
             )
         _markdown(document, description.text)
     if description.truncated:
-        document.add_paragraph("This description is incomplete: the model stopped at its length limit.")
+        _paragraph(document, "This description is incomplete: the model stopped at its length limit.")
     if description.clipped:
-        document.add_paragraph("The reply was very long; only its first 100,000 characters are kept.")
-    provenance = document.add_paragraph()
-    provenance.add_run(f"{PROVENANCE} ({description.model}).").italic = True
+        _paragraph(document, "The reply was very long; only its first 100,000 characters are kept.")
+    _paragraph(document).add_run(clean(f"{PROVENANCE} ({description.model}).")).italic = True
 
 
 def _caption(analysis: Analysis) -> str:
@@ -98,7 +106,7 @@ def _inspection(document: DocumentType, analysis: Analysis, findings: Inspection
     scale = analysis.request.scale.definition
     meaning = scale.meaning(findings.condition_score)
     if findings.summary:
-        document.add_paragraph(findings.summary)
+        _paragraph(document, findings.summary)
     _fields(
         document,
         [
@@ -113,26 +121,26 @@ def _inspection(document: DocumentType, analysis: Analysis, findings: Inspection
     )
     document.add_heading("Defects", level=2)
     if not findings.defects:
-        document.add_paragraph("No visible defects reported.")
+        _paragraph(document, "No visible defects reported.")
     else:
         table = document.add_table(rows=1, cols=5)
         table.style = "Table Grid"
         for cell, label in zip(
             table.rows[0].cells, ("#", "Type", "Where in the photo", "Extent", "Notes"), strict=True
         ):
-            cell.text = label
+            cell.text = clean(label)
         for number, defect in enumerate(findings.defects, start=1):
             cells = table.add_row().cells
             for cell, value in zip(
                 cells, (str(number), defect.type, defect.location, defect.extent, defect.description), strict=True
             ):
-                cell.text = value
+                cell.text = clean(value)
     _listing(document, "Cannot tell from this photo", findings.cannot_tell)
 
 
 def _drawing(document: DocumentType, findings: DrawingFindings) -> None:
     if findings.summary:
-        document.add_paragraph(findings.summary)
+        _paragraph(document, findings.summary)
     block = findings.title_block
     document.add_heading("Title block", level=2)
     _fields(
@@ -157,27 +165,50 @@ def _drawing(document: DocumentType, findings: DrawingFindings) -> None:
     _listing(document, "Grid lines", findings.grid_lines)
 
 
+def _paragraph(document: DocumentType, text: str = "", style: str | None = None) -> Paragraph:
+    """A paragraph of clean text; the style is set by its id, because python-docx's lookup by name scans every
+    style each time (seconds for a reply with thousands of list items)."""
+    paragraph = document.add_paragraph()
+    if style:
+        if style not in _STYLE_IDS:
+            _STYLE_IDS[style] = document.styles[style].style_id
+        paragraph._p.style = _STYLE_IDS[style]
+    if text:
+        paragraph.add_run(clean(text))
+    return paragraph
+
+
 def _fields(document: DocumentType, pairs: list[tuple[str, str | None]]) -> None:
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
     for label, value in pairs:
         cells = table.add_row().cells
-        cells[0].text = label
-        cells[1].text = value or "—"
+        cells[0].text = clean(label)
+        cells[1].text = clean(value or "—")
 
 
 def _listing(document: DocumentType, title: str, items: list[str], style: str = "List Bullet") -> None:
     if items:
-        document.add_heading(title, level=2)
+        document.add_heading(clean(title), level=2)
         for item in items:
-            document.add_paragraph(item, style=style)
+            _paragraph(document, item, style)
 
 
 def _markdown(document: DocumentType, text: str) -> None:
-    """Markdown from the model as Word headings, lists, tables and paragraphs, with bold and italic kept."""
+    """Markdown from the model as Word headings, lists, tables and paragraphs, with bold and italic kept.
+
+    A table wider than Word can show, or the rows of one past ``MAX_WORD_TABLE_ROWS``, go in as their Markdown
+    source in a monospaced paragraph, with a note: nothing is lost, and a runaway reply stays quick to build."""
     tokens = _md.parse(text)
-    style, table, row = None, None, None
+    lines = text.splitlines()
+    style, table, row, column = None, None, None, 0
+    rows, overflow, skipping = 0, [], False
     for index, token in enumerate(tokens):
+        if skipping:  # a table too wide for Word, up to its end
+            if token.type == "table_close":
+                _source(document, "The table is wider than a page; it is given as the model wrote it.", overflow)
+                skipping, overflow = False, []
+            continue
         if token.type == "heading_open":
             style = "Heading 2" if token.tag in ("h1", "h2") else "Heading 3"
         elif token.type == "bullet_list_open":
@@ -187,21 +218,47 @@ def _markdown(document: DocumentType, text: str) -> None:
         elif token.type in ("bullet_list_close", "ordered_list_close", "heading_close"):
             style = None
         elif token.type == "table_open":
-            table = document.add_table(rows=0, cols=_columns(tokens, index))
+            columns = _columns(tokens, index)
+            if columns > MAX_WORD_TABLE_COLUMNS:
+                overflow, skipping = _lines(lines, token), True
+                continue
+            table, rows = document.add_table(rows=0, cols=columns), 0
             table.style = "Table Grid"
         elif token.type == "table_close":
-            table = None
+            if overflow:
+                note = f"The table continues for {len(overflow)} more rows, as the model wrote them:"
+                _source(document, note, overflow)
+            table, row, overflow = None, None, []
         elif token.type == "tr_open" and table is not None:
-            row, column = table.add_row().cells, 0
-        elif token.type == "inline" and table is not None and row is not None:
-            if column < len(row):
+            rows += 1
+            if rows > MAX_WORD_TABLE_ROWS:
+                overflow += _lines(lines, token)
+                row = None
+            else:
+                row, column = table.add_row().cells, 0
+        elif token.type == "inline" and table is not None:
+            if row is not None and column < len(row):
                 _runs(row[column].paragraphs[0], token)
             column += 1
         elif token.type == "inline":
-            _runs(document.add_paragraph(style=style), token)
+            _runs(_paragraph(document, style=style), token)
         elif token.type in ("fence", "code_block"):
-            run = document.add_paragraph().add_run(token.content.rstrip())
-            run.font.name, run.font.size = "Courier New", Pt(9)
+            _monospace(document, token.content.rstrip())
+
+
+def _lines(lines: list[str], token: Any) -> list[str]:
+    """The source lines of a block token (markdown-it records them in ``map``)."""
+    return lines[token.map[0] : token.map[1]] if token.map else []
+
+
+def _source(document: DocumentType, note: str, lines: list[str]) -> None:
+    _paragraph(document, note)
+    _monospace(document, "\n".join(lines))
+
+
+def _monospace(document: DocumentType, text: str) -> None:
+    run = _paragraph(document).add_run(clean(text))
+    run.font.name, run.font.size = "Courier New", Pt(9)
 
 
 def _columns(tokens: list, start: int) -> int:
@@ -226,12 +283,15 @@ def _runs(paragraph, inline) -> None:
         elif child.type == "em_close":
             italic = False
         elif child.type in ("text", "code_inline"):
-            run = paragraph.add_run(child.content)
-            run.bold, run.italic = bold, italic
+            run = paragraph.add_run(clean(child.content))
+            if bold:  # set only when on: an explicit "off" costs an XML element per run
+                run.bold = True
+            if italic:
+                run.italic = True
         elif child.type in ("softbreak", "hardbreak"):
             paragraph.add_run(" ")
         elif child.type == "image":
-            paragraph.add_run(f"[image: {child.content}]")
+            paragraph.add_run(clean(f"[image: {child.content}]"))
 
 
 CSV_COLUMNS = (

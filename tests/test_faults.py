@@ -140,7 +140,7 @@ def test_a_reply_slower_than_the_timeout_is_retried_then_explained(service, prep
 
     timeline = Timeline(ok())
     service.handle(lambda request: (timeline(request), slow(request))[1])
-    with pytest.raises(ServiceUnreachableError, match=r"did not answer within 0\.4 s \(tried 2 times\)"):
+    with pytest.raises(ServiceUnreachableError, match=r"did not finish within 0\.4 s \(tried 2 times\)"):
         run(prepared)
     assert len(timeline.times) == 2
 

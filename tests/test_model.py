@@ -110,7 +110,7 @@ def test_a_slow_service_times_out_with_a_clear_message(model_service, prepared, 
         return Response("{}", content_type="application/json")
 
     model_service.handle(slow)
-    with pytest.raises(ServiceUnreachableError, match=r"did not answer within 0\.5 s"):
+    with pytest.raises(ServiceUnreachableError, match=r"did not finish within 0\.5 s"):
         run(prepared)
 
 
