@@ -61,5 +61,7 @@ def _check_boxes(data: bytes) -> None:
         if size < 8:
             raise DamagedDataError(f"a box ({kind!r}) declares an impossible size")
         if offset + size > end:
-            raise DamagedDataError(f"truncated: the {kind.decode('latin-1')!r} box needs {offset + size - end} more bytes")
+            raise DamagedDataError(
+                f"truncated: the {kind.decode('latin-1')!r} box needs {offset + size - end} more bytes"
+            )
         offset += size

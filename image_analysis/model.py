@@ -154,7 +154,7 @@ def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterato
     """Stream a reply to ``messages`` as text chunks. It never raises once iterated: a failure, before or during
     the reply, ends the stream with one line that says what happened. The whole reply must arrive within
     ``settings.timeout``, with no silence longer than ``settings.stream_silence`` between chunks."""
-    received, finished = False, False
+    received, finished, reading = False, False, False
     deadline = Deadline()
     timeout = httpx2.Timeout(settings.timeout, read=min(settings.stream_silence, settings.timeout))
     try:
@@ -171,6 +171,7 @@ def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterato
                 deadline,
                 keep_running=True,
             )
+            reading = True
             for chunk in chunks:
                 text, finish_reason = _chunk(chunk)
                 if text:
@@ -184,7 +185,13 @@ def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterato
         yield f"\n\n*(The reply was cut off: {error})*" if received else str(error)
         return
     except (openai.APIError, httpx2.HTTPError, ValueError) as error:  # failures while the stream is being read
-        message = str(_service_error(error, settings, expired=deadline.expired))
+        if reading and not deadline.expired and isinstance(error, openai.APITimeoutError | httpx2.TimeoutException):
+            message = (
+                f"The vision model service at {_host(settings.base_url)} sent nothing for "
+                f"{settings.stream_silence:g} s. Please ask again (VISION_STREAM_SILENCE sets the limit)."
+            )
+        else:
+            message = str(_service_error(error, settings, expired=deadline.expired))
         yield f"\n\n*(The reply was cut off: {message})*" if received else message
         return
     finally:
@@ -370,11 +377,6 @@ def _service_error(
         return ServiceUnreachableError(
             f"The vision model service at {where} did not finish within {settings.timeout:g} s{tries}. "
             "Please try again in a moment (VISION_TIMEOUT sets the limit)."
-        )
-    if isinstance(error, httpx2.ReadTimeout):  # only raised while a stream is read: the silence limit
-        return ServiceUnreachableError(
-            f"The vision model service at {where} sent nothing for {settings.stream_silence:g} s. "
-            "Please ask again (VISION_STREAM_SILENCE sets the limit)."
         )
     if isinstance(error, openai.APIConnectionError | httpx2.TransportError):
         return ServiceUnreachableError(

@@ -78,7 +78,7 @@ def _entry(document: DocumentType, analysis: Analysis) -> None:
         if analysis.parsed.problem:
             _paragraph(
                 document,
-                f"The reply did not come in the findings format ({analysis.parsed.problem}); it is shown as it came."
+                f"The reply did not come in the findings format ({analysis.parsed.problem}); it is shown as it came.",
             )
         _markdown(document, description.text)
     if description.truncated:

@@ -175,3 +175,93 @@ def make_analysis(
     name = preparation.source.name if preparation else "missing.jpg"
     request = AnalysisRequest(preset=Preset(preset), question=question)
     return Analysis(number, name, request, preparation, description, error, "service" if error else None)
+
+
+class TrickleServer:
+    """A raw HTTP server on 127.0.0.1 that reads a request whole, then answers ``payload`` (status line, headers
+    and body): its first ``burst`` bytes at once, the rest ``step`` bytes at a time with ``delay`` seconds between
+    them. A server that is alive but never done."""
+
+    def __init__(self, payload: bytes, delay: float, step: int = 1, burst: int = 0) -> None:
+        import socketserver
+        import threading
+        import time
+
+        self.requests = 0
+        stop = threading.Event()
+        self.stop = stop
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                outer.requests += 1
+                _read_request(self.request)
+                self.request.sendall(payload[:burst])
+                for start in range(burst, len(payload), step):
+                    if stop.wait(delay):
+                        return
+                    try:
+                        self.request.sendall(payload[start : start + step])
+                    except OSError:  # the client gave up: that is the point
+                        return
+                time.sleep(0.05)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _read_request(connection: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
+def http_response(body: str | bytes, content_type: str = "application/json", status: str = "200 OK") -> bytes:
+    """A whole HTTP/1.1 response, for ``TrickleServer``."""
+    data = body.encode() if isinstance(body, str) else body
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    ).encode() + data
+
+
+@pytest.fixture
+def trickle(monkeypatch: pytest.MonkeyPatch):
+    """Start a ``TrickleServer`` and point the app at it: ``trickle(payload, delay, step=1, burst=0)``."""
+    servers: list[TrickleServer] = []
+
+    def start(payload: bytes, delay: float, step: int = 1, burst: int = 0) -> TrickleServer:
+        server = TrickleServer(payload, delay, step, burst)
+        servers.append(server)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+        monkeypatch.setenv("VISION_MAX_RETRIES", "0")
+        monkeypatch.delenv("VISION_MODEL", raising=False)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

@@ -281,3 +281,29 @@ def test_a_batch_with_a_failure_says_to_run_it_again_and_is_not_cached(model_ser
     ]
     html = call("batch", batch_params(photos)).html
     assert "1 image without a description" in html and "Run the analysis again to retry it." in html
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"choices": [{"index": 0, "message": {"role": "assistant", "content": 42}, "finish_reason": "stop"}]},
+        {"choices": [None]},
+    ],
+    ids=["content 42", "choices [null]"],
+)
+def test_a_malformed_reply_is_a_user_error_with_the_reason(model_service, shared_image, body):
+    model_service.server.expect_request("/v1/chat/completions").respond_with_json({"model": "m", **body})
+    with pytest.raises(vkt.UserError, match="does not follow the Chat Completions protocol"):
+        open_view(params_with(shared_image("webp_photo_flower.webp"), "flower.webp"))
+
+
+def test_a_flipped_png_is_refused_on_the_image_field(model_service, shared_image):
+    data = bytearray(shared_image("png_rgba_transparent.png"))
+    start = data.index(b"IDAT") + 40
+    for offset in range(start, start + 16):
+        data[offset] ^= 0xFF
+    with pytest.raises(vkt.UserError) as caught:
+        open_view(params_with(bytes(data), "drawing.png"))
+    [violation] = caught.value.input_violations
+    assert violation.fields == ["image"] and "its data is corrupt" in violation.message
+    assert model_service.requests == []

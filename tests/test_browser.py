@@ -216,3 +216,41 @@ def test_file_names_and_questions_are_shown_literally(browser, shared_image, tmp
     assert page.locator(".question").inner_text().count("very long question") == 300
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "long text wraps on a phone"
     assert page.locator(".file-name b, .question i").count() == 0
+
+
+WIDE = (
+    "## A reply with a very wide table\n\n"
+    + "|"
+    + "|".join(f"column {index}" for index in range(300))
+    + "|\n"
+    + "|"
+    + "---|" * 300
+    + "\n"
+    + ("|" + "|".join(f"value{index}" for index in range(300)) + "|\n") * 3
+    + "\nA token without spaces: "
+    + "reinforcement" * 120
+    + "\n\n"
+    + "`"
+    + "x" * 900
+    + "`\n"
+)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_300_column_table_scrolls_inside_its_panel_and_long_tokens_wrap(browser, shared_image, tmp_path, width):
+    preparation = prepare_image(shared_image("webp_photo_flower.webp"), "flower.webp")
+    html = render_page(make_analysis(preparation, WIDE, model="mistral.ministral-3-14b-instruct"))
+    page, watch, _ = open_page(browser, html, tmp_path, width=width)
+    document_width = page.evaluate("document.documentElement.scrollWidth")
+    assert document_width <= width, f"the page is {document_width} px wide in a {width} px window"
+    scroller = page.locator(".description .table-scroll").first
+    sizes = scroller.evaluate("element => [element.scrollWidth, element.clientWidth]")
+    assert sizes[0] > 5 * sizes[1], "the table keeps its columns and scrolls inside the panel"
+    panel = page.locator(".panel[aria-label='Description']").bounding_box()
+    assert panel["x"] + panel["width"] <= width
+    token = page.get_by_text("A token without spaces").bounding_box()
+    assert token["x"] + token["width"] <= panel["x"] + panel["width"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"wide-table-{width}.png"))
+    assert watch.errors == []
+    page.close()
