@@ -295,7 +295,9 @@ def _verify(image: ImageFile.ImageFile, data: bytes, name: str) -> None:
     try:
         integrity.check(data, image.format)
         if image.format not in _DRAFTABLE:
-            image.load()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow warns about damaged tags as it loads; the error decides
+                image.load()
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(_decode_failure(name, image.format, error)) from error
 
@@ -358,7 +360,7 @@ def _open(data: bytes, name: str) -> ImageFile.ImageFile:
         )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, with the size
+            warnings.simplefilter("ignore")  # a bomb is checked below, with the size; a damaged tag is just absent
             image = Image.open(io.BytesIO(data), formats=_OPENERS)
     except Image.UnidentifiedImageError as error:
         looks_like = _sniff(data)
