@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,15 @@ def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Compl
     return subprocess.run(
         [sys.executable, "-m", "image_analysis", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def describe_to_every_output(
+    image, tmp_path, *args: str, env_extra: dict[str, str]
+) -> tuple[subprocess.CompletedProcess, Path, Path, Path]:
+    """Run ``describe`` writing the page, the Word report and the CSV; return the run and the three paths."""
+    out, docx, csv = tmp_path / "page.html", tmp_path / "report.docx", tmp_path / "findings.csv"
+    outputs = ("--out", str(out), "--docx", str(docx), "--csv", str(csv))
+    return cli("describe", str(image), *args, *outputs, env_extra=env_extra), out, docx, csv
 
 
 def service_env(model_service) -> dict[str, str]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 
 from docx import Document
 
 from image_analysis import analysis, model, render, report
 from image_analysis.presets import AnalysisRequest, Preset
-from tests.conftest import REPO, TEST_API_KEY, shared_image_path
+from tests.conftest import TEST_API_KEY, shared_image_path
+from tests.test_cli import describe_to_every_output
 
 
 def test_the_key_is_in_no_output_of_a_run_that_succeeds_and_fails(model_service, caplog, tmp_path):
@@ -46,33 +44,14 @@ def test_the_key_is_in_no_output_of_a_run_that_succeeds_and_fails(model_service,
 
 def test_the_key_is_in_no_output_of_the_command_line(model_service, tmp_path):
     model_service.fail(401, {"error": {"message": f"Invalid key {TEST_API_KEY}"}})
-    env = {
-        **os.environ,
+    env_extra = {
         "OPENAI_BASE_URL": model_service.base_url,
         "OPENAI_API_KEY": TEST_API_KEY,
         "VISION_MAX_RETRIES": "0",
         "OPENAI_LOG": "debug",
     }
-    out, docx, csv = tmp_path / "p.html", tmp_path / "r.docx", tmp_path / "f.csv"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "image_analysis",
-            "describe",
-            str(shared_image_path("webp_photo_flower.webp")),
-            "--out",
-            str(out),
-            "--docx",
-            str(docx),
-            "--csv",
-            str(csv),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done, out, docx, csv = describe_to_every_output(
+        shared_image_path("webp_photo_flower.webp"), tmp_path, env_extra=env_extra
     )
     assert done.returncode == 3
     for text in (
