@@ -166,8 +166,13 @@ def _print(results: list[analysis.Analysis]) -> None:
             _note(f"{prefix}the reply was very long; only its start is kept")
         if result.description.truncated:
             _note(f"{prefix}the description is incomplete (length limit)")
+        if result.description.format_note:
+            _note(f"{prefix}{result.description.format_note}")
         if result.parsed.problem:
             _note(f"{prefix}{result.parsed.problem}; shown as it came")
+        elif result.parsed.repairs:
+            count = len(result.parsed.repairs)
+            _note(f"{prefix}findings read with {count} repair{'s' * (count > 1)}: {'; '.join(result.parsed.repairs)}")
 
 
 def _exit_code(results: list[analysis.Analysis]) -> int:

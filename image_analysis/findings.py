@@ -1,189 +1,591 @@
-"""Structured findings asked of the model as JSON with a fixed schema, validated with pydantic.
+"""Structured findings: the pydantic models are the single source of the prompt's template, the JSON schema sent
+as ``response_format``, the parser, the tables and the CSV columns.
 
-The reply is untrusted: it is parsed and validated here, and when it does not fit, the caller shows the text as
-it came with a note, never an error page.
+A reply is untrusted and a real model deviates from any format: ``parse_reply`` salvages the JSON
+(``json_salvage``), finds the findings inside wrappers, then reads field by field. A field that does not fit keeps
+the model's words where a text field can hold them, or falls back to its default, and never costs the others;
+every repair is listed in ``ParsedReply.repairs`` so the reader sees what was read how.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
-from image_analysis.presets import ConditionScale, Preset
+from image_analysis.json_salvage import MAX_NESTING, salvage_json
+from image_analysis.presets import ConditionScale, Preset, ScaleDefinition
 from image_analysis.safe_text import clean
+from image_analysis.vocabulary import (
+    CANNOT_TELL,
+    DEFECT_TYPES,
+    Confidence,
+    DefectType,
+    Reading,
+    Urgency,
+    read_confidence,
+    read_defect_type,
+    read_score,
+    read_urgency,
+)
 
-DefectType = Literal[
-    "crack",
-    "spalling",
-    "corrosion",
-    "exposed rebar",
-    "honeycombing",
-    "efflorescence",
-    "water ingress/staining",
-    "deformation",
-    "missing or damaged fixing",
-    "vegetation",
-    "debris",
-    "other",
-]
-DEFECT_TYPES: tuple[str, ...] = get_args(DefectType)
-Confidence = Literal["high", "medium", "low"]
-Urgency = Literal["immediate", "within weeks", "within months", "next inspection", "none"]
-CANNOT_TELL = "cannot tell from this photo"
-MAX_NESTING = 32
-"""Deepest nesting of arrays and objects read from a reply (the findings need four levels)."""
+__all__ = ["CANNOT_TELL", "DEFECT_TYPES", "MAX_NESTING"]
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Other keys a model uses for a field (``defect_type`` for ``type``); compared lower-case, ``_`` for spaces."""
+
+    names: tuple[str, ...]
+
+
+def synonyms(*names: str) -> Synonyms:
+    return Synonyms(names)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-def _text(value: object) -> object:
-    """Numbers where text is expected (a score of 3, a dimension of 5000) are taken as text."""
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+    essential: ClassVar[tuple[str, ...]] = ()
+    """Fields whose absence is said in the repair note (the others are simply left at their default)."""
 
 
 class Defect(_Model):
     """One visible defect: its type from the fixed vocabulary, where it is, how far it extends."""
 
-    type: DefectType
-    location: str = Field(description="where in the photo")
-    extent: str = Field(default="", description="size, length, width or area, as far as visible")
-    description: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _vocabulary(cls, data: object) -> object:
-        """A type outside the vocabulary becomes 'other', keeping the model's word in the description."""
-        if isinstance(data, dict) and isinstance(data.get("type"), str):
-            kind = data["type"].strip().lower()
-            if kind not in DEFECT_TYPES:
-                data = {**data, "type": "other", "description": f"{kind}: {data.get('description') or ''}".strip()}
-            else:
-                data = {**data, "type": kind}
-        return data
+    type: Annotated[DefectType, synonyms("defect_type", "kind", "category", "defect", "defect_kind", "name")] = Field(
+        "other", title="Type", description="one of the defect types listed above"
+    )
+    location: Annotated[str, synonyms("position", "where", "located", "place", "area", "loc")] = Field(
+        "", title="Where in the photo", description="where in the photo"
+    )
+    extent: Annotated[str, synonyms("size", "dimensions", "length", "width", "dimension", "extent_visible")] = Field(
+        "", title="Extent", description="size as visible"
+    )
+    description: Annotated[str, synonyms("notes", "note", "details", "detail", "comment", "comments", "remarks")] = (
+        Field("", title="Notes", description="")
+    )
 
 
 class InspectionFindings(_Model):
     """A site inspection of one photo."""
 
-    element: str = Field(description="what is shown: structure, element or component")
-    material: str = ""
-    defects: list[Defect] = []
-    condition_score: str = Field(description="a value of the named scale, or 'cannot tell from this photo'")
-    condition_rationale: str = ""
-    recommended_action: str = ""
-    urgency: Urgency | str = "none"
-    confidence: Confidence = "medium"
-    cannot_tell: list[str] = Field(default=[], description="what this photo cannot show")
-    summary: str = ""
+    essential: ClassVar[tuple[str, ...]] = ("element", "defects", "condition_score")
 
-    _score_to_text = field_validator("condition_score", mode="before")(_text)
-
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
+    element: Annotated[str, synonyms("structure", "component", "structural_element", "element_type", "subject")] = (
+        Field("", title="Element", description="structure, element or component shown")
+    )
+    material: Annotated[str, synonyms("materials", "main_material", "material_type")] = Field(
+        "", title="Material", description="main material"
+    )
+    defects: Annotated[
+        list[Defect], synonyms("defect_list", "observed_defects", "visible_defects", "defects_found", "damage")
+    ] = Field(default_factory=list, title="Defects")
+    condition_score: Annotated[
+        str, synonyms("score", "condition", "condition_rating", "rating", "condition_grade", "grade", "nen2767")
+    ] = Field(
+        CANNOT_TELL,
+        title="Condition score",
+        description=f"one value of the scale named above, or '{CANNOT_TELL}'",
+    )
+    condition_rationale: Annotated[
+        str, synonyms("rationale", "reason", "reasoning", "justification", "score_rationale", "explanation")
+    ] = Field("", title="Why", description="why this score: seriousness, extent and intensity of the visible defects")
+    recommended_action: Annotated[
+        str, synonyms("action", "actions", "recommendation", "recommendations", "recommended_actions", "remedy")
+    ] = Field("", title="Recommended action", description="what should be done")
+    urgency: Annotated[Urgency | str | None, synonyms("priority", "timeframe", "time_frame", "urgency_level")] = Field(
+        None, title="Urgency"
+    )
+    confidence: Annotated[Confidence | None, synonyms("certainty", "confidence_level")] = Field(
+        None, title="Confidence"
+    )
+    cannot_tell: Annotated[
+        list[str], synonyms("limitations", "unknowns", "not_visible", "cannot_determine", "uncertainties")
+    ] = Field(
+        default_factory=list,
+        title="Cannot tell from this photo",
+        description="what this photo cannot show, e.g. the far side of the beam",
+    )
+    summary: Annotated[str, synonyms("overall", "conclusion", "overview", "overall_summary")] = Field(
+        "", title="Summary", description="one or two sentences"
+    )
 
 
 class TitleBlock(_Model):
     """Title block fields (ISO 7200); ``None`` when not legible or absent."""
 
-    owner: str | None = None
-    drawing_number: str | None = None
-    title: str | None = None
-    revision: str | None = None
-    date_of_issue: str | None = None
-    scale: str | None = None
-    creator: str | None = None
-    approver: str | None = None
-    status: str | None = None
-    sheet: str | None = None
-    document_type: str | None = None
-
-    _numbers_to_text = field_validator("*", mode="before")(_text)
+    drawing_number: Annotated[
+        str | None, synonyms("drawing_no", "dwg_no", "number", "drawing_id", "document_number", "identification")
+    ] = Field(None, title="Drawing number")
+    title: Annotated[str | None, synonyms("drawing_title", "name")] = Field(None, title="Title")
+    revision: Annotated[str | None, synonyms("rev", "revision_index")] = Field(None, title="Revision")
+    date_of_issue: Annotated[str | None, synonyms("date", "issue_date", "date_issued", "issued")] = Field(
+        None, title="Date of issue"
+    )
+    scale: Annotated[str | None, synonyms("drawing_scale")] = Field(None, title="Scale")
+    creator: Annotated[str | None, synonyms("drawn_by", "author", "designer", "created_by", "drawn")] = Field(
+        None, title="Created by"
+    )
+    approver: Annotated[str | None, synonyms("approved_by", "checked_by", "approved", "checker")] = Field(
+        None, title="Approved by"
+    )
+    status: Annotated[str | None, synonyms("document_status", "drawing_status")] = Field(None, title="Status")
+    sheet: Annotated[str | None, synonyms("sheet_number", "sheet_no", "sheet_of")] = Field(None, title="Sheet")
+    owner: Annotated[str | None, synonyms("client", "legal_owner", "project_owner")] = Field(None, title="Owner")
+    document_type: Annotated[str | None, synonyms("doc_type", "type")] = Field(None, title="Document type")
 
 
 class DrawingFindings(_Model):
     """A QA check of one drawing."""
 
-    drawing_kind: str = Field(description="floor plan, section, elevation, detail, schematic, ...")
-    title_block: TitleBlock = TitleBlock()
-    notes: list[str] = Field(default=[], description="general notes, word for word")
-    dimensions: list[str] = []
-    grid_lines: list[str] = []
-    questions: list[str] = Field(default=[], description="inconsistencies or questions a checker should raise")
-    summary: str = ""
+    essential: ClassVar[tuple[str, ...]] = ("drawing_kind", "title_block")
 
-    _to_text = field_validator("dimensions", "grid_lines", "notes", "questions", mode="before")(
-        lambda value: [_text(item) for item in value] if isinstance(value, list) else value
+    drawing_kind: Annotated[str, synonyms("drawing_type", "kind", "type", "sheet_type")] = Field(
+        "", title="Kind of drawing", description="floor plan | section | elevation | detail | schematic | other"
+    )
+    title_block: Annotated[TitleBlock, synonyms("titleblock", "title_block_fields", "title_block_data")] = Field(
+        default_factory=TitleBlock, title="Title block"
+    )
+    notes: Annotated[list[str], synonyms("general_notes", "notes_as_written")] = Field(
+        default_factory=list, title="Notes (as written)", description="each general note, word for word"
+    )
+    dimensions: Annotated[list[str], synonyms("dims", "dimension")] = Field(
+        default_factory=list, title="Dimensions", description="each dimension you can read, with where it is"
+    )
+    grid_lines: Annotated[list[str], synonyms("grid", "grids", "gridlines", "grid_line_labels", "axes")] = Field(
+        default_factory=list, title="Grid lines", description="each grid line label, with its spacing when given"
+    )
+    questions: Annotated[
+        list[str], synonyms("issues", "inconsistencies", "checker_questions", "qa_questions", "observations")
+    ] = Field(
+        default_factory=list,
+        title="Questions for the checker",
+        description="each inconsistency or question a checker should raise",
+    )
+    summary: Annotated[str, synonyms("overall", "conclusion", "overview")] = Field(
+        "", title="Summary", description="one or two sentences"
     )
 
 
 Findings = InspectionFindings | DrawingFindings
+_MODELS: dict[Preset, type[InspectionFindings] | type[DrawingFindings]] = {
+    Preset.INSPECTION: InspectionFindings,
+    Preset.DRAWING: DrawingFindings,
+}
 
 
 @dataclass(frozen=True)
 class ParsedReply:
-    """The findings read from a reply, or why they could not be (then the text is shown as it came)."""
+    """The findings read from a reply, what was repaired to read them, or why none could be (then the text is
+    shown as it came)."""
 
     findings: Findings | None
     problem: str | None = None
+    repairs: tuple[str, ...] = ()
+    cut_off: bool = False
+    """The JSON ended early (the reply was cut off): every complete field is kept."""
 
 
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+def findings_model(preset: Preset) -> type[InspectionFindings] | type[DrawingFindings] | None:
+    """The findings a preset asks for, or ``None`` (the general preset is free text)."""
+    return _MODELS.get(preset)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# How findings are shown: the labels are the models' field titles (page, Word report and CSV alike)
+
+DEFECT_COLUMNS: tuple[str, ...] = ("#", *(info.title or name for name, info in Defect.model_fields.items()))
+_LISTS_SHOWN = ("questions", "notes", "dimensions", "grid_lines", "cannot_tell")
+"""Lists of text in the order they are shown: for a QA check, the questions first."""
+
+
+def field_rows(findings: BaseModel, names: Sequence[str]) -> list[tuple[str, Any]]:
+    """``(title, value)`` of the named fields of ``findings``."""
+    fields = type(findings).model_fields
+    return [(fields[name].title or name, getattr(findings, name)) for name in names]
+
+
+def summary_rows(findings: Findings, scale: ScaleDefinition) -> list[tuple[str, Any]]:
+    """The fields shown in the findings' first table; the score with its meaning on the named scale."""
+    if isinstance(findings, DrawingFindings):
+        return field_rows(findings, ("drawing_kind",))
+    meaning = scale.meaning(findings.condition_score)
+    score = findings.condition_score + (f" ({meaning})" if meaning else "")
+    return [
+        *field_rows(findings, ("element", "material")),
+        (scale.name, score),
+        *field_rows(findings, ("condition_rationale", "recommended_action", "urgency", "confidence")),
+    ]
+
+
+def title_block_rows(block: TitleBlock) -> list[tuple[str, str | None]]:
+    return field_rows(block, tuple(TitleBlock.model_fields))
+
+
+def text_lists(findings: Findings) -> list[tuple[str, str, list[str]]]:
+    """``(name, title, items)`` of each list of text the findings hold, in the order shown."""
+    fields = type(findings).model_fields
+    return [(name, fields[name].title or name, getattr(findings, name)) for name in _LISTS_SHOWN if name in fields]
+
+
+def defect_cells(number: int, defect: Defect) -> tuple[str, ...]:
+    return (str(number), *(str(getattr(defect, name)) for name in Defect.model_fields))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What is asked: the template in the prompt and the JSON schema sent as response_format
+
+
+def reply_template(model: type[_Model]) -> dict[str, Any]:
+    """The JSON the prompt shows the model: each field with its description (or its allowed values)."""
+    return {name: _template_value(info) for name, info in model.model_fields.items()}
+
+
+def _template_value(info: FieldInfo) -> Any:
+    annotation = info.annotation
+    item = _list_item(annotation)
+    if item is not None:
+        return [reply_template(item) if _is_model(item) else info.description or ""]
+    if _is_model(annotation):
+        return reply_template(annotation)
+    choices = _choices(annotation)
+    if choices and annotation is not DefectType:
+        return " | ".join(choices)
+    if annotation == DefectType:
+        return "crack"
+    if type(None) in get_args(annotation):
+        return None
+    return info.description or ""
+
+
+def response_schema(preset: Preset, scale: ConditionScale = ConditionScale.NEN2767) -> dict[str, Any] | None:
+    """The JSON schema for ``response_format`` (strict-compatible: every property required, no extra ones, refs
+    inlined), generated from the findings model; the condition score is limited to the codes of ``scale``."""
+    model = findings_model(preset)
+    if model is None:
+        return None
+    schema = _strict(model.model_json_schema(), model.model_json_schema().get("$defs", {}))
+    if model is InspectionFindings:
+        schema["properties"]["condition_score"] = {
+            "type": "string",
+            "enum": [*scale.definition.codes, CANNOT_TELL],
+            "description": f"a value of the {scale.definition.name}, or '{CANNOT_TELL}'",
+        }
+        schema["properties"]["urgency"] = {"type": "string", "enum": list(get_args(Urgency))}
+        schema["properties"]["confidence"] = {"type": "string", "enum": list(get_args(Confidence))}
+    return schema
+
+
+def _strict(node: Any, definitions: dict[str, Any]) -> Any:
+    """A pydantic schema made strict-compatible: ``$ref`` inlined, titles and defaults dropped, every object
+    closed with all its properties required."""
+    if isinstance(node, list):
+        return [_strict(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _strict(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+    result = {
+        key: _strict(value, definitions)
+        for key, value in node.items()
+        if key not in ("$defs", "title", "default", "examples") and not (key == "description" and not value)
+    }
+    if result.get("type") == "object" and "properties" in result:
+        result["properties"] = {name: _strict(value, definitions) for name, value in node["properties"].items()}
+        result["required"] = list(result["properties"])
+        result["additionalProperties"] = False
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What came back: salvage, unwrap, read field by field
 
 
 def parse_reply(preset: Preset, text: str, scale: ConditionScale = ConditionScale.NEN2767) -> ParsedReply:
     """Read the findings that ``preset`` asked for from the model's reply; general replies have none."""
-    model = {Preset.INSPECTION: InspectionFindings, Preset.DRAWING: DrawingFindings}.get(preset)
+    model = findings_model(preset)
     if model is None:
         return ParsedReply(None)
-    candidate = _FENCE.sub("", text.strip())
-    start, end = candidate.find("{"), candidate.rfind("}")
-    if start < 0 or end <= start:
-        return ParsedReply(None, "the reply holds no JSON object")
-    if _nesting(candidate, start, end + 1) > MAX_NESTING:
-        return ParsedReply(None, f"the reply nests arrays or objects more than {MAX_NESTING} levels deep")
-    try:
-        findings = model.model_validate(_cleaned(json.loads(candidate[start : end + 1])))
-    except json.JSONDecodeError as error:
-        return ParsedReply(None, f"the reply is not valid JSON ({error.msg})")
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "reply"
-        return ParsedReply(None, f"the reply does not fit the findings format ({where}: {first['msg']})")
-    if isinstance(findings, InspectionFindings):
-        findings = _checked_score(findings, scale)
-    return ParsedReply(findings)
+    salvaged = salvage_json(text)
+    if salvaged.value is None:
+        return ParsedReply(None, salvaged.problem)
+    repairs = list(salvaged.repairs)
+    data = _findings_object(_cleaned(salvaged.value), model, repairs)
+    if data is None:
+        return ParsedReply(None, "the reply's JSON holds no findings object", tuple(repairs), salvaged.cut_off)
+    reader = _Reader(scale.definition, repairs)
+    findings = reader.model(model, data, "", top=True)
+    if not reader.recognised:
+        return ParsedReply(None, "the reply's JSON has none of the findings' fields", tuple(repairs), salvaged.cut_off)
+    return ParsedReply(findings, None, tuple(dict.fromkeys(repairs)), salvaged.cut_off)
 
 
-def _nesting(text: str, start: int, end: int) -> int:
-    """The deepest nesting of ``[`` and ``{`` in ``text[start:end]``, outside strings (one linear pass, so a
-    hostile reply cannot make the parser recurse)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for character in itertools.islice(text, start, end):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif character == "\\":
-                escaped = True
-            elif character == '"':
-                in_string = False
-        elif character == '"':
-            in_string = True
-        elif character in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif character in "]}":
-            depth -= 1
-    return deepest
+def _findings_object(value: Any, model: type[_Model], repairs: list[str]) -> dict[str, Any] | None:
+    """The object holding the findings: unwrapped from ``{"findings": {...}}`` or ``[{...}]``; a bare list of
+    defects becomes the defects of an inspection."""
+    for _ in range(4):
+        if isinstance(value, list):
+            objects = [item for item in value if isinstance(item, dict)]
+            if not objects:
+                return None
+            if model is InspectionFindings and all(_known(Defect, item) > _known(model, item) for item in objects):
+                repairs.append("the reply was a list of defects only; read as the defects")
+                return {"defects": objects}
+            many = f"the first of {len(objects)} objects" if len(objects) > 1 else "its object"
+            repairs.append(f"the findings came inside a list; {many} was read")
+            value = objects[0]
+            continue
+        if not isinstance(value, dict):
+            return None
+        own = _known(model, value)
+        inner = [
+            (key, item)
+            for key, item in value.items()
+            if isinstance(item, dict | list) and _nested_known(model, item) > own
+        ]
+        if not inner:
+            return value
+        key, value = max(inner, key=lambda pair: _nested_known(model, pair[1]))
+        repairs.append(f"the findings came wrapped in '{key}'; read from inside it")
+    return value if isinstance(value, dict) else None
+
+
+def _nested_known(model: type[_Model], value: Any) -> int:
+    if isinstance(value, list):
+        return max((_known(model, item) for item in value if isinstance(item, dict)), default=0)
+    return _known(model, value)
+
+
+def _known(model: type[_Model], data: dict[str, Any]) -> int:
+    """How many of ``model``'s fields ``data`` holds (by name or synonym)."""
+    keys = {_key(key) for key in data}
+    return sum(1 for name, info in model.model_fields.items() if keys & _names(name, info))
+
+
+def _key(key: object) -> str:
+    return "_".join(str(key).replace("-", " ").split()).lower()
+
+
+def _names(name: str, info: FieldInfo) -> set[str]:
+    found = {name}
+    for meta in info.metadata:
+        if isinstance(meta, Synonyms):
+            found.update(meta.names)
+    return found
+
+
+class _Reader:
+    """Reads decoded JSON into a findings model field by field, noting every repair."""
+
+    def __init__(self, scale: ScaleDefinition, repairs: list[str]) -> None:
+        self.scale = scale
+        self.repairs = repairs
+        self.recognised = 0
+        self.leftover: list[str] = []
+        """Words that fit no field (a title block written as a sentence), kept in the summary."""
+
+    def note(self, reading: Reading) -> str | None:
+        if reading.note:
+            self.repairs.append(reading.note)
+        return reading.value
+
+    def model(self, model: type[_Model], data: dict[str, Any], where: str, *, top: bool = False) -> Any:
+        values: dict[str, Any] = {}
+        used: set[str] = set()
+        by_key = {_key(key): key for key in data}
+        for name, info in model.model_fields.items():
+            key = next((by_key[alias] for alias in [name, *_names(name, info) - {name}] if alias in by_key), None)
+            if key is None:
+                if name in model.essential:
+                    self.repairs.append(f"the reply gives no '{name}'")
+                continue
+            used.add(key)
+            if top:
+                self.recognised += 1
+            if _key(key) != name:
+                self.repairs.append(f"key '{key}' read as '{name}'")
+            value = self.field(model, name, info, data[key], where + name)
+            if value is not None or type(None) in get_args(info.annotation):
+                values[name] = value
+        unused = [str(key) for key in data if key not in used]
+        if unused:
+            listed = ", ".join(f"'{key}'" for key in unused[:5]) + (" and more" if len(unused) > 5 else "")
+            self.repairs.append(f"not part of the findings, kept in the raw reply: {listed}")
+        if "summary" in model.model_fields and self.leftover:
+            values["summary"] = " ".join([values.get("summary", ""), *self.leftover]).strip()
+            self.leftover.clear()
+        if model is Defect:
+            values = self._defect_type(values, data)
+        if model is InspectionFindings:
+            values = self._score(values, data)
+        return model(**values)
+
+    def field(self, model: type[_Model], name: str, info: FieldInfo, value: Any, where: str) -> Any:
+        annotation = info.annotation
+        if model is InspectionFindings and name == "condition_score":
+            return value  # read against the scale once the rationale is known (_score)
+        if model is InspectionFindings and name == "confidence":
+            reading = read_confidence(value)
+            if reading.value is None and value not in (None, ""):
+                self.repairs.append(f"confidence {_shown(value)} is not high, medium or low; left blank")
+            return self.note(reading)
+        if model is InspectionFindings and name == "urgency":
+            text = self.text(value, where)
+            if not text:
+                return None
+            reading = read_urgency(text)
+            if reading.value is None:
+                self.repairs.append(f"urgency '{text}' is not one of the listed urgencies; kept as written")
+                return text
+            return self.note(reading)
+        if model is Defect and name == "type":
+            return value  # read with the description (_defect_type)
+        item = _list_item(annotation)
+        if item is not None:
+            return self.items(item, value, where, info)
+        if _is_model(annotation):
+            return self.nested(annotation, value, where)
+        text = self.text(value, where)
+        if type(None) in get_args(annotation):
+            return text or None
+        return text
+
+    def text(self, value: Any, where: str) -> str:
+        """Any JSON value as text: numbers and true/false as written, a list or object joined."""
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, int | float):
+            return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, list):
+            parts = [self.text(item, where) for item in value]
+            self.repairs.append(f"'{where}' given as a list; its items were joined")
+            return "; ".join(part for part in parts if part)
+        if isinstance(value, dict):
+            self.repairs.append(f"'{where}' given as an object; its fields were written out")
+            return _written_out(value)
+        return str(value)
+
+    def items(self, item: type, value: Any, where: str, info: FieldInfo) -> list[Any]:
+        if value is None:
+            return []
+        if _is_model(item):
+            return self.objects(item, value, where)
+        if isinstance(value, str):
+            if not value.strip():
+                return []
+            self.repairs.append(f"'{where}' given as text; read as a list of one")
+            return [value.strip()]
+        if isinstance(value, dict):
+            self.repairs.append(f"'{where}' given as an object; each field read as an item")
+            return [_written_out({key: inner}) for key, inner in value.items()]
+        if not isinstance(value, list):
+            return [self.text(value, where)]
+        texts = []
+        for entry in value:
+            if isinstance(entry, dict):
+                texts.append(_written_out(entry))
+            elif entry is not None:
+                texts.append(self.text(entry, where))
+        return [text for text in texts if text]
+
+    def objects(self, item: type[_Model], value: Any, where: str) -> list[Any]:
+        """A list of objects (the defects): a single object, a mapping by type, or text become a list."""
+        if isinstance(value, str):
+            if not value.strip() or value.strip().lower() in ("none", "n/a", "no visible defects", "no defects"):
+                return []
+            self.repairs.append(f"'{where}' given as text; read as one entry")
+            return [self.model(item, {"description": value}, where + ".")]
+        if isinstance(value, dict):
+            if _known(item, value):
+                self.repairs.append(f"'{where}' given as one object; read as a list of one")
+                value = [value]
+            else:
+                self.repairs.append(f"'{where}' given as an object keyed by type; read as a list")
+                value = [
+                    {"type": key, **(inner if isinstance(inner, dict) else {"description": inner})}
+                    for key, inner in value.items()
+                ]
+        if not isinstance(value, list):
+            return []
+        read = []
+        for number, entry in enumerate(value, start=1):
+            if isinstance(entry, str) and entry.strip():
+                self.repairs.append(f"'{where}' entry {number} given as text; read as its notes")
+                entry = {"description": entry}
+            if isinstance(entry, dict) and any(entry.values()):
+                read.append(self.model(item, entry, f"{where} {number}."))
+            elif entry not in (None, "", {}):
+                self.repairs.append(f"'{where}' entry {number} is {_shown(entry)}, not an entry; left out")
+        return read
+
+    def nested(self, model: type[_Model], value: Any, where: str) -> Any:
+        if isinstance(value, dict):
+            return self.model(model, value, where + ".")
+        if isinstance(value, str) and value.strip():
+            self.repairs.append(f"'{where}' given as text, not as its fields; the text is kept in the summary")
+            self.leftover.append(f"({where.replace('_', ' ').capitalize()} as written: {value.strip()})")
+            return model()
+        return model()
+
+    def _defect_type(self, values: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """The type read against the vocabulary; words outside it make it 'other', kept in the notes."""
+        given = values.pop("type", None)
+        description = values.get("description", "")
+        if given is None or (isinstance(given, str) and not given.strip()):
+            reading = read_defect_type(description) if description else Reading(None)
+            kind = reading.value or "other"
+            if reading.value:
+                self.repairs.append(f"a defect without a type read as {kind} from its notes")
+            return {**values, "type": kind}
+        words = self.text(given, "type")
+        reading = read_defect_type(words)
+        if reading.value is None:
+            self.repairs.append(f"defect type '{words}' is not on the list; recorded as other, the word kept")
+            return {**values, "type": "other", "description": f"{words}: {description}".strip(" :")}
+        self.note(reading)
+        return {**values, "type": reading.value}
+
+    def _score(self, values: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """The score read against the named scale; words naming no single code become 'cannot tell', kept in the
+        rationale."""
+        given = values.get("condition_score")
+        if given is None or given == "":
+            if "condition_score" in values:
+                self.repairs.append("the condition score is empty; shown as cannot tell")
+            values["condition_score"] = CANNOT_TELL
+            return values
+        reading = read_score(given, self.scale)
+        if reading.value is not None:
+            values["condition_score"] = self.note(reading)
+            return values
+        words = self.text(given, "condition_score")
+        self.repairs.append(f"score '{words}' names no single value of the {self.scale.name}; shown as cannot tell")
+        rationale = f"(The model gave '{words}', which is not on the {self.scale.name} scale.) "
+        values["condition_rationale"] = rationale + values.get("condition_rationale", "")
+        return {**values, "condition_score": CANNOT_TELL}
+
+
+def _written_out(value: dict[str, Any]) -> str:
+    """An object as one line of text, ``key: value`` pairs (nested values as compact JSON)."""
+    parts = []
+    for key, inner in value.items():
+        if inner in (None, "", [], {}):
+            continue
+        shown = inner if isinstance(inner, str | int | float) else json.dumps(inner, ensure_ascii=False)
+        parts.append(f"{key}: {shown}")
+    return ", ".join(parts)
+
+
+def _shown(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
 
 
 def _cleaned(value: object) -> object:
@@ -197,15 +599,19 @@ def _cleaned(value: object) -> object:
     return value
 
 
-def _checked_score(findings: InspectionFindings, scale: ConditionScale) -> InspectionFindings:
-    """A score off the named scale is not silently accepted: it becomes 'cannot tell' with the reason."""
-    codes = {code.lower(): code for code in scale.definition.codes}
-    score = findings.condition_score.strip()
-    if score.lower() in codes:
-        return findings.model_copy(update={"condition_score": codes[score.lower()]})
-    if score.lower().startswith("cannot tell"):
-        return findings.model_copy(update={"condition_score": CANNOT_TELL})
-    rationale = f"(The model gave '{score}', which is not on the {scale.definition.name} scale.) "
-    return findings.model_copy(
-        update={"condition_score": CANNOT_TELL, "condition_rationale": rationale + findings.condition_rationale}
-    )
+def _list_item(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is list else None
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _choices(annotation: Any) -> tuple[str, ...]:
+    """The fixed values of a ``Literal`` (also inside ``Literal | None``)."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    for part in get_args(annotation):
+        if get_origin(part) is Literal:
+            return get_args(part)
+    return ()

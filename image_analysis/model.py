@@ -42,6 +42,7 @@ from image_analysis.errors import (
 from image_analysis.prepare import PreparedImage
 from image_analysis.prompts import Prompt, image_captions
 from image_analysis.safe_text import clean
+from image_analysis.structured_output import REGISTER, Structured, rejects_format, response_format
 
 DEFAULT_MODEL = "mistral.ministral-3-14b-instruct"
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -75,6 +76,8 @@ class ServiceSettings:
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
     stream_silence: float = DEFAULT_STREAM_SILENCE
     """Longest silence between two chunks of a streamed reply."""
+    structured: Structured = Structured.AUTO
+    """Whether to ask for structured output (``response_format``) for the findings presets."""
 
     @classmethod
     def from_environment(cls, model: str | None = None) -> ServiceSettings:
@@ -93,6 +96,7 @@ class ServiceSettings:
             max_tokens=_env_number("VISION_MAX_TOKENS", DEFAULT_MAX_TOKENS, int),
             retry_after_cap=_env_number("VISION_RETRY_AFTER_CAP", DEFAULT_RETRY_AFTER_CAP, float),
             stream_silence=_env_number("VISION_STREAM_SILENCE", DEFAULT_STREAM_SILENCE, float),
+            structured=_env_structured(),
         )
 
 
@@ -107,6 +111,10 @@ class Description:
     completion_tokens: int | None = None
     clipped: bool = False
     """The reply was longer than ``MAX_REPLY_CHARS`` and only its start is kept."""
+    structured: str = Structured.OFF.value
+    """The ``response_format`` the reply was asked for: ``schema``, ``json_object`` or ``off``."""
+    format_note: str | None = None
+    """Said once per server and model: it did not accept the format first asked for, and what was asked instead."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,18 +144,56 @@ def build_messages(prompt: Prompt, images: Sequence[PreparedImage]) -> list[dict
 
 
 def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceSettings) -> Description:
-    """Ask the model to describe ``images``; raises a ``ServiceError`` subclass on any failure."""
+    """Ask the model to describe ``images``; raises a ``ServiceError`` subclass on any failure.
+
+    A prompt with a schema asks for structured output (``response_format``); a server that rejects it is asked
+    again one level down (JSON mode, then none), and what it accepted is remembered (``structured_output``)."""
     messages = build_messages(prompt, images)
+    levels = REGISTER.levels(settings.structured, prompt, settings.base_url, settings.model)
     deadline = Deadline()
+    note = None
     with _client(settings, deadline) as client:
-        completion = _with_retries(
-            lambda: client.chat.completions.create(
-                model=settings.model, messages=messages, max_tokens=settings.max_tokens
-            ),
-            settings,
-            deadline,
-        )
-    return _description(completion, settings.model)
+        level_index = 0
+        while True:
+            level = levels[level_index]
+            extra = {"response_format": fmt} if (fmt := response_format(level, prompt)) else {}
+            try:
+                completion = _with_retries(
+                    lambda extra=extra: client.chat.completions.create(
+                        model=settings.model, messages=messages, max_tokens=settings.max_tokens, **extra
+                    ),
+                    settings,
+                    deadline,
+                    structured=bool(extra),
+                )
+            except _FormatRejected as rejection:
+                if level_index == len(levels) - 1:
+                    raise rejection.error from None
+                level_index = len(levels) - 1 if rejection.server_failed else level_index + 1
+                note = rejection.reason
+                continue
+            break
+    if note and REGISTER.remember(settings.base_url, settings.model, level, note):
+        note = f"the service did not accept {_level_name(levels[0])} ({note}); asked for {_level_name(level)}"
+    else:
+        note = None
+    return _description(completion, settings.model, structured=level, format_note=note)
+
+
+def _level_name(level: Structured) -> str:
+    return {
+        Structured.SCHEMA: "a JSON schema",
+        Structured.JSON_OBJECT: "JSON mode",
+        Structured.OFF: "no format",
+    }[level]
+
+
+class _FormatRejected(Exception):
+    """The request's ``response_format`` was refused (or the server kept failing with it)."""
+
+    def __init__(self, error: ServiceError, reason: str, *, server_failed: bool) -> None:
+        super().__init__(reason)
+        self.error, self.reason, self.server_failed = error, reason, server_failed
 
 
 def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterator[str]:
@@ -215,23 +261,39 @@ def _client(settings: ServiceSettings, deadline: Deadline) -> openai.OpenAI:
 
 
 def _with_retries(
-    call: Callable[[], Any], settings: ServiceSettings, deadline: Deadline, *, keep_running: bool = False
+    call: Callable[[], Any],
+    settings: ServiceSettings,
+    deadline: Deadline,
+    *,
+    keep_running: bool = False,
+    structured: bool = False,
 ) -> Any:
     """Run ``call``, retrying where it can help (429, 408, 5xx, connection errors, timeouts) at most
     ``settings.max_retries`` times, with exponential backoff or the service's ``Retry-After`` up to
     ``settings.retry_after_cap``. Never on other 4xx. Every failure becomes a ``ServiceError``.
 
     Each attempt runs against ``deadline`` (``settings.timeout``); with ``keep_running`` the clock of the attempt
-    that succeeds keeps running (a stream that is read after this returns) until the caller stops it."""
+    that succeeds keeps running (a stream that is read after this returns) until the caller stops it.
+
+    A ``structured`` request (one with ``response_format``) raises ``_FormatRejected`` at once when the service
+    says it cannot do that format, and when it still fails with a 5xx after the retries (some servers answer an
+    unsupported schema with 500): the caller then asks without it."""
     for attempt in range(settings.max_retries + 1):
         deadline.start(settings.timeout)
         try:
             result = call()
         except (openai.APIError, httpx2.HTTPError, ValueError) as error:
             deadline.stop()
+            status = error.status_code if isinstance(error, openai.APIStatusError) else None
+            if structured and status and rejects_format(status, _service_message(error, settings.api_key)):
+                reason = f"HTTP {status}: {_service_message(error, settings.api_key)[:120]}"
+                raise _FormatRejected(_service_error(error, settings), reason, server_failed=False) from None
             delay = _retry_delay(error, attempt, settings)
             if attempt == settings.max_retries or delay is None:
-                raise _service_error(error, settings, attempts=attempt + 1, expired=deadline.expired) from None
+                failure = _service_error(error, settings, attempts=attempt + 1, expired=deadline.expired)
+                if structured and status and status >= 500:
+                    raise _FormatRejected(failure, f"HTTP {status} with it", server_failed=True) from None
+                raise failure from None
             log.info("vision model request failed (%s); retry %d in %.1f s", type(error).__name__, attempt + 1, delay)
             time.sleep(delay)
             continue
@@ -283,7 +345,9 @@ def _retry_after(headers: Any) -> float | None:
     return None
 
 
-def _description(completion: Any, requested_model: str) -> Description:
+def _description(
+    completion: Any, requested_model: str, *, structured: Structured = Structured.OFF, format_note: str | None = None
+) -> Description:
     """The reply read defensively: every shape the protocol does not promise is a ``MalformedReplyError``."""
     choices = _field(completion, "choices")
     if choices is not None and not isinstance(choices, list):
@@ -311,6 +375,8 @@ def _description(completion: Any, requested_model: str) -> Description:
         truncated=finish_reason == "length",
         prompt_tokens=_count(_field(usage, "prompt_tokens")),
         completion_tokens=_count(_field(usage, "completion_tokens")),
+        structured=structured.value,
+        format_note=format_note,
     )
 
 
@@ -435,6 +501,15 @@ def _viktor_service() -> tuple[str, str]:
         return vkt.ViktorOpenAI.get_base_url(version="v1"), vkt.ViktorOpenAI.get_api_key()
     except (ImportError, KeyError, AttributeError) as error:
         raise ServiceNotConfiguredError(NOT_CONFIGURED) from error
+
+
+def _env_structured() -> Structured:
+    raw = os.environ.get("VISION_STRUCTURED", "").strip().lower() or Structured.AUTO.value
+    try:
+        return Structured(raw)
+    except ValueError:
+        choices = ", ".join(level.value for level in Structured)
+        raise ServiceNotConfiguredError(f"VISION_STRUCTURED must be one of {choices}, not {raw!r}.") from None
 
 
 def _env_number(name: str, default: Any, kind: type) -> Any:

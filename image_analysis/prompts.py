@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from image_analysis.findings import CANNOT_TELL, DEFECT_TYPES
+from image_analysis.findings import (
+    CANNOT_TELL,
+    DEFECT_TYPES,
+    DrawingFindings,
+    InspectionFindings,
+    reply_template,
+    response_schema,
+)
 from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, PreparedImage
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 
@@ -33,48 +41,19 @@ every visible defect or hazard (type, where in the photo, extent).
 the main content, dimensions and notes you can read, and anything a checker should question.
 End with a one-line summary."""
 
-INSPECTION_TEMPLATE = {
-    "element": "structure, element or component shown",
-    "material": "main material",
-    "defects": [{"type": "crack", "location": "where in the photo", "extent": "size as visible", "description": ""}],
-    "condition_score": "one value of the scale named above, or 'cannot tell from this photo'",
-    "condition_rationale": "why this score: seriousness, extent and intensity of the visible defects",
-    "recommended_action": "what should be done",
-    "urgency": "immediate | within weeks | within months | next inspection | none",
-    "confidence": "high | medium | low",
-    "cannot_tell": ["what this photo cannot show, e.g. the far side of the beam"],
-    "summary": "one or two sentences",
-}
-
-DRAWING_TEMPLATE = {
-    "drawing_kind": "floor plan | section | elevation | detail | schematic | other",
-    "title_block": {
-        "owner": None,
-        "drawing_number": None,
-        "title": None,
-        "revision": None,
-        "date_of_issue": None,
-        "scale": None,
-        "creator": None,
-        "approver": None,
-        "status": None,
-        "sheet": None,
-        "document_type": None,
-    },
-    "notes": ["each general note, word for word"],
-    "dimensions": ["each dimension you can read, with where it is"],
-    "grid_lines": ["each grid line label, with its spacing when given"],
-    "questions": ["each inconsistency or question a checker should raise"],
-    "summary": "one or two sentences",
-}
+INSPECTION_TEMPLATE = reply_template(InspectionFindings)
+DRAWING_TEMPLATE = reply_template(DrawingFindings)
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """The two texts sent with the image(s): the system message and the user's request."""
+    """The two texts sent with the image(s): the system message and the user's request, and for the presets
+    that want findings the JSON schema to ask the server to hold the reply to (``response_format``)."""
 
     system: str
     user: str
+    schema: dict[str, Any] | None = field(default=None, compare=False)
+    schema_name: str = "findings"
 
 
 def build_prompt(request: AnalysisRequest | None = None) -> Prompt:
@@ -100,7 +79,8 @@ def build_prompt(request: AnalysisRequest | None = None) -> Prompt:
     if question:
         where = '"summary"' if request.preset is not Preset.GENERAL else "its own section"
         user += f"\n\nThe user also asks (answer it in {where}):\n{question}"
-    return Prompt(system=SYSTEM_PROMPT, user=user)
+    schema = response_schema(request.preset, request.scale)
+    return Prompt(system=SYSTEM_PROMPT, user=user, schema=schema, schema_name=f"{request.preset.value}_findings")
 
 
 def _inspection_request(scale: ConditionScale) -> str:

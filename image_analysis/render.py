@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
+from image_analysis import findings
 from image_analysis.analysis import Analysis
 from image_analysis.metadata import PhotoMetadata
 from image_analysis.prepare import Preparation
@@ -34,6 +35,13 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     finalize=_finalize,
+)
+_environment.globals.update(
+    summary_rows=findings.summary_rows,
+    title_block_rows=findings.title_block_rows,
+    text_lists=findings.text_lists,
+    defect_cells=findings.defect_cells,
+    defect_columns=findings.DEFECT_COLUMNS,
 )
 
 
@@ -143,6 +151,8 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
         "scale": analysis.request.scale.definition,
         "raw_text": description.text if raw else None,
         "problem": parsed.problem,
+        "repairs": parsed.repairs if parsed.findings is not None else (),
+        "reply_text": description.text if description and parsed.findings is not None else None,
         "description_html": (
             markdown_to_html(description.text) if description and not raw and parsed.findings is None else None
         ),

@@ -20,7 +20,16 @@ from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 
 from image_analysis.analysis import Analysis
-from image_analysis.findings import DrawingFindings, InspectionFindings
+from image_analysis.findings import (
+    DEFECT_COLUMNS,
+    Defect,
+    DrawingFindings,
+    InspectionFindings,
+    defect_cells,
+    summary_rows,
+    text_lists,
+    title_block_rows,
+)
 from image_analysis.presets import Preset
 from image_analysis.safe_text import clean
 
@@ -73,7 +82,7 @@ def _entry(document: DocumentType, analysis: Analysis) -> None:
     if isinstance(findings, InspectionFindings):
         _inspection(document, analysis, findings)
     elif isinstance(findings, DrawingFindings):
-        _drawing(document, findings)
+        _drawing(document, analysis, findings)
     else:
         if analysis.parsed.problem:
             _paragraph(
@@ -81,6 +90,8 @@ def _entry(document: DocumentType, analysis: Analysis) -> None:
                 f"The reply did not come in the findings format ({analysis.parsed.problem}); it is shown as it came.",
             )
         _markdown(document, description.text)
+    if findings is not None and analysis.parsed.repairs:
+        _repairs(document, analysis.parsed.repairs)
     if description.truncated:
         _paragraph(document, "This description is incomplete: the model stopped at its length limit.")
     if description.clipped:
@@ -103,66 +114,44 @@ def _caption(analysis: Analysis) -> str:
 
 
 def _inspection(document: DocumentType, analysis: Analysis, findings: InspectionFindings) -> None:
-    scale = analysis.request.scale.definition
-    meaning = scale.meaning(findings.condition_score)
     if findings.summary:
         _paragraph(document, findings.summary)
-    _fields(
-        document,
-        [
-            ("Element", findings.element),
-            ("Material", findings.material),
-            (scale.name, findings.condition_score + (f" ({meaning})" if meaning else "")),
-            ("Why", findings.condition_rationale),
-            ("Recommended action", findings.recommended_action),
-            ("Urgency", findings.urgency),
-            ("Confidence", findings.confidence),
-        ],
-    )
+    _fields(document, summary_rows(findings, analysis.request.scale.definition))
     document.add_heading("Defects", level=2)
     if not findings.defects:
         _paragraph(document, "No visible defects reported.")
     else:
-        table = document.add_table(rows=1, cols=5)
+        table = document.add_table(rows=1, cols=len(DEFECT_COLUMNS))
         table.style = "Table Grid"
-        for cell, label in zip(
-            table.rows[0].cells, ("#", "Type", "Where in the photo", "Extent", "Notes"), strict=True
-        ):
+        for cell, label in zip(table.rows[0].cells, DEFECT_COLUMNS, strict=True):
             cell.text = clean(label)
         for number, defect in enumerate(findings.defects, start=1):
-            cells = table.add_row().cells
-            for cell, value in zip(
-                cells, (str(number), defect.type, defect.location, defect.extent, defect.description), strict=True
-            ):
+            for cell, value in zip(table.add_row().cells, defect_cells(number, defect), strict=True):
                 cell.text = clean(value)
-    _listing(document, "Cannot tell from this photo", findings.cannot_tell)
+    _lists(document, findings)
 
 
-def _drawing(document: DocumentType, findings: DrawingFindings) -> None:
+def _drawing(document: DocumentType, analysis: Analysis, findings: DrawingFindings) -> None:
     if findings.summary:
         _paragraph(document, findings.summary)
-    block = findings.title_block
     document.add_heading("Title block", level=2)
     _fields(
-        document,
-        [
-            ("Kind of drawing", findings.drawing_kind),
-            ("Drawing number", block.drawing_number),
-            ("Title", block.title),
-            ("Revision", block.revision),
-            ("Date of issue", block.date_of_issue),
-            ("Scale", block.scale),
-            ("Created by", block.creator),
-            ("Approved by", block.approver),
-            ("Status", block.status),
-            ("Sheet", block.sheet),
-            ("Owner", block.owner),
-        ],
+        document, summary_rows(findings, analysis.request.scale.definition) + title_block_rows(findings.title_block)
     )
-    _listing(document, "Questions for the checker", findings.questions)
-    _listing(document, "Notes (as written)", findings.notes, style="List Number")
-    _listing(document, "Dimensions", findings.dimensions)
-    _listing(document, "Grid lines", findings.grid_lines)
+    _lists(document, findings)
+
+
+def _lists(document: DocumentType, findings: InspectionFindings | DrawingFindings) -> None:
+    for name, title, items in text_lists(findings):
+        _listing(document, title, items, style="List Number" if name == "notes" else "List Bullet")
+
+
+def _repairs(document: DocumentType, repairs: Sequence[str]) -> None:
+    """What it took to read the findings: the note, not the raw reply (that is on the page and in the HTML)."""
+    count = len(repairs)
+    _paragraph(document, f"The findings were read from the model's reply with {count} repair{'s' * (count > 1)}:")
+    for repair in repairs:
+        _paragraph(document, repair, "List Bullet")
 
 
 def _paragraph(document: DocumentType, text: str = "", style: str | None = None) -> Paragraph:
@@ -294,6 +283,8 @@ def _runs(paragraph, inline) -> None:
             paragraph.add_run(clean(f"[image: {child.content}]"))
 
 
+_FINDINGS_COLUMNS = tuple(name for name in InspectionFindings.model_fields if name not in ("defects", "summary"))
+_DEFECT_COLUMNS = tuple(f"defect_{name}" for name in Defect.model_fields)
 CSV_COLUMNS = (
     "photo",
     "file",
@@ -301,22 +292,16 @@ CSV_COLUMNS = (
     "lat",
     "lon",
     "camera",
-    "element",
-    "material",
-    "condition_score",
+    *_FINDINGS_COLUMNS,
     "condition_scale",
-    "recommended_action",
-    "urgency",
-    "confidence",
     "defect",
-    "defect_type",
-    "defect_location",
-    "defect_extent",
-    "defect_notes",
+    *_DEFECT_COLUMNS,
     "summary",
+    "repairs",
     "model",
     "error",
 )
+"""One row per defect: the photo's facts, the inspection's fields (from the findings model), the defect's."""
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
 
@@ -341,25 +326,16 @@ def _rows(analysis: Analysis) -> list[dict[str, object]]:
     if analysis.description:
         base["model"] = analysis.description.model
     findings = analysis.parsed.findings
+    if findings is not None:
+        base["repairs"] = "; ".join(analysis.parsed.repairs)
     if isinstance(findings, InspectionFindings):
-        base.update(
-            element=findings.element,
-            material=findings.material,
-            condition_score=findings.condition_score,
-            condition_scale=analysis.request.scale.definition.name,
-            recommended_action=findings.recommended_action,
-            urgency=findings.urgency,
-            confidence=findings.confidence,
-            summary=findings.summary,
-        )
+        base.update({name: _joined(getattr(findings, name)) for name in _FINDINGS_COLUMNS})
+        base.update(condition_scale=analysis.request.scale.definition.name, summary=findings.summary)
         return [
             {
                 **base,
                 "defect": number,
-                "defect_type": defect.type,
-                "defect_location": defect.location,
-                "defect_extent": defect.extent,
-                "defect_notes": defect.description,
+                **{f"defect_{name}": value for name, value in defect.model_dump().items()},
             }
             for number, defect in enumerate(findings.defects, start=1)
         ] or [base]
@@ -368,6 +344,10 @@ def _rows(analysis: Analysis) -> list[dict[str, object]]:
     elif analysis.description:
         base["summary"] = analysis.description.text
     return [base]
+
+
+def _joined(value: object) -> object:
+    return "; ".join(value) if isinstance(value, list) else value
 
 
 def _cell(value: object) -> str:

@@ -265,3 +265,39 @@ def trickle(monkeypatch: pytest.MonkeyPatch):
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_structured_output_register() -> Iterator[None]:
+    """What each server accepted is remembered per process: every test starts afresh (one local server, one URL)."""
+    from image_analysis.structured_output import REGISTER
+
+    REGISTER.forget()
+    yield
+    REGISTER.forget()
+
+
+@pytest.fixture(scope="session")
+def preparation_for_page():
+    """A small photo prepared once, for page and report tests."""
+    from image_analysis.prepare import prepare_image
+
+    return prepare_image(shared_image_path("webp_photo_flower.webp").read_bytes(), "flower.webp")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Print how many corpus replies came out as the findings they meant (tests/test_salvage.py)."""
+    import sys
+
+    salvage = sys.modules.get("tests.test_salvage")
+    outcomes = getattr(salvage, "RECOVERY", None)
+    if not outcomes:
+        return
+    from tests.reply_corpus import ISSUE_CASES
+
+    issue_ids = {case.id for case in ISSUE_CASES}
+    issue = [ok for case_id, ok in outcomes.items() if case_id in issue_ids]
+    terminalreporter.write_line(
+        f"findings recovered from {sum(outcomes.values())} of {len(outcomes)} corpus replies "
+        f"({sum(issue)} of {len(issue)} of the shapes measured in issue 8)"
+    )

@@ -114,14 +114,23 @@ def test_a_drawing_reply_is_validated():
     ("reply", "problem"),
     [
         ("The photo shows a wall.", "no JSON object"),
-        ('{"element": "wall", "condition_score": }', "not valid JSON"),
-        ('{"material": "steel"}', "element"),
-        ('{"element": "wall", "condition_score": "3", "defects": [{"type": "crack"}]}', "defects.0.location"),
+        ('{"answer": "a wall", "ok": true}', "none of the findings' fields"),
+        ("[1, 2, 3]", "no JSON object"),
+        ('[{"a": 1}, {"b": 2}]', "none of the findings' fields"),
     ],
 )
-def test_a_reply_that_does_not_fit_says_why_instead_of_failing(reply, problem):
+def test_a_reply_without_findings_says_why_instead_of_failing(reply, problem):
     parsed = parse_reply(Preset.INSPECTION, reply)
     assert parsed.findings is None and problem in parsed.problem
+
+
+def test_a_field_that_does_not_fit_costs_no_other():
+    reply = {**INSPECTION_REPLY, "confidence": {"level": "?"}, "defects": [{"type": ["crack"]}, 42]}
+    parsed = parse_reply(Preset.INSPECTION, json.dumps(reply))
+    findings = parsed.findings
+    assert findings.element == INSPECTION_REPLY["element"] and findings.condition_score == "5"
+    assert findings.confidence is None and any("confidence" in repair for repair in parsed.repairs)
+    assert [defect.type for defect in findings.defects] == ["crack"]
 
 
 def test_a_general_description_has_no_findings():

@@ -80,7 +80,7 @@ def test_the_csv_has_one_row_per_defect_and_defuses_formulas(analyses):
         ("3", "", ""),
     ]
     assert rows[0]["lat"] == "30.170995" and rows[0]["condition_score"] == "4"
-    assert rows[0]["defect_notes"].startswith("'="), "a formula from the model is text in a spreadsheet"
+    assert rows[0]["defect_description"].startswith("'="), "a formula from the model is text in a spreadsheet"
     assert rows[1]["error"] == "" and rows[2]["error"].startswith("'broken.jpg'")
 
 
