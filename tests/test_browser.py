@@ -254,3 +254,47 @@ def test_a_300_column_table_scrolls_inside_its_panel_and_long_tokens_wrap(browse
     page.screenshot(path=str(ARTIFACTS / f"wide-table-{width}.png"))
     assert watch.errors == []
     page.close()
+
+
+REPAIRED_REPLY = """Here is the inspection report:
+
+```json
+{
+  "element": "concrete retaining wall",
+  "material": "reinforced concrete",
+  "defects": [
+    {"defect_type": "Cracking", "location": "lower left, running diagonally", "extent": "about 0.8 m"},
+    {"defect_type": "Spalled concrete", "location": "top edge", "extent": "0.1 x 0.2 m",},
+  ],
+  "condition_score": "3 (moderate)",
+  "condition_rationale": "one open crack and local spalling, no exposed reinforcement",
+  "recommended_action": "seal the crack and repair the edge",
+  "urgency": "within months",
+  "confidence": "Moderate",
+  "cannot_tell": "whether the crack goes through the wall",
+  "summary": "Retaining wall with a diagonal crack and minor spalling."
+}
+```"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_repairs_are_listed_under_the_findings_and_the_raw_reply_is_one_click_away(
+    browser, shared_image, tmp_path, width
+):
+    wall = prepare_image(shared_image("crack_concrete_ozgenel_a.png"), "crack_concrete_ozgenel_a.png")
+    analysis = make_analysis(wall, REPAIRED_REPLY, preset="inspection", model="mistral.ministral-3-14b-instruct")
+    page, watch, url = open_page(browser, render_page(analysis), tmp_path, width=width)
+    types = page.locator("table.defects tbody tr td:nth-child(2)").all_inner_texts()
+    assert types == ["crack", "spalling"]
+    assert "3 (fair, sufficient)" in page.locator("table.fields").inner_text()
+    repairs = page.locator(".repairs li").all_inner_texts()
+    assert "score '3 (moderate)' read as 3" in repairs and "confidence 'Moderate' read as medium" in repairs
+    raw = page.locator("details.raw-reply pre")
+    assert not raw.is_visible(), "the raw reply is collapsed"
+    page.locator("details.raw-reply summary").click()
+    assert raw.is_visible() and "Here is the inspection report:" in raw.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"repairs-{width}.png"), full_page=True)
+    page.close()

@@ -148,3 +148,18 @@ def test_the_page_lists_the_repairs_and_keeps_the_raw_reply_one_click_away(prepa
     page = render_page(make_analysis(preparation_for_page, text, preset="inspection"))
     assert "score &#39;3 (moderate)&#39; read as 3" in page
     assert '<details class="raw-reply">' in page and "3 (moderate)" in page.split('<details class="raw-reply">')[1]
+
+
+def test_the_word_report_shows_the_repair_note_not_the_raw_reply(preparation_for_page):
+    from docx import Document
+
+    from tests.conftest import make_analysis
+
+    text = "Sure! Here it is:\n" + next(c for c in CASES if c.id == "confidence 'Moderate'").reply
+    document = Document(
+        io.BytesIO(report.word_report([make_analysis(preparation_for_page, text, preset="inspection")]))
+    )
+    paragraphs = [paragraph.text for paragraph in document.paragraphs]
+    assert any("read from the model's reply with 1 repair" in paragraph for paragraph in paragraphs)
+    assert "confidence 'Moderate' read as medium" in paragraphs
+    assert not any("Sure! Here it is" in paragraph for paragraph in paragraphs)
