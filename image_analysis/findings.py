@@ -47,6 +47,18 @@ def synonyms(*names: str) -> Synonyms:
     return Synonyms(names)
 
 
+Summary = Annotated[str, synonyms("overall", "conclusion", "overview", "overall_summary")]
+
+
+def _summary_field() -> Any:
+    return Field("", title="Summary", description="one or two sentences")
+
+
+def _texts(title: str, description: str) -> Any:
+    """A list of text: what the template shows the model is ``[description]``."""
+    return Field(default_factory=list, title=title, description=description)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
     essential: ClassVar[tuple[str, ...]] = ()
@@ -105,14 +117,8 @@ class InspectionFindings(_Model):
     )
     cannot_tell: Annotated[
         list[str], synonyms("limitations", "unknowns", "not_visible", "cannot_determine", "uncertainties")
-    ] = Field(
-        default_factory=list,
-        title="Cannot tell from this photo",
-        description="what this photo cannot show, e.g. the far side of the beam",
-    )
-    summary: Annotated[str, synonyms("overall", "conclusion", "overview", "overall_summary")] = Field(
-        "", title="Summary", description="one or two sentences"
-    )
+    ] = _texts("Cannot tell from this photo", "what this photo cannot show, e.g. the far side of the beam")
+    summary: Summary = _summary_field()
 
 
 class TitleBlock(_Model):
@@ -150,25 +156,19 @@ class DrawingFindings(_Model):
     title_block: Annotated[TitleBlock, synonyms("titleblock", "title_block_fields", "title_block_data")] = Field(
         default_factory=TitleBlock, title="Title block"
     )
-    notes: Annotated[list[str], synonyms("general_notes", "notes_as_written")] = Field(
-        default_factory=list, title="Notes (as written)", description="each general note, word for word"
+    notes: Annotated[list[str], synonyms("general_notes", "notes_as_written")] = _texts(
+        "Notes (as written)", "each general note, word for word"
     )
-    dimensions: Annotated[list[str], synonyms("dims", "dimension")] = Field(
-        default_factory=list, title="Dimensions", description="each dimension you can read, with where it is"
+    dimensions: Annotated[list[str], synonyms("dims", "dimension")] = _texts(
+        "Dimensions", "each dimension you can read, with where it is"
     )
-    grid_lines: Annotated[list[str], synonyms("grid", "grids", "gridlines", "grid_line_labels", "axes")] = Field(
-        default_factory=list, title="Grid lines", description="each grid line label, with its spacing when given"
+    grid_lines: Annotated[list[str], synonyms("grid", "grids", "gridlines", "grid_line_labels", "axes")] = _texts(
+        "Grid lines", "each grid line label, with its spacing when given"
     )
     questions: Annotated[
         list[str], synonyms("issues", "inconsistencies", "checker_questions", "qa_questions", "observations")
-    ] = Field(
-        default_factory=list,
-        title="Questions for the checker",
-        description="each inconsistency or question a checker should raise",
-    )
-    summary: Annotated[str, synonyms("overall", "conclusion", "overview")] = Field(
-        "", title="Summary", description="one or two sentences"
-    )
+    ] = _texts("Questions for the checker", "each inconsistency or question a checker should raise")
+    summary: Summary = _summary_field()
 
 
 Findings = InspectionFindings | DrawingFindings

@@ -62,117 +62,109 @@ def defect(kind: str, **extra: Any) -> dict[str, Any]:
 
 
 ISSUE_CASES = [
-    Case(
-        "score '3 (moderate)'",
-        reply({"condition_score": "3 (moderate)"}),
-        expect(condition_score="3"),
-        issue=True,
-        repair="score '3 (moderate)' read as 3",
-    ),
-    Case("score '3/6'", reply({"condition_score": "3/6"}), expect(condition_score="3"), issue=True),
-    Case("score 3.0", reply({"condition_score": 3.0}), expect(condition_score="3"), issue=True),
-    Case(
-        "score 'Condition 3 - moderate defects'",
-        reply({"condition_score": "Condition 3 - moderate defects"}),
-        expect(condition_score="3"),
-        issue=True,
-    ),
-    Case(
-        "confidence 'Moderate'",
-        reply({"confidence": "Moderate"}),
-        expect(confidence="medium"),
-        issue=True,
-        repair="confidence 'Moderate' read as medium",
-    ),
-    Case("confidence 0.7", reply({"confidence": 0.7}), expect(confidence="medium"), issue=True),
-    Case(
-        "a string where a list is expected",
-        reply({"cannot_tell": "the depth of the crack"}),
-        expect(cannot_tell=["the depth of the crack"]),
-        issue=True,
-    ),
-    Case("no element", reply(drop=("element",)), expect(element=""), issue=True, repair="no 'element'"),
-    Case(
-        "a defect without location",
-        reply({"defects": [{"type": "crack", "extent": "1.5 m"}, BASE["defects"][1]]}),
-        expect(),
-        issue=True,
-    ),
-    Case(
-        "defect_type instead of type",
-        reply(
-            {
-                "defects": [
-                    {"defect_type": "crack", "location": "centre"},
-                    {"defect_type": "spalling", "location": "base"},
-                ]
-            }
+    Case(id, text, expected, issue=True, repair=repair)
+    for id, text, expected, repair in [
+        (
+            "score '3 (moderate)'",
+            reply({"condition_score": "3 (moderate)"}),
+            expect(condition_score="3"),
+            "score '3 (moderate)' read as 3",
         ),
-        expect(),
-        issue=True,
-        repair="key 'defect_type' read as 'type'",
-    ),
-    Case("'Cracking'", reply({"defects": [defect("Cracking"), defect("spalling")]}), expect(), issue=True),
-    Case("'Spalled concrete'", reply({"defects": [defect("crack"), defect("Spalled concrete")]}), expect(), issue=True),
-    Case("trailing commas", reply().replace('"4"', '"4",').replace('"medium"', '"medium",,'), expect(), issue=True),
-    Case("single quotes", reply().replace('"', "'"), expect(), issue=True),
-    Case("// comments", reply().replace('"material"', '// the main material\n  "material"'), expect(), issue=True),
-    Case(
-        "True and None",
-        reply({"material": None, "confidence": "high"})
-        .replace("null", "None")
-        .replace('"summary"', '"visible": True,\n  "summary"'),
-        expect(confidence="high"),
-        issue=True,
-    ),
-    Case(
-        "an unescaped newline inside a string",
-        reply().replace("a long crack and local spalling", "a long crack\nand local spalling"),
-        expect(condition_rationale="a long crack\nand local spalling"),
-        issue=True,
-    ),
-    Case(
-        "wrapped in {'findings': {...}}",
-        json.dumps({"findings": BASE}),
-        expect(),
-        issue=True,
-        repair="wrapped in 'findings'",
-    ),
-    Case("defects as one object", reply({"defects": BASE["defects"][0]}), expect(defect_types=["crack"]), issue=True),
-    Case(
-        "cut off at max_tokens",
-        reply()[: reply().index('"recommended_action"') + 30],
-        expect(condition_score="4"),
-        issue=True,
-        repair="cut off",
-    ),
-    Case(
-        "cut off inside the defects",
-        reply()[: reply().index('"lower right') + 8],
-        expect(condition_score=CANNOT, defect_types=["crack", "spalling"]),
-        issue=True,
-        repair="cut off",
-    ),
-    Case(
-        "in a ```json fence with prose around it",
-        "Here is the inspection report:\n\n```json\n" + reply() + "\n```\n\nLet me know if you need more detail.",
-        expect(),
-        issue=True,
-    ),
-    Case("inside a list", json.dumps([BASE]), expect(), issue=True),
-    Case("'score' for condition_score", reply({"score": "4"}, drop=("condition_score",)), expect(), issue=True),
-    Case(
-        "'rust' and 'Exposed reinforcement'",
-        reply({"defects": [defect("rust"), defect("Exposed reinforcement")]}),
-        expect(defect_types=["corrosion", "exposed rebar"]),
-        issue=True,
-    ),
-    Case(
-        "'position' for location",
-        reply({"defects": [{"type": "crack", "position": "centre"}, {"type": "spalling", "where": "base"}]}),
-        expect(defect_locations=["centre", "base"]),
-        issue=True,
-    ),
+        ("score '3/6'", reply({"condition_score": "3/6"}), expect(condition_score="3"), None),
+        ("score 3.0", reply({"condition_score": 3.0}), expect(condition_score="3"), None),
+        (
+            "score 'Condition 3 - moderate defects'",
+            reply({"condition_score": "Condition 3 - moderate defects"}),
+            expect(condition_score="3"),
+            None,
+        ),
+        (
+            "confidence 'Moderate'",
+            reply({"confidence": "Moderate"}),
+            expect(confidence="medium"),
+            "confidence 'Moderate' read as medium",
+        ),
+        ("confidence 0.7", reply({"confidence": 0.7}), expect(confidence="medium"), None),
+        (
+            "a string where a list is expected",
+            reply({"cannot_tell": "the depth of the crack"}),
+            expect(cannot_tell=["the depth of the crack"]),
+            None,
+        ),
+        ("no element", reply(drop=("element",)), expect(element=""), "no 'element'"),
+        (
+            "a defect without location",
+            reply({"defects": [{"type": "crack", "extent": "1.5 m"}, BASE["defects"][1]]}),
+            expect(),
+            None,
+        ),
+        (
+            "defect_type instead of type",
+            reply(
+                {
+                    "defects": [
+                        {"defect_type": "crack", "location": "centre"},
+                        {"defect_type": "spalling", "location": "base"},
+                    ]
+                }
+            ),
+            expect(),
+            "key 'defect_type' read as 'type'",
+        ),
+        ("'Cracking'", reply({"defects": [defect("Cracking"), defect("spalling")]}), expect(), None),
+        ("'Spalled concrete'", reply({"defects": [defect("crack"), defect("Spalled concrete")]}), expect(), None),
+        ("trailing commas", reply().replace('"4"', '"4",').replace('"medium"', '"medium",,'), expect(), None),
+        ("single quotes", reply().replace('"', "'"), expect(), None),
+        ("// comments", reply().replace('"material"', '// the main material\n  "material"'), expect(), None),
+        (
+            "True and None",
+            reply({"material": None, "confidence": "high"})
+            .replace("null", "None")
+            .replace('"summary"', '"visible": True,\n  "summary"'),
+            expect(confidence="high"),
+            None,
+        ),
+        (
+            "an unescaped newline inside a string",
+            reply().replace("a long crack and local spalling", "a long crack\nand local spalling"),
+            expect(condition_rationale="a long crack\nand local spalling"),
+            None,
+        ),
+        ("wrapped in {'findings': {...}}", json.dumps({"findings": BASE}), expect(), "wrapped in 'findings'"),
+        ("defects as one object", reply({"defects": BASE["defects"][0]}), expect(defect_types=["crack"]), None),
+        (
+            "cut off at max_tokens",
+            reply()[: reply().index('"recommended_action"') + 30],
+            expect(condition_score="4"),
+            "cut off",
+        ),
+        (
+            "cut off inside the defects",
+            reply()[: reply().index('"lower right') + 8],
+            expect(condition_score=CANNOT, defect_types=["crack", "spalling"]),
+            "cut off",
+        ),
+        (
+            "in a ```json fence with prose around it",
+            "Here is the inspection report:\n\n```json\n" + reply() + "\n```\n\nLet me know if you need more detail.",
+            expect(),
+            None,
+        ),
+        ("inside a list", json.dumps([BASE]), expect(), None),
+        ("'score' for condition_score", reply({"score": "4"}, drop=("condition_score",)), expect(), None),
+        (
+            "'rust' and 'Exposed reinforcement'",
+            reply({"defects": [defect("rust"), defect("Exposed reinforcement")]}),
+            expect(defect_types=["corrosion", "exposed rebar"]),
+            None,
+        ),
+        (
+            "'position' for location",
+            reply({"defects": [{"type": "crack", "position": "centre"}, {"type": "spalling", "where": "base"}]}),
+            expect(defect_locations=["centre", "base"]),
+            None,
+        ),
+    ]
 ]
 
 MORE_INSPECTION_CASES = [

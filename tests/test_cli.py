@@ -30,6 +30,13 @@ def describe_to_every_output(
     return cli("describe", str(image), *args, *outputs, env_extra=env_extra), out, docx, csv
 
 
+def inspect_photo_to_every_output(model_service, tmp_path) -> tuple[subprocess.CompletedProcess, Path, Path, Path]:
+    """``describe --preset inspection`` of a shared photo against ``model_service`` (no retries), to every output."""
+    photo = shared_image_path("webp_photo_flower.webp")
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    return describe_to_every_output(photo, tmp_path, "--preset", "inspection", env_extra=env)
+
+
 def service_env(model_service) -> dict[str, str]:
     return {"OPENAI_BASE_URL": model_service.base_url, "OPENAI_API_KEY": TEST_API_KEY, "VISION_MAX_RETRIES": "0"}
 

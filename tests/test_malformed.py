@@ -16,7 +16,7 @@ from image_analysis.findings import MAX_NESTING, parse_reply
 from image_analysis.prepare import prepare_image
 from image_analysis.presets import AnalysisRequest, Preset
 from tests.conftest import completion_body, shared_image_path
-from tests.test_cli import cli, describe_to_every_output
+from tests.test_cli import cli, inspect_photo_to_every_output
 
 pytestmark = pytest.mark.faults
 
@@ -175,13 +175,7 @@ SERVICE_CASES = {
 @pytest.mark.parametrize("make, code, expected", SERVICE_CASES.values(), ids=SERVICE_CASES.keys())
 def test_the_command_line_never_prints_a_traceback_for_a_faulty_service(model_service, tmp_path, make, code, expected):
     model_service.handle(lambda request: make())
-    done, out, docx, csv = describe_to_every_output(
-        shared_image_path("webp_photo_flower.webp"),
-        tmp_path,
-        "--preset",
-        "inspection",
-        env_extra={"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"},
-    )
+    done, out, docx, csv = inspect_photo_to_every_output(model_service, tmp_path)
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
     assert "internal error" not in done.stderr

@@ -16,7 +16,7 @@ from image_analysis.prepare import prepare_image
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 from tests.conftest import completion_body, shared_image_path, sse
 from tests.reply_corpus import BASE
-from tests.test_cli import describe_to_every_output
+from tests.test_cli import inspect_photo_to_every_output
 
 INSPECTION = AnalysisRequest(preset=Preset.INSPECTION)
 REPLY = json.dumps(BASE)
@@ -169,15 +169,12 @@ def test_a_batch_shares_what_the_server_accepts(threaded_model_service):
 
 def test_the_command_line_succeeds_against_a_server_that_rejects_response_format(model_service, tmp_path):
     server_that_refuses(model_service, {"json_schema", "json_object"})
-    done, _, _, csv_path = describe_to_every_output(
-        shared_image_path("webp_photo_flower.webp"),
-        tmp_path,
-        "--preset",
-        "inspection",
-        env_extra={"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"},
-    )
+    done, _, _, csv_path = inspect_photo_to_every_output(model_service, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "asked for no format" in done.stderr
+    assert formats(model_service) == ["json_schema", "json_object", "none"]
+    schema = model_service.requests[0]["response_format"]["json_schema"]["schema"]
+    assert {"condition_score", "defects"} <= set(schema["properties"])
     rows = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))
     assert [row["defect_type"] for row in rows] == ["crack", "spalling"]
     assert rows[0]["element"] == "reinforced concrete column" and rows[0]["condition_score"] == "4"
