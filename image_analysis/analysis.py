@@ -6,6 +6,9 @@ its own message, and every other photo still gets its description.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,6 +24,7 @@ from image_analysis.model import Description, ServiceSettings
 from image_analysis.prepare import Preparation, prepare_image
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
+from image_analysis.store import ResultStore, StoreError
 
 MAX_BATCH = 50
 DEFAULT_CONCURRENCY = 4
@@ -62,6 +66,10 @@ class Analysis:
     error: str | None = None
     failed_at: str | None = None
     """Where it failed: ``"input"`` (the file) or ``"service"`` (the model service)."""
+    record: str | None = None
+    """The key this result is kept under in a store (``record_key``): the same bytes, choices, prompt and model."""
+    from_store: bool = False
+    """Read from a store rather than described in this run."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable form that ``from_json`` restores (for ``vkt.memoize``)."""
@@ -73,6 +81,7 @@ class Analysis:
             "description": self.description.to_json() if self.description else None,
             "error": self.error,
             "failed_at": self.failed_at,
+            "record": self.record,
         }
 
     @classmethod
@@ -85,6 +94,7 @@ class Analysis:
             description=Description.from_json(data["description"]) if data["description"] else None,
             error=data["error"],
             failed_at=data["failed_at"],
+            record=data.get("record"),
         )
 
     @cached_property
@@ -105,20 +115,59 @@ def describe(preparation: Preparation, request: AnalysisRequest, settings: Servi
     return model.describe(preparation.images, prompts.build_prompt(request), settings)
 
 
+def record_key(upload: Upload, request: AnalysisRequest, model_name: str) -> str:
+    """The key a result is stored under: a hash of the file's bytes, the choices, the exact prompt and the model, so
+    that a change to any of them (or to the prompts in a new version) is a new result."""
+    prompt = prompts.build_prompt(request)
+    digest = hashlib.sha256()
+    parts = (hashlib.sha256(upload.data).hexdigest(), json.dumps(request.to_json(), sort_keys=True), model_name)
+    for part in (*parts, prompt.system, prompt.user):
+        digest.update(part.encode("utf-8") + b"\0")
+    return f"result-{digest.hexdigest()}"
+
+
 def analyse(
     upload: Upload,
     request: AnalysisRequest,
     settings: ServiceSettings | None,
     number: int = 1,
     unavailable: str = model.NOT_CONFIGURED,
+    store: ResultStore | None = None,
 ) -> Analysis:
     """Prepare and describe one upload; every failure becomes the result's ``error``, never an exception.
 
     With ``settings`` ``None`` (no service configured) the image is still prepared, and ``unavailable`` says why
-    it was not described.
+    it was not described. With a ``store``, a result kept from an earlier run is used as it is (no request), and a
+    new description is kept the moment it arrives; failures are not kept, so a later run retries them.
     """
     if upload.unreadable:
         return Analysis(number, upload.name, request, error=upload.unreadable, failed_at=INPUT)
+    if store is None:
+        return _analyse(upload, request, settings, number, unavailable)
+    key = record_key(upload, request, settings.model if settings else model.model_id())
+    kept = _kept(store, key)
+    if kept is not None:
+        return dataclasses.replace(Analysis.from_json(kept), number=number, name=upload.name, from_store=True)
+    result = dataclasses.replace(_analyse(upload, request, settings, number, unavailable), record=key)
+    if result.error is None:
+        try:
+            store.put(key, result.to_json())
+        except StoreError as error:
+            log.warning("%s The result is shown but not kept.", error)
+    return result
+
+
+def _kept(store: ResultStore, key: str) -> dict[str, Any] | None:
+    try:
+        return store.get(key)
+    except StoreError as error:
+        log.warning("%s The photo is described again.", error)
+        return None
+
+
+def _analyse(
+    upload: Upload, request: AnalysisRequest, settings: ServiceSettings | None, number: int, unavailable: str
+) -> Analysis:
     try:
         preparation = prepare(upload, request)
     except AnalysisError as error:
@@ -140,6 +189,7 @@ def analyse_batch(
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Callable[[int, int], None] | None = None,
     unavailable: str = model.NOT_CONFIGURED,
+    store: ResultStore | None = None,
 ) -> list[Analysis]:
     """Analyse ``uploads`` with at most ``concurrency`` requests in flight; results are in upload order.
 
@@ -150,7 +200,7 @@ def analyse_batch(
     results: list[Analysis | None] = [None] * len(uploads)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = {
-            pool.submit(analyse, upload, request, settings, number, unavailable): number
+            pool.submit(analyse, upload, request, settings, number, unavailable, store): number
             for number, upload in enumerate(uploads, start=1)
         }
         for done, future in enumerate(as_completed(futures), start=1):

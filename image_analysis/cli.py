@@ -4,6 +4,11 @@
                                          [--page N] [--model ID] [--concurrency N] [--out page.html] [--docx F]
                                          [--csv F]
     python -m image_analysis prepare IMAGE [--preset P] [--page N]
+    python -m image_analysis report FINDINGS.csv --store PATH [--docx F] [--out F] [--csv F] [--inspector NAME] ...
+
+``--store PATH`` (or ``IMAGE_ANALYSIS_STORE``) keeps every result in SQLite: a photo already described with the same
+choices and model is not sent again, and ``report`` takes the photos from it to build the reports from a findings
+CSV the inspector edited.
 
 IMAGE may be a PDF drawing: its page ``--page`` (default 1) is rendered at a resolution that suits the tiles.
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -30,13 +36,17 @@ from typing import NoReturn
 from image_analysis import analysis, model, render, report
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.review import ADDED, EDITED, SIGNOFF_LABELS, Review, ReviewError, SignOff, reviewed
+from image_analysis.review_csv import read_review_csv
 from image_analysis.safe_text import for_terminal
+from image_analysis.store import SqliteStore, StoreError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_SERVICE = 3
 EXIT_INTERNAL = 1
 PROG = "image_analysis"
+STORE_ENV = "IMAGE_ANALYSIS_STORE"
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +72,37 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--out", type=Path, help="write the page (one image) or the HTML report (several)")
     describe.add_argument("--docx", type=Path, help="write a Word report")
     describe.add_argument("--csv", type=Path, help="write the findings of all images as CSV")
+    _add_store(describe)
+    _add_signoff(describe)
+
+    reviewed = commands.add_parser("report", help="build the reports from an edited findings CSV and the store")
+    reviewed.add_argument("findings", type=Path, metavar="FINDINGS.csv", help="the findings CSV, as edited")
+    reviewed.add_argument("--out", type=Path, help="write the HTML report")
+    reviewed.add_argument("--docx", type=Path, help="write the Word report")
+    reviewed.add_argument("--csv", type=Path, help="write the reviewed findings as CSV again")
+    _add_store(reviewed)
+    _add_signoff(reviewed)
 
     prepare = commands.add_parser("prepare", help="print as JSON what would be sent, without calling a model")
     prepare.add_argument("image", type=Path, help="photo or drawing")
     _add_preset(prepare)
     prepare.add_argument("--page", type=int, default=1, help="the page of a PDF (default 1)")
     return parser
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=os.environ.get(STORE_ENV) or None,
+        help=f"a SQLite file that keeps every result (default: ${STORE_ENV}); nothing is described twice",
+    )
+
+
+def _add_signoff(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sign-off (at the top of the reports)")
+    for name, label in SIGNOFF_LABELS.items():
+        group.add_argument(f"--{name}", default="", help=label.lower())
 
 
 def _add_preset(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +154,8 @@ def _run(args: argparse.Namespace) -> int:
             return _fail(EXIT_BAD_INPUT, str(error))
         print(json.dumps(preparation.summary(), indent=2))
         return EXIT_OK
+    if args.command == "report":
+        return _report(args)
     return _describe(args)
 
 
@@ -136,11 +173,20 @@ def _describe(args: argparse.Namespace) -> int:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")
     uploads = [analysis.Upload.from_path(path) for path in args.images]
     try:
+        store = SqliteStore(args.store) if args.store else None
+    except StoreError as error:
+        return _fail(EXIT_BAD_INPUT, str(error))
+    try:
         settings, unavailable = model.ServiceSettings.from_environment(args.model), ""
     except ServiceError as error:
         settings, unavailable = None, str(error)
-    results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, unavailable=unavailable)
-    written = _write_outputs(args, results)
+    results = analysis.analyse_batch(
+        uploads, request, settings, concurrency=args.concurrency, unavailable=unavailable, store=store
+    )
+    kept = sum(1 for result in results if result.from_store)
+    if kept:
+        _note(f"{kept} of {len(results)} taken from the store {args.store} (no request sent for them)")
+    written = _write_outputs(args, results, Review(_signoff(args)))
     _print(results)
     failed = [str(path) for path, result in zip(args.images, results, strict=True) if result.error]
     if failed and len(results) > 1:
@@ -182,16 +228,66 @@ def _exit_code(results: list[analysis.Analysis]) -> int:
     return EXIT_BAD_INPUT if analysis.INPUT in failures else EXIT_OK
 
 
-def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis]) -> bool:
+def _report(args: argparse.Namespace) -> int:
+    """The reports from a findings CSV the inspector edited, with the photos taken from the store. Everything is
+    checked before anything is written: a bad row stops the run (exit 2) with one line naming row and column."""
+    if not args.store:
+        return _fail(EXIT_BAD_INPUT, f"report takes the photos from a store: give --store PATH or set {STORE_ENV}.")
+    try:
+        store = SqliteStore(args.store)
+        table = read_review_csv(args.findings.read_bytes())
+        results, scale = _stored_results(table.rows, store, args.store)
+        review = Review(_signoff(args), tuple(reviewed(table.rows, results, scale.definition)))
+    except OSError as error:
+        return _fail(EXIT_BAD_INPUT, f"cannot read '{args.findings}': {error.strerror or error}")
+    except (StoreError, ReviewError) as error:
+        return _fail(EXIT_BAD_INPUT, f"{args.findings}: {error}")
+    edited = sum(1 for finding in review.findings if finding.status in (EDITED, ADDED))
+    _note(f"{len(review.findings)} findings on {len(results)} photos; {edited} edited or added by the inspector")
+    return EXIT_OK if _write_outputs(args, results, review) else EXIT_SERVICE
+
+
+def _stored_results(
+    rows: tuple[dict[str, str], ...], store: SqliteStore, path: Path
+) -> tuple[list[analysis.Analysis], ConditionScale]:
+    """The stored result of each photo the rows name (in photo order) and the scale they are scored on."""
+    if not rows:
+        raise ReviewError(2, "photo", "the file holds no findings rows")
+    scales = {scale.definition.name: scale for scale in ConditionScale}
+    first = rows[0]
+    scale = scales.get(first.get("condition_scale", "").strip())
+    if scale is None:
+        raise ReviewError(int(first["_row"]), "condition_scale", f"'{first.get('condition_scale')}' is not a scale")
+    records: dict[int, str] = {}
+    for row in rows:
+        with contextlib.suppress(ValueError):
+            if row.get("record"):
+                records.setdefault(int(float(row["photo"])), row["record"])
+    results = []
+    for photo, record in sorted(records.items()):
+        kept = store.get(record)
+        if kept is None:
+            row = next(row["_row"] for row in rows if row.get("record") == record)
+            message = f"photo {photo} is not in the store '{path}' (describe it with --store first)"
+            raise ReviewError(int(row), "record", message)
+        results.append(dataclasses.replace(analysis.Analysis.from_json(kept), number=photo))
+    return results, scale
+
+
+def _signoff(args: argparse.Namespace) -> SignOff:
+    return SignOff(**{name: getattr(args, name, "") for name in SIGNOFF_LABELS})
+
+
+def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis], review: Review) -> bool:
     """Build and write each output asked for, independently: one that fails is reported, the others are still
     written. Returns whether all were."""
     outputs: list[tuple[str, Path, Callable[[], bytes]]] = []
     if args.out:
-        outputs.append(("the page", args.out, lambda: _page(results).encode("utf-8")))
+        outputs.append(("the page", args.out, lambda: _page(results, review).encode("utf-8")))
     if args.docx:
-        outputs.append(("the Word report", args.docx, lambda: report.word_report(results)))
+        outputs.append(("the Word report", args.docx, lambda: report.word_report(results, review=review)))
     if args.csv:
-        outputs.append(("the findings CSV", args.csv, lambda: report.findings_csv(results).encode("utf-8")))
+        outputs.append(("the findings CSV", args.csv, lambda: report.findings_csv(results, review).encode("utf-8")))
     failed = 0
     for what, path, build in outputs:
         try:
@@ -208,8 +304,10 @@ def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis]) -
     return failed == 0
 
 
-def _page(results: list[analysis.Analysis]) -> str:
-    return render.render_page(results[0]) if len(results) == 1 else render.render_report(results)
+def _page(results: list[analysis.Analysis], review: Review) -> str:
+    if len(results) == 1 and not review.findings and review.signoff.empty:
+        return render.render_page(results[0])
+    return render.render_report(results, review=review)
 
 
 def write_atomically(path: Path, content: bytes) -> None:

@@ -20,6 +20,8 @@ from image_analysis import findings
 from image_analysis.analysis import Analysis
 from image_analysis.metadata import PhotoMetadata
 from image_analysis.prepare import Preparation
+from image_analysis.presets import Preset
+from image_analysis.review import Review, ai_findings, element_summary
 from image_analysis.safe_text import clean
 
 
@@ -86,6 +88,8 @@ class Fact:
 
     label: str
     value: str
+    link: str | None = None
+    """An address the value links to (a GPS position to the map)."""
 
 
 def image_facts(preparation: Preparation, model: str | None) -> list[Fact]:
@@ -114,7 +118,9 @@ def _metadata_facts(metadata: PhotoMetadata) -> list[Fact]:
     if metadata.taken_at:
         facts.append(Fact("Taken", metadata.taken_at.replace("T", " ")))
     if metadata.gps:
-        facts.append(Fact("GPS", f"{metadata.gps.lat:.6f}, {metadata.gps.lon:.6f}"))
+        lat, lon = f"{metadata.gps.lat:.6f}", f"{metadata.gps.lon:.6f}"
+        place = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+        facts.append(Fact("GPS", f"{lat}, {lon}", place))
     if metadata.camera:
         facts.append(Fact("Camera", metadata.camera))
     if metadata.orientation_applied:
@@ -134,7 +140,7 @@ def tile_outlines(preparation: Preparation) -> list[dict[str, str]]:
     ]
 
 
-def entry_context(analysis: Analysis) -> dict[str, Any]:
+def entry_context(analysis: Analysis, review: Review | None = None) -> dict[str, Any]:
     """What the template shows for one analysis: the image and its facts beside the findings or description."""
     preparation, description = analysis.preparation, analysis.description
     parsed = analysis.parsed
@@ -161,25 +167,40 @@ def entry_context(analysis: Analysis) -> dict[str, Any]:
         "question": clean(" ".join(analysis.request.question.split())),
         "model": model,
         "error": analysis.error,
+        "reviewed": review.for_photo(analysis.number) if review else [],
+        "review_state": review.state(analysis.number) if review else None,
     }
 
 
-def render_page(analysis: Analysis) -> str:
-    """The page for one image: the image as sent and its facts beside the findings or description."""
+def render_page(analysis: Analysis, review: Review | None = None) -> str:
+    """The page for one image: the image as sent and its facts beside the findings (the reviewed ones when there
+    are any) or the description."""
     return _environment.get_template("page.html.j2").render(
-        title=f"Image analysis: {clean(analysis.name)}", entry=entry_context(analysis)
+        title=f"Image analysis: {clean(analysis.name)}", entry=entry_context(analysis, review)
     )
 
 
-def render_report(analyses: Sequence[Analysis], title: str = "Image analysis report") -> str:
-    """One self-contained HTML file with every analysis, numbered, for handing over (and the batch view)."""
+def render_report(
+    analyses: Sequence[Analysis], title: str = "Image analysis report", review: Review | None = None
+) -> str:
+    """One self-contained HTML file with every analysis, numbered, for handing over (and the batch view): the
+    sign-off and, for inspections, the summary per element first."""
     failed = sum(1 for analysis in analyses if analysis.error)
+    review = review or Review()
+    preset = analyses[0].request.preset if analyses else None
+    scale = analyses[0].request.scale.definition if analyses else None
+    summary = []
+    if preset is Preset.INSPECTION and scale is not None:
+        summary = element_summary(list(review.findings) or ai_findings(analyses), scale)
     return _environment.get_template("report.html.j2").render(
         title=title,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        entries=[entry_context(analysis) for analysis in analyses],
+        entries=[entry_context(analysis, review) for analysis in analyses],
         failed=failed,
-        preset=analyses[0].request.preset if analyses else None,
+        preset=preset,
+        signoff=review.signoff if preset is Preset.INSPECTION or not review.signoff.empty else None,
+        summary=summary,
+        scale=scale,
     )
 
 

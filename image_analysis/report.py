@@ -19,6 +19,7 @@ from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 
+from image_analysis import docx_layout as layout
 from image_analysis.analysis import Analysis
 from image_analysis.findings import (
     DEFECT_COLUMNS,
@@ -31,6 +32,8 @@ from image_analysis.findings import (
     title_block_rows,
 )
 from image_analysis.presets import Preset
+from image_analysis.review import AI_NOT_REVIEWED, Review, ai_findings, element_summary
+from image_analysis.review_csv import FINDING_COLUMNS
 from image_analysis.safe_text import clean
 
 PROVENANCE = "AI-generated description — to be reviewed by the inspector"
@@ -45,18 +48,41 @@ _STYLE_IDS: dict[str, str] = {}
 _md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
-def word_report(analyses: Sequence[Analysis], title: str | None = None) -> bytes:
-    """A .docx with a title, the date, and one numbered entry per image: the image as sent, when and where it was
-    taken, the description and the findings tables, and the provenance line with the model id."""
+def word_report(analyses: Sequence[Analysis], title: str | None = None, review: Review | None = None) -> bytes:
+    """A .docx a client accepts: the title, the sign-off block and (for inspections) the summary per element first;
+    then one numbered entry per image, kept together on a page: the image as sent, its caption, the findings (the
+    reviewed ones when there are any, each with its origin), the provenance line with the model id. The footer holds
+    the project and reference and "Page n of m"."""
+    review = review or Review()
     document = Document()
     preset = analyses[0].request.preset if analyses else Preset.GENERAL
     document.add_heading(clean(title or _title(preset)), level=0)
-    _paragraph(document, f"Date: {datetime.now(UTC):%Y-%m-%d}. {len(analyses)} image(s). {PROVENANCE}.")
+    if preset is Preset.INSPECTION or not review.signoff.empty:
+        _fields(document, review.signoff.rows())
+    _paragraph(document, f"Report date: {datetime.now(UTC):%Y-%m-%d}. {len(analyses)} image(s). {PROVENANCE}.")
+    if preset is Preset.INSPECTION:
+        _element_summary(document, analyses, review)
+    signoff = review.signoff
+    layout.footer(document, " · ".join(part for part in (signoff.project, signoff.reference) if part))
     for analysis in analyses:
-        _entry(document, analysis)
+        _entry(document, analysis, review)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _element_summary(document: DocumentType, analyses: Sequence[Analysis], review: Review) -> None:
+    scale = analyses[0].request.scale.definition if analyses else None
+    rows = list(review.findings) or ai_findings(analyses)
+    if scale is None or not rows:
+        return
+    document.add_heading("Summary per element", level=1)
+    table = layout.styled_table(document, ("Element", f"Worst {scale.name}", "Defects", "Photos"), 4)
+    for line in element_summary(rows, scale):
+        meaning = scale.meaning(line.worst_score)
+        score = line.worst_score + (f" ({meaning})" if meaning else "")
+        photos = ", ".join(str(number) for number in line.photos)
+        layout.add_row(table, [clean(line.element), clean(score), str(line.defects), photos])
 
 
 def _title(preset: Preset) -> str:
@@ -65,22 +91,28 @@ def _title(preset: Preset) -> str:
     )
 
 
-def _entry(document: DocumentType, analysis: Analysis) -> None:
+def _entry(document: DocumentType, analysis: Analysis, review: Review) -> None:
     noun = "Drawing" if analysis.request.preset is Preset.DRAWING else "Photo"
-    document.add_heading(clean(f"{noun} {analysis.number}: {analysis.name}"), level=1)
+    heading = document.add_heading(clean(f"{noun} {analysis.number}: {analysis.name}"), level=1)
+    kept = [heading]
     preparation = analysis.preparation
     if preparation:
         shown = preparation.images[0]
         width = min(_MAX_WIDTH, int(_MAX_HEIGHT * shown.width / shown.height))
         document.add_picture(io.BytesIO(shown.data), width=width)
-        _paragraph(document, _caption(analysis), "Caption")
+        kept.append(document.paragraphs[-1])
+        kept.append(_paragraph(document, f"{noun} {analysis.number}. {_caption(analysis)}", "Caption"))
+    layout.keep_with_next(kept)
     if analysis.error:
         _paragraph(document, f"No description: {analysis.error}")
         return
     description = analysis.description
     findings = analysis.parsed.findings
-    if isinstance(findings, InspectionFindings):
+    if isinstance(findings, InspectionFindings) and review.for_photo(analysis.number):
+        _reviewed(document, analysis, review)
+    elif isinstance(findings, InspectionFindings):
         _inspection(document, analysis, findings)
+        _paragraph(document, review.state(analysis.number)).runs[0].italic = True
     elif isinstance(findings, DrawingFindings):
         _drawing(document, analysis, findings)
     else:
@@ -121,14 +153,29 @@ def _inspection(document: DocumentType, analysis: Analysis, findings: Inspection
     if not findings.defects:
         _paragraph(document, "No visible defects reported.")
     else:
-        table = document.add_table(rows=1, cols=len(DEFECT_COLUMNS))
-        table.style = "Table Grid"
-        for cell, label in zip(table.rows[0].cells, DEFECT_COLUMNS, strict=True):
-            cell.text = clean(label)
+        table = layout.styled_table(document, DEFECT_COLUMNS, len(DEFECT_COLUMNS))
         for number, defect in enumerate(findings.defects, start=1):
-            for cell, value in zip(table.add_row().cells, defect_cells(number, defect), strict=True):
-                cell.text = clean(value)
+            layout.add_row(table, [clean(value) for value in defect_cells(number, defect)])
     _lists(document, findings)
+
+
+_REVIEWED_COLUMNS = ("#", "Type", "Where in the photo", "Extent", "Score", "Action, urgency", "Note", "Origin")
+
+
+def _reviewed(document: DocumentType, analysis: Analysis, review: Review) -> None:
+    """The inspector's reviewed findings for one photo, each with its origin."""
+    rows = review.for_photo(analysis.number)
+    scale = analysis.request.scale.definition
+    elements = ", ".join(dict.fromkeys(row.element for row in rows if row.element)) or "—"
+    _fields(document, [("Element", elements), ("Review", review.state(analysis.number))])
+    document.add_heading("Findings (reviewed)", level=2)
+    table = layout.styled_table(document, _REVIEWED_COLUMNS, len(_REVIEWED_COLUMNS))
+    for number, row in enumerate(rows, start=1):
+        meaning = scale.meaning(row.condition_score)
+        score = row.condition_score + (f" ({meaning})" if meaning else "")
+        action = ", ".join(part for part in (row.recommended_action, row.urgency) if part)
+        cells = (str(number), row.defect_type or "—", row.location, row.extent, score, action, row.inspector_note)
+        layout.add_row(table, [clean(cell) for cell in (*cells, row.status)])
 
 
 def _drawing(document: DocumentType, analysis: Analysis, findings: DrawingFindings) -> None:
@@ -168,12 +215,12 @@ def _paragraph(document: DocumentType, text: str = "", style: str | None = None)
 
 
 def _fields(document: DocumentType, pairs: list[tuple[str, str | None]]) -> None:
-    table = document.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
+    """Label and value rows, the labels shaded; kept on one page."""
+    table = layout.styled_table(document, None, 2)
     for label, value in pairs:
-        cells = table.add_row().cells
-        cells[0].text = clean(label)
-        cells[1].text = clean(value or "—")
+        layout.add_row(table, [clean(label), clean(value or "—")])
+        layout.shade(table.rows[-1].cells[0]._tc, layout.HEADER_FILL)
+    layout.keep_table_together(table)
 
 
 def _listing(document: DocumentType, title: str, items: list[str], style: str = "List Bullet") -> None:
@@ -297,27 +344,51 @@ CSV_COLUMNS = (
     "defect",
     *_DEFECT_COLUMNS,
     "summary",
+    "status",
+    "inspector_note",
+    "ref",
+    "record",
     "repairs",
     "model",
     "error",
 )
-"""One row per defect: the photo's facts, the inspection's fields (from the findings model), the defect's."""
+"""One row per defect: the photo's facts, the inspection's fields (from the findings model), the defect's, and
+for the round trip (``review_csv``) its review status, the inspector's note, and which finding and stored result it
+is (``ref``, ``record``)."""
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
 
-def findings_csv(analyses: Sequence[Analysis]) -> str:
-    """The findings of all images, one row per defect (one row for an image without defects), as CSV."""
+def findings_csv(analyses: Sequence[Analysis], review: Review | None = None) -> str:
+    """The findings of all images, one row per defect (one row for an image without defects), as CSV; the
+    reviewed findings of a photo replace the model's when there are any."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for analysis in analyses:
-        for row in _rows(analysis):
+        rows = _rows(analysis)
+        reviewed = review.for_photo(analysis.number) if review else []
+        if reviewed:
+            base = {key: value for key, value in rows[0].items() if not key.startswith("defect")}
+            rows = [
+                {
+                    **base,
+                    "defect": number if finding.defect_type else None,
+                    **{column: getattr(finding, name) for name, column in FINDING_COLUMNS.items()},
+                }
+                for number, finding in enumerate(reviewed, start=1)
+            ]
+        for row in rows:
             writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
     return "\ufeff" + buffer.getvalue()  # a byte-order mark, so that Excel reads UTF-8
 
 
 def _rows(analysis: Analysis) -> list[dict[str, object]]:
-    base: dict[str, object] = {"photo": analysis.number, "file": analysis.name, "error": analysis.error}
+    base: dict[str, object] = {
+        "photo": analysis.number,
+        "file": analysis.name,
+        "error": analysis.error,
+        "record": analysis.record,
+    }
     if analysis.preparation:
         metadata = analysis.preparation.metadata
         base.update(taken_at=metadata.taken_at, camera=metadata.camera)
@@ -330,11 +401,17 @@ def _rows(analysis: Analysis) -> list[dict[str, object]]:
         base["repairs"] = "; ".join(analysis.parsed.repairs)
     if isinstance(findings, InspectionFindings):
         base.update({name: _joined(getattr(findings, name)) for name in _FINDINGS_COLUMNS})
-        base.update(condition_scale=analysis.request.scale.definition.name, summary=findings.summary)
+        base.update(
+            condition_scale=analysis.request.scale.definition.name,
+            summary=findings.summary,
+            status=AI_NOT_REVIEWED,
+            ref=f"{analysis.number}.0",
+        )
         return [
             {
                 **base,
                 "defect": number,
+                "ref": f"{analysis.number}.{number}",
                 **{f"defect_{name}": value for name, value in defect.model_dump().items()},
             }
             for number, defect in enumerate(findings.defects, start=1)

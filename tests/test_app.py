@@ -194,7 +194,7 @@ def test_the_downloads_cover_the_image_then_the_photos(model_service, shared_ima
 
     document = Document(io.BytesIO(content))
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert headings == ["Photo 1: single.jpg", "Photo 2: p.webp"]
+    assert headings == ["Summary per element", "Photo 1: single.jpg", "Photo 2: p.webp"]
     csv_text = downloaded(call("download_csv", params))[1].decode("utf-8")
     assert csv_text.count("crack") == 2
     html = downloaded(call("download_html", params))[1].decode("utf-8")

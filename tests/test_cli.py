@@ -157,7 +157,7 @@ def test_several_images_are_described_in_order_with_reports(model_service, tmp_p
     from docx import Document
 
     headings = [p.text for p in Document(str(docx)).paragraphs if p.style.name == "Heading 1"]
-    assert headings == [f"Photo {n}: {name}" for n, name in enumerate(names, start=1)]
+    assert headings == ["Summary per element"] + [f"Photo {n}: {name}" for n, name in enumerate(names, start=1)]
     assert csv_path.read_text(encoding="utf-8-sig").count("Sound wall.") == 2
     assert "NBI condition rating" in model_service.requests[0]["messages"][1]["content"][0]["text"]
     assert html.read_text(encoding="utf-8").count('class="entry"') == 3

@@ -44,7 +44,7 @@ def analyses():
 def test_the_word_report_has_numbered_entries_pictures_and_tables(analyses):
     document = Document(io.BytesIO(word_report(analyses)))
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading 1")]
-    assert headings == ["Photo 1: site.jpg", "Photo 2: missing.jpg", "Photo 3: column.jpg"]
+    assert headings == ["Summary per element", "Photo 1: site.jpg", "Photo 2: missing.jpg", "Photo 3: column.jpg"]
     assert len(document.inline_shapes) == 2, "a picture for each photo that could be read"
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Site inspection report" in text
@@ -86,7 +86,9 @@ def test_the_csv_has_one_row_per_defect_and_defuses_formulas(analyses):
 
 def test_the_html_report_is_one_self_contained_file(analyses):
     html = render_report(analyses)
-    assert re.findall(r'(?:src|href)="(?!data:)[^"]*"', html) == [], "nothing loaded from elsewhere"
+    assert re.findall(r'src="(?!data:)[^"]*"', html) == [], "nothing loaded from elsewhere"
+    links = re.findall(r'href="([^"]*)"', html)
+    assert links and all(link.startswith("https://www.openstreetmap.org/?mlat=") for link in links), "GPS links only"
     assert html.count('class="entry"') == 3
     assert "1. site.jpg" in html and "3. column.jpg" in html
     assert "1 without description" in html

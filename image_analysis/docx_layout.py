@@ -1,0 +1,110 @@
+"""Page layout for the Word report that python-docx has no call for: a shaded header row that repeats on every
+page, rows that never split, blocks kept on one page, and a footer with "Page n of m".
+
+Each helper writes the WordprocessingML element Word itself writes for that setting (``w:shd``, ``w:tblHeader``,
+``w:cantSplit``, ``w:keepNext``, ``PAGE``/``NUMPAGES`` fields), so Word and LibreOffice lay the report out alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from docx.document import Document as DocumentType
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Pt, RGBColor
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+HEADER_FILL = "DCE6F2"
+"""The header row's shade: a light blue that prints well in grey too."""
+
+
+def styled_table(document: DocumentType, header: Sequence[str] | None, columns: int) -> Table:
+    """A grid table whose first row (when ``header`` is given) is shaded, bold and repeated on each page; no row
+    of it is ever split across pages."""
+    table = document.add_table(rows=1 if header else 0, cols=columns)
+    table.style = "Table Grid"
+    if header:
+        row = table.rows[0]
+        _row_property(row._tr, "w:tblHeader")
+        for cell, text in zip(row.cells, header, strict=True):
+            cell.text = text
+            shade(cell._tc, HEADER_FILL)
+            for run in cell.paragraphs[0].runs:
+                run.bold = True
+    return table
+
+
+def add_row(table: Table, values: Sequence[str]) -> None:
+    """A row that stays whole on one page."""
+    row = table.add_row()
+    _row_property(row._tr, "w:cantSplit")
+    for cell, value in zip(row.cells, values, strict=True):
+        cell.text = value
+
+
+def shade(cell_element: object, fill: str) -> None:
+    properties = cell_element.get_or_add_tcPr()
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill)
+    properties.append(shading)
+
+
+def keep_with_next(paragraphs: Sequence[Paragraph]) -> None:
+    """Each paragraph stays on the page of the one after it (a heading, its photo, its caption, its table)."""
+    for paragraph in paragraphs:
+        paragraph.paragraph_format.keep_with_next = True
+        paragraph.paragraph_format.keep_together = True
+
+
+def keep_table_together(table: Table) -> None:
+    """Every paragraph in the table keeps with the next, so a short table moves to the next page whole."""
+    rows = table.rows
+    for index, row in enumerate(rows):
+        _row_property(row._tr, "w:cantSplit")
+        if index < len(rows) - 1:
+            for cell in row.cells:
+                keep_with_next(cell.paragraphs)
+
+
+def footer(document: DocumentType, left: str) -> None:
+    """The footer of every page: ``left`` (project and reference), then "Page n of m"."""
+    paragraph = document.sections[0].footer.paragraphs[0]
+    paragraph.text = ""
+    if left:
+        run = paragraph.add_run(left + "    ")
+        _small(run)
+    for text, field in (("Page ", None), (None, "PAGE"), (" of ", None), (None, "NUMPAGES")):
+        run = paragraph.add_run(text or "")
+        _small(run)
+        if field:
+            _field(run, field)
+
+
+def _small(run: object) -> None:
+    run.font.size = Pt(8)
+    run.font.color.rgb = RGBColor(0x5B, 0x67, 0x75)
+
+
+def _field(run: object, instruction: str) -> None:
+    begin, code, separate, value, end = (
+        OxmlElement(tag) for tag in ("w:fldChar", "w:instrText", "w:fldChar", "w:t", "w:fldChar")
+    )
+    begin.set(qn("w:fldCharType"), "begin")
+    code.set(qn("xml:space"), "preserve")
+    code.text = f" {instruction} "
+    separate.set(qn("w:fldCharType"), "separate")
+    value.text = "1"
+    end.set(qn("w:fldCharType"), "end")
+    for element in (begin, code, separate, value, end):
+        run._r.append(element)
+
+
+def _row_property(row_element: object, tag: str) -> None:
+    properties = row_element.get_or_add_trPr()
+    element = OxmlElement(tag)
+    element.set(qn("w:val"), "true")
+    properties.append(element)

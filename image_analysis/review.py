@@ -1,0 +1,240 @@
+"""The inspector's record: the AI's findings as rows to review, what the inspector changed, and the sign-off.
+
+Every finding carries its origin ("AI, not reviewed", "AI, confirmed", "edited by the inspector", "added by the
+inspector"), decided by comparing a reviewed row with the model's finding it came from (``ref``), never by trusting
+what the row says of itself. Reports use the reviewed rows when there are any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from image_analysis.analysis import Analysis
+from image_analysis.findings import InspectionFindings
+from image_analysis.presets import ScaleDefinition
+from image_analysis.safe_text import clean
+from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
+
+AI_NOT_REVIEWED = "AI, not reviewed"
+AI_CONFIRMED = "AI, confirmed"
+EDITED = "edited by the inspector"
+ADDED = "added by the inspector"
+ORIGINS = (AI_NOT_REVIEWED, AI_CONFIRMED, EDITED, ADDED)
+
+
+SIGNOFF_LABELS = {
+    "project": "Project",
+    "location": "Object / location",
+    "inspector": "Inspector",
+    "date": "Inspection date",
+    "reference": "Reference",
+}
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """Who signs for what: shown at the top of every report."""
+
+    project: str = ""
+    location: str = ""
+    inspector: str = ""
+    date: str = ""
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            object.__setattr__(self, item.name, clean(" ".join(str(getattr(self, item.name) or "").split())))
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [(label, getattr(self, name) or "—") for name, label in SIGNOFF_LABELS.items()]
+
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, name) for name in SIGNOFF_LABELS)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of the record: a defect on a photo (or a photo's element without defects), and its origin."""
+
+    photo: int
+    file: str = ""
+    element: str = ""
+    defect_type: str = ""
+    location: str = ""
+    extent: str = ""
+    condition_score: str = ""
+    recommended_action: str = ""
+    urgency: str = ""
+    inspector_note: str = ""
+    status: str = AI_NOT_REVIEWED
+    ref: str = ""
+    """Which model finding this row came from: ``"<photo>.<defect>"`` (``.0`` for a photo without defects)."""
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+EDITABLE = ("element", "defect_type", "location", "extent", "condition_score", "recommended_action", "urgency")
+"""The fields that, changed by the inspector, make a finding "edited by the inspector"."""
+
+
+class ReviewError(ValueError):
+    """A reviewed row that cannot be taken: says which row and which column, and why."""
+
+    def __init__(self, row: int, column: str, message: str) -> None:
+        super().__init__(f"row {row}, column '{column}': {message}")
+        self.row, self.column = row, column
+
+
+@dataclass(frozen=True)
+class Review:
+    """The sign-off and the reviewed findings (empty: nothing reviewed, the reports show the model's findings)."""
+
+    signoff: SignOff = SignOff()
+    findings: tuple[Finding, ...] = ()
+
+    def for_photo(self, photo: int) -> list[Finding]:
+        return [finding for finding in self.findings if finding.photo == photo]
+
+    def state(self, photo: int) -> str:
+        """Whether a photo's findings were reviewed, and by whom."""
+        rows = self.for_photo(photo)
+        if not rows or all(row.status == AI_NOT_REVIEWED for row in rows):
+            return "Not reviewed: the findings are the AI's, as the model gave them."
+        by = f" by {self.signoff.inspector}" if self.signoff.inspector else ""
+        open_rows = sum(1 for row in rows if row.status == AI_NOT_REVIEWED)
+        rest = f" ({open_rows} finding{'s' * (open_rows > 1)} not reviewed)" if open_rows else ""
+        return f"Reviewed{by}{rest}."
+
+
+def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
+    """The model's inspection findings as rows to review: one per defect, one for a photo without defects."""
+    rows: list[Finding] = []
+    for result in analyses:
+        findings = result.parsed.findings
+        if not isinstance(findings, InspectionFindings):
+            continue
+        base = Finding(
+            photo=result.number,
+            file=result.name,
+            element=findings.element,
+            condition_score=findings.condition_score,
+            recommended_action=findings.recommended_action,
+            urgency=findings.urgency or "",
+            ref=f"{result.number}.0",
+        )
+        if not findings.defects:
+            rows.append(base)
+        for number, defect in enumerate(findings.defects, start=1):
+            rows.append(
+                replace(
+                    base,
+                    defect_type=defect.type,
+                    location=defect.location,
+                    extent=defect.extent,
+                    inspector_note="",
+                    ref=f"{result.number}.{number}",
+                )
+            )
+    return rows
+
+
+def reviewed(
+    rows: Iterable[Mapping[str, Any]], analyses: Sequence[Analysis], scale: ScaleDefinition, first_row: int = 1
+) -> list[Finding]:
+    """Rows the inspector edited, checked and given their origin against the model's findings; a row that cannot be
+    taken raises ``ReviewError`` naming it (``first_row`` numbers the first, e.g. 2 for a CSV with a header)."""
+    original = {finding.ref: finding for finding in ai_findings(analyses)}
+    photos = {result.number: result.name for result in analyses}
+    result: list[Finding] = []
+    for index, row in enumerate(rows, start=first_row):
+        index = int(row.get("_row") or index)
+        finding = _finding(row, index, photos, scale)
+        model = original.get(finding.ref) if finding.ref else None
+        if model is None or model.photo != finding.photo:
+            finding = replace(finding, status=ADDED)
+        elif any(getattr(finding, name) != getattr(model, name) for name in EDITABLE):
+            finding = replace(finding, status=EDITED)
+        elif finding.status not in (AI_NOT_REVIEWED, AI_CONFIRMED):
+            finding = replace(finding, status=AI_NOT_REVIEWED)
+        result.append(finding)
+    return result
+
+
+def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scale: ScaleDefinition) -> Finding:
+    values = {name: clean(" ".join(str(row.get(name) or "").split())) for name in Finding.__dataclass_fields__}
+    try:
+        photo = int(float(values["photo"]))
+    except ValueError:
+        raise ReviewError(index, "photo", f"'{values['photo']}' is not a photo number") from None
+    if photo not in photos:
+        known = ", ".join(str(number) for number in sorted(photos)) or "none"
+        raise ReviewError(index, "photo", f"there is no photo {photo} (photos: {known})")
+    kind = values["defect_type"].lower()
+    if kind and kind not in DEFECT_TYPES:
+        raise ReviewError(index, "defect_type", f"'{values['defect_type']}' is not one of: {', '.join(DEFECT_TYPES)}")
+    score = _score(values["condition_score"], scale)
+    if score is None:
+        codes = ", ".join(scale.codes)
+        raise ReviewError(
+            index, "condition_score", f"'{values['condition_score']}' is not on the {scale.name} ({codes})"
+        )
+    urgency = values["urgency"].lower()
+    if urgency and urgency not in URGENCIES:
+        urgency = values["urgency"]  # the inspector's own words are kept
+    return Finding(
+        photo=photo,
+        file=values["file"] or photos[photo],
+        element=values["element"],
+        defect_type=kind,
+        location=values["location"],
+        extent=values["extent"],
+        condition_score=score,
+        recommended_action=values["recommended_action"],
+        urgency=urgency,
+        inspector_note=values["inspector_note"],
+        status=values["status"] or AI_NOT_REVIEWED,
+        ref=values["ref"],
+    )
+
+
+def _score(given: str, scale: ScaleDefinition) -> str | None:
+    if not given or given.lower().startswith("cannot tell"):
+        return CANNOT_TELL
+    codes = {code.lower(): code for code in scale.codes}
+    return codes.get(given.lower().removesuffix(".0"))
+
+
+@dataclass(frozen=True)
+class ElementSummary:
+    """Per element: the worst condition score, how many defects, on which photos."""
+
+    element: str
+    worst_score: str
+    defects: int
+    photos: tuple[int, ...]
+
+
+def element_summary(findings: Sequence[Finding], scale: ScaleDefinition) -> list[ElementSummary]:
+    """The summary table at the top of a report: elements in the order first seen; the worst score is the one
+    furthest along the scale (the scales run from best to worst)."""
+    order = {code: rank for rank, code in enumerate(scale.codes)}
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.element.strip() or "(element not given)", []).append(finding)
+    summary = []
+    for element, rows in groups.items():
+        scored = [row.condition_score for row in rows if row.condition_score in order]
+        worst = max(scored, key=order.__getitem__) if scored else CANNOT_TELL
+        summary.append(
+            ElementSummary(
+                element=element,
+                worst_score=worst,
+                defects=sum(1 for row in rows if row.defect_type),
+                photos=tuple(sorted({row.photo for row in rows})),
+            )
+        )
+    return summary
