@@ -33,13 +33,15 @@ bench: $(VENV)/.test
 samples: $(VENV)/.app
 	$(PY) scripts/make_sample_images.py
 
-# Debian packages the tests use: chromium (browser tests) and libgs-common (a CMYK ICC profile).
+# Debian packages the tests use: chromium (browser tests), libgs-common (a CMYK ICC profile), and
+# libreoffice-writer-nogui with poppler-utils (the Word report looked at as a PDF page).
+DEBIAN_PACKAGES = chromium fonts-dejavu-core libgs-common libreoffice-writer-nogui poppler-utils
 system-packages:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || [ ! -x /usr/bin/soffice ] || [ ! -x /usr/bin/pdftoppm ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core libgs-common; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES); \
 	  else \
-	    echo "The tests need Debian's chromium and libgs-common: sudo apt-get install chromium libgs-common" >&2; exit 1; \
+	    echo "The tests need Debian packages: sudo apt-get install $(DEBIAN_PACKAGES)" >&2; exit 1; \
 	  fi; \
 	fi
 

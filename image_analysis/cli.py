@@ -258,19 +258,26 @@ def _stored_results(
     scale = scales.get(first.get("condition_scale", "").strip())
     if scale is None:
         raise ReviewError(int(first["_row"]), "condition_scale", f"'{first.get('condition_scale')}' is not a scale")
-    records: dict[int, str] = {}
+    owners: dict[str, int] = {}  # a stored result belongs to the first photo number it is given with
+    kept: dict[str, dict] = {}
     for row in rows:
+        record = row.get("record", "")
+        if not record or record in kept:
+            continue
+        value = store.get(record)
+        if value is None:
+            message = f"photo {row.get('photo')} is not in the store '{path}' (describe it with --store first)"
+            raise ReviewError(int(row["_row"]), "record", message)
+        kept[record] = value
         with contextlib.suppress(ValueError):
-            if row.get("record"):
-                records.setdefault(int(float(row["photo"])), row["record"])
-    results = []
-    for photo, record in sorted(records.items()):
-        kept = store.get(record)
-        if kept is None:
-            row = next(row["_row"] for row in rows if row.get("record") == record)
-            message = f"photo {photo} is not in the store '{path}' (describe it with --store first)"
-            raise ReviewError(int(row), "record", message)
-        results.append(dataclasses.replace(analysis.Analysis.from_json(kept), number=photo))
+            owners.setdefault(record, int(float(row["photo"])))
+    photos: dict[int, str] = {}
+    for record, photo in owners.items():
+        photos.setdefault(photo, record)
+    results = [
+        dataclasses.replace(analysis.Analysis.from_json(kept[record]), number=photo)
+        for photo, record in sorted(photos.items())
+    ]
     return results, scale
 
 

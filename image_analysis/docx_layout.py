@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from docx.document import Document as DocumentType
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -20,16 +20,22 @@ HEADER_FILL = "DCE6F2"
 """The header row's shade: a light blue that prints well in grey too."""
 
 
-def styled_table(document: DocumentType, header: Sequence[str] | None, columns: int) -> Table:
-    """A grid table whose first row (when ``header`` is given) is shaded, bold and repeated on each page; no row
-    of it is ever split across pages."""
-    table = document.add_table(rows=1 if header else 0, cols=columns)
+TABLE_FONT = Pt(9)
+
+
+def styled_table(document: DocumentType, header: Sequence[str] | None, widths: Sequence[float]) -> Table:
+    """A grid table with columns ``widths`` (cm) whose first row (when ``header`` is given) is shaded, bold and
+    repeated on each page; no row of it is ever split across pages."""
+    table = document.add_table(rows=0, cols=len(widths))
     table.style = "Table Grid"
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)
     if header:
+        add_row(table, header)
         row = table.rows[0]
         _row_property(row._tr, "w:tblHeader")
-        for cell, text in zip(row.cells, header, strict=True):
-            cell.text = text
+        for cell in row.cells:
             shade(cell._tc, HEADER_FILL)
             for run in cell.paragraphs[0].runs:
                 run.bold = True
@@ -37,11 +43,26 @@ def styled_table(document: DocumentType, header: Sequence[str] | None, columns: 
 
 
 def add_row(table: Table, values: Sequence[str]) -> None:
-    """A row that stays whole on one page."""
+    """A row that stays whole on one page, in the table's font size and column widths."""
     row = table.add_row()
     _row_property(row._tr, "w:cantSplit")
-    for cell, value in zip(row.cells, values, strict=True):
-        cell.text = value
+    for cell, column, value in zip(row.cells, table.columns, values, strict=True):
+        cell.width = column.width
+        run = cell.paragraphs[0].add_run(value)
+        run.font.size = TABLE_FONT
+
+
+def keep_together_from(document: DocumentType, start: int) -> None:
+    """Everything added to the body since its ``start``-th element stays on one page where it fits: every
+    paragraph, also inside tables, keeps with the next, except the last."""
+    paragraphs = []
+    for element in list(document.element.body)[start:]:
+        paragraphs += [Paragraph(p, document) for p in element.iter(qn("w:p"))]
+    keep_with_next(paragraphs[:-1])
+
+
+def body_length(document: DocumentType) -> int:
+    return len(document.element.body)
 
 
 def shade(cell_element: object, fill: str) -> None:

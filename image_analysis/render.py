@@ -191,7 +191,7 @@ def render_report(
     scale = analyses[0].request.scale.definition if analyses else None
     summary = []
     if preset is Preset.INSPECTION and scale is not None:
-        summary = element_summary(list(review.findings) or ai_findings(analyses), scale)
+        summary = element_summary(review.effective(ai_findings(analyses)), scale)
     return _environment.get_template("report.html.j2").render(
         title=title,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -73,11 +73,11 @@ def word_report(analyses: Sequence[Analysis], title: str | None = None, review: 
 
 def _element_summary(document: DocumentType, analyses: Sequence[Analysis], review: Review) -> None:
     scale = analyses[0].request.scale.definition if analyses else None
-    rows = list(review.findings) or ai_findings(analyses)
+    rows = review.effective(ai_findings(analyses))
     if scale is None or not rows:
         return
     document.add_heading("Summary per element", level=1)
-    table = layout.styled_table(document, ("Element", f"Worst {scale.name}", "Defects", "Photos"), 4)
+    table = layout.styled_table(document, ("Element", f"Worst {scale.name}", "Defects", "Photos"), (6, 5.5, 2, 3))
     for line in element_summary(rows, scale):
         meaning = scale.meaning(line.worst_score)
         score = line.worst_score + (f" ({meaning})" if meaning else "")
@@ -93,6 +93,7 @@ def _title(preset: Preset) -> str:
 
 def _entry(document: DocumentType, analysis: Analysis, review: Review) -> None:
     noun = "Drawing" if analysis.request.preset is Preset.DRAWING else "Photo"
+    start = layout.body_length(document)
     heading = document.add_heading(clean(f"{noun} {analysis.number}: {analysis.name}"), level=1)
     kept = [heading]
     preparation = analysis.preparation
@@ -129,6 +130,7 @@ def _entry(document: DocumentType, analysis: Analysis, review: Review) -> None:
     if description.clipped:
         _paragraph(document, "The reply was very long; only its first 100,000 characters are kept.")
     _paragraph(document).add_run(clean(f"{PROVENANCE} ({description.model}).")).italic = True
+    layout.keep_together_from(document, start)
 
 
 def _caption(analysis: Analysis) -> str:
@@ -153,7 +155,7 @@ def _inspection(document: DocumentType, analysis: Analysis, findings: Inspection
     if not findings.defects:
         _paragraph(document, "No visible defects reported.")
     else:
-        table = layout.styled_table(document, DEFECT_COLUMNS, len(DEFECT_COLUMNS))
+        table = layout.styled_table(document, DEFECT_COLUMNS, (0.8, 2.8, 5.0, 3.0, 4.9))
         for number, defect in enumerate(findings.defects, start=1):
             layout.add_row(table, [clean(value) for value in defect_cells(number, defect)])
     _lists(document, findings)
@@ -169,7 +171,7 @@ def _reviewed(document: DocumentType, analysis: Analysis, review: Review) -> Non
     elements = ", ".join(dict.fromkeys(row.element for row in rows if row.element)) or "—"
     _fields(document, [("Element", elements), ("Review", review.state(analysis.number))])
     document.add_heading("Findings (reviewed)", level=2)
-    table = layout.styled_table(document, _REVIEWED_COLUMNS, len(_REVIEWED_COLUMNS))
+    table = layout.styled_table(document, _REVIEWED_COLUMNS, (0.8, 2.0, 2.8, 1.6, 2.1, 2.7, 2.0, 2.5))
     for number, row in enumerate(rows, start=1):
         meaning = scale.meaning(row.condition_score)
         score = row.condition_score + (f" ({meaning})" if meaning else "")
@@ -216,7 +218,7 @@ def _paragraph(document: DocumentType, text: str = "", style: str | None = None)
 
 def _fields(document: DocumentType, pairs: list[tuple[str, str | None]]) -> None:
     """Label and value rows, the labels shaded; kept on one page."""
-    table = layout.styled_table(document, None, 2)
+    table = layout.styled_table(document, None, (5, 11.5))
     for label, value in pairs:
         layout.add_row(table, [clean(label), clean(value or "—")])
         layout.shade(table.rows[-1].cells[0]._tc, layout.HEADER_FILL)

@@ -99,6 +99,12 @@ class Review:
     def for_photo(self, photo: int) -> list[Finding]:
         return [finding for finding in self.findings if finding.photo == photo]
 
+    def effective(self, model_findings: Sequence[Finding]) -> list[Finding]:
+        """The record as it stands: each photo's reviewed findings where it has any, else the model's."""
+        reviewed = {finding.photo for finding in self.findings}
+        kept = [finding for finding in model_findings if finding.photo not in reviewed]
+        return sorted([*self.findings, *kept], key=lambda finding: finding.photo)
+
     def state(self, photo: int) -> str:
         """Whether a photo's findings were reviewed, and by whom."""
         rows = self.for_photo(photo)

@@ -1,0 +1,161 @@
+"""The inspector's record: the findings CSV edited as Excel writes it, back into the reports with each finding's
+origin; bad rows named; the sign-off and the summary per element."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from docx import Document
+
+from image_analysis.presets import ConditionScale
+from image_analysis.review import (
+    ADDED,
+    AI_CONFIRMED,
+    AI_NOT_REVIEWED,
+    EDITED,
+    Finding,
+    Review,
+    SignOff,
+    element_summary,
+)
+from tests.conftest import shared_image_path
+from tests.reply_corpus import BASE
+from tests.test_cli import cli
+
+PHOTOS = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
+SIGNOFF = ["--project", "Kade Noord", "--inspector", "J. de Vries", "--reference", "INS-2026-014"]
+
+
+@pytest.fixture
+def described(model_service, tmp_path):
+    """Two photos described into a store, with the findings CSV as the app writes it."""
+    model_service.reply(json.dumps(BASE))
+    store, exported = tmp_path / "results.sqlite", tmp_path / "findings.csv"
+    paths = [str(shared_image_path(name)) for name in PHOTOS]
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    done = cli(
+        "describe", *paths, "--preset", "inspection", "--store", str(store), "--csv", str(exported), env_extra=env
+    )
+    assert done.returncode == 0, done.stderr
+    return store, exported
+
+
+def excel_rows(path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def save_as_excel(rows: list[dict[str, str]], path, separator: str = ";") -> None:
+    """As Excel saves "CSV UTF-8" where the decimal comma is used: BOM, semicolons, CRLF."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=separator, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
+
+
+def report(store, edited, tmp_path, *extra):
+    docx, html = tmp_path / "report.docx", tmp_path / "report.html"
+    done = cli("report", str(edited), "--store", str(store), "--docx", str(docx), "--out", str(html), *extra)
+    return done, docx, html
+
+
+def test_an_excel_edited_csv_comes_back_with_the_edit_marked_as_the_inspectors(described, tmp_path):
+    store, exported = described
+    rows = excel_rows(exported)
+    assert [row["status"] for row in rows] == [AI_NOT_REVIEWED] * 4
+    rows[0]["defect_location"] = "east face, 1.2 m above the deck"
+    rows[0]["condition_score"] = "5"
+    rows[1]["status"] = AI_CONFIRMED
+    rows[1]["inspector_note"] = "checked on site"
+    rows.append({**rows[3], "ref": "", "defect": "", "defect_type": "corrosion", "defect_location": "bearing"})
+    edited = tmp_path / "edited.csv"
+    save_as_excel(rows, edited)
+
+    done, docx, html = report(store, edited, tmp_path, *SIGNOFF)
+    assert done.returncode == 0, done.stderr
+    document = Document(str(docx))
+    cells = [[cell.text for cell in row.cells] for table in document.tables for row in table.rows]
+    edited_row = next(row for row in cells if "east face, 1.2 m above the deck" in row)
+    assert edited_row[4] == "5 (poor, maintenance overdue)" and edited_row[-1] == EDITED
+    assert next(row for row in cells if "checked on site" in row)[-1] == AI_CONFIRMED
+    assert next(row for row in cells if "bearing" in row)[-1] == ADDED
+    assert len(document.inline_shapes) == 2, "the photos come from the store"
+    assert ["Inspector", "J. de Vries"] in cells and ["Reference", "INS-2026-014"] in cells
+    assert ["Review", "Reviewed by J. de Vries."] in cells
+    footer = document.sections[0].footer.paragraphs[0].text
+    assert footer.startswith("Kade Noord · INS-2026-014") and "Page" in footer
+    page = html.read_text(encoding="utf-8")
+    assert "east face, 1.2 m above the deck" in page and EDITED in page and "Summary per element" in page
+
+
+def test_the_reviewed_csv_round_trips(described, tmp_path):
+    store, exported = described
+    rows = excel_rows(exported)
+    rows[2]["defect_extent"] = "2 m"
+    edited = tmp_path / "edited.csv"
+    save_as_excel(rows, edited, separator=",")
+    again = tmp_path / "again.csv"
+    done = cli("report", str(edited), "--store", str(store), "--csv", str(again))
+    assert done.returncode == 0, done.stderr
+    statuses = [(row["ref"], row["status"]) for row in excel_rows(again)]
+    assert statuses == [("1.1", AI_NOT_REVIEWED), ("1.2", AI_NOT_REVIEWED), ("2.1", EDITED), ("2.2", AI_NOT_REVIEWED)]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda rows: rows[1].update(photo="9"), "row 3, column 'photo': there is no photo 9"),
+        (lambda rows: rows[2].update(condition_score="7"), "row 4, column 'condition_score': '7' is not on the NEN"),
+        (lambda rows: rows[0].update(defect_type="graffiti"), "row 2, column 'defect_type': 'graffiti' is not one of"),
+        (lambda rows: [row.pop("status") for row in rows], "row 1, column 'status': the column is missing"),
+        (lambda rows: rows[0].update(record="result-0000"), "row 2, column 'record': photo 1 is not in the store"),
+    ],
+    ids=["unknown photo", "score off the scale", "unknown defect type", "missing column", "not in the store"],
+)
+def test_a_bad_row_stops_with_exit_2_naming_row_and_column_and_writes_nothing(described, tmp_path, change, expected):
+    store, exported = described
+    rows = excel_rows(exported)
+    change(rows)
+    edited = tmp_path / "edited.csv"
+    save_as_excel(rows, edited)
+    done, docx, html = report(store, edited, tmp_path)
+    assert done.returncode == 2
+    assert expected in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not docx.exists() and not html.exists(), "nothing is written half"
+
+
+def test_report_needs_a_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("IMAGE_ANALYSIS_STORE", raising=False)
+    (tmp_path / "f.csv").write_text("photo\n1\n")
+    done = cli("report", str(tmp_path / "f.csv"), "--docx", str(tmp_path / "r.docx"))
+    assert done.returncode == 2 and "--store" in done.stderr
+
+
+def test_the_worst_score_is_the_one_furthest_along_the_scale():
+    rows = [
+        Finding(1, element="deck", condition_score="7", defect_type="crack"),
+        Finding(2, element="deck", condition_score="3", defect_type="spalling"),
+        Finding(2, element="pier", condition_score="cannot tell from this photo"),
+    ]
+    summary = element_summary(rows, ConditionScale.NBI.definition)
+    assert [(line.element, line.worst_score, line.defects, line.photos) for line in summary] == [
+        ("deck", "3", 2, (1, 2)),
+        ("pier", "cannot tell from this photo", 0, (2,)),
+    ]
+    nen = element_summary(
+        [Finding(1, element="wall", condition_score=s) for s in "254"], ConditionScale.NEN2767.definition
+    )
+    assert nen[0].worst_score == "5"
+
+
+def test_the_review_state_says_who_reviewed():
+    review = Review(
+        SignOff(inspector="A. Jansen"),
+        (Finding(1, status=AI_CONFIRMED), Finding(1, status=AI_NOT_REVIEWED), Finding(2, status=AI_NOT_REVIEWED)),
+    )
+    assert review.state(1) == "Reviewed by A. Jansen (1 finding not reviewed)."
+    assert review.state(2).startswith("Not reviewed")
+    assert review.state(3).startswith("Not reviewed")
