@@ -7,17 +7,28 @@ errors into ``vkt.UserError``. The work is done by the ``image_analysis`` packag
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, prepare, prompts, render, report
+from image_analysis import analysis, model, photo_map, prepare, prompts, render, report
 from image_analysis import chat as follow_up
+from image_analysis import review as record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.store import StoreError
+from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
 
 MAX_UPLOAD_BYTES = 50_000_000
+STORAGE_SCOPE = "workspace"
+"""Where results are kept: an editor app's entity lives one session, so the workspace is what outlives it. Results are
+keyed by a hash of the file's bytes with the choices and model, so only someone who uploads the same file sees its
+stored result."""
+SCORE_OPTIONS = list(
+    dict.fromkeys([code for scale in ConditionScale for code in scale.definition.codes] + [CANNOT_TELL])
+)
 
 
 def _is_inspection(params: Any, **kwargs: Any) -> bool:
@@ -74,6 +85,30 @@ class Parametrization(vkt.Parametrization):
         first_message="Ask a follow-up question about the image in the Image field, e.g. 'Is this crack structural?'",
         placeholder="Ask about the image",
     )
+    signoff = vkt.Text("Sign-off: shown at the top of every report, and the inspector named as the reviewer.")
+    project = vkt.TextField("Project")
+    location = vkt.TextField("Object / location")
+    inspector = vkt.TextField("Inspector")
+    inspection_date = vkt.TextField("Inspection date", description="For example 2026-11-20.")
+    reference = vkt.TextField("Reference")
+    review_intro = vkt.Text(
+        "Review: fill the table with the AI's findings, then correct, add or delete rows and set each row's status. "
+        "The reports use the reviewed rows; every change is marked as the inspector's."
+    )
+    fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
+    review = vkt.Table("Reviewed findings", visible=_is_inspection)
+    review.photo = vkt.IntegerField("Photo")
+    review.element = vkt.TextField("Element")
+    review.defect_type = vkt.OptionField("Defect type", options=list(DEFECT_TYPES))
+    review.location = vkt.TextField("Where")
+    review.extent = vkt.TextField("Extent")
+    review.condition_score = vkt.AutocompleteField("Condition score", options=SCORE_OPTIONS)
+    review.recommended_action = vkt.TextField("Recommended action")
+    review.urgency = vkt.AutocompleteField("Urgency", options=list(URGENCIES))
+    review.inspector_note = vkt.TextField("Inspector's note")
+    review.status = vkt.OptionField("Status", options=list(record.ORIGINS))
+    review.ref = vkt.TextField("AI finding")
+    forget = vkt.ActionButton("Forget the stored results of these uploads", method="forget_results")
     word_report = vkt.DownloadButton("Word report", method="download_word")
     html_report = vkt.DownloadButton("HTML report", method="download_html")
     findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv")
@@ -87,13 +122,62 @@ class Controller(vkt.Controller):
     def analysis(self, params: Any, **kwargs: Any) -> vkt.WebResult:
         if params.image is None:
             return vkt.WebResult(html=render.render_empty_page())
-        return vkt.WebResult(html=render.render_page(_single(params)))
+        return vkt.WebResult(html=render.render_page(_single(params), _record(params)))
 
     @vkt.WebView("Photos (batch)", duration_guess=60, update_label="Analyse photos")
     def batch(self, params: Any, **kwargs: Any) -> vkt.WebResult:
         if not params.photos:
             return vkt.WebResult(html=render.render_empty_page("site photos in the Photos (batch) field"))
-        return vkt.WebResult(html=render.render_report(_batch(params)))
+        photos = _batch(params, first_number=2 if params.image is not None else 1)
+        return vkt.WebResult(html=render.render_report(photos, review=_record(params)))
+
+    @vkt.MapView("Map", duration_guess=20, update_label="Show on the map")
+    def map(self, params: Any, **kwargs: Any) -> vkt.MapResult:
+        """Every photo with GPS as a point coloured by its worst condition score; the others in the legend."""
+        if params.image is None and not params.photos:
+            return vkt.MapResult([])
+        analyses = _everything(params)
+        scale = _request(params).scale.definition
+        findings = _record(params, analyses).effective(record.ai_findings(analyses))
+        placed = photo_map.photo_map(analyses, findings, scale)
+        features = [
+            vkt.MapPoint(
+                point.lat,
+                point.lon,
+                title=f"{point.number}. {point.name}",
+                description=point.description,
+                color=vkt.Color(*point.colour),
+            )
+            for point in placed.points
+        ]
+        labels = [vkt.MapLabel(point.lat, point.lon, str(point.number), scale=14) for point in placed.points]
+        legend = [(vkt.Color(*colour), label) for colour, label in placed.legend]
+        if placed.without_gps:
+            legend.append((vkt.Color(*photo_map.GREY), "No GPS: " + ", ".join(placed.without_gps)))
+        return vkt.MapResult(features, labels=labels, legend=vkt.MapLegend(legend))
+
+    def fill_review(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
+        """Fill the review table with the AI's findings, one row per defect per photo, numbered as in the reports."""
+        rows = [
+            {column: finding.to_row()[column] or None for column in REVIEW_COLUMNS}
+            for finding in record.ai_findings(_everything(params))
+        ]
+        if not rows:
+            raise _field_error(
+                "There are no inspection findings to review: analyse with the Site inspection preset.", "preset"
+            )
+        return vkt.SetParamsResult({"review": rows})
+
+    def forget_results(self, params: Any, **kwargs: Any) -> None:
+        """Delete the stored results of the current uploads with the current choices (the next run describes them
+        again once the inputs change or the cached view expires)."""
+        store = _workspace_store()
+        if store is None:
+            raise vkt.UserError("Results are only stored on the VIKTOR platform; there is nothing to forget here.")
+        request = _request(params)
+        files = ([params.image] if params.image is not None else []) + list(params.photos or [])
+        for file in files:
+            store.forget(analysis.record_key(_upload(file), request, model.model_id()))
 
     def ask(self, params: Any, **kwargs: Any) -> vkt.ChatResult:
         """Follow-up questions: the same prepared image and the first description go with every turn."""
@@ -110,15 +194,18 @@ class Controller(vkt.Controller):
             return vkt.ChatResult(conversation, "Ask a question about the image.")
 
     def download_word(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
-        docx = report.word_report(_everything(params))
+        analyses = _everything(params)
+        docx = report.word_report(analyses, review=_record(params, analyses))
         return vkt.DownloadResult(file_content=docx, file_name="image-analysis-report.docx")
 
     def download_html(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
-        html = render.render_report(_everything(params))
+        analyses = _everything(params)
+        html = render.render_report(analyses, review=_record(params, analyses))
         return vkt.DownloadResult(file_content=html.encode("utf-8"), file_name="image-analysis-report.html")
 
     def download_csv(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
-        csv = report.findings_csv(_everything(params))
+        analyses = _everything(params)
+        csv = report.findings_csv(analyses, _record(params, analyses))
         return vkt.DownloadResult(file_content=csv.encode("utf-8"), file_name="image-analysis-findings.csv")
 
 
@@ -153,8 +240,40 @@ def _single(params: Any) -> analysis.Analysis:
         raise vkt.UserError(str(error)) from None
 
 
-def _batch(params: Any) -> list[analysis.Analysis]:
-    """The analyses of the Photos field, in upload order; a failed photo carries its own message."""
+REVIEW_COLUMNS = (
+    "photo",
+    "element",
+    "defect_type",
+    "location",
+    "extent",
+    "condition_score",
+    "recommended_action",
+    "urgency",
+    "inspector_note",
+    "status",
+    "ref",
+)
+
+
+def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> record.Review:
+    """The sign-off and the reviewed rows; the rows are checked against the analyses (all of them, numbered as in
+    the reports), which are only gathered when there are rows. A bad row is marked on the review table."""
+    signoff = record.SignOff(
+        params.project, params.location, params.inspector, params.inspection_date, params.reference
+    )
+    rows = params.review or []
+    if not rows:
+        return record.Review(signoff)
+    analyses = analyses if analyses is not None else _everything(params)
+    try:
+        return record.Review(signoff, tuple(record.reviewed(rows, analyses, _request(params).scale.definition)))
+    except record.ReviewError as error:
+        raise _field_error(f"Reviewed findings, {error}.", "review") from None
+
+
+def _batch(params: Any, first_number: int = 1) -> list[analysis.Analysis]:
+    """The analyses of the Photos field, in upload order, numbered from ``first_number`` (as in the reports); a
+    failed photo carries its own message."""
     if len(params.photos) > analysis.MAX_BATCH:
         raise _field_error(
             f"{len(params.photos)} photos were uploaded; at most {analysis.MAX_BATCH} can be analysed at once.",
@@ -166,13 +285,16 @@ def _batch(params: Any) -> list[analysis.Analysis]:
         results = incomplete.results
     except ServiceError as error:
         raise vkt.UserError(str(error)) from None
-    return [analysis.Analysis.from_json(result) for result in results]
+    return [
+        dataclasses.replace(analysis.Analysis.from_json(result), number=number)
+        for number, result in enumerate(results, start=first_number)
+    ]
 
 
 def _everything(params: Any) -> list[analysis.Analysis]:
     """What a report covers: the Image first, then the batch photos, numbered in that order."""
     single = [_single(params)] if params.image is not None else []
-    photos = _batch(params) if params.photos else []
+    photos = _batch(params, first_number=len(single) + 1) if params.photos else []
     if not single and not photos:
         raise _field_error("Upload an image or photos first; the report describes them.", "image")
     return [dataclasses.replace(result, number=number) for number, result in enumerate([*single, *photos], start=1)]
@@ -203,11 +325,13 @@ def analyse_upload(
     (keyword-only, so every call makes the same key): re-opening the view or downloading a report costs no
     download and no fair-usage tokens. Errors are raised, so they are never cached."""
     choices = AnalysisRequest.from_json(request)
-    upload = analysis.Upload(image.filename, image.file.getvalue_binary())
-    preparation = analysis.prepare(upload, choices)
     settings = model.ServiceSettings.from_environment(model_name)
-    description = analysis.describe(preparation, choices, settings)
-    return analysis.Analysis(1, upload.name, choices, preparation, description).to_json()
+    result = analysis.analyse(_upload(image), choices, settings, store=_workspace_store())
+    if result.failed_at == analysis.INPUT:
+        raise ImageInputError(result.error)
+    if result.error:
+        raise ServiceError(result.error)
+    return result.to_json()
 
 
 @vkt.memoize
@@ -223,12 +347,50 @@ def analyse_photos(
     ``IncompleteBatchError`` carries the results past the cache, so that running it again retries."""
     choices = AnalysisRequest.from_json(request)
     settings = model.ServiceSettings.from_environment(model_name)
-    uploads = [analysis.Upload(photo.filename, photo.file.getvalue_binary()) for photo in photos]
-    results = analysis.analyse_batch(uploads, choices, settings, progress=_progress)
+    uploads = [_upload(photo) for photo in photos]
+    results = analysis.analyse_batch(uploads, choices, settings, progress=_progress, store=_workspace_store())
     serialised = [result.to_json() for result in results]
     if any(result.error for result in results):
         raise IncompleteBatchError(serialised)
     return serialised
+
+
+def _upload(file: FileResource) -> analysis.Upload:
+    return analysis.Upload(file.filename, file.file.getvalue_binary())
+
+
+class _WorkspaceStore:
+    """Results kept in ``vkt.Storage`` (workspace scope, no time limit) by ``analysis.record_key``: reopening the
+    editor or re-running a batch describes only the photos without a stored result."""
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(vkt.Storage().get(key, scope=STORAGE_SCOPE).getvalue_binary())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise StoreError(f"The stored result could not be read ({error}).") from None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        try:
+            vkt.Storage().set(key, data=vkt.File.from_data(json.dumps(value)), scope=STORAGE_SCOPE)
+        except OSError as error:
+            raise StoreError(f"The result could not be stored ({error}).") from None
+
+    def forget(self, key: str) -> None:
+        try:
+            vkt.Storage().delete(key, scope=STORAGE_SCOPE)
+        except FileNotFoundError:
+            pass
+
+
+def _workspace_store() -> _WorkspaceStore | None:
+    """The store on the platform; ``None`` where there is no ``vkt.Storage`` (running outside VIKTOR)."""
+    try:
+        vkt.Storage()
+    except OSError:
+        return None
+    return _WorkspaceStore()
 
 
 def _progress(done: int, total: int) -> None:

@@ -12,6 +12,9 @@ from werkzeug import Response
 from app import Controller, Parametrization
 from tests.conftest import TEST_API_KEY, shared_image_path, sse
 
+RECORD_FIELDS = {"project": "", "location": "", "inspector": "", "inspection_date": "", "reference": "", "review": []}
+"""The sign-off and review fields, empty, as the editor sends them before anything is filled in."""
+
 
 def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", preset: str = "general"):
     raw = {
@@ -22,6 +25,7 @@ def params_with(image: bytes | None, name: str = "photo.jpg", question: str = ""
         "scale": "nen2767",
         "language": "en",
         "page": 1,
+        **RECORD_FIELDS,
     }
     resources = {1: MockedFileResource(vkt.File.from_data(image), name)} if image is not None else {}
     return mock_params(raw, Parametrization, file_resources=resources)
@@ -118,6 +122,7 @@ def batch_params(photos: list[tuple[str, bytes]], preset: str = "inspection", im
         "scale": "nen2767",
         "language": "nl",
         "page": 1,
+        **RECORD_FIELDS,
     }
     return mock_params(raw, Parametrization, file_resources=resources)
 
@@ -226,6 +231,7 @@ def test_the_controller_answers_about_the_image_the_view_sent(model_service):
         "scale": "nen2767",
         "language": "en",
         "page": 1,
+        **RECORD_FIELDS,
     }
     params = mock_params(
         raw, Parametrization, file_resources={1: MockedFileResource(vkt.File.from_data(data), "f.webp")}

@@ -298,3 +298,62 @@ def test_repairs_are_listed_under_the_findings_and_the_raw_reply_is_one_click_aw
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"repairs-{width}.png"), full_page=True)
     page.close()
+
+
+def test_a_reviewed_report_shows_the_sign_off_the_summary_and_each_findings_origin(browser, shared_image, tmp_path):
+    from image_analysis.render import render_report
+    from image_analysis.review import AI_CONFIRMED, EDITED, Finding, Review, SignOff
+
+    wall = prepare_image(shared_image("crack_concrete_ozgenel_a.png"), "crack_concrete_ozgenel_a.png")
+    post = prepare_image(shared_image("corrosion_rusty_metal_05_polyhaven_1k.jpg"), "railing_post.jpg")
+    analyses = [
+        make_analysis(wall, REPAIRED_REPLY, preset="inspection", model="mistral.ministral-3-14b-instruct"),
+        make_analysis(post, REPAIRED_REPLY, preset="inspection", model="mistral.ministral-3-14b-instruct", number=2),
+    ]
+    review = Review(
+        SignOff("Kade Noord quay wall", "Delft, Kade Noord 12", "J. de Vries", "2026-11-20", "INS-2026-014"),
+        (
+            Finding(
+                1,
+                "",
+                "concrete retaining wall",
+                "crack",
+                "lower left, 0.3 mm wide",
+                "0.8 m",
+                "4",
+                "seal the crack",
+                "within months",
+                "crack gauge fitted",
+                EDITED,
+                "1.1",
+            ),
+            Finding(
+                1,
+                "",
+                "concrete retaining wall",
+                "spalling",
+                "top edge",
+                "0.1 x 0.2 m",
+                "3",
+                "repair the edge",
+                "within months",
+                "",
+                AI_CONFIRMED,
+                "1.2",
+            ),
+        ),
+    )
+    page, watch, url = open_page(browser, render_report(analyses, "Site inspection report", review), tmp_path)
+    assert "J. de Vries" in page.locator("table.signoff").inner_text()
+    summary = page.locator("table.element-summary tbody tr").all_inner_texts()
+    assert summary[0].split("\t")[:2] == ["concrete retaining wall", "4 (mediocre)"]
+    origins = page.locator("#entry-1 td.origin").all_inner_texts()
+    assert origins == [EDITED, AI_CONFIRMED]
+    assert "Reviewed by J. de Vries" in page.locator("#entry-1 .review-state").inner_text()
+    assert "Not reviewed" in page.locator("#entry-2 .review-state").inner_text()
+    assert not page.locator("#entry-1 details.ai-findings table.defects").is_visible(), "the AI's own findings fold"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-reviewed.png"), full_page=True)
+    page.close()
