@@ -12,7 +12,10 @@ Measures, in one run, on this machine:
 4. a batch of 16 photos against a local OpenAI-compatible server (127.0.0.1) that answers after 1 s: the default
    concurrency against one request at a time;
 5. the Word report and the page for runaway replies of 100,000 characters (thousands of table rows, a 300-column
-   table, thousands of list items) against an ordinary reply.
+   table, thousands of list items) against an ordinary reply;
+6. the memory and time budget: each format at 12, 65 and 250 MP and the hostile files of
+   scripts/make_hostile_files.py, through ``python -m image_analysis prepare`` with the peak resident memory of the
+   whole process tree, against the previous approach (everything decoded by Pillow, no budget).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -350,6 +354,60 @@ def reports_section(images: Path, lines: list[str]) -> list[str]:
     return [] if ok else ["a 100,000-character reply adds at most 5 s to the Word report"]
 
 
+BUDGET_FORMATS = ("huge_rgba.png", "huge_float32.tif", "huge_lossless.webp", "huge_progressive_cmyk.jpg")
+HOSTILE_FILES = ("pdf_form_draws_1e9.pdf", "pdf_inflates_600mb.pdf", "pdf_form_draws_1e6.pdf", "tiff_100000_pages.tif")
+PREVIOUS = {"IMAGE_ANALYSIS_STREAM_PIXELS": str(10**12), "IMAGE_ANALYSIS_MEMORY_MB": "100000"}
+"""The previous approach: every raster decoded by Pillow, no decode refused for its memory (PDF still isolated)."""
+
+
+def budget_section(lines: list[str]) -> list[str]:
+    import tempfile
+
+    from scripts.make_hostile_files import make
+    from tests.memory import run_measured
+
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI", "VISION", "IMAGE_"))}
+
+    def measure(path: Path, env: dict[str, str]) -> tuple[str, Any]:
+        command = [sys.executable, "-m", "image_analysis", "prepare", str(path), "--preset", "drawing"]
+        measured = run_measured(command, cwd=REPO, env={**base, **env}, timeout=300)
+        outcome = "prepared" if measured.returncode == 0 else "refused" if measured.returncode == 2 else "failed"
+        return f"{measured.seconds:.1f} s, {measured.peak_mb:,.0f} MB, {outcome}", measured
+
+    rows, worst = [], (0.0, 0.0)
+    with tempfile.TemporaryDirectory() as folder:
+        for megapixels in (12, 65, 250):
+            made = make(Path(folder) / f"{megapixels}", huge_mp=megapixels, only=list(BUDGET_FORMATS))
+            for name in BUDGET_FORMATS:
+                ours, measured = measure(made[name], {})
+                theirs, _ = measure(made[name], PREVIOUS)
+                worst = (max(worst[0], measured.peak_mb), max(worst[1], measured.seconds))
+                rows.append(f"| {name.split('_', 1)[1]} | {megapixels} MP | {ours} | {theirs} |")
+        made = make(Path(folder) / "hostile", only=list(HOSTILE_FILES))
+        for name in HOSTILE_FILES:
+            ours, measured = measure(made[name], {})
+            worst = (max(worst[0], measured.peak_mb), max(worst[1], measured.seconds))
+            rows.append(f"| {name} | {made[name].stat().st_size:,} B | {ours} | — |")
+    ok = worst[0] <= 1024 and worst[1] <= 20
+    lines += [
+        "## The memory and time budget of one upload",
+        "",
+        "`python -m image_analysis prepare FILE --preset drawing` in a fresh process; peak resident memory of the "
+        "whole process tree (sampled every 20 ms), wall time including Python's start. *Previous*: every raster "
+        "decoded by Pillow and nothing refused for its memory (`IMAGE_ANALYSIS_STREAM_PIXELS` and "
+        "`IMAGE_ANALYSIS_MEMORY_MB` set high). Files made by `scripts/make_hostile_files.py`.",
+        "",
+        "| file | size | this version | previous |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        f"- {'met' if ok else 'MISSED'}: every upload prepared or refused within 1 GB and 20 s "
+        f"(worst: {worst[0]:,.0f} MB, {worst[1]:.1f} s)",
+        "",
+    ]
+    return [] if ok else ["every upload prepared or refused within 1 GB and 20 s"]
+
+
 def _seconds(function: Callable[[], object]) -> float:
     start = time.perf_counter()
     function()
@@ -381,6 +439,7 @@ def main() -> int:
     missed += plan_section(args.images, lines)
     missed += batch_section(args.images, lines)
     missed += reports_section(args.images, lines)
+    missed += budget_section(lines)
     every_file_section(args.images, lines)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

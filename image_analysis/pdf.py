@@ -1,4 +1,8 @@
-"""PDF drawings: one page rendered with PDFium (pypdfium2) at a resolution that suits the drawing tiles."""
+"""PDF drawings: one page rendered with PDFium (pypdfium2) at a resolution that suits the drawing tiles.
+
+The cost of rendering a page cannot be known beforehand (a page may draw one form a billion times), so
+``render_page`` runs it in a child process within the upload's memory and time budget (``isolation``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from image_analysis.errors import ImageInputError
+from image_analysis.isolation import LimitExceeded, run_isolated
 
 MAX_DPI = 300
 TARGET_LONG_SIDE = 4400
@@ -30,7 +35,21 @@ def is_pdf(data: bytes) -> bool:
 
 
 def render_page(data: bytes, name: str, page: int = 1) -> RenderedPage:
-    """Render page ``page`` (from 1) of a PDF; a clear ``ImageInputError`` for encrypted, empty or broken files."""
+    """Render page ``page`` (from 1) of a PDF in a child process within the memory and time budget; a clear
+    ``ImageInputError`` for encrypted, empty, broken or too complex files."""
+    try:
+        return run_isolated(render_page_here, data, name, page)
+    except LimitExceeded as exceeded:
+        limit = f"{exceeded.limit:g} s" if exceeded.what == "time" else f"{exceeded.limit:,.0f} MB of memory"
+        raise ImageInputError(
+            f"Page {page} of '{name}' is too complex to render within {limit}. Export the page as PNG, "
+            "or split the sheet into smaller pages, and upload that."
+        ) from None
+
+
+def render_page_here(data: bytes, name: str, page: int = 1) -> RenderedPage:
+    """Render page ``page`` (from 1) of a PDF in this process; a clear ``ImageInputError`` for encrypted, empty or
+    broken files."""
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:

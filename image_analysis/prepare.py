@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import numpy
 from PIL import Image, ImageChops, ImageCms, ImageFile, ImageStat
 
-from image_analysis import integrity, pdf, tiles, vision_grid
+from image_analysis import integrity, large, pdf, tiles, vision_grid
 from image_analysis.errors import ImageInputError
 from image_analysis.metadata import PhotoMetadata, read_metadata
 
@@ -238,11 +239,17 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
         notes.append(f"Page {rendered.page} of {rendered.pages} of the PDF, rendered at {rendered.dpi} dpi.")
     else:
         image = _open(data, name)
+    needed = large.memory_needed(data, image.format, *image.size, getattr(image, "layer", None))
+    if needed > large.DECODE_BUDGET:
+        raise ImageInputError(_over_budget(name, image.format, needed))
+    streaming = large.use_streaming(image.format, *image.size)
+    if not streaming and image.format != "PDF":
         _verify(image, data, name)
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:
-        notes.append(f"The file holds {frames} images (frames); only the first one was analysed.")
-    metadata = read_metadata(image)
+    frames = _frames(image)
+    if frames:
+        what = "more than one image" if frames == "more than one" else f"{frames} images"
+        notes.append(f"The file holds {what} (frames); only the first one was analysed.")
+    metadata = _header_metadata(image) if streaming else read_metadata(image)
     orientation = metadata.orientation or 1
     width, height = image.size[::-1] if orientation in _SWAPS_SIDES else image.size
     source = SourceImage(
@@ -256,7 +263,13 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
 
     plan = None if kind is ImageKind.PHOTO else tiles.plan_tiles(width, height)
     overview_size = vision_grid.target_size(width, height)
-    if plan and kind is None and image.format in _DRAFTABLE:
+    if streaming:
+        size = plan.size if plan and kind is not ImageKind.PHOTO else overview_size
+        pixels = _stream(data, name, image.format, size, needed)
+        kind = kind or classify(pixels)
+        if plan and kind is ImageKind.PHOTO:
+            pixels = _shrink(pixels, overview_size)
+    elif plan and kind is None and image.format in _DRAFTABLE:
         # A JPEG is nearly always a photo: decode it at the overview's size, and larger only if it is a drawing.
         pixels = _decode(image, overview_size, orientation, name)
         kind = classify(pixels)
@@ -284,6 +297,32 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
         "so that small lettering stays readable."
     )
     return Preparation(source, tuple(sent), kind, metadata, tuple(notes))
+
+
+def _stream(data: bytes, name: str, format: str | None, size: tuple[int, int], needed: int) -> Image.Image:
+    """A huge raster decoded by libvips straight to ``size`` (``large``); damage refuses the file."""
+    try:
+        return large.decode(data, size, needed).pixels
+    except large.StreamError as error:
+        raise ImageInputError(_decode_failure(name, format, error)) from error
+
+
+def _frames(image: Image.Image) -> str | None:
+    """How many images a multi-image file holds, or ``None`` for one; "more than one" where counting would mean
+    walking every page (a TIFF of 100,000 pages, a long GIF)."""
+    if not getattr(image, "is_animated", False):
+        return None
+    if image.format in ("TIFF", "GIF", "PDF"):
+        return "more than one"
+    return str(getattr(image, "n_frames", "more than one"))
+
+
+def _header_metadata(image: ImageFile.ImageFile) -> PhotoMetadata:
+    """Metadata read without decoding pixels: a PNG's EXIF is only read when it comes before the image data
+    (Pillow would decode the whole image to look for it after)."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return PhotoMetadata()
+    return read_metadata(image)
 
 
 def _verify(image: ImageFile.ImageFile, data: bytes, name: str) -> None:
@@ -474,7 +513,7 @@ def _normalise(image: Image.Image, factor: tuple[int, int] = (1, 1)) -> Image.Im
     if mode == "1":
         image = image.convert("L")
     elif mode.startswith("I;16") or mode == "I":
-        image = image.convert("I").point(lambda value: value / 257).convert("L")
+        image = _grey_16(image)
     elif mode == "F":
         image = image.point(lambda value: value * 255).convert("L")
     elif mode in ("P", "PA"):
@@ -484,6 +523,18 @@ def _normalise(image: Image.Image, factor: tuple[int, int] = (1, 1)) -> Image.Im
     if image.mode in ("LA", "La", "RGBA", "RGBa"):
         return _flatten(image, factor)
     return image.reduce(factor) if factor != (1, 1) else image
+
+
+def _grey_16(image: Image.Image) -> Image.Image:
+    """16-bit grey scaled to 8 bit; a PNG's transparent grey value (``tRNS``) becomes an alpha band, so that it is
+    flattened on white like any other transparency."""
+    wide = image.convert("I")
+    grey = wide.point(lambda value: value / 257).convert("L")
+    transparent = image.info.get("transparency")
+    if not isinstance(transparent, int):
+        return grey
+    alpha = Image.fromarray((numpy.asarray(wide) != transparent).astype(numpy.uint8) * 255, "L")
+    return Image.merge("LA", (grey, alpha))
 
 
 def _flatten(image: Image.Image, factor: tuple[int, int]) -> Image.Image:
@@ -561,6 +612,15 @@ def _too_many_pixels(name: str, size: tuple[int, int] | None = None) -> str:
     return (
         f"'{name}' is too large{dimensions}: at most {MAX_SOURCE_PIXELS // 1_000_000} megapixels are accepted. "
         "Upload a smaller export or a crop of the area of interest."
+    )
+
+
+def _over_budget(name: str, format: str | None, needed: int) -> str:
+    how = "a lossless WebP is decoded whole" if format == "WEBP" else "a progressive JPEG is decoded whole"
+    return (
+        f"'{name}' is too large to decode within this app's memory budget: {how}, which needs about "
+        f"{needed / 2**30:.1f} GB here (at most {large.DECODE_BUDGET / 2**30:.1f} GB). Export it as PNG, as a baseline "
+        "JPEG, or at a smaller size, and upload that."
     )
 
 
