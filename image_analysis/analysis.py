@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from image_analysis import model, prompts
+from image_analysis import model, prompts, title_text
 from image_analysis.errors import AnalysisError, ServiceError
 from image_analysis.findings import ParsedReply, parse_reply
 from image_analysis.model import Description, ServiceSettings
@@ -41,6 +41,8 @@ class Upload:
     name: str
     data: bytes = b""
     unreadable: str | None = None
+    page: int | None = None
+    """For one sheet of a PDF set: its page (from 1); ``None`` uses the request's."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", clean(self.name))  # a file name is text from outside
@@ -107,12 +109,13 @@ class Analysis:
 
 def prepare(upload: Upload, request: AnalysisRequest) -> Preparation:
     """Prepare an upload the way ``request``'s preset wants it sent."""
-    return prepare_image(upload.data, upload.name, kind=request.preset.image_kind, page=request.page)
+    return prepare_image(upload.data, upload.name, kind=request.preset.image_kind, page=upload.page or request.page)
 
 
 def describe(preparation: Preparation, request: AnalysisRequest, settings: ServiceSettings) -> Description:
     """Ask the model for ``request`` about a prepared image."""
-    return model.describe(preparation.images, prompts.build_prompt(request), settings)
+    pdf_text = title_text.region_text(preparation.text) if preparation.text else None
+    return model.describe(preparation.images, prompts.build_prompt(request, pdf_text), settings)
 
 
 def record_key(upload: Upload, request: AnalysisRequest, model_name: str) -> str:
@@ -120,7 +123,8 @@ def record_key(upload: Upload, request: AnalysisRequest, model_name: str) -> str
     that a change to any of them (or to the prompts in a new version) is a new result."""
     prompt = prompts.build_prompt(request)
     digest = hashlib.sha256()
-    parts = (hashlib.sha256(upload.data).hexdigest(), json.dumps(request.to_json(), sort_keys=True), model_name)
+    choices = json.dumps({**request.to_json(), "page": upload.page or request.page}, sort_keys=True)
+    parts = (hashlib.sha256(upload.data).hexdigest(), choices, model_name)
     for part in (*parts, prompt.system, prompt.user):
         digest.update(part.encode("utf-8") + b"\0")
     return f"result-{digest.hexdigest()}"

@@ -33,8 +33,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import analysis, model, render, report
+from image_analysis import analysis, model, pdf, register, render, report
 from image_analysis.errors import ImageInputError, ServiceError
+from image_analysis.pages import PageSpecError, parse_pages
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.review import ADDED, EDITED, SIGNOFF_LABELS, Review, ReviewError, SignOff, reviewed
 from image_analysis.review_csv import read_review_csv
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--out", type=Path, help="write the page (one image) or the HTML report (several)")
     describe.add_argument("--docx", type=Path, help="write a Word report")
     describe.add_argument("--csv", type=Path, help="write the findings of all images as CSV")
+    describe.add_argument(
+        "--pages",
+        default=None,
+        help="which sheets of a PDF set: all, N or ranges A-B,C (default for --preset drawing: all; else --page)",
+    )
+    describe.add_argument("--register", type=Path, help="write the drawing register of the set as CSV")
     _add_store(describe)
     _add_signoff(describe)
 
@@ -125,7 +132,7 @@ def _add_request(parser: argparse.ArgumentParser) -> None:
         help="condition scale for inspections: nen2767 (1-6, default), nbi (0-9), lmh (Low/Medium/High)",
     )
     parser.add_argument("--question", default="", help="an extra question or instruction for the model")
-    parser.add_argument("--page", type=int, default=1, help="the page of a PDF to analyse (default 1)")
+    parser.add_argument("--page", type=int, default=None, help="the page of a PDF to analyse (default 1)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,11 +174,16 @@ def _describe(args: argparse.Namespace) -> int:
         language=Language(args.language),
         scale=ConditionScale(args.scale),
         question=args.question,
-        page=args.page,
+        page=args.page or 1,
     )
     if len(args.images) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")
-    uploads = [analysis.Upload.from_path(path) for path in args.images]
+    try:
+        uploads, sources = _sheets([analysis.Upload.from_path(path) for path in args.images], args.images, args)
+    except (ImageInputError, PageSpecError) as error:
+        return _fail(EXIT_BAD_INPUT, str(error))
+    if len(uploads) > analysis.MAX_BATCH:
+        return _fail(EXIT_BAD_INPUT, f"{len(uploads)} sheets: at most {analysis.MAX_BATCH} can be described at once.")
     try:
         store = SqliteStore(args.store) if args.store else None
     except StoreError as error:
@@ -188,10 +200,12 @@ def _describe(args: argparse.Namespace) -> int:
         _note(f"{kept} of {len(results)} taken from the store {args.store} (no request sent for them)")
     written = _write_outputs(args, results, Review(_signoff(args)))
     _print(results)
-    failed = [str(path) for path, result in zip(args.images, results, strict=True) if result.error]
+    by_name = {upload.name: str(path) for upload, path in zip(uploads, sources, strict=True)}
+    failed = list(dict.fromkeys(by_name[result.name] for result in results if result.error and result.name in by_name))
     if failed and len(results) > 1:
+        count = sum(1 for result in results if result.error)
         print(
-            f"{PROG}: {len(failed)} of {len(results)} without a description; to retry them: "
+            f"{PROG}: {count} of {len(results)} without a description; to retry them: "
             f"python -m image_analysis describe {' '.join(shlex.quote(path) for path in failed)} ...",
             file=sys.stderr,
         )
@@ -226,6 +240,32 @@ def _exit_code(results: list[analysis.Analysis]) -> int:
     if analysis.SERVICE in failures:
         return EXIT_SERVICE
     return EXIT_BAD_INPUT if analysis.INPUT in failures else EXIT_OK
+
+
+def _sheets(
+    uploads: list[analysis.Upload], paths: list[Path], args: argparse.Namespace
+) -> tuple[list[analysis.Upload], list[Path]]:
+    """Each PDF of a drawing set as one upload per sheet chosen (``--pages``; all by default for drawings), with
+    the path each upload came from."""
+    spec = args.pages or (str(args.page) if args.page else None)
+    if spec is None and args.preset == Preset.DRAWING.value:
+        spec = "all"
+    if spec is None:
+        return uploads, list(paths)
+    sheets, sources = [], []
+    for upload, path in zip(uploads, paths, strict=True):
+        if upload.unreadable or not pdf.is_pdf(upload.data):
+            sheets.append(upload)
+            sources.append(path)
+            continue
+        pages = parse_pages(spec, pdf.page_count(upload.data, upload.name))
+        if len(pages) == 1 and not args.pages:
+            named = [dataclasses.replace(upload, page=pages[0])]
+        else:
+            named = [dataclasses.replace(upload, name=f"{upload.name} (page {page})", page=page) for page in pages]
+        sheets += named
+        sources += [path] * len(named)
+    return sheets, sources
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -295,6 +335,9 @@ def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis], r
         outputs.append(("the Word report", args.docx, lambda: report.word_report(results, review=review)))
     if args.csv:
         outputs.append(("the findings CSV", args.csv, lambda: report.findings_csv(results, review).encode("utf-8")))
+    if getattr(args, "register", None):
+        rows = lambda: register.register_csv(register.build_register(results)).encode("utf-8")  # noqa: E731
+        outputs.append(("the drawing register", args.register, rows))
     failed = 0
     for what, path, build in outputs:
         try:

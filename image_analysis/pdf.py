@@ -21,13 +21,53 @@ MAX_PAGE_PIXELS = 60_000_000
 
 
 @dataclass(frozen=True)
+class TextSegment:
+    """A run of text from the page's own text layer and its box, as fractions of the page (y from the top)."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
 class RenderedPage:
-    """A rendered page, which page it was, of how many, and at what resolution."""
+    """A rendered page, which page it was, of how many, at what resolution, and the page's text layer (empty for
+    a scanned sheet)."""
 
     image: Image.Image
     page: int
     pages: int
     dpi: int
+    text: tuple[TextSegment, ...] = ()
+
+
+MAX_SEGMENTS = 20_000
+"""Text runs read from one page (a real sheet has hundreds)."""
+
+
+def page_count(data: bytes, name: str) -> int:
+    """How many pages a PDF has (reading its page tree only); ``ImageInputError`` for a damaged or locked file."""
+    document = _open_document(data, name)
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
+def _text_segments(pdf_page: pdfium.PdfPage, width: float, height: float) -> tuple[TextSegment, ...]:
+    textpage = pdf_page.get_textpage()
+    try:
+        segments = []
+        for index in range(min(textpage.count_rects(), MAX_SEGMENTS)):
+            left, bottom, right, top = textpage.get_rect(index)
+            text = " ".join(textpage.get_text_bounded(left, bottom, right, top).split())
+            if text:
+                segments.append(TextSegment(text, left / width, 1 - top / height, right / width, 1 - bottom / height))
+        return tuple(segments)
+    finally:
+        textpage.close()
 
 
 def is_pdf(data: bytes) -> bool:
@@ -50,16 +90,7 @@ def render_page(data: bytes, name: str, page: int = 1) -> RenderedPage:
 def render_page_here(data: bytes, name: str, page: int = 1) -> RenderedPage:
     """Render page ``page`` (from 1) of a PDF in this process; a clear ``ImageInputError`` for encrypted, empty or
     broken files."""
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as error:
-        if "password" in str(error).lower():
-            raise ImageInputError(
-                f"'{name}' is a password-protected PDF. Save it without a password, or export the page as PNG."
-            ) from None
-        raise ImageInputError(
-            f"'{name}' could not be read as PDF: the file is damaged. Export the drawing again, or as PNG."
-        ) from None
+    document = _open_document(data, name)
     try:
         pages = len(document)
         if pages == 0:
@@ -76,6 +107,20 @@ def render_page_here(data: bytes, name: str, page: int = 1) -> RenderedPage:
             image = pdf_page.render(scale=dpi / 72, fill_color=(255, 255, 255, 255)).to_pil()
         except pdfium.PdfiumError as error:
             raise ImageInputError(f"Page {page} of '{name}' could not be rendered ({error}).") from None
-        return RenderedPage(image=image.convert("RGB"), page=page, pages=pages, dpi=round(dpi))
+        text = _text_segments(pdf_page, width_pt, height_pt)
+        return RenderedPage(image=image.convert("RGB"), page=page, pages=pages, dpi=round(dpi), text=text)
     finally:
         document.close()
+
+
+def _open_document(data: bytes, name: str) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise ImageInputError(
+                f"'{name}' is a password-protected PDF. Save it without a password, or export the page as PNG."
+            ) from None
+        raise ImageInputError(
+            f"'{name}' could not be read as PDF: the file is damaged. Export the drawing again, or as PNG."
+        ) from None

@@ -17,6 +17,7 @@ One pass, done at the right size (after Pillow's ``Image.draft`` and ``ImageOps.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import itertools
@@ -160,6 +161,10 @@ class Preparation:
     kind: ImageKind
     metadata: PhotoMetadata
     notes: tuple[str, ...] = ()
+    page: int | None = None
+    """For a PDF: the page analysed (from 1)."""
+    text: tuple[pdf.TextSegment, ...] | None = None
+    """For a PDF: the page's own text layer (empty for a scanned sheet); ``None`` for other files."""
 
     @property
     def image_tokens(self) -> int:
@@ -188,6 +193,8 @@ class Preparation:
             "payload_bytes": self.payload_bytes,
             "metadata": self.metadata.as_dict(),
             "notes": list(self.notes),
+            "page": self.page,
+            "text_segments": None if self.text is None else len(self.text),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -197,6 +204,7 @@ class Preparation:
         for entry, image in zip(data["images"], self.images, strict=True):
             entry["data"] = base64.b64encode(image.data).decode("ascii")
             entry["region"] = list(image.region) if image.region else None
+        data["text"] = None if self.text is None else [dataclasses.astuple(segment) for segment in self.text]
         return data
 
     @classmethod
@@ -221,6 +229,8 @@ class Preparation:
             kind=ImageKind(data["kind"]),
             metadata=PhotoMetadata.from_dict(data["metadata"]),
             notes=tuple(data["notes"]),
+            page=data.get("page"),
+            text=None if data.get("text") is None else tuple(pdf.TextSegment(*row) for row in data["text"]),
         )
 
 
@@ -232,11 +242,15 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
     ``ImageInputError`` naming the file when the bytes cannot be used.
     """
     notes: list[str] = []
+    extra: dict[str, Any] = {}
     if pdf.is_pdf(data):
         rendered = pdf.render_page(data, name, page)
         image = rendered.image
         image.format = "PDF"
         notes.append(f"Page {rendered.page} of {rendered.pages} of the PDF, rendered at {rendered.dpi} dpi.")
+        if not rendered.text:
+            notes.append("The page has no text layer (a scanned sheet): the title block is the model's reading.")
+        extra = {"page": rendered.page, "text": rendered.text}
     else:
         image = _open(data, name)
     needed = large.memory_needed(data, image.format, *image.size, getattr(image, "layer", None))
@@ -282,7 +296,7 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
     if plan is None or kind is ImageKind.PHOTO:
         if pixels.size != overview_size:
             pixels = _shrink(pixels, overview_size)
-        return Preparation(source, (encode(pixels, kind),), kind, metadata, tuple(notes))
+        return Preparation(source, (encode(pixels, kind),), kind, metadata, tuple(notes), **extra)
 
     def encode_tile(tile: tiles.Tile) -> PreparedImage:
         crop = pixels.crop(tile.box)
@@ -296,7 +310,7 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
         f"Sent as an overview and {len(plan.tiles)} overlapping tiles at {plan.scale:.0%} of the original size, "
         "so that small lettering stays readable."
     )
-    return Preparation(source, tuple(sent), kind, metadata, tuple(notes))
+    return Preparation(source, tuple(sent), kind, metadata, tuple(notes), **extra)
 
 
 def _stream(data: bytes, name: str, format: str | None, size: tuple[int, int], needed: int) -> Image.Image:

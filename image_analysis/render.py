@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from image_analysis import findings
+from image_analysis import findings, register
 from image_analysis.analysis import Analysis
 from image_analysis.metadata import PhotoMetadata
 from image_analysis.prepare import Preparation
@@ -192,6 +192,7 @@ def render_report(
     summary = []
     if preset is Preset.INSPECTION and scale is not None:
         summary = element_summary(review.effective(ai_findings(analyses)), scale)
+    drawings = register.build_register(analyses) if preset is Preset.DRAWING else []
     return _environment.get_template("report.html.j2").render(
         title=title,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -201,6 +202,7 @@ def render_report(
         signoff=review.signoff if preset is Preset.INSPECTION or not review.signoff.empty else None,
         summary=summary,
         scale=scale,
+        register=drawings,
     )
 
 

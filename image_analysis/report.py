@@ -20,6 +20,7 @@ from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 
 from image_analysis import docx_layout as layout
+from image_analysis import register
 from image_analysis.analysis import Analysis
 from image_analysis.findings import (
     DEFECT_COLUMNS,
@@ -62,6 +63,8 @@ def word_report(analyses: Sequence[Analysis], title: str | None = None, review: 
     _paragraph(document, f"Report date: {datetime.now(UTC):%Y-%m-%d}. {len(analyses)} image(s). {PROVENANCE}.")
     if preset is Preset.INSPECTION:
         _element_summary(document, analyses, review)
+    if preset is Preset.DRAWING:
+        _register(document, analyses)
     signoff = review.signoff
     layout.footer(document, " · ".join(part for part in (signoff.project, signoff.reference) if part))
     for analysis in analyses:
@@ -69,6 +72,19 @@ def word_report(analyses: Sequence[Analysis], title: str | None = None, review: 
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _register(document: DocumentType, analyses: Sequence[Analysis]) -> None:
+    rows = register.build_register(analyses)
+    if not rows:
+        return
+    document.add_heading("Drawing register", level=1)
+    columns = ("Page", "Drawing number", "Title", "Rev.", "Date", "Scale", "Source", "Problems")
+    table = layout.styled_table(document, columns, (1.0, 2.3, 3.0, 1.0, 1.8, 1.4, 2.2, 3.8))
+    for row in rows:
+        cells = (row.page, row.drawing_number, row.title, row.revision, row.date, row.scale, row.source)
+        values = [clean(str(cell)) if cell is not None else "—" for cell in cells]
+        layout.add_row(table, [*values, clean("; ".join(row.problems)) or "—"])
 
 
 def _element_summary(document: DocumentType, analyses: Sequence[Analysis], review: Review) -> None:

@@ -1,0 +1,27 @@
+"""Which pages of a PDF set to analyse: ``all``, one page ``N``, or ranges ``A-B,C``."""
+
+from __future__ import annotations
+
+
+class PageSpecError(ValueError):
+    """A page choice that cannot be read or names pages the file does not have."""
+
+
+def parse_pages(spec: str, count: int) -> list[int]:
+    """The pages (from 1, in order, each once) that ``spec`` names in a file of ``count`` pages."""
+    text = "".join(spec.split()).lower()
+    if text in ("", "all"):
+        return list(range(1, count + 1))
+    pages: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        try:
+            start = int(first)
+            end = int(last) if last else start
+        except ValueError:
+            message = f"'{spec}' is not a page choice: use all, a page such as 3, or ranges such as 2-5,8."
+            raise PageSpecError(message) from None
+        if not 1 <= start <= end <= count:
+            raise PageSpecError(f"pages {part} do not exist: the file has {count} page(s).")
+        pages.extend(page for page in range(start, end + 1) if page not in pages)
+    return pages

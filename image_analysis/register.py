@@ -1,0 +1,195 @@
+"""The drawing register of a set: one row per sheet, and the set-level problems found by code, not by the model.
+
+Each row takes its title-block fields from the PDF's text layer where it has them (``title_text``) and from the
+model's reading otherwise. The checks: duplicate drawing numbers, one number with different titles, revisions
+missing or going backwards, dates missing or in the future, scale missing, gaps in "sheet n of m", owner differing
+across the set. Every problem names the sheets involved.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from image_analysis.analysis import Analysis
+from image_analysis.findings import DrawingFindings
+from image_analysis.title_text import CheckedField, check
+
+COLUMNS = ("page", "drawing_number", "title", "revision", "date", "scale", "status", "source", "problems")
+_LABELS = {"drawing_number": "drawing number", "date_of_issue": "date", "revision": "revision", "title": "title"}
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    page: int
+    drawing_number: str | None
+    title: str | None
+    revision: str | None
+    date: str | None
+    scale: str | None
+    status: str | None
+    source: str
+    problems: tuple[str, ...] = field(default=())
+    owner: str | None = None
+    sheet: str | None = None
+
+
+def build_register(analyses: Sequence[Analysis], today: date | None = None) -> list[RegisterRow]:
+    """The register of the drawings among ``analyses`` (in their order), with every sheet's problems."""
+    rows = [row for result in analyses if (row := _row(result)) is not None]
+    return _set_checks(rows, today or date.today())
+
+
+def _row(result: Analysis) -> RegisterRow | None:
+    findings = result.parsed.findings
+    preparation = result.preparation
+    page = (preparation.page if preparation else None) or result.number
+    if not isinstance(findings, DrawingFindings):
+        if result.request.preset.value != "drawing":
+            return None
+        reason = result.error or result.parsed.problem or "no findings"
+        return RegisterRow(page, None, None, None, None, None, None, "none", (f"not read: {reason}",))
+    segments = preparation.text if preparation else None
+    checked = {item.name: item for item in check(findings.title_block, segments)}
+    problems = [_disagreement(item) for item in checked.values() if item.model_reading is not None]
+    if segments is None:
+        source = "model"
+    elif not segments:
+        source = "model (scanned sheet: no text layer)"
+    elif any(item.source in ("PDF text", "both agree") for item in checked.values()):
+        source = "PDF text layer"
+    else:
+        source = "model (no title block in the text layer)"
+    value = lambda name: checked[name].value  # noqa: E731
+    return RegisterRow(
+        page=page,
+        drawing_number=value("drawing_number"),
+        title=value("title"),
+        revision=value("revision"),
+        date=value("date_of_issue"),
+        scale=value("scale"),
+        status=value("status"),
+        source=source,
+        problems=tuple(problem for problem in problems if problem),
+        owner=value("owner"),
+        sheet=value("sheet"),
+    )
+
+
+def _disagreement(item: CheckedField) -> str | None:
+    if item.name not in _LABELS and item.name not in ("scale", "status", "sheet", "owner"):
+        return None
+    label = _LABELS.get(item.name, item.name)
+    return f"{label}: the model read '{item.model_reading}', the PDF text says '{item.value}'"
+
+
+def _set_checks(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
+    problems: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        problems[row.page].extend(row.problems)
+        if row.source == "none":
+            continue
+        if not row.revision:
+            problems[row.page].append("revision missing")
+        if not row.scale:
+            problems[row.page].append("scale missing")
+        if not row.date:
+            problems[row.page].append("date missing")
+        elif (issued := _date(row.date)) is not None and issued > today:
+            problems[row.page].append(f"date {row.date} is in the future")
+    by_number: dict[str, list[RegisterRow]] = defaultdict(list)
+    for row in rows:
+        if row.drawing_number:
+            by_number[_key(row.drawing_number)].append(row)
+    for same in by_number.values():
+        if len(same) < 2:
+            continue
+        pages = [row.page for row in same]
+        for row in same:
+            others = ", ".join(str(page) for page in pages if page != row.page)
+            problems[row.page].append(f"drawing number {row.drawing_number} is also on page {others}")
+        if len({_key(row.title or "") for row in same}) > 1:
+            for row in same:
+                problems[row.page].append(
+                    f"drawing number {row.drawing_number} has different titles on pages {', '.join(map(str, pages))}"
+                )
+        for earlier, later in itertools.pairwise(same):
+            if earlier.revision and later.revision and _revision(later.revision) < _revision(earlier.revision):
+                problems[later.page].append(
+                    f"revision goes back from {earlier.revision} (page {earlier.page}) to {later.revision}"
+                )
+    _sheet_gaps(rows, problems)
+    _owners(rows, problems)
+    return [RegisterRow(**{**row.__dict__, "problems": tuple(dict.fromkeys(problems[row.page]))}) for row in rows]
+
+
+def _sheet_gaps(rows: list[RegisterRow], problems: dict[int, list[str]]) -> None:
+    numbered: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in rows:
+        match = re.fullmatch(r"\s*(\d+)\s*(?:of|/|van|von|de)\s*(\d+)\s*", row.sheet or "", re.IGNORECASE)
+        if match:
+            numbered[int(match.group(2))][int(match.group(1))] = row.page
+    for total, sheets in numbered.items():
+        missing = [number for number in range(1, total + 1) if number not in sheets]
+        if missing:
+            listed = ", ".join(f"{number} of {total}" for number in missing)
+            for page in sheets.values():
+                problems[page].append(f"sheet {listed} is not in the set")
+
+
+def _owners(rows: list[RegisterRow], problems: dict[int, list[str]]) -> None:
+    owners: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.owner:
+            owners[_key(row.owner)].append(row.page)
+    if len(owners) < 2:
+        return
+    usual = max(owners.values(), key=len)
+    names = {_key(row.owner or ""): row.owner for row in rows}
+    for key, pages in owners.items():
+        if pages is not usual:
+            for page in pages:
+                problems[page].append(f"owner '{names[key]}' differs from the rest of the set (pages {usual[0]}, ...)")
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s.:_-]", "", text).casefold()
+
+
+def _revision(text: str) -> tuple[int, str]:
+    digits = re.sub(r"\D", "", text)
+    return (int(digits), "") if digits else (0, text.strip().upper())
+
+
+def _date(text: str) -> date | None:
+    for pattern, order in (
+        (r"(\d{4})-(\d{1,2})-(\d{1,2})", "ymd"),
+        (r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", "dmy"),
+    ):
+        match = re.search(pattern, text)
+        if match:
+            parts = dict(zip(order, map(int, match.groups()), strict=True))
+            try:
+                return date(parts["y"], parts["m"], parts["d"])
+            except ValueError:
+                return None
+    return None
+
+
+def register_csv(rows: Sequence[RegisterRow]) -> str:
+    """The register as CSV (UTF-8 with BOM, CRLF), problems joined with "; "."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        cells = [getattr(row, column) for column in COLUMNS[:-1]] + ["; ".join(row.problems)]
+        writer.writerow(
+            ["'" + c if isinstance(c, str) and c[:1] in "=+-@" else ("" if c is None else c) for c in cells]
+        )
+    return "\ufeff" + buffer.getvalue()

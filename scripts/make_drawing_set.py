@@ -1,0 +1,167 @@
+"""Make a PDF drawing set: sheets with a grid, dimensions and an ISO 7200 title block in the PDF's text layer, and
+optionally scanned sheets (the same drawing as a picture, no text layer).
+
+    python scripts/make_drawing_set.py OUT.pdf [--sheets 40] [--size A1|A3]
+
+Used by the drawing-set tests (a four-sheet set with planted problems) and the benchmark (a 40-sheet A1 set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+SIZES = {"A1": (2384, 1684), "A3": (1191, 842)}
+"""Landscape page sizes in points."""
+
+
+@dataclass(frozen=True)
+class Sheet:
+    number: str
+    title: str
+    revision: str | None = "A"
+    date: str | None = "2026-03-14"
+    scale: str | None = "1:100"
+    status: str = "For construction"
+    sheet: str | None = None
+    owner: str = "Gemeente Delft"
+    scanned: bool = False
+    notes: tuple[str, ...] = field(default=("1. ALL DIMENSIONS IN MILLIMETRES.", "2. CONCRETE C30/37."))
+
+
+def _escape(text: str) -> bytes:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
+
+
+def _content(sheet: Sheet, width: float, height: float) -> bytes:
+    """Vector content: a grid of axes with labels, a dimension line, notes, and the title block with its labels."""
+    ops = [b"0.6 w"]
+    left, bottom, right, top = 60, 220, width - 60, height - 60
+    for index in range(6):
+        x = left + index * (right - left) / 5
+        ops.append(b"%.1f %.1f m %.1f %.1f l S" % (x, bottom, x, top))
+        ops.append(b"BT /F1 14 Tf %.1f %.1f Td (%s) Tj ET" % (x - 4, top + 10, _escape("ABCDEF"[index])))
+    for index in range(4):
+        y = bottom + index * (top - bottom) / 3
+        ops.append(b"%.1f %.1f m %.1f %.1f l S" % (left, y, right, y))
+        ops.append(b"BT /F1 14 Tf %.1f %.1f Td (%s) Tj ET" % (left - 24, y - 4, _escape(str(index + 1))))
+    ops.append(b"BT /F1 10 Tf %.1f %.1f Td (%s) Tj ET" % (left + 20, bottom - 20, _escape("5000")))
+    for row, note in enumerate(sheet.notes):
+        ops.append(b"BT /F1 9 Tf 60 %.1f Td (%s) Tj ET" % (150 - row * 14, _escape(note)))
+    # the title block: a box at the lower right, label above value in each cell
+    box_left, box_bottom, cell_w, cell_h = width - 560, 40, 140, 40
+    fields = [
+        ("DRAWING NO.", sheet.number),
+        ("TITLE", sheet.title),
+        ("REV", sheet.revision),
+        ("DATE", sheet.date),
+        ("SCALE", sheet.scale),
+        ("STATUS", sheet.status),
+        ("SHEET", sheet.sheet),
+        ("OWNER", sheet.owner),
+    ]
+    for index, (label, value) in enumerate(fields):
+        x = box_left + (index % 4) * cell_w
+        y = box_bottom + (1 - index // 4) * cell_h
+        ops.append(b"%.1f %.1f %.1f %.1f re S" % (x, y, cell_w, cell_h))
+        ops.append(b"BT /F1 7 Tf %.1f %.1f Td (%s) Tj ET" % (x + 4, y + cell_h - 10, _escape(label)))
+        if value:
+            ops.append(b"BT /F1 11 Tf %.1f %.1f Td (%s) Tj ET" % (x + 4, y + 8, _escape(value)))
+    return b"\n".join(ops)
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    packed = zlib.compress(data, 6)
+    return b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(packed), extra) + packed + b"\nendstream"
+
+
+def _scan(sheet: Sheet, width: float, height: float) -> bytes:
+    """The sheet as a 150 dpi greyscale picture (lines and text drawn by Pillow), JPEG: what a scanner makes."""
+    scale = 150 / 72
+    image = Image.new("L", (int(width * scale), int(height * scale)), 250)
+    draw = ImageDraw.Draw(image)
+    for index in range(6):
+        x = (60 + index * (width - 120) / 5) * scale
+        draw.line([(x, 60 * scale), (x, (height - 220) * scale)], fill=20, width=2)
+    draw.text((int((width - 540) * scale), int((height - 60) * scale)), f"DRAWING NO. {sheet.number}", fill=0)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=70)
+    return buffer.getvalue()
+
+
+def make_set(path: Path, sheets: list[Sheet], size: str = "A3") -> Path:
+    width, height = SIZES[size]
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    font = 3
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    kids = []
+    for sheet in sheets:
+        page = len(objects) + 1
+        kids.append(page)
+        if sheet.scanned:
+            jpeg = _scan(sheet, width, height)
+            image = page + 2
+            objects.append(
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents %d 0 R "
+                b"/Resources << /XObject << /Im0 %d 0 R >> >> >>" % (width, height, page + 1, image)
+            )
+            objects.append(_stream(b"q %d 0 0 %d 0 0 cm /Im0 Do Q" % (width, height)))
+            picture = Image.open(io.BytesIO(jpeg))
+            objects.append(
+                b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+                b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n"
+                % (*picture.size, len(jpeg))
+                + jpeg
+                + b"\nendstream"
+            )
+        else:
+            objects.append(
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents %d 0 R "
+                b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (width, height, page + 1, font)
+            )
+            objects.append(_stream(_content(sheet, width, height)))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % kid for kid in kids),
+        len(kids),
+    )
+    path.write_bytes(_pdf(objects))
+    return path
+
+
+def numbered_set(count: int) -> list[Sheet]:
+    return [
+        Sheet(f"S-{100 + number}", f"Level {number} floor plan", sheet=f"{number} of {count}")
+        for number in range(1, count + 1)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--sheets", type=int, default=40)
+    parser.add_argument("--size", choices=sorted(SIZES), default="A1")
+    args = parser.parse_args()
+    make_set(args.out, numbered_set(args.sheets), args.size)
+    print(f"{args.out}: {args.sheets} sheets, {args.size}, {args.out.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""A PDF drawing set: every sheet described, the register checked against the PDF's own text, set problems found
+by code. The set is made by scripts/make_drawing_set.py; the model is the local test server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from werkzeug import Response
+
+from image_analysis.pages import PageSpecError, parse_pages
+from scripts.make_drawing_set import Sheet, make_set
+from tests.conftest import completion_body
+from tests.test_cli import cli
+
+SHEETS = [
+    Sheet("S-101", "Ground floor plan", sheet="1 of 4"),
+    Sheet("S-102", "First floor plan", revision=None, sheet="2 of 4"),
+    Sheet("S-101", "Roof plan", sheet="3 of 4"),
+    Sheet("S-104", "Sections", scanned=True, sheet="4 of 4"),
+]
+READINGS = {
+    "Ground floor plan": {"drawing_number": "S-1O1", "title": "Ground floor plan", "revision": "A"},  # misread
+    "First floor plan": {"drawing_number": "S-102", "title": "First floor plan", "revision": None},
+    "Roof plan": {"drawing_number": "S-101", "title": "Roof plan", "revision": "A"},
+    None: {"drawing_number": "S-104", "title": "Sections", "revision": "B"},  # the scan: no text to go by
+}
+
+
+def reading(title_block: dict) -> str:
+    block = {"date_of_issue": "2026-03-14", "scale": "1:100", "sheet": None, **title_block}
+    return json.dumps({"drawing_kind": "floor plan", "title_block": block, "notes": [], "summary": "A plan."})
+
+
+@pytest.fixture
+def drawing_set(tmp_path):
+    return make_set(tmp_path / "set.pdf", SHEETS)
+
+
+@pytest.fixture
+def reading_service(threaded_model_service):
+    """Answers each sheet with the model's reading of it, told apart by the PDF text in the request."""
+
+    def handle(request):
+        prompt = request.get_json()["messages"][1]["content"][0]["text"]
+        title = next((title for title in READINGS if title and title in prompt), None)
+        return Response(json.dumps(completion_body(reading(READINGS[title]))), content_type="application/json")
+
+    threaded_model_service.handle(handle)
+    return threaded_model_service
+
+
+def register_rows(path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def test_a_four_sheet_set_gives_a_register_checked_against_the_pdf_text(reading_service, drawing_set, tmp_path):
+    register = tmp_path / "register.csv"
+    env = {"OPENAI_BASE_URL": reading_service.base_url, "VISION_MAX_RETRIES": "0"}
+    done = cli(
+        "describe",
+        str(drawing_set),
+        "--preset",
+        "drawing",
+        "--register",
+        str(register),
+        "--out",
+        str(tmp_path / "set.html"),
+        "--docx",
+        str(tmp_path / "set.docx"),
+        env_extra=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(reading_service.requests) == 4, "one request per sheet"
+    rows = register_rows(register)
+    assert [row["page"] for row in rows] == ["1", "2", "3", "4"]
+    assert [row["drawing_number"] for row in rows] == ["S-101", "S-102", "S-101", "S-104"]
+    assert "the model read 'S-1O1', the PDF text says 'S-101'" in rows[0]["problems"]
+    assert "drawing number S-101 is also on page 3" in rows[0]["problems"]
+    assert "drawing number S-101 is also on page 1" in rows[2]["problems"]
+    assert "revision missing" in rows[1]["problems"]
+    assert rows[0]["source"] == "PDF text layer" and "scanned sheet: no text layer" in rows[3]["source"]
+    prompts = [body["messages"][1]["content"][0]["text"] for body in reading_service.requests]
+    assert sum("The PDF's own text layer" in prompt for prompt in prompts) == 3
+    page = (tmp_path / "set.html").read_text(encoding="utf-8")
+    assert "Drawing register" in page and "is also on page 3" in page
+
+
+def test_pages_2_3_sends_two_requests(reading_service, drawing_set, tmp_path):
+    env = {"OPENAI_BASE_URL": reading_service.base_url, "VISION_MAX_RETRIES": "0"}
+    register = tmp_path / "register.csv"
+    done = cli(
+        "describe",
+        str(drawing_set),
+        "--preset",
+        "drawing",
+        "--pages",
+        "2-3",
+        "--register",
+        str(register),
+        env_extra=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(reading_service.requests) == 2
+    assert [row["page"] for row in register_rows(register)] == ["2", "3"]
+
+
+def test_pages_that_do_not_exist_are_one_line_and_exit_2(drawing_set):
+    done = cli("describe", str(drawing_set), "--preset", "drawing", "--pages", "3-9")
+    assert done.returncode == 2 and "the file has 4 page(s)" in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "pages"), [("all", [1, 2, 3, 4, 5]), ("2", [2]), ("1-2,4", [1, 2, 4]), (" 4,2-3 ", [4, 2, 3])]
+)
+def test_page_choices(spec, pages):
+    assert parse_pages(spec, 5) == pages
+
+
+@pytest.mark.parametrize("spec", ["0", "6", "a-b", "3-1"])
+def test_bad_page_choices_say_what_to_do(spec):
+    with pytest.raises(PageSpecError):
+        parse_pages(spec, 5)
