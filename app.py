@@ -35,6 +35,10 @@ def _is_inspection(params: Any, **kwargs: Any) -> bool:
     return params.preset == Preset.INSPECTION.value
 
 
+def _is_drawing(params: Any, **kwargs: Any) -> bool:
+    return params.preset == Preset.DRAWING.value
+
+
 class Parametrization(vkt.Parametrization):
     intro = vkt.Text(
         "Upload a site photo or an engineering drawing, or a batch of photos. The vision model's description "
@@ -63,6 +67,16 @@ class Parametrization(vkt.Parametrization):
         variant="radio",
         description="Site inspection: findings and a condition score. Drawing: title block, notes and questions; "
         "sent lossless, a large sheet as an overview plus tiles.",
+    )
+    tiles = vkt.OptionField(
+        "Drawing tiles",
+        options=[
+            vkt.OptionListElement("auto", "Overview plus tiles (small lettering readable)"),
+            vkt.OptionListElement("off", "Overview only (fewer tokens)"),
+        ],
+        default="auto",
+        visible=_is_drawing,
+        description="The facts under the drawing show the image tokens each choice sends.",
     )
     scale = vkt.OptionField(
         "Condition scale",
@@ -216,6 +230,7 @@ def _request(params: Any) -> AnalysisRequest:
         scale=ConditionScale(params.scale or ConditionScale.NEN2767.value),
         question=params.question or "",
         page=params.page or 1,
+        tiles=params.get("tiles") or "auto",
     )
 
 

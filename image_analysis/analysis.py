@@ -109,7 +109,13 @@ class Analysis:
 
 def prepare(upload: Upload, request: AnalysisRequest) -> Preparation:
     """Prepare an upload the way ``request``'s preset wants it sent."""
-    return prepare_image(upload.data, upload.name, kind=request.preset.image_kind, page=upload.page or request.page)
+    return prepare_image(
+        upload.data,
+        upload.name,
+        kind=request.preset.image_kind,
+        page=upload.page or request.page,
+        use_tiles=request.tiles != "off",
+    )
 
 
 def describe(preparation: Preparation, request: AnalysisRequest, settings: ServiceSettings) -> Description:

@@ -94,7 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("image", type=Path, help="photo or drawing")
     _add_preset(prepare)
     prepare.add_argument("--page", type=int, default=1, help="the page of a PDF (default 1)")
+    _add_tiles(prepare)
     return parser
+
+
+def _add_tiles(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tiles",
+        choices=["auto", "off"],
+        default="auto",
+        help="a drawing larger than the model's box: auto (overview plus tiles, default) or off (one image, fewer "
+        "tokens, small lettering unreadable); `prepare` shows the token cost of each",
+    )
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +144,7 @@ def _add_request(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--question", default="", help="an extra question or instruction for the model")
     parser.add_argument("--page", type=int, default=None, help="the page of a PDF to analyse (default 1)")
+    _add_tiles(parser)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +168,8 @@ def _run(args: argparse.Namespace) -> int:
         try:
             if upload.unreadable:
                 return _fail(EXIT_BAD_INPUT, upload.unreadable)
-            preparation = analysis.prepare(upload, AnalysisRequest(preset=Preset(args.preset), page=args.page))
+            request = AnalysisRequest(preset=Preset(args.preset), page=args.page, tiles=args.tiles)
+            preparation = analysis.prepare(upload, request)
         except ImageInputError as error:
             return _fail(EXIT_BAD_INPUT, str(error))
         print(json.dumps(preparation.summary(), indent=2))
@@ -175,6 +188,7 @@ def _describe(args: argparse.Namespace) -> int:
         scale=ConditionScale(args.scale),
         question=args.question,
         page=args.page or 1,
+        tiles=args.tiles,
     )
     if len(args.images) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")

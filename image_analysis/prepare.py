@@ -234,7 +234,9 @@ class Preparation:
         )
 
 
-def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page: int = 1) -> Preparation:
+def prepare_image(
+    data: bytes, name: str, *, kind: ImageKind | None = None, page: int = 1, use_tiles: bool = True
+) -> Preparation:
     """Prepare uploaded bytes for the vision model.
 
     ``kind`` says photo or drawing (``None``: decided from the content). A drawing larger than the model's box is
@@ -275,7 +277,7 @@ def prepare_image(data: bytes, name: str, *, kind: ImageKind | None = None, page
         sha256=hashlib.sha256(data).hexdigest(),
     )
 
-    plan = None if kind is ImageKind.PHOTO else tiles.plan_tiles(width, height)
+    plan = None if kind is ImageKind.PHOTO or not use_tiles else tiles.plan_tiles(width, height)
     overview_size = vision_grid.target_size(width, height)
     if streaming:
         size = plan.size if plan and kind is not ImageKind.PHOTO else overview_size

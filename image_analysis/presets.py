@@ -114,6 +114,8 @@ class AnalysisRequest:
     question: str = ""
     page: int = 1
     """The page of a PDF to analyse (from 1); images ignore it."""
+    tiles: str = "auto"
+    """Drawings larger than the model's box: ``auto`` (an overview plus tiles) or ``off`` (the overview only)."""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "preset": self.preset.value, "language": self.language.value, "scale": self.scale.value}
@@ -126,4 +128,5 @@ class AnalysisRequest:
             scale=ConditionScale(data["scale"]),
             question=data.get("question", ""),
             page=data.get("page", 1),
+            tiles=data.get("tiles", "auto"),
         )

@@ -43,7 +43,7 @@ class RegisterRow:
 def build_register(analyses: Sequence[Analysis], today: date | None = None) -> list[RegisterRow]:
     """The register of the drawings among ``analyses`` (in their order), with every sheet's problems."""
     rows = [row for result in analyses if (row := _row(result)) is not None]
-    return _set_checks(rows, today or date.today())
+    return check_set(rows, today or date.today())
 
 
 def _row(result: Analysis) -> RegisterRow | None:
@@ -89,7 +89,7 @@ def _disagreement(item: CheckedField) -> str | None:
     return f"{label}: the model read '{item.model_reading}', the PDF text says '{item.value}'"
 
 
-def _set_checks(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
+def check_set(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
     problems: dict[int, list[str]] = defaultdict(list)
     for row in rows:
         problems[row.page].extend(row.problems)
@@ -135,8 +135,11 @@ def _sheet_gaps(rows: list[RegisterRow], problems: dict[int, list[str]]) -> None
         match = re.fullmatch(r"\s*(\d+)\s*(?:of|/|van|von|de)\s*(\d+)\s*", row.sheet or "", re.IGNORECASE)
         if match:
             numbered[int(match.group(2))][int(match.group(1))] = row.page
+    unnumbered = sum(1 for row in rows if not re.search(r"\d", row.sheet or ""))
     for total, sheets in numbered.items():
         missing = [number for number in range(1, total + 1) if number not in sheets]
+        if len(missing) <= unnumbered:
+            continue  # the sheets without a legible number may be the missing ones: nothing can be said
         if missing:
             listed = ", ".join(f"{number} of {total}" for number in missing)
             for page in sheets.values():

@@ -286,8 +286,11 @@ def preparation_for_page():
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Print how many corpus replies came out as the findings they meant (tests/test_salvage.py)."""
+    """Print how many corpus replies came out as the findings they meant (tests/test_salvage.py), and the OCR
+    legibility figures."""
     import sys
+
+    _legibility_summary(terminalreporter)
 
     salvage = sys.modules.get("tests.test_salvage")
     outcomes = getattr(salvage, "RECOVERY", None)
@@ -301,3 +304,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         f"findings recovered from {sum(outcomes.values())} of {len(outcomes)} corpus replies "
         f"({sum(issue)} of {len(issue)} of the shapes measured in issue 8)"
     )
+
+
+def _legibility_summary(terminalreporter) -> None:
+    """The OCR figures of tests/test_legibility.py, when it ran."""
+    import sys
+
+    figures = getattr(sys.modules.get("tests.test_legibility"), "RECOVERED", None)
+    if figures:
+        shares = ", ".join(f"{label}: {share:.0%}" for label, share in figures.items())
+        terminalreporter.write_line(f"OCR recovered words of the synthetic A1 sheet from what is sent ({shares})")

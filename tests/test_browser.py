@@ -357,3 +357,39 @@ def test_a_reviewed_report_shows_the_sign_off_the_summary_and_each_findings_orig
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-reviewed.png"), full_page=True)
     page.close()
+
+
+def test_the_drawing_register_of_a_set_reads_in_the_browser(browser, tmp_path, threaded_model_service):
+    import json
+
+    from werkzeug import Response
+
+    from image_analysis import analysis, model
+    from image_analysis.presets import AnalysisRequest, Preset
+    from image_analysis.render import render_report
+    from scripts.make_drawing_set import make_set
+    from tests.conftest import completion_body
+    from tests.test_drawing_set import READINGS, SHEETS, reading
+
+    def handle(request):
+        prompt = request.get_json()["messages"][1]["content"][0]["text"]
+        title = next((title for title in READINGS if title and title in prompt), None)
+        body = completion_body(reading(READINGS[title]), model="mistral.ministral-3-14b-instruct")
+        return Response(json.dumps(body), content_type="application/json")
+
+    threaded_model_service.handle(handle)
+    data = make_set(tmp_path / "ground-works-set.pdf", SHEETS).read_bytes()
+    uploads = [analysis.Upload(f"ground-works-set.pdf (page {n})", data, page=n) for n in range(1, 5)]
+    results = analysis.analyse_batch(
+        uploads, AnalysisRequest(preset=Preset.DRAWING), model.ServiceSettings.from_environment()
+    )
+    page, watch, url = open_page(browser, render_report(results, "Drawing check report"), tmp_path)
+    rows = page.locator("table.register tbody tr").all_inner_texts()
+    assert [row.split("\t")[:2] for row in rows] == [["1", "S-101"], ["2", "S-102"], ["3", "S-101"], ["4", "S-104"]]
+    assert "the model read 'S-1O1'" in rows[0] and "revision missing" in rows[1]
+    assert page.locator("table.register tr.has-problems").count() == 3, "the scanned sheet reads clean"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "register.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 520})
+    page.close()

@@ -123,3 +123,40 @@ def test_page_choices(spec, pages):
 def test_bad_page_choices_say_what_to_do(spec):
     with pytest.raises(PageSpecError):
         parse_pages(spec, 5)
+
+
+def test_set_checks_by_code():
+    from datetime import date
+
+    from image_analysis.register import RegisterRow, check_set
+
+    def row(page, number, revision="A", issued="2026-03-14", sheet=None, owner="Gemeente Delft", title="Plan"):
+        return RegisterRow(
+            page,
+            number,
+            title,
+            revision,
+            issued,
+            "1:100",
+            "For construction",
+            "PDF text layer",
+            owner=owner,
+            sheet=sheet,
+        )
+
+    rows = check_set(
+        [
+            row(1, "S-1", revision="C", sheet="1 of 5"),
+            row(2, "S-1", revision="B", sheet="2 of 5"),
+            row(3, "S-3", issued="2027-01-02", sheet="4 of 5"),
+            row(4, "S-4", issued=None, sheet="5 of 5", owner="Provincie Zuid-Holland"),
+        ],
+        today=date(2026, 11, 22),
+    )
+    problems = {row.page: " | ".join(row.problems) for row in rows}
+    assert "revision goes back from C (page 1) to B" in problems[2]
+    assert "date 2027-01-02 is in the future" in problems[3]
+    assert "date missing" in problems[4]
+    assert "sheet 3 of 5 is not in the set" in problems[1]
+    assert "owner 'Provincie Zuid-Holland' differs from the rest of the set" in problems[4]
+    assert "owner" not in problems[1]
