@@ -13,10 +13,11 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, photo_map, prepare, prompts, render, report
+from image_analysis import analysis, model, pdf, photo_map, prepare, prompts, register, render, report
 from image_analysis import chat as follow_up
 from image_analysis import review as record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
+from image_analysis.pages import PageSpecError, parse_pages
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.store import StoreError
 from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
@@ -67,6 +68,13 @@ class Parametrization(vkt.Parametrization):
         variant="radio",
         description="Site inspection: findings and a condition score. Drawing: title block, notes and questions; "
         "sent lossless, a large sheet as an overview plus tiles.",
+    )
+    sheets = vkt.TextField(
+        "Sheets of a PDF set",
+        default="all",
+        visible=_is_drawing,
+        description="For a PDF drawing set in the Image field: all, a page such as 3, or ranges such as 2-5,8. "
+        "Each sheet is analysed and listed in the drawing register (the Drawing set view).",
     )
     tiles = vkt.OptionField(
         "Drawing tiles",
@@ -123,6 +131,7 @@ class Parametrization(vkt.Parametrization):
     review.status = vkt.OptionField("Status", options=list(record.ORIGINS))
     review.ref = vkt.TextField("AI finding")
     forget = vkt.ActionButton("Forget the stored results of these uploads", method="forget_results")
+    drawing_register = vkt.DownloadButton("Drawing register (CSV)", method="download_register", visible=_is_drawing)
     word_report = vkt.DownloadButton("Word report", method="download_word")
     html_report = vkt.DownloadButton("HTML report", method="download_html")
     findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv")
@@ -144,6 +153,20 @@ class Controller(vkt.Controller):
             return vkt.WebResult(html=render.render_empty_page("site photos in the Photos (batch) field"))
         photos = _batch(params, first_number=2 if params.image is not None else 1)
         return vkt.WebResult(html=render.render_report(photos, review=_record(params)))
+
+    @vkt.WebView("Drawing set", duration_guess=60, update_label="Analyse the sheets")
+    def drawing_set(self, params: Any, **kwargs: Any) -> vkt.WebResult:
+        """Every chosen sheet of the PDF in the Image field, with the drawing register and the set checks."""
+        if params.image is None or params.preset != Preset.DRAWING.value:
+            what = "a PDF drawing set in the Image field, with the Drawing (QA) preset"
+            return vkt.WebResult(html=render.render_empty_page(what))
+        return vkt.WebResult(html=render.render_report(_sheets(params), "Drawing check report"))
+
+    def download_register(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
+        if params.image is None:
+            raise _field_error("Upload a PDF drawing set first; the register lists its sheets.", "image")
+        rows = register.build_register(_sheets(params))
+        return vkt.DownloadResult(file_content=register.register_csv(rows).encode("utf-8"), file_name="register.csv")
 
     @vkt.MapView("Map", duration_guess=20, update_label="Show on the map")
     def map(self, params: Any, **kwargs: Any) -> vkt.MapResult:
@@ -243,6 +266,28 @@ def _memo_key(request: AnalysisRequest) -> dict[str, Any]:
         "user_prompt": prompt.user,
         "model_name": model.model_id(),
     }
+
+
+def _sheets(params: Any) -> list[analysis.Analysis]:
+    """The chosen sheets of the PDF in the Image field (one sheet for any other file), numbered from 1."""
+    upload = _upload(params.image)
+    pages = [params.page or 1]
+    if pdf.is_pdf(upload.data):
+        try:
+            pages = parse_pages(params.get("sheets") or "all", pdf.page_count(upload.data, upload.name))
+        except PageSpecError as error:
+            raise _field_error(str(error), "sheets") from None
+        except ImageInputError as error:
+            raise _field_error(str(error), "image") from None
+    if len(pages) > analysis.MAX_BATCH:
+        raise _field_error(f"{len(pages)} sheets: at most {analysis.MAX_BATCH} at once; choose a range.", "sheets")
+    try:
+        results = analyse_sheets(image=params.image, pages=pages, **_memo_key(_request(params)))
+    except IncompleteBatchError as incomplete:
+        results = incomplete.results
+    except ServiceError as error:
+        raise vkt.UserError(str(error)) from None
+    return [analysis.Analysis.from_json(result) for result in results]
 
 
 def _single(params: Any) -> analysis.Analysis:
@@ -406,6 +451,28 @@ def _workspace_store() -> _WorkspaceStore | None:
     except OSError:
         return None
     return _WorkspaceStore()
+
+
+@vkt.memoize
+def analyse_sheets(
+    *,
+    image: FileResource,
+    pages: list[int],
+    request: dict,
+    system_prompt: str,
+    user_prompt: str,
+    model_name: str,
+) -> list[dict]:
+    """The sheets of a PDF set, each one entry of a batch; cached only when every sheet succeeded."""
+    choices = AnalysisRequest.from_json(request)
+    settings = model.ServiceSettings.from_environment(model_name)
+    upload = _upload(image)
+    uploads = [dataclasses.replace(upload, name=f"{upload.name} (page {page})", page=page) for page in pages]
+    results = analysis.analyse_batch(uploads, choices, settings, progress=_progress, store=_workspace_store())
+    serialised = [result.to_json() for result in results]
+    if any(result.error for result in results):
+        raise IncompleteBatchError(serialised)
+    return serialised
 
 
 def _progress(done: int, total: int) -> None:

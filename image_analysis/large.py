@@ -56,10 +56,31 @@ def use_streaming(format: str | None, width: int, height: int) -> bool:
     return pyvips is not None and format in STREAMED_FORMATS and width * height > STREAM_PIXELS
 
 
-def memory_needed(data: bytes, format: str | None, width: int, height: int, layers: list | None = None) -> int:
+_BYTES_PER_PIXEL = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "PA": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "RGBA": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+}
+
+
+def memory_needed(
+    data: bytes, format: str | None, width: int, height: int, layers: list | None = None, mode: str = "RGB"
+) -> int:
     """What decoding needs whatever the engine, known from the header: a lossless WebP is decoded whole (4 bytes a
-    pixel), a progressive JPEG keeps every DCT coefficient (2 bytes a sample at each component's sampling);
-    everything else streams, a few scanlines at a time."""
+    pixel), a progressive JPEG keeps every DCT coefficient (2 bytes a sample at each component's sampling), and a
+    large file in a format libvips does not stream here (HEIC, GIF, BMP) is decoded whole by Pillow; everything
+    else streams, a few scanlines at a time."""
+    if width * height > STREAM_PIXELS and format not in STREAMED_FORMATS and format != "PDF":
+        decoded = width * height * _BYTES_PER_PIXEL.get(mode, 2 if mode.startswith("I;16") else 4)
+        return 2 * decoded  # the decoded image and its conversion (measured: 1.55 GB for a 196 MP RGB BMP)
     if format == "WEBP" and b"VP8L" in data[12:4096]:
         return width * height * 4
     if format in ("JPEG", "MPO") and layers and _progressive(data):

@@ -255,7 +255,7 @@ def prepare_image(
         extra = {"page": rendered.page, "text": rendered.text}
     else:
         image = _open(data, name)
-    needed = large.memory_needed(data, image.format, *image.size, getattr(image, "layer", None))
+    needed = large.memory_needed(data, image.format, *image.size, getattr(image, "layer", None), image.mode)
     if needed > large.DECODE_BUDGET:
         raise ImageInputError(_over_budget(name, image.format, needed))
     streaming = large.use_streaming(image.format, *image.size)
@@ -632,7 +632,9 @@ def _too_many_pixels(name: str, size: tuple[int, int] | None = None) -> str:
 
 
 def _over_budget(name: str, format: str | None, needed: int) -> str:
-    how = "a lossless WebP is decoded whole" if format == "WEBP" else "a progressive JPEG is decoded whole"
+    how = {"WEBP": "a lossless WebP", "JPEG": "a progressive JPEG", "MPO": "a progressive JPEG"}.get(
+        format or "", f"a large {ACCEPTED_FORMATS.get(format or '', 'image')}"
+    ) + " is decoded whole"
     return (
         f"'{name}' is too large to decode within this app's memory budget: {how}, which needs about "
         f"{needed / 2**30:.1f} GB here (at most {large.DECODE_BUDGET / 2**30:.1f} GB). Export it as PNG, as a baseline "

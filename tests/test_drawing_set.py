@@ -8,11 +8,15 @@ import io
 import json
 
 import pytest
+import viktor as vkt
+from viktor.testing import MockedFileResource, mock_params, mock_View
 from werkzeug import Response
 
+from app import Controller, Parametrization
 from image_analysis.pages import PageSpecError, parse_pages
 from scripts.make_drawing_set import Sheet, make_set
 from tests.conftest import completion_body
+from tests.test_app import RECORD_FIELDS, downloaded
 from tests.test_cli import cli
 
 SHEETS = [
@@ -160,3 +164,33 @@ def test_set_checks_by_code():
     assert "sheet 3 of 5 is not in the set" in problems[1]
     assert "owner 'Provincie Zuid-Holland' differs from the rest of the set" in problems[4]
     assert "owner" not in problems[1]
+
+
+def test_the_app_analyses_the_chosen_sheets_and_downloads_the_register(reading_service, drawing_set):
+    raw = {
+        "image": 1,
+        "photos": [],
+        "question": "",
+        "preset": "drawing",
+        "scale": "nen2767",
+        "language": "en",
+        "page": 1,
+        "sheets": "1-3",
+        "tiles": "auto",
+        **RECORD_FIELDS,
+    }
+    files = {1: MockedFileResource(vkt.File.from_data(drawing_set.read_bytes()), "set.pdf")}
+    params = mock_params(raw, Parametrization, file_resources=files)
+
+    def run(method):
+        @mock_View(Controller)
+        def call():
+            return getattr(Controller(), method)(params=params)
+
+        return call()
+
+    html = run("drawing_set").html
+    assert "Drawing register" in html and "is also on page 3" in html
+    rows = list(csv.DictReader(io.StringIO(downloaded(run("download_register"))[1].decode("utf-8-sig"))))
+    assert [row["page"] for row in rows] == ["1", "2", "3"]
+    assert len(reading_service.requests) == 2 * 3, "three sheets per call (offline, vkt.memoize is a pass-through)"
