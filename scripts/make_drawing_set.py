@@ -14,6 +14,11 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+try:
+    from scripts.pdf_writer import write_pdf
+except ImportError:  # run as a script: python scripts/...
+    from pdf_writer import write_pdf
+
 from PIL import Image, ImageDraw
 
 SIZES = {"A1": (2384, 1684), "A3": (1191, 842)}
@@ -75,19 +80,6 @@ def _content(sheet: Sheet, width: float, height: float) -> bytes:
     return b"\n".join(ops)
 
 
-def _pdf(objects: list[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def _stream(data: bytes, extra: bytes = b"") -> bytes:
     packed = zlib.compress(data, 6)
     return b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(packed), extra) + packed + b"\nendstream"
@@ -142,7 +134,7 @@ def make_set(path: Path, sheets: list[Sheet], size: str = "A3") -> Path:
         b" ".join(b"%d 0 R" % kid for kid in kids),
         len(kids),
     )
-    path.write_bytes(_pdf(objects))
+    path.write_bytes(write_pdf(objects))
     return path
 
 

@@ -17,19 +17,10 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-
-def pdf(objects: list[bytes]) -> bytes:
-    """A PDF from numbered objects (1 is the catalog), with a correct cross-reference table."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+try:
+    from scripts.pdf_writer import write_pdf
+except ImportError:  # run as a script: python scripts/...
+    from pdf_writer import write_pdf
 
 
 def stream(content: bytes, extra: bytes = b"", compress: bool = False) -> bytes:
@@ -53,7 +44,7 @@ def form_bomb(levels: int, fanout: int = 1000) -> bytes:
         body = b"0 0 m 1 1 l S\n" * fanout if last else b"/F0 Do\n" * fanout
         resources = b"" if last else b"/Resources << /XObject << /F0 %d 0 R >> >>" % (first_form + level + 1)
         objects.append(stream(body, b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] " + resources, True))
-    return pdf(objects)
+    return write_pdf(objects)
 
 
 def inflate_bomb(megabytes: int = 600) -> bytes:
@@ -63,7 +54,7 @@ def inflate_bomb(megabytes: int = 600) -> bytes:
     parts = [compressor.compress(chunk) for _ in range(megabytes * (1 << 20) // len(chunk))]
     data = b"".join(parts) + compressor.flush()
     content = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"
-    return pdf(
+    return write_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
