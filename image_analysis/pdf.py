@@ -6,6 +6,7 @@ The cost of rendering a page cannot be known beforehand (a page may draw one for
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -43,6 +44,8 @@ class RenderedPage:
     text: tuple[TextSegment, ...] = ()
 
 
+_one_at_a_time = threading.Lock()
+
 MAX_SEGMENTS = 20_000
 """Text runs read from one page (a real sheet has hundreds)."""
 
@@ -78,7 +81,8 @@ def render_page(data: bytes, name: str, page: int = 1) -> RenderedPage:
     """Render page ``page`` (from 1) of a PDF in a child process within the memory and time budget; a clear
     ``ImageInputError`` for encrypted, empty, broken or too complex files."""
     try:
-        return run_isolated(render_page_here, data, name, page)
+        with _one_at_a_time:  # a set's sheets render one after another: each child may use most of the budget
+            return run_isolated(render_page_here, data, name, page)
     except LimitExceeded as exceeded:
         limit = f"{exceeded.limit:g} s" if exceeded.what == "time" else f"{exceeded.limit:,.0f} MB of memory"
         raise ImageInputError(
