@@ -25,7 +25,7 @@ import os
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -90,6 +90,8 @@ _PARALLEL_PIXELS = 1_000_000
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 _SRGB = ImageCms.createProfile("sRGB")
+_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="integrity")
+"""Integrity checks of JPEGs run here, alongside their decode (simplejpeg releases the GIL while it decodes)."""
 
 
 class ImageKind(StrEnum):
@@ -259,7 +261,10 @@ def prepare_image(
     if needed > large.DECODE_BUDGET:
         raise ImageInputError(_over_budget(name, image.format, needed))
     streaming = large.use_streaming(image.format, *image.size)
-    if not streaming and image.format != "PDF":
+    pending = None
+    if image.format in _DRAFTABLE and not streaming:
+        pending = _CHECKS.submit(integrity.check, data, image.format)  # alongside the decode: libjpeg-turbo
+    elif not streaming and image.format != "PDF":
         _verify(image, data, name)
     frames = _frames(image)
     if frames:
@@ -295,6 +300,8 @@ def prepare_image(
         pixels = _decode(image, plan.size if plan else overview_size, orientation, name)
         kind = kind or classify(pixels)
 
+    if pending is not None:
+        _checked(pending, name, image.format)
     if plan is None or kind is ImageKind.PHOTO:
         if pixels.size != overview_size:
             pixels = _shrink(pixels, overview_size)
@@ -339,6 +346,14 @@ def _header_metadata(image: ImageFile.ImageFile) -> PhotoMetadata:
     if image.format == "PNG" and "exif" not in image.info:
         return PhotoMetadata()
     return read_metadata(image)
+
+
+def _checked(pending: Future, name: str, format: str | None) -> None:
+    """The result of a JPEG's integrity check that ran alongside its decode: damage refuses the file."""
+    try:
+        pending.result()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(_decode_failure(name, format, error)) from error
 
 
 def _verify(image: ImageFile.ImageFile, data: bytes, name: str) -> None:
