@@ -376,16 +376,24 @@ def _page(results: list[analysis.Analysis], review: Review) -> str:
 
 def write_atomically(path: Path, content: bytes) -> None:
     """Write ``content`` to a temporary file beside ``path``, then rename it into place: a reader never sees a
-    half-written file, and a failure leaves any earlier file as it was."""
+    half-written file, and a failure leaves any earlier file as it was. The file gets the permissions a plain
+    ``open`` would give it (``mkstemp`` makes it private)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _note(message: str, label: str = "note: ") -> None:
