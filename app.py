@@ -13,11 +13,11 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, pdf, photo_map, prepare, prompts, register, render, report
+from image_analysis import analysis, model, photo_map, prepare, prompts, register, render, report
 from image_analysis import chat as follow_up
 from image_analysis import review as record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
-from image_analysis.pages import PageSpecError, parse_pages
+from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.store import StoreError
 from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
@@ -270,15 +270,12 @@ def _memo_key(request: AnalysisRequest) -> dict[str, Any]:
 
 def _sheets(params: Any) -> list[analysis.Analysis]:
     """The chosen sheets of the PDF in the Image field (one sheet for any other file), numbered from 1."""
-    upload = _upload(params.image)
-    pages = [params.page or 1]
-    if pdf.is_pdf(upload.data):
-        try:
-            pages = parse_pages(params.get("sheets") or "all", pdf.page_count(upload.data, upload.name))
-        except PageSpecError as error:
-            raise _field_error(str(error), "sheets") from None
-        except ImageInputError as error:
-            raise _field_error(str(error), "image") from None
+    try:
+        pages = analysis.chosen_pages(_upload(params.image), params.get("sheets") or "all") or [params.page or 1]
+    except PageSpecError as error:
+        raise _field_error(str(error), "sheets") from None
+    except ImageInputError as error:
+        raise _field_error(str(error), "image") from None
     if len(pages) > analysis.MAX_BATCH:
         raise _field_error(f"{len(pages)} sheets: at most {analysis.MAX_BATCH} at once; choose a range.", "sheets")
     try:
@@ -466,8 +463,7 @@ def analyse_sheets(
     """The sheets of a PDF set, each one entry of a batch; cached only when every sheet succeeded."""
     choices = AnalysisRequest.from_json(request)
     settings = model.ServiceSettings.from_environment(model_name)
-    upload = _upload(image)
-    uploads = [dataclasses.replace(upload, name=f"{upload.name} (page {page})", page=page) for page in pages]
+    uploads = analysis.sheet_uploads(_upload(image), pages)
     results = analysis.analyse_batch(uploads, choices, settings, progress=_progress, store=_workspace_store())
     serialised = [result.to_json() for result in results]
     if any(result.error for result in results):

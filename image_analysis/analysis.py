@@ -17,10 +17,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from image_analysis import model, prompts, title_text
+from image_analysis import model, pdf, prompts, title_text
 from image_analysis.errors import AnalysisError, ServiceError
 from image_analysis.findings import ParsedReply, parse_reply
 from image_analysis.model import Description, ServiceSettings
+from image_analysis.pages import parse_pages
 from image_analysis.prepare import Preparation, prepare_image
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
@@ -105,6 +106,21 @@ class Analysis:
         if self.description is None:
             return ParsedReply(None)
         return parse_reply(self.request.preset, self.description.text, self.request.scale)
+
+
+def chosen_pages(upload: Upload, spec: str) -> list[int] | None:
+    """The pages of a PDF upload that ``spec`` (``all``, ``N``, ``A-B,C``) names; ``None`` for any other file.
+    Raises ``PageSpecError`` for pages the file does not have, ``ImageInputError`` for a damaged PDF."""
+    if upload.unreadable or not pdf.is_pdf(upload.data):
+        return None
+    return parse_pages(spec, pdf.page_count(upload.data, upload.name))
+
+
+def sheet_uploads(upload: Upload, pages: Sequence[int]) -> list[Upload]:
+    """One upload per sheet of a PDF set, named with its page when there are several."""
+    if len(pages) == 1:
+        return [dataclasses.replace(upload, page=pages[0])]
+    return [dataclasses.replace(upload, name=f"{upload.name} (page {page})", page=page) for page in pages]
 
 
 def prepare(upload: Upload, request: AnalysisRequest) -> Preparation:

@@ -33,9 +33,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import analysis, model, pdf, register, render, report
+from image_analysis import analysis, model, register, render, report
 from image_analysis.errors import ImageInputError, ServiceError
-from image_analysis.pages import PageSpecError, parse_pages
+from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.review import ADDED, EDITED, SIGNOFF_LABELS, Review, ReviewError, SignOff, reviewed
 from image_analysis.review_csv import read_review_csv
@@ -268,15 +268,8 @@ def _sheets(
         return uploads, list(paths)
     sheets, sources = [], []
     for upload, path in zip(uploads, paths, strict=True):
-        if upload.unreadable or not pdf.is_pdf(upload.data):
-            sheets.append(upload)
-            sources.append(path)
-            continue
-        pages = parse_pages(spec, pdf.page_count(upload.data, upload.name))
-        if len(pages) == 1 and not args.pages:
-            named = [dataclasses.replace(upload, page=pages[0])]
-        else:
-            named = [dataclasses.replace(upload, name=f"{upload.name} (page {page})", page=page) for page in pages]
+        pages = analysis.chosen_pages(upload, spec)
+        named = analysis.sheet_uploads(upload, pages) if pages else [upload]
         sheets += named
         sources += [path] * len(named)
     return sheets, sources

@@ -13,16 +13,13 @@ which is faster on them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
-from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 from PIL import Image
-
-try:
-    import pyvips
-except (ImportError, OSError):  # pragma: no cover - pyvips and pyvips-binary are in requirements.txt
-    pyvips = None
 
 STREAM_PIXELS = int(os.environ.get("IMAGE_ANALYSIS_STREAM_PIXELS", "40000000"))
 """Sources larger than this (in pixels) are streamed through libvips; smaller ones are decoded by Pillow."""
@@ -35,25 +32,25 @@ HEAVY_BYTES = 256 * 1024 * 1024
 """A decode needing more than this waits for any other such decode: a batch never runs two at once."""
 _heavy = threading.Lock()
 
-if pyvips is not None:
-    pyvips.cache_set_max(0)  # nothing kept between uploads: memory is the budget's, not a cache's
-
 
 class StreamError(Exception):
     """libvips could not decode the file (damaged, truncated, or not what it claims)."""
 
 
-@dataclass(frozen=True)
-class Streamed:
-    """The decoded pixels (mode L or RGB, upright, at the size asked for) and the file's EXIF block."""
-
-    pixels: Image.Image
-    exif: bytes | None
+@functools.cache
+def _vips() -> ModuleType | None:
+    """pyvips, loaded the first time a huge raster comes (not at start-up: most runs never need it)."""
+    try:
+        import pyvips
+    except (ImportError, OSError):  # pragma: no cover - pyvips and pyvips-binary are in requirements.txt
+        return None
+    pyvips.cache_set_max(0)  # nothing kept between uploads: memory is the budget's, not a cache's
+    return pyvips
 
 
 def use_streaming(format: str | None, width: int, height: int) -> bool:
     """Whether an upload of this format and size is decoded by libvips rather than Pillow."""
-    return pyvips is not None and format in STREAMED_FORMATS and width * height > STREAM_PIXELS
+    return format in STREAMED_FORMATS and width * height > STREAM_PIXELS and _vips() is not None
 
 
 _BYTES_PER_PIXEL = {
@@ -106,14 +103,15 @@ def _progressive(data: bytes) -> bool:
     return False
 
 
-def decode(data: bytes, size: tuple[int, int], needed: int = 0) -> Streamed:
+def decode(data: bytes, size: tuple[int, int], needed: int = 0) -> Image.Image:
     """Decode ``data`` to exactly ``size`` (width, height of the upright image) in L or sRGB RGB; a decode that
     ``needed`` more than ``HEAVY_BYTES`` waits for any other."""
     with _heavy if needed > HEAVY_BYTES else contextlib.nullcontext():
         return _decode(data, size)
 
 
-def _decode(data: bytes, size: tuple[int, int]) -> Streamed:
+def _decode(data: bytes, size: tuple[int, int]) -> Image.Image:
+    pyvips = _vips()
     try:
         image = pyvips.Image.thumbnail_buffer(
             data,
@@ -124,17 +122,14 @@ def _decode(data: bytes, size: tuple[int, int]) -> Streamed:
             import_profile="cmyk",  # only used for a CMYK file without a profile of its own
             option_string="fail_on=error",
         )
-        exif = image.get("exif-data") if image.get_typeof("exif-data") else None
-        image = _eight_bit(image)
-        pixels = _to_pillow(image)
+        return _to_pillow(_eight_bit(image))
     except pyvips.Error as error:
         raise StreamError(str(error).splitlines()[0] if str(error) else "decode failed") from error
-    return Streamed(pixels, bytes(exif) if exif else None)
 
 
-def _eight_bit(image: pyvips.Image) -> pyvips.Image:
+def _eight_bit(image: Any) -> Any:
     """Flatten transparency on white and bring 16-bit and float samples to 8 bit (scaled, not clipped)."""
-    if image.interpretation in ("cmyk",) and image.bands >= 4:
+    if image.interpretation == "cmyk" and image.bands >= 4:
         image = image.colourspace("srgb")
     maximum = {"ushort": 65535, "short": 32767, "uint": 4294967295, "int": 2147483647}.get(image.format)
     if image.hasalpha():
@@ -144,7 +139,7 @@ def _eight_bit(image: pyvips.Image) -> pyvips.Image:
     elif maximum:
         image = image * (255 / maximum)
     if image.format != "uchar":
-        image = image.cast("uchar") if image.format == "uchar" else (image + 0.5).cast("uchar")
+        image = (image + 0.5).cast("uchar")  # rounded; cast saturates at 0 and 255
     if image.bands == 2:
         image = image[0]
     if image.bands > 3:
@@ -152,6 +147,6 @@ def _eight_bit(image: pyvips.Image) -> pyvips.Image:
     return image
 
 
-def _to_pillow(image: pyvips.Image) -> Image.Image:
+def _to_pillow(image: Any) -> Image.Image:
     mode = {1: "L", 3: "RGB"}[image.bands]
     return Image.frombytes(mode, (image.width, image.height), image.write_to_memory())

@@ -285,8 +285,9 @@ def _with_retries(
         except (openai.APIError, httpx2.HTTPError, ValueError) as error:
             deadline.stop()
             status = error.status_code if isinstance(error, openai.APIStatusError) else None
-            if structured and status and rejects_format(status, _service_message(error, settings.api_key)):
-                reason = f"HTTP {status}: {_service_message(error, settings.api_key)[:120]}"
+            said = _service_message(error, settings.api_key) if structured and status else ""
+            if said and rejects_format(status, said):
+                reason = f"HTTP {status}: {said[:120]}"
                 raise _FormatRejected(_service_error(error, settings), reason, server_failed=False) from None
             delay = _retry_delay(error, attempt, settings)
             if attempt == settings.max_retries or delay is None:

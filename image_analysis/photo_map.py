@@ -54,15 +54,13 @@ def scale_colours(scale: ScaleDefinition) -> dict[str, tuple[int, int, int]]:
 def photo_map(analyses: Sequence[Analysis], findings: Sequence[Finding], scale: ScaleDefinition) -> PhotoMap:
     """Points for the photos with GPS, coloured by their worst score in ``findings`` (the record as it stands)."""
     colours = scale_colours(scale)
-    order = {code: rank for rank, code in enumerate(scale.codes)}
     points, without = [], []
     for result in analyses:
         gps = result.preparation.metadata.gps if result.preparation else None
         if gps is None:
             without.append(f"{result.number}. {result.name}")
             continue
-        scores = [f.condition_score for f in findings if f.photo == result.number and f.condition_score in order]
-        score = max(scores, key=order.__getitem__) if scores else ""
+        score = scale.worst(f.condition_score for f in findings if f.photo == result.number) or ""
         meaning = scale.meaning(score) if score else None
         shown = f"{score} ({meaning})" if meaning else "no score"
         defects = sum(1 for f in findings if f.photo == result.number and f.defect_type)

@@ -325,7 +325,7 @@ def prepare_image(
 def _stream(data: bytes, name: str, format: str | None, size: tuple[int, int], needed: int) -> Image.Image:
     """A huge raster decoded by libvips straight to ``size`` (``large``); damage refuses the file."""
     try:
-        return large.decode(data, size, needed).pixels
+        return large.decode(data, size, needed)
     except large.StreamError as error:
         raise ImageInputError(_decode_failure(name, format, error)) from error
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -56,6 +57,12 @@ class ScaleDefinition:
 
     def meaning(self, code: str) -> str | None:
         return dict(self.values).get(code)
+
+    def worst(self, codes: Iterable[str]) -> str | None:
+        """The code furthest along the scale (every scale runs from best to worst); ``None`` when ``codes`` holds
+        none of the scale's (only "cannot tell", say)."""
+        rank = {code: index for index, code in enumerate(self.codes)}
+        return max((code for code in codes if code in rank), key=rank.__getitem__, default=None)
 
 
 class ConditionScale(StrEnum):

@@ -8,8 +8,6 @@ across the set. Every problem names the sheets involved.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import re
 from collections import defaultdict
@@ -19,7 +17,8 @@ from datetime import date
 
 from image_analysis.analysis import Analysis
 from image_analysis.findings import DrawingFindings
-from image_analysis.title_text import CheckedField, check
+from image_analysis.spreadsheet import csv_text
+from image_analysis.title_text import CheckedField, check, squeezed
 
 COLUMNS = ("page", "drawing_number", "title", "revision", "date", "scale", "status", "source", "problems")
 _LABELS = {"drawing_number": "drawing number", "date_of_issue": "date", "revision": "revision", "title": "title"}
@@ -106,7 +105,7 @@ def check_set(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
     by_number: dict[str, list[RegisterRow]] = defaultdict(list)
     for row in rows:
         if row.drawing_number:
-            by_number[_key(row.drawing_number)].append(row)
+            by_number[squeezed(row.drawing_number)].append(row)
     for same in by_number.values():
         if len(same) < 2:
             continue
@@ -114,7 +113,7 @@ def check_set(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
         for row in same:
             others = ", ".join(str(page) for page in pages if page != row.page)
             problems[row.page].append(f"drawing number {row.drawing_number} is also on page {others}")
-        if len({_key(row.title or "") for row in same}) > 1:
+        if len({squeezed(row.title or "") for row in same}) > 1:
             for row in same:
                 problems[row.page].append(
                     f"drawing number {row.drawing_number} has different titles on pages {', '.join(map(str, pages))}"
@@ -150,19 +149,15 @@ def _owners(rows: list[RegisterRow], problems: dict[int, list[str]]) -> None:
     owners: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         if row.owner:
-            owners[_key(row.owner)].append(row.page)
+            owners[squeezed(row.owner)].append(row.page)
     if len(owners) < 2:
         return
     usual = max(owners.values(), key=len)
-    names = {_key(row.owner or ""): row.owner for row in rows}
+    names = {squeezed(row.owner or ""): row.owner for row in rows}
     for key, pages in owners.items():
         if pages is not usual:
             for page in pages:
                 problems[page].append(f"owner '{names[key]}' differs from the rest of the set (pages {usual[0]}, ...)")
-
-
-def _key(text: str) -> str:
-    return re.sub(r"[\s.:_-]", "", text).casefold()
 
 
 def _revision(text: str) -> tuple[int, str]:
@@ -186,13 +181,5 @@ def _date(text: str) -> date | None:
 
 
 def register_csv(rows: Sequence[RegisterRow]) -> str:
-    """The register as CSV (UTF-8 with BOM, CRLF), problems joined with "; "."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        cells = [getattr(row, column) for column in COLUMNS[:-1]] + ["; ".join(row.problems)]
-        writer.writerow(
-            ["'" + c if isinstance(c, str) and c[:1] in "=+-@" else ("" if c is None else c) for c in cells]
-        )
-    return "\ufeff" + buffer.getvalue()
+    """The register as CSV (a spreadsheet's), problems joined with "; "."""
+    return csv_text(COLUMNS, ([*(getattr(row, c) for c in COLUMNS[:-1]), "; ".join(row.problems)] for row in rows))

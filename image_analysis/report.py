@@ -6,9 +6,7 @@ Word runs and CSV cells carry no markup, and CSV cells that a spreadsheet would 
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +34,7 @@ from image_analysis.presets import Preset
 from image_analysis.review import AI_NOT_REVIEWED, Review, ai_findings, element_summary
 from image_analysis.review_csv import FINDING_COLUMNS
 from image_analysis.safe_text import clean
+from image_analysis.spreadsheet import csv_text
 
 PROVENANCE = "AI-generated description — to be reviewed by the inspector"
 _MAX_WIDTH = Cm(15.5)
@@ -373,15 +372,12 @@ CSV_COLUMNS = (
 """One row per defect: the photo's facts, the inspection's fields (from the findings model), the defect's, and
 for the round trip (``review_csv``) its review status, the inspector's note, and which finding and stored result it
 is (``ref``, ``record``)."""
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
 
 
 def findings_csv(analyses: Sequence[Analysis], review: Review | None = None) -> str:
     """The findings of all images, one row per defect (one row for an image without defects), as CSV; the
     reviewed findings of a photo replace the model's when there are any."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    lines: list[list[object]] = []
     for analysis in analyses:
         rows = _rows(analysis)
         reviewed = review.for_photo(analysis.number) if review else []
@@ -395,9 +391,8 @@ def findings_csv(analyses: Sequence[Analysis], review: Review | None = None) -> 
                 }
                 for number, finding in enumerate(reviewed, start=1)
             ]
-        for row in rows:
-            writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
-    return "\ufeff" + buffer.getvalue()  # a byte-order mark, so that Excel reads UTF-8
+        lines += [[row.get(column) for column in CSV_COLUMNS] for row in rows]
+    return csv_text(CSV_COLUMNS, lines)
 
 
 def _rows(analysis: Analysis) -> list[dict[str, object]]:
@@ -443,11 +438,3 @@ def _rows(analysis: Analysis) -> list[dict[str, object]]:
 
 def _joined(value: object) -> object:
     return "; ".join(value) if isinstance(value, list) else value
-
-
-def _cell(value: object) -> str:
-    """Text for a CSV cell; one that a spreadsheet would read as a formula is prefixed with a quote."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if isinstance(value, str) and _FORMULA.match(text) else text

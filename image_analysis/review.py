@@ -227,14 +227,12 @@ class ElementSummary:
 def element_summary(findings: Sequence[Finding], scale: ScaleDefinition) -> list[ElementSummary]:
     """The summary table at the top of a report: elements in the order first seen; the worst score is the one
     furthest along the scale (the scales run from best to worst)."""
-    order = {code: rank for rank, code in enumerate(scale.codes)}
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
         groups.setdefault(finding.element.strip() or "(element not given)", []).append(finding)
     summary = []
     for element, rows in groups.items():
-        scored = [row.condition_score for row in rows if row.condition_score in order]
-        worst = max(scored, key=order.__getitem__) if scored else CANNOT_TELL
+        worst = scale.worst(row.condition_score for row in rows) or CANNOT_TELL
         summary.append(
             ElementSummary(
                 element=element,

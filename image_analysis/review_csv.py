@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 from image_analysis.review import ReviewError
+from image_analysis.spreadsheet import from_cell
 
 FINDING_COLUMNS = {
     "element": "element",
@@ -56,7 +57,7 @@ def read_review_csv(data: bytes) -> ReviewTable:
     for row in reader:
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
             continue  # an empty line a spreadsheet left at the end
-        cells = {key: _unquoted(value) for key, value in row.items() if isinstance(key, str)}
+        cells = {key: from_cell(value) for key, value in row.items() if isinstance(key, str)}
         fields = {name: cells[column] for name, column in FINDING_COLUMNS.items()}
         extra = {name: cells[name] for name in ("photo", "record", "condition_scale", "file") if name in cells}
         rows.append({**extra, **fields, "_row": str(reader.line_num)})
@@ -68,10 +69,3 @@ def _decoded(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows writes the code page
-
-
-def _unquoted(value: object) -> str:
-    text = value if isinstance(value, str) else ""
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
-        return text[1:]
-    return text

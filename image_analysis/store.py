@@ -75,8 +75,3 @@ class SqliteStore:
     def keys(self) -> list[str]:
         with self._connection() as connection:
             return [row[0] for row in connection.execute("SELECT key FROM results ORDER BY stored_at, key")]
-
-    def forget(self) -> int:
-        """Delete every stored result; the number deleted."""
-        with self._connection() as connection:
-            return connection.execute("DELETE FROM results").rowcount

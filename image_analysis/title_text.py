@@ -115,6 +115,10 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[.:#]", " ", text).split()).lower()
 
 
+def squeezed(text: str) -> str:
+    """Text compared as a checker reads it: case, spaces and ``.:_-`` do not count ("S-101" is "s 101")."""
+    return re.sub(r"[\s.:_-]", "", text).casefold()
+
+
 def _same(first: str, second: str) -> bool:
-    squeeze = lambda text: re.sub(r"[\s.:_-]", "", text).casefold()  # noqa: E731
-    return squeeze(first) == squeeze(second)
+    return squeezed(first) == squeezed(second)

@@ -1,0 +1,34 @@
+"""CSV as spreadsheets read and write it: UTF-8 with a byte-order mark (so Excel reads UTF-8), CRLF line ends, and
+cells a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR at the start) defused with a leading
+quote, which ``from_cell`` takes off again when an edited file is read back."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+FORMULA_START = "=+-@\t\r"
+
+
+def cell(value: object) -> str:
+    """Text for a CSV cell; text that a spreadsheet would read as a formula is prefixed with a quote."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if isinstance(value, str) and text[:1] and text[0] in FORMULA_START else text
+
+
+def from_cell(value: object) -> str:
+    """A cell as the app wrote it, without the quote that defused a formula."""
+    text = value if isinstance(value, str) else ""
+    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_START else text
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV file: the header, then each row's cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([cell(value) for value in row] for row in rows)
+    return "\ufeff" + buffer.getvalue()
