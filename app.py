@@ -7,7 +7,7 @@ errors into ``vkt.UserError``. The work is done by the ``image_analysis`` packag
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 from typing import Any
 
 import viktor as vkt
@@ -15,53 +15,65 @@ from viktor.api_v1 import FileResource
 
 from image_analysis import analysis, model, photo_map, prepare, prompts, register, render, report
 from image_analysis import chat as follow_up
-from image_analysis import review as record
+from image_analysis import review as review_record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.store import StoreError
 from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
+from image_analysis.workspace_store import (
+    DEFAULT_RETENTION,
+    RETENTION_CHOICES,
+    STORAGE_FAILURES,
+    Retention,
+    WorkspaceStore,
+)
 
 MAX_UPLOAD_BYTES = 50_000_000
-STORAGE_SCOPE = "workspace"
-"""Where results are kept: an editor app's entity lives one session, so the workspace is what outlives it. Results are
-keyed by a hash of the file's bytes with the choices and model, so only someone who uploads the same file sees its
-stored result."""
-SCORE_OPTIONS = list(
-    dict.fromkeys([code for scale in ConditionScale for code in scale.definition.codes] + [CANNOT_TELL])
-)
+_CODES = [code for scale in ConditionScale for code in scale.definition.codes]
+SCORE_OPTIONS = [
+    *sorted({code for code in _CODES if code.isdigit()}, key=int),
+    *dict.fromkeys(code for code in _CODES if not code.isdigit()),
+    CANNOT_TELL,
+]
+"""The scores of every scale, in the order an inspector reads them: 0-9, then the words, then "cannot tell"."""
 
 
 def _is_inspection(params: Any, **kwargs: Any) -> bool:
-    return params.preset == Preset.INSPECTION.value
+    return params.upload.preset == Preset.INSPECTION.value
 
 
 def _is_drawing(params: Any, **kwargs: Any) -> bool:
-    return params.preset == Preset.DRAWING.value
+    return params.upload.preset == Preset.DRAWING.value
+
+
+def _has_photos(params: Any, **kwargs: Any) -> bool:
+    return params.upload.image is not None or bool(params.upload.photos)
 
 
 class Parametrization(vkt.Parametrization):
-    intro = vkt.Text(
+    upload = vkt.Tab("Upload and analyse")
+    upload.intro = vkt.Text(
         "Upload a site photo or an engineering drawing, or a batch of photos. The vision model's description "
         "appears beside each image exactly as the model saw it. Location and camera data are shown but never "
         "sent to the model."
     )
-    image = vkt.FileField(
+    upload.image = vkt.FileField(
         "Image",
         file_types=prepare.FILE_TYPES,
         max_size=MAX_UPLOAD_BYTES,
         description="A site photo or drawing: JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP or PDF, up to 50 MB.",
     )
-    page = vkt.IntegerField(
+    upload.page = vkt.IntegerField(
         "PDF page", default=1, min=1, description="For a PDF drawing: the page to analyse (the first is 1)."
     )
-    photos = vkt.MultiFileField(
+    upload.photos = vkt.MultiFileField(
         "Photos (batch)",
         file_types=prepare.FILE_TYPES,
         max_size=MAX_UPLOAD_BYTES,
         description=f"Up to {analysis.MAX_BATCH} site photos, analysed together and numbered in upload order.",
     )
-    preset = vkt.OptionField(
+    upload.preset = vkt.OptionField(
         "Preset",
         options=[vkt.OptionListElement(preset.value, preset.label) for preset in Preset],
         default=Preset.GENERAL.value,
@@ -69,14 +81,14 @@ class Parametrization(vkt.Parametrization):
         description="Site inspection: findings and a condition score. Drawing: title block, notes and questions; "
         "sent lossless, a large sheet as an overview plus tiles.",
     )
-    sheets = vkt.TextField(
+    upload.sheets = vkt.TextField(
         "Sheets of a PDF set",
         default="all",
         visible=_is_drawing,
         description="For a PDF drawing set in the Image field: all, a page such as 3, or ranges such as 2-5,8. "
         "Each sheet is analysed and listed in the drawing register (the Drawing set view).",
     )
-    tiles = vkt.OptionField(
+    upload.tiles = vkt.OptionField(
         "Drawing tiles",
         options=[
             vkt.OptionListElement("auto", "Overview plus tiles (small lettering readable)"),
@@ -86,55 +98,78 @@ class Parametrization(vkt.Parametrization):
         visible=_is_drawing,
         description="The facts under the drawing show the image tokens each choice sends.",
     )
-    scale = vkt.OptionField(
+    upload.scale = vkt.OptionField(
         "Condition scale",
         options=[vkt.OptionListElement(scale.value, scale.definition.name) for scale in ConditionScale],
         default=ConditionScale.NEN2767.value,
         visible=_is_inspection,
     )
-    language = vkt.OptionField(
+    upload.language = vkt.OptionField(
         "Language",
         options=[vkt.OptionListElement(language.value, language.label) for language in Language],
         default=Language.EN.value,
     )
-    question = vkt.TextAreaField(
+    upload.question = vkt.TextAreaField(
         "Question or instruction (optional)",
         description="For example: 'Is the crack near the column wider than 0.3 mm?' or 'List every note.'",
     )
-    chat = vkt.Chat(
+    upload.chat = vkt.Chat(
         "Ask about the image",
         method="ask",
         first_message="Ask a follow-up question about the image in the Image field, e.g. 'Is this crack structural?'",
         placeholder="Ask about the image",
     )
-    signoff = vkt.Text("Sign-off: shown at the top of every report, and the inspector named as the reviewer.")
-    project = vkt.TextField("Project")
-    location = vkt.TextField("Object / location")
-    inspector = vkt.TextField("Inspector")
-    inspection_date = vkt.TextField("Inspection date", description="For example 2026-11-20.")
-    reference = vkt.TextField("Reference")
-    review_intro = vkt.Text(
+
+    record = vkt.Tab("Review and sign-off")
+    record.signoff = vkt.Text("Sign-off: shown at the top of every report, and the inspector named as the reviewer.")
+    record.project = vkt.TextField("Project")
+    record.location = vkt.TextField("Object / location")
+    record.inspector = vkt.TextField("Inspector")
+    record.inspection_date = vkt.TextField("Inspection date", description="For example 2026-11-20.")
+    record.reference = vkt.TextField("Reference")
+    record.review_intro = vkt.Text(
         "Review: fill the table with the AI's findings, then correct, add or delete rows and set each row's status. "
-        "The reports use the reviewed rows; every change is marked as the inspector's."
+        "The reports use the reviewed rows; every change is marked as the inspector's. Filling again keeps your "
+        "rows and adds only the AI's findings that are not in the table yet."
     )
-    fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
-    review = vkt.Table("Reviewed findings", visible=_is_inspection)
-    review.photo = vkt.IntegerField("Photo")
-    review.element = vkt.TextField("Element")
-    review.defect_type = vkt.OptionField("Defect type", options=list(DEFECT_TYPES))
-    review.location = vkt.TextField("Where")
-    review.extent = vkt.TextField("Extent")
-    review.condition_score = vkt.AutocompleteField("Condition score", options=SCORE_OPTIONS)
-    review.recommended_action = vkt.TextField("Recommended action")
-    review.urgency = vkt.AutocompleteField("Urgency", options=list(URGENCIES))
-    review.inspector_note = vkt.TextField("Inspector's note")
-    review.status = vkt.OptionField("Status", options=list(record.ORIGINS))
-    review.ref = vkt.TextField("AI finding")
-    forget = vkt.ActionButton("Forget the stored results of these uploads", method="forget_results")
-    drawing_register = vkt.DownloadButton("Drawing register (CSV)", method="download_register", visible=_is_drawing)
-    word_report = vkt.DownloadButton("Word report", method="download_word")
-    html_report = vkt.DownloadButton("HTML report", method="download_html")
-    findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv")
+    record.fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
+    record.review = vkt.Table("Reviewed findings", visible=_is_inspection)
+    record.review.photo = vkt.IntegerField("Photo")
+    record.review.file = vkt.TextField("Photo file")
+    record.review.element = vkt.TextField("Element")
+    record.review.defect_type = vkt.OptionField("Defect type", options=list(DEFECT_TYPES))
+    record.review.location = vkt.TextField("Where")
+    record.review.extent = vkt.TextField("Extent")
+    record.review.condition_score = vkt.AutocompleteField("Condition score", options=SCORE_OPTIONS)
+    record.review.recommended_action = vkt.TextField("Recommended action")
+    record.review.urgency = vkt.AutocompleteField("Urgency", options=list(URGENCIES))
+    record.review.inspector_note = vkt.TextField("Inspector's note")
+    record.review.status = vkt.OptionField("Status", options=list(review_record.ORIGINS))
+    record.review.ref = vkt.TextField("AI finding")
+
+    reports = vkt.Tab("Reports and stored results")
+    reports.downloads = vkt.Section("Downloads", initially_expanded=True)
+    reports.downloads.word_report = vkt.DownloadButton("Word report", method="download_word", longpoll=True)
+    reports.downloads.html_report = vkt.DownloadButton("HTML report", method="download_html", longpoll=True)
+    reports.downloads.findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv", longpoll=True)
+    reports.downloads.drawing_register = vkt.DownloadButton(
+        "Drawing register (CSV)", method="download_register", longpoll=True, visible=_is_drawing
+    )
+    reports.stored = vkt.Section("Stored results", initially_expanded=True)
+    reports.stored.about = vkt.Text(
+        "Descriptions are kept so that nothing is described (and paid for) twice: the description, the photo's "
+        "date, GPS and camera, and a small copy of the image. Never the original file."
+    )
+    reports.stored.retention = vkt.OptionField(
+        "Keep results",
+        options=[vkt.OptionListElement(value, label) for value, label in RETENTION_CHOICES.items()],
+        default=DEFAULT_RETENTION,
+        description="Older results count as missing and are deleted when read. This editor session only: "
+        "nothing outlives the session.",
+    )
+    reports.stored.forget = vkt.ActionButton(
+        "Forget the stored results of these uploads", method="forget_results", visible=_has_photos
+    )
 
 
 class Controller(vkt.Controller):
@@ -143,39 +178,39 @@ class Controller(vkt.Controller):
 
     @vkt.WebView("Analysis", duration_guess=20, update_label="Analyse image")
     def analysis(self, params: Any, **kwargs: Any) -> vkt.WebResult:
-        if params.image is None:
+        if params.upload.image is None:
             return vkt.WebResult(html=render.render_empty_page())
         return vkt.WebResult(html=render.render_page(_single(params), _record(params)))
 
     @vkt.WebView("Photos (batch)", duration_guess=60, update_label="Analyse photos")
     def batch(self, params: Any, **kwargs: Any) -> vkt.WebResult:
-        if not params.photos:
+        if not params.upload.photos:
             return vkt.WebResult(html=render.render_empty_page("site photos in the Photos (batch) field"))
-        photos = _batch(params, first_number=2 if params.image is not None else 1)
+        photos = _batch(params, first_number=2 if params.upload.image is not None else 1)
         return vkt.WebResult(html=render.render_report(photos, review=_record(params)))
 
-    @vkt.WebView("Drawing set", duration_guess=60, update_label="Analyse the sheets")
+    @vkt.WebView("Drawing set", duration_guess=60, update_label="Analyse the sheets", visible=_is_drawing)
     def drawing_set(self, params: Any, **kwargs: Any) -> vkt.WebResult:
         """Every chosen sheet of the PDF in the Image field, with the drawing register and the set checks."""
-        if params.image is None or params.preset != Preset.DRAWING.value:
+        if params.upload.image is None or params.upload.preset != Preset.DRAWING.value:
             what = "a PDF drawing set in the Image field, with the Drawing (QA) preset"
             return vkt.WebResult(html=render.render_empty_page(what))
         return vkt.WebResult(html=render.render_report(_sheets(params), "Drawing check report"))
 
     def download_register(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
-        if params.image is None:
-            raise _field_error("Upload a PDF drawing set first; the register lists its sheets.", "image")
+        if params.upload.image is None:
+            raise _field_error("Upload a PDF drawing set first; the register lists its sheets.", "upload.image")
         rows = register.build_register(_sheets(params))
         return vkt.DownloadResult(file_content=register.register_csv(rows).encode("utf-8"), file_name="register.csv")
 
-    @vkt.MapView("Map", duration_guess=20, update_label="Show on the map")
+    @vkt.MapView("Map", duration_guess=20, update_label="Show on the map", visible=_is_inspection)
     def map(self, params: Any, **kwargs: Any) -> vkt.MapResult:
         """Every photo with GPS as a point coloured by its worst condition score; the others in the legend."""
-        if params.image is None and not params.photos:
+        if params.upload.image is None and not params.upload.photos:
             return vkt.MapResult([])
         analyses = _everything(params)
         scale = _request(params).scale.definition
-        findings = _record(params, analyses).effective(record.ai_findings(analyses))
+        findings = _record(params, analyses).effective(review_record.ai_findings(analyses))
         placed = photo_map.photo_map(analyses, findings, scale)
         features = [
             vkt.MapPoint(
@@ -194,38 +229,47 @@ class Controller(vkt.Controller):
         return vkt.MapResult(features, labels=labels, legend=vkt.MapLegend(legend))
 
     def fill_review(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
-        """Fill the review table with the AI's findings, one row per defect per photo, numbered as in the reports."""
-        rows = [
-            {column: finding.to_row()[column] or None for column in REVIEW_COLUMNS}
-            for finding in record.ai_findings(_everything(params))
-        ]
-        if not rows:
+        """Fill the review table with the AI's findings, one row per defect per photo, numbered as in the reports;
+        the rows already in the table are kept as they are (the inspector's work), and only the AI's findings not
+        in it yet are added."""
+        analyses = _everything(params)
+        proposed = review_record.ai_findings(analyses)
+        if not proposed:
             raise _field_error(
-                "There are no inspection findings to review: analyse with the Site inspection preset.", "preset"
+                "There are no inspection findings to review: analyse with the Site inspection preset.",
+                "upload.preset",
             )
-        return vkt.SetParamsResult({"review": rows})
+        rows = review_record.merge_rows(params.record.review or [], proposed, analyses, REVIEW_COLUMNS)
+        return vkt.SetParamsResult({"record": {"review": rows}})
 
     def forget_results(self, params: Any, **kwargs: Any) -> None:
-        """Delete the stored results of the current uploads with the current choices (the next run describes them
-        again once the inputs change or the cached view expires)."""
-        store = _workspace_store()
+        """Delete every stored result of the current uploads (every sheet of a set, every preset and model), and
+        make the next view describe them again (the cached views are keyed by a counter that this raises)."""
+        store = _workspace_store(params)
         if store is None:
             raise vkt.UserError("Results are only stored on the VIKTOR platform; there is nothing to forget here.")
-        request = _request(params)
-        files = ([params.image] if params.image is not None else []) + list(params.photos or [])
-        for file in files:
-            store.forget(analysis.record_key(_upload(file), request, model.model_id()))
+        files = ([params.upload.image] if params.upload.image is not None else []) + list(params.upload.photos or [])
+        try:
+            removed = sum(store.forget(analysis.record_prefix(_upload(file).data)) for file in files)
+            store.next_generation()
+        except StoreError as error:
+            raise vkt.UserError(f"{error} Try again in a moment.") from None
+        results = "1 stored result" if removed == 1 else f"{removed} stored results"
+        vkt.UserMessage.success(f"{results} forgotten; the next view describes the uploads again.")
 
     def ask(self, params: Any, **kwargs: Any) -> vkt.ChatResult:
-        """Follow-up questions: the same prepared image and the first description go with every turn."""
-        conversation = params.chat
-        if params.image is None:
+        """Follow-up questions: the same prepared image (prepared again from the upload: what is cached is a
+        display copy) and the first description go with every turn."""
+        conversation = params.upload.chat
+        if params.upload.image is None:
             return vkt.ChatResult(conversation, follow_up.NO_IMAGE)
         analysed = _single(params)
         try:
+            vkt.progress_message("Preparing the image for the question")
+            analysed = analysis.with_sent_images(analysed, _upload(params.upload.image))
             settings = model.ServiceSettings.from_environment(model.model_id())
             return vkt.ChatResult(conversation, follow_up.reply(conversation.get_messages(), analysed, settings))
-        except ServiceError as error:
+        except (ServiceError, ImageInputError) as error:
             return vkt.ChatResult(conversation, str(error))
         except ValueError:
             return vkt.ChatResult(conversation, "Ask a question about the image.")
@@ -233,72 +277,96 @@ class Controller(vkt.Controller):
     def download_word(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
         docx = report.word_report(analyses, review=_record(params, analyses))
-        return vkt.DownloadResult(file_content=docx, file_name="image-analysis-report.docx")
+        return vkt.DownloadResult(file_content=docx, file_name="image_analysis_report.docx")
 
     def download_html(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
         html = render.render_report(analyses, review=_record(params, analyses))
-        return vkt.DownloadResult(file_content=html.encode("utf-8"), file_name="image-analysis-report.html")
+        return vkt.DownloadResult(file_content=html.encode("utf-8"), file_name="image_analysis_report.html")
 
     def download_csv(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
         csv = report.findings_csv(analyses, _record(params, analyses))
-        return vkt.DownloadResult(file_content=csv.encode("utf-8"), file_name="image-analysis-findings.csv")
+        return vkt.DownloadResult(file_content=csv.encode("utf-8"), file_name="image_analysis_findings.csv")
 
 
 def _request(params: Any) -> AnalysisRequest:
+    choices = params.upload
     return AnalysisRequest(
-        preset=Preset(params.preset or Preset.GENERAL.value),
-        language=Language(params.language or Language.EN.value),
-        scale=ConditionScale(params.scale or ConditionScale.NEN2767.value),
-        question=params.question or "",
-        page=params.page or 1,
-        tiles=params.get("tiles") or "auto",
+        preset=Preset(choices.preset or Preset.GENERAL.value),
+        language=Language(choices.language or Language.EN.value),
+        scale=ConditionScale(choices.scale or ConditionScale.NEN2767.value),
+        question=choices.question or "",
+        page=choices.page or 1,
+        tiles=choices.get("tiles") or "auto",
     )
 
 
-def _memo_key(request: AnalysisRequest) -> dict[str, Any]:
-    """The arguments that key the memoized calls: the choices and the exact prompt and model they produce."""
+def _retention(params: Any) -> str:
+    return params.reports.stored.get("retention") or DEFAULT_RETENTION
+
+
+def _memo_key(params: Any) -> dict[str, Any]:
+    """The arguments that key the memoized calls: the choices and the exact prompt and model they produce, where
+    results are kept, and the forget counter (so that no cached view from before a Forget is served)."""
+    request = _request(params)
     prompt = prompts.build_prompt(request)
+    store = _workspace_store(params)
     return {
         "request": request.to_json(),
         "system_prompt": prompt.system,
         "user_prompt": prompt.user,
         "model_name": model.model_id(),
+        "retention": _retention(params),
+        "generation": store.generation() if store else 0,
     }
+
+
+def _shown(params: Any, results: list[dict]) -> list[analysis.Analysis]:
+    """Results from a memoized call, with another try at keeping those the store refused, and one line for the
+    user about any that still are not kept."""
+    analyses = analysis.keep([analysis.Analysis.from_json(result) for result in results], _workspace_store(params))
+    message = analysis.not_kept_message(analyses)
+    if message:
+        vkt.UserMessage.warning(message)
+    return analyses
 
 
 def _sheets(params: Any) -> list[analysis.Analysis]:
     """The chosen sheets of the PDF in the Image field (one sheet for any other file), numbered from 1."""
     try:
-        pages = analysis.chosen_pages(_upload(params.image), params.get("sheets") or "all") or [params.page or 1]
+        spec = params.upload.get("sheets") or "all"
+        pages = analysis.chosen_pages(_upload(params.upload.image), spec) or [params.upload.page or 1]
     except PageSpecError as error:
-        raise _field_error(str(error), "sheets") from None
+        raise _field_error(str(error), "upload.sheets") from None
     except ImageInputError as error:
-        raise _field_error(str(error), "image") from None
+        raise _field_error(str(error), "upload.image") from None
     if len(pages) > analysis.MAX_BATCH:
-        raise _field_error(f"{len(pages)} sheets: at most {analysis.MAX_BATCH} at once; choose a range.", "sheets")
+        message = f"{len(pages)} sheets: at most {analysis.MAX_BATCH} at once; choose a range."
+        raise _field_error(message, "upload.sheets")
     try:
-        results = analyse_sheets(image=params.image, pages=pages, **_memo_key(_request(params)))
+        results = analyse_sheets(image=params.upload.image, pages=pages, **_memo_key(params))
     except IncompleteBatchError as incomplete:
         results = incomplete.results
     except ServiceError as error:
         raise vkt.UserError(str(error)) from None
-    return [analysis.Analysis.from_json(result) for result in results]
+    return _shown(params, results)
 
 
 def _single(params: Any) -> analysis.Analysis:
     """The memoized analysis of the Image field; a problem becomes a ``vkt.UserError``."""
     try:
-        return analysis.Analysis.from_json(analyse_upload(image=params.image, **_memo_key(_request(params))))
+        [result] = _shown(params, [analyse_upload(image=params.upload.image, **_memo_key(params))])
     except ImageInputError as error:
-        raise _field_error(str(error), "image") from None
+        raise _field_error(str(error), "upload.image") from None
     except ServiceError as error:
         raise vkt.UserError(str(error)) from None
+    return result
 
 
 REVIEW_COLUMNS = (
     "photo",
+    "file",
     "element",
     "defect_type",
     "location",
@@ -312,48 +380,51 @@ REVIEW_COLUMNS = (
 )
 
 
-def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> record.Review:
+def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> review_record.Review:
     """The sign-off and the reviewed rows; the rows are checked against the analyses (all of them, numbered as in
     the reports), which are only gathered when there are rows. A bad row is marked on the review table."""
-    signoff = record.SignOff(
-        params.project, params.location, params.inspector, params.inspection_date, params.reference
+    given = params.record
+    signoff = review_record.SignOff(
+        given.project, given.location, given.inspector, given.inspection_date, given.reference
     )
-    rows = params.review or []
+    rows = given.review or []
     if not rows:
-        return record.Review(signoff)
+        return review_record.Review(signoff)
     analyses = analyses if analyses is not None else _everything(params)
     try:
-        return record.Review(signoff, tuple(record.reviewed(rows, analyses, _request(params).scale.definition)))
-    except record.ReviewError as error:
-        raise _field_error(f"Reviewed findings, {error}.", "review") from None
+        scale = _request(params).scale.definition
+        return review_record.Review(signoff, tuple(review_record.reviewed(rows, analyses, scale)))
+    except review_record.ReviewError as error:
+        raise _field_error(f"Reviewed findings, {error}.", "record.review") from None
 
 
 def _batch(params: Any, first_number: int = 1) -> list[analysis.Analysis]:
     """The analyses of the Photos field, in upload order, numbered from ``first_number`` (as in the reports); a
     failed photo carries its own message."""
-    if len(params.photos) > analysis.MAX_BATCH:
+    photos = params.upload.photos
+    if len(photos) > analysis.MAX_BATCH:
         raise _field_error(
-            f"{len(params.photos)} photos were uploaded; at most {analysis.MAX_BATCH} can be analysed at once.",
-            "photos",
+            f"{len(photos)} photos were uploaded; at most {analysis.MAX_BATCH} can be analysed at once.",
+            "upload.photos",
         )
     try:
-        results = analyse_photos(photos=params.photos, **_memo_key(_request(params)))
+        results = analyse_photos(photos=photos, **_memo_key(params))
     except IncompleteBatchError as incomplete:
         results = incomplete.results
     except ServiceError as error:
         raise vkt.UserError(str(error)) from None
     return [
-        dataclasses.replace(analysis.Analysis.from_json(result), number=number)
-        for number, result in enumerate(results, start=first_number)
+        dataclasses.replace(result, number=number)
+        for number, result in enumerate(_shown(params, results), start=first_number)
     ]
 
 
 def _everything(params: Any) -> list[analysis.Analysis]:
     """What a report covers: the Image first, then the batch photos, numbered in that order."""
-    single = [_single(params)] if params.image is not None else []
-    photos = _batch(params, first_number=len(single) + 1) if params.photos else []
+    single = [_single(params)] if params.upload.image is not None else []
+    photos = _batch(params, first_number=len(single) + 1) if params.upload.photos else []
     if not single and not photos:
-        raise _field_error("Upload an image or photos first; the report describes them.", "image")
+        raise _field_error("Upload an image or photos first; the report describes them.", "upload.image")
     return [dataclasses.replace(result, number=number) for number, result in enumerate([*single, *photos], start=1)]
 
 
@@ -377,18 +448,23 @@ def analyse_upload(
     system_prompt: str,
     user_prompt: str,
     model_name: str,
+    retention: str,
+    generation: int,
 ) -> dict:
     """Prepare and describe one upload. Memoized on the upload, the choices, the exact prompt and the model
     (keyword-only, so every call makes the same key): re-opening the view or downloading a report costs no
-    download and no fair-usage tokens. Errors are raised, so they are never cached."""
+    download and no fair-usage tokens. What is cached is a display copy (``Analysis.for_display``). Errors are
+    raised, so they are never cached."""
+    vkt.progress_message("Analysing the image")
     choices = AnalysisRequest.from_json(request)
     settings = model.ServiceSettings.from_environment(model_name)
-    result = analysis.analyse(_upload(image), choices, settings, store=_workspace_store())
+    store = _store(retention)
+    result = analysis.analyse(_upload(image), choices, settings, store=store)
     if result.failed_at == analysis.INPUT:
         raise ImageInputError(result.error)
     if result.error:
         raise ServiceError(result.error)
-    return result.to_json()
+    return result.for_display().to_json()
 
 
 @vkt.memoize
@@ -399,55 +475,14 @@ def analyse_photos(
     system_prompt: str,
     user_prompt: str,
     model_name: str,
+    retention: str,
+    generation: int,
 ) -> list[dict]:
-    """Analyse a batch concurrently, with progress. Cached only when every photo succeeded; otherwise
-    ``IncompleteBatchError`` carries the results past the cache, so that running it again retries."""
-    choices = AnalysisRequest.from_json(request)
-    settings = model.ServiceSettings.from_environment(model_name)
-    uploads = [_upload(photo) for photo in photos]
-    results = analysis.analyse_batch(uploads, choices, settings, progress=_progress, store=_workspace_store())
-    serialised = [result.to_json() for result in results]
-    if any(result.error for result in results):
-        raise IncompleteBatchError(serialised)
-    return serialised
-
-
-def _upload(file: FileResource) -> analysis.Upload:
-    return analysis.Upload(file.filename, file.file.getvalue_binary())
-
-
-class _WorkspaceStore:
-    """Results kept in ``vkt.Storage`` (workspace scope, no time limit) by ``analysis.record_key``: reopening the
-    editor or re-running a batch describes only the photos without a stored result."""
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        try:
-            return json.loads(vkt.Storage().get(key, scope=STORAGE_SCOPE).getvalue_binary())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as error:
-            raise StoreError(f"The stored result could not be read ({error}).") from None
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        try:
-            vkt.Storage().set(key, data=vkt.File.from_data(json.dumps(value)), scope=STORAGE_SCOPE)
-        except OSError as error:
-            raise StoreError(f"The result could not be stored ({error}).") from None
-
-    def forget(self, key: str) -> None:
-        try:
-            vkt.Storage().delete(key, scope=STORAGE_SCOPE)
-        except FileNotFoundError:
-            pass
-
-
-def _workspace_store() -> _WorkspaceStore | None:
-    """The store on the platform; ``None`` where there is no ``vkt.Storage`` (running outside VIKTOR)."""
-    try:
-        vkt.Storage()
-    except OSError:
-        return None
-    return _WorkspaceStore()
+    """Analyse a batch concurrently, with progress, each upload read only when its turn comes. Cached only when
+    every photo succeeded; otherwise ``IncompleteBatchError`` carries the results past the cache, so that running
+    it again retries."""
+    uploads = [functools.partial(_upload, photo) for photo in photos]
+    return _analyse_many(uploads, request, model_name, retention, "photos")
 
 
 @vkt.memoize
@@ -459,17 +494,41 @@ def analyse_sheets(
     system_prompt: str,
     user_prompt: str,
     model_name: str,
+    retention: str,
+    generation: int,
 ) -> list[dict]:
     """The sheets of a PDF set, each one entry of a batch; cached only when every sheet succeeded."""
+    return _analyse_many(analysis.sheet_uploads(_upload(image), pages), request, model_name, retention, "sheets")
+
+
+def _analyse_many(
+    uploads: list[analysis.UploadSource], request: dict, model_name: str, retention: str, noun: str
+) -> list[dict]:
+    def progress(done: int, total: int) -> None:
+        vkt.progress_message(f"Analysed {done} of {total} {noun}", percentage=round(100 * done / total))
+
+    vkt.progress_message(f"Analysing {len(uploads)} {noun}", percentage=0)
     choices = AnalysisRequest.from_json(request)
     settings = model.ServiceSettings.from_environment(model_name)
-    uploads = analysis.sheet_uploads(_upload(image), pages)
-    results = analysis.analyse_batch(uploads, choices, settings, progress=_progress, store=_workspace_store())
-    serialised = [result.to_json() for result in results]
+    results = analysis.analyse_batch(uploads, choices, settings, progress=progress, store=_store(retention))
+    serialised = [result.for_display().to_json() for result in results]
     if any(result.error for result in results):
         raise IncompleteBatchError(serialised)
     return serialised
 
 
-def _progress(done: int, total: int) -> None:
-    vkt.progress_message(f"Analysed {done} of {total} photos", percentage=round(100 * done / total))
+def _upload(file: FileResource) -> analysis.Upload:
+    return analysis.Upload(file.filename, file.file.getvalue_binary())
+
+
+def _store(retention: str) -> WorkspaceStore | None:
+    """The store on the platform; ``None`` where there is no ``vkt.Storage`` (running outside VIKTOR)."""
+    try:
+        vkt.Storage()
+    except STORAGE_FAILURES:
+        return None
+    return WorkspaceStore(vkt.Storage, Retention.from_choice(retention))
+
+
+def _workspace_store(params: Any) -> WorkspaceStore | None:
+    return _store(_retention(params))

@@ -73,6 +73,9 @@ class Analysis:
     """The key this result is kept under in a store (``record_key``): the same bytes, choices, prompt and model."""
     from_store: bool = False
     """Read from a store rather than described in this run."""
+    not_kept: str | None = None
+    """Why a new description could not be kept in the store (it is shown and reported all the same, and ``keep``
+    tries again at the next run)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable form that ``from_json`` restores (for ``vkt.memoize``)."""
@@ -85,6 +88,7 @@ class Analysis:
             "error": self.error,
             "failed_at": self.failed_at,
             "record": self.record,
+            "not_kept": self.not_kept,
         }
 
     @classmethod
@@ -98,7 +102,14 @@ class Analysis:
             error=data["error"],
             failed_at=data["failed_at"],
             record=data.get("record"),
+            not_kept=data.get("not_kept"),
         )
+
+    def for_display(self) -> Analysis:
+        """The same result carrying a display copy instead of the sent pixels (``Preparation.for_display``)."""
+        if self.preparation is None or not self.preparation.exact:
+            return self
+        return dataclasses.replace(self, preparation=self.preparation.for_display())
 
     @cached_property
     def parsed(self) -> ParsedReply:
@@ -106,6 +117,14 @@ class Analysis:
         if self.description is None:
             return ParsedReply(None)
         return parse_reply(self.request.preset, self.description.text, self.request.scale)
+
+
+def with_sent_images(result: Analysis, upload: Upload) -> Analysis:
+    """``result`` with the exact images that were sent, prepared again from its upload when it carries only a
+    display copy (preparation is deterministic: the same bytes and choices give the same pixels)."""
+    if result.preparation is not None and result.preparation.exact:
+        return result
+    return dataclasses.replace(result, preparation=prepare(upload, result.request))
 
 
 def chosen_pages(upload: Upload, spec: str) -> list[int] | None:
@@ -140,16 +159,21 @@ def describe(preparation: Preparation, request: AnalysisRequest, settings: Servi
     return model.describe(preparation.images, prompts.build_prompt(request, pdf_text), settings)
 
 
+def record_prefix(data: bytes) -> str:
+    """The start of the key of every result of one file (every page, preset and model): what ``forget`` removes."""
+    return f"result-{hashlib.sha256(data).hexdigest()}-"
+
+
 def record_key(upload: Upload, request: AnalysisRequest, model_name: str) -> str:
-    """The key a result is stored under: a hash of the file's bytes, the choices, the exact prompt and the model, so
-    that a change to any of them (or to the prompts in a new version) is a new result."""
+    """The key a result is stored under: the file's ``record_prefix``, then a hash of the choices, the page, the
+    exact prompt and the model, so that a change to any of them (or to the prompts in a new version) is a new
+    result."""
     prompt = prompts.build_prompt(request)
     digest = hashlib.sha256()
     choices = json.dumps({**request.to_json(), "page": upload.page or request.page}, sort_keys=True)
-    parts = (hashlib.sha256(upload.data).hexdigest(), choices, model_name)
-    for part in (*parts, prompt.system, prompt.user):
+    for part in (choices, model_name, prompt.system, prompt.user):
         digest.update(part.encode("utf-8") + b"\0")
-    return f"result-{digest.hexdigest()}"
+    return record_prefix(upload.data) + digest.hexdigest()
 
 
 def analyse(
@@ -175,12 +199,39 @@ def analyse(
     if kept is not None:
         return dataclasses.replace(Analysis.from_json(kept), number=number, name=upload.name, from_store=True)
     result = dataclasses.replace(_analyse(upload, request, settings, number, unavailable), record=key)
-    if result.error is None:
-        try:
-            store.put(key, result.to_json())
-        except StoreError as error:
-            log.warning("%s The result is shown but not kept.", error)
-    return result
+    return _put(store, result) if result.error is None else result
+
+
+def _put(store: ResultStore, result: Analysis) -> Analysis:
+    """Keep a described result; when the store fails, the result says why (and is shown all the same)."""
+    assert result.record is not None
+    value = result if store.keeps_sent_images else result.for_display()
+    try:
+        store.put(result.record, dataclasses.replace(value, not_kept=None).to_json())
+    except StoreError as error:
+        log.warning("%s The result is shown but not kept.", error)
+        return dataclasses.replace(result, not_kept=str(error))
+    return dataclasses.replace(result, not_kept=None)
+
+
+def keep(results: Sequence[Analysis], store: ResultStore | None) -> list[Analysis]:
+    """Try again to keep the results that a failing store did not (a cached view or a later run): those kept now
+    no longer say they were not."""
+    if store is None:
+        return list(results)
+    return [_put(store, result) if result.not_kept and result.record else result for result in results]
+
+
+def not_kept_message(results: Sequence[Analysis]) -> str | None:
+    """One line for the user when descriptions were shown but not kept, or ``None``."""
+    missing = [result for result in results if result.not_kept]
+    if not missing:
+        return None
+    count = "1 description was" if len(missing) == 1 else f"{len(missing)} descriptions were"
+    return (
+        f"{count} shown but not kept: {missing[0].not_kept} Nothing is lost: the reports have "
+        "them, and they are kept at the next run."
+    )
 
 
 def _kept(store: ResultStore, key: str) -> dict[str, Any] | None:
@@ -207,8 +258,17 @@ def _analyse(
     return Analysis(number, upload.name, request, preparation, description)
 
 
+UploadSource = Upload | Callable[[], Upload]
+"""An upload, or a function that reads it: a batch reads each file only when a worker reaches it, so that no more
+than ``concurrency`` uploads are in memory at once."""
+
+
+def _analyse_source(source: UploadSource, *args: Any) -> Analysis:
+    return analyse(source if isinstance(source, Upload) else source(), *args)
+
+
 def analyse_batch(
-    uploads: Sequence[Upload],
+    uploads: Sequence[UploadSource],
     request: AnalysisRequest,
     settings: ServiceSettings | None,
     *,
@@ -226,7 +286,7 @@ def analyse_batch(
     results: list[Analysis | None] = [None] * len(uploads)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = {
-            pool.submit(analyse, upload, request, settings, number, unavailable, store): number
+            pool.submit(_analyse_source, upload, request, settings, number, unavailable, store): number
             for number, upload in enumerate(uploads, start=1)
         }
         for done, future in enumerate(as_completed(futures), start=1):
@@ -236,9 +296,10 @@ def analyse_batch(
             except Exception as error:  # a bug must not lose the other photos
                 log.warning("unexpected failure analysing photo %d: %r", number, error)
                 log.debug("its traceback", exc_info=True)  # at DEBUG only: the command line never shows one
+                source = uploads[number - 1]
                 results[number - 1] = Analysis(
                     number,
-                    uploads[number - 1].name,
+                    source.name if isinstance(source, Upload) else f"photo {number}",
                     request,
                     error=f"An unexpected error stopped this photo ({type(error).__name__}); please report it.",
                     failed_at=SERVICE,

@@ -104,7 +104,7 @@ def image_facts(preparation: Preparation, model: str | None) -> list[Fact]:
         Fact("File", clean(source.name)),
         Fact("Original", f"{source.width} x {source.height} px, {source.format}, {_bytes(source.bytes)}"),
         Fact("Sent", f"{sent} ({mimes})"),
-        Fact("Bytes sent", _bytes(sum(len(image.data) for image in preparation.images))),
+        Fact("Bytes sent", _bytes(sum(image.sent_bytes for image in preparation.images))),
         Fact("Image tokens", f"{preparation.image_tokens:,}"),
     ]
     if model:
@@ -167,6 +167,7 @@ def entry_context(analysis: Analysis, review: Review | None = None) -> dict[str,
         "question": clean(" ".join(analysis.request.question.split())),
         "model": model,
         "error": analysis.error,
+        "not_kept": analysis.not_kept,
         "reviewed": review.for_photo(analysis.number) if review else [],
         "review_state": review.state(analysis.number) if review else None,
     }

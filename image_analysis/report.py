@@ -113,7 +113,7 @@ def _entry(document: DocumentType, analysis: Analysis, review: Review) -> None:
     kept = [heading]
     preparation = analysis.preparation
     if preparation:
-        shown = preparation.images[0]
+        shown = preparation.display
         width = min(_MAX_WIDTH, int(_MAX_HEIGHT * shown.width / shown.height))
         document.add_picture(io.BytesIO(shown.data), width=width)
         kept.append(document.paragraphs[-1])

@@ -170,6 +170,33 @@ def reviewed(
     return result
 
 
+def merge_rows(
+    rows: Sequence[Mapping[str, Any]],
+    proposed: Sequence[Finding],
+    analyses: Sequence[Analysis],
+    columns: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The review table after "fill": the rows already there, as the inspector left them, then the model's findings
+    whose ``ref`` is not among them yet. Rows of a photo that is no longer the same upload are dropped (their
+    findings come back as the model's)."""
+    photos = {result.number: clean(result.name) for result in analyses}
+    kept = [
+        dict(row)
+        for row in rows
+        if not row.get("file") or photos.get(_number(row.get("photo"))) == clean(str(row.get("file")))
+    ]
+    present = {str(row.get("ref") or "") for row in kept} - {""}
+    added = [finding.to_row() for finding in proposed if finding.ref not in present]
+    return [{column: row.get(column) or None for column in columns} for row in [*kept, *added]]
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scale: ScaleDefinition) -> Finding:
     values = {name: clean(" ".join(str(row.get(name) or "").split())) for name in Finding.__dataclass_fields__}
     try:
@@ -179,6 +206,13 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
     if photo not in photos:
         known = ", ".join(str(number) for number in sorted(photos)) or "none"
         raise ReviewError(index, "photo", f"there is no photo {photo} (photos: {known})")
+    if values["file"] and values["file"] != clean(photos[photo]):
+        raise ReviewError(
+            index,
+            "file",
+            f"the row is about '{values['file']}', but photo {photo} is now '{clean(photos[photo])}': the uploads "
+            "changed; correct the photo number, or clear the table and fill it again",
+        )
     kind = values["defect_type"].lower()
     if kind and kind not in DEFECT_TYPES:
         raise ReviewError(index, "defect_type", f"'{values['defect_type']}' is not one of: {', '.join(DEFECT_TYPES)}")

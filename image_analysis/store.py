@@ -25,7 +25,11 @@ class StoreError(Exception):
 
 
 class ResultStore(Protocol):
-    """Where results are kept between runs: JSON values by key."""
+    """Where results are kept between runs: JSON values by key. ``keeps_sent_images``: whether a value holds the
+    exact pixels sent (a local store, from which ``report`` writes reports) or only a display copy (the app's
+    workspace storage, where every byte is moved on every view)."""
+
+    keeps_sent_images: bool
 
     def get(self, key: str) -> dict[str, Any] | None: ...
 
@@ -34,6 +38,8 @@ class ResultStore(Protocol):
 
 class SqliteStore:
     """Results in one SQLite file, created on first use; ``schema_version`` lets a later version migrate."""
+
+    keeps_sent_images = True
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -314,3 +314,6 @@ def _legibility_summary(terminalreporter) -> None:
     if figures:
         shares = ", ".join(f"{label}: {share:.0%}" for label, share in figures.items())
         terminalreporter.write_line(f"OCR recovered words of the synthetic A1 sheet from what is sent ({shares})")
+
+
+from tests.viktor_platform import platform  # noqa: E402, F401 - the platform-like harness, a fixture for every test

@@ -6,39 +6,21 @@ import json
 
 import pytest
 import viktor as vkt
-from viktor.testing import MockedFileResource, mock_params, mock_View
 from werkzeug import Response
 
-from app import Controller, Parametrization
 from tests.conftest import TEST_API_KEY, shared_image_path, sse
-
-RECORD_FIELDS = {"project": "", "location": "", "inspector": "", "inspection_date": "", "reference": "", "review": []}
-"""The sign-off and review fields, empty, as the editor sends them before anything is filled in."""
+from tests.viktor_platform import app_params, call, downloaded, upload
 
 
 def params_with(image: bytes | None, name: str = "photo.jpg", question: str = "", preset: str = "general"):
-    raw = {
-        "image": 1 if image is not None else None,
-        "photos": [],
-        "question": question,
-        "preset": preset,
-        "scale": "nen2767",
-        "language": "en",
-        "page": 1,
-        **RECORD_FIELDS,
-    }
-    resources = {1: MockedFileResource(vkt.File.from_data(image), name)} if image is not None else {}
-    return mock_params(raw, Parametrization, file_resources=resources)
+    return app_params(
+        image=upload(name, image) if image is not None else None, question=question, preset=preset, language="en"
+    )
 
 
 def open_view(params):
     """Run the WebView as VIKTOR would (mock_View lets a view be called outside the platform)."""
-
-    @mock_View(Controller)
-    def call():
-        return Controller().analysis(params=params)
-
-    return call()
+    return call("analysis", params)
 
 
 def test_the_view_shows_the_sent_image_and_its_description(model_service, shared_image):
@@ -77,7 +59,7 @@ def test_a_broken_upload_is_marked_on_the_image_field(model_service, shared_imag
     with pytest.raises(vkt.UserError) as caught:
         open_view(params)
     [violation] = caught.value.input_violations
-    assert violation.fields == ["image"]
+    assert violation.fields == ["upload.image"]
     assert "'broken.jpg'" in violation.message and "truncated" in violation.message
     assert model_service.requests == []
 
@@ -108,36 +90,12 @@ def test_importing_the_app_needs_no_network_and_no_viktor_environment(tmp_path):
 
 
 def batch_params(photos: list[tuple[str, bytes]], preset: str = "inspection", image: bytes | None = None):
-    resources = {
-        number: MockedFileResource(vkt.File.from_data(data), name)
-        for number, (name, data) in enumerate(photos, start=10)
-    }
-    if image is not None:
-        resources[1] = MockedFileResource(vkt.File.from_data(image), "single.jpg")
-    raw = {
-        "image": 1 if image is not None else None,
-        "photos": list(range(10, 10 + len(photos))),
-        "question": "",
-        "preset": preset,
-        "scale": "nen2767",
-        "language": "nl",
-        "page": 1,
-        **RECORD_FIELDS,
-    }
-    return mock_params(raw, Parametrization, file_resources=resources)
-
-
-def downloaded(result: vkt.DownloadResult) -> tuple[str, bytes]:
-    """File name and content of a download (DownloadResult has no public accessors for them)."""
-    return result._file_name, result._file_content
-
-
-def call(method: str, params):
-    @mock_View(Controller)
-    def run():
-        return getattr(Controller(), method)(params=params)
-
-    return run()
+    return app_params(
+        image=upload("single.jpg", image) if image is not None else None,
+        photos=[upload(name, data) for name, data in photos],
+        preset=preset,
+        language="nl",
+    )
 
 
 INSPECTION_REPLY = (
@@ -150,7 +108,7 @@ INSPECTION_REPLY = (
 def test_an_inspection_shows_its_findings_as_tables_in_the_chosen_language(model_service, shared_image):
     model_service.reply(INSPECTION_REPLY)
     params = params_with(shared_image("crack_concrete_ozgenel_a.png"), "crack.png", preset="inspection")
-    params.language = "nl"
+    params.upload.language = "nl"
     html = open_view(params).html
     assert "<td>crack</td>" in html and "4 (mediocre)" in html and "Gescheurde kolom." in html
     prompt = model_service.requests[0]["messages"][1]["content"][0]["text"]
@@ -182,7 +140,7 @@ def test_more_than_fifty_photos_are_marked_on_the_photos_field(model_service, sh
     photo = shared_image("webp_photo_flower.webp")
     with pytest.raises(vkt.UserError) as caught:
         call("batch", batch_params([(f"p{n}.webp", photo) for n in range(51)]))
-    assert caught.value.input_violations[0].fields == ["photos"]
+    assert caught.value.input_violations[0].fields == ["upload.photos"]
     assert model_service.requests == []
 
 
@@ -223,20 +181,8 @@ class Conversation:
 
 def test_the_controller_answers_about_the_image_the_view_sent(model_service):
     data = shared_image_path("webp_photo_flower.webp").read_bytes()
-    raw = {
-        "image": 1,
-        "photos": [],
-        "question": "",
-        "preset": "general",
-        "scale": "nen2767",
-        "language": "en",
-        "page": 1,
-        **RECORD_FIELDS,
-    }
-    params = mock_params(
-        raw, Parametrization, file_resources={1: MockedFileResource(vkt.File.from_data(data), "f.webp")}
-    )
-    params.chat = Conversation([{"role": "user", "content": "What colour is the flower?"}])
+    params = app_params(image=upload("f.webp", data))
+    params.upload.chat = Conversation([{"role": "user", "content": "What colour is the flower?"}])
     model_service.server.expect_ordered_request("/v1/chat/completions").respond_with_json(
         {
             "id": "x",
@@ -311,5 +257,5 @@ def test_a_flipped_png_is_refused_on_the_image_field(model_service, shared_image
     with pytest.raises(vkt.UserError) as caught:
         open_view(params_with(bytes(data), "drawing.png"))
     [violation] = caught.value.input_violations
-    assert violation.fields == ["image"] and "its data is corrupt" in violation.message
+    assert violation.fields == ["upload.image"] and "its data is corrupt" in violation.message
     assert model_service.requests == []

@@ -11,54 +11,33 @@ import json
 import pytest
 import viktor as vkt
 from docx import Document
-from viktor.testing import MockedFileResource, mock_params, mock_Storage, mock_View
 
-from app import Controller, Parametrization
-from image_analysis import analysis, model
-from image_analysis.presets import AnalysisRequest, Preset
 from image_analysis.review import AI_NOT_REVIEWED, EDITED
 from tests.conftest import REPO, shared_image_path
 from tests.reply_corpus import BASE
-from tests.test_app import RECORD_FIELDS, downloaded
+from tests.viktor_platform import app_params, call, downloaded, upload
 
 SITE = "site_aerial_construction_caliterra_IMG_9402.jpg"  # has GPS
 COLUMN = REPO / "sample_images" / "site_photo_column_crack.jpg"  # has GPS
 FLOWER = "webp_photo_flower.webp"  # no GPS
 
 
+FILES = {
+    "column.jpg": COLUMN.read_bytes(),
+    "site.jpg": shared_image_path(SITE).read_bytes(),
+    "flower.webp": shared_image_path(FLOWER).read_bytes(),
+}
+
+
 def inspection_params(review=None, **signoff):
-    files = {
-        1: MockedFileResource(vkt.File.from_data(COLUMN.read_bytes()), "column.jpg"),
-        2: MockedFileResource(vkt.File.from_data(shared_image_path(SITE).read_bytes()), "site.jpg"),
-        3: MockedFileResource(vkt.File.from_data(shared_image_path(FLOWER).read_bytes()), "flower.webp"),
-    }
-    raw = {
-        "image": 1,
-        "photos": [2, 3],
-        "question": "",
-        "preset": "inspection",
-        "scale": "nen2767",
-        "language": "en",
-        "page": 1,
-        **RECORD_FIELDS,
-        **signoff,
-        "review": review or [],
-    }
-    return mock_params(raw, Parametrization, file_resources=files)
-
-
-def call(method, params):
-    @mock_View(Controller)
-    def run():
-        return getattr(Controller(), method)(params=params)
-
-    return run()
+    files = [upload(name, data) for name, data in FILES.items()]
+    return app_params(image=files[0], photos=files[1:], preset="inspection", review=review or [], **signoff)
 
 
 def test_the_button_fills_the_review_table_with_the_ai_findings_numbered_as_in_the_reports(model_service):
     model_service.reply(json.dumps(BASE))
     result = call("fill_review", inspection_params())
-    rows = result.get("review")
+    rows = result.get("record")["review"]
     assert [(row["photo"], row["ref"], row["defect_type"]) for row in rows] == [
         (1, "1.1", "crack"),
         (1, "1.2", "spalling"),
@@ -73,7 +52,7 @@ def test_the_button_fills_the_review_table_with_the_ai_findings_numbered_as_in_t
 
 def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service):
     model_service.reply(json.dumps(BASE))
-    rows = call("fill_review", inspection_params()).get("review")
+    rows = call("fill_review", inspection_params()).get("record")["review"]
     rows[0] = {**rows[0], "location": "north face, at the base", "condition_score": "5"}
     del rows[1]
     params = inspection_params(rows, inspector="J. de Vries", project="Kade Noord", reference="INS-14")
@@ -96,18 +75,18 @@ def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service
 
 def test_a_bad_row_is_marked_on_the_review_table(model_service):
     model_service.reply(json.dumps(BASE))
-    rows = call("fill_review", inspection_params()).get("review")
+    rows = call("fill_review", inspection_params()).get("record")["review"]
     rows[2] = {**rows[2], "condition_score": "9"}
     with pytest.raises(vkt.UserError) as caught:
         call("download_word", inspection_params(rows))
     [violation] = caught.value.input_violations
-    assert violation.fields == ["review"]
+    assert violation.fields == ["record.review"]
     assert "row 3, column 'condition_score': '9' is not on the NEN 2767" in violation.message
 
 
 def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_others(model_service):
     model_service.reply(json.dumps(BASE))
-    rows = call("fill_review", inspection_params()).get("review")
+    rows = call("fill_review", inspection_params()).get("record")["review"]
     rows = [{**row, "condition_score": "6"} if row["photo"] == 2 else row for row in rows]
     result = call("map", inspection_params(rows))
     features = result.geojson["features"]
@@ -118,23 +97,3 @@ def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_other
     assert site["geometry"]["coordinates"] == pytest.approx([-98.089843, 30.170995], abs=1e-5)
     legend = [label for _, label in result.legend._entries]
     assert "6: very poor" in legend and "No GPS: 3. flower.webp" in legend
-
-
-def test_a_stored_result_is_shown_without_a_request(model_service):
-    """Reopening the editor: the result kept in vkt.Storage is used, the model is not called."""
-    upload = analysis.Upload("column.jpg", COLUMN.read_bytes())
-    model_service.reply(json.dumps({**BASE, "element": "stored column"}))
-    request = AnalysisRequest(preset=Preset.INSPECTION)
-    kept = analysis.analyse(upload, request, model.ServiceSettings.from_environment()).to_json()
-    model_service.server.clear_log()
-    files = {1: MockedFileResource(vkt.File.from_data(COLUMN.read_bytes()), "column.jpg")}
-    raw = {"image": 1, "photos": [], "question": "", "preset": "inspection", "scale": "nen2767", "language": "en"}
-    params = mock_params({**raw, "page": 1, **RECORD_FIELDS}, Parametrization, file_resources=files)
-
-    @mock_Storage(get=[vkt.File.from_data(json.dumps(kept))])
-    def view():
-        return call("analysis", params)
-
-    html = view().html
-    assert "stored column" in html
-    assert model_service.requests == []

@@ -8,16 +8,13 @@ import io
 import json
 
 import pytest
-import viktor as vkt
-from viktor.testing import MockedFileResource, mock_params, mock_View
 from werkzeug import Response
 
-from app import Controller, Parametrization
 from image_analysis.pages import PageSpecError, parse_pages
 from scripts.make_drawing_set import Sheet, make_set
 from tests.conftest import completion_body
-from tests.test_app import RECORD_FIELDS, downloaded
 from tests.test_cli import cli
+from tests.viktor_platform import app_params, call, downloaded, upload
 
 SHEETS = [
     Sheet("S-101", "Ground floor plan", sheet="1 of 4"),
@@ -167,27 +164,10 @@ def test_set_checks_by_code():
 
 
 def test_the_app_analyses_the_chosen_sheets_and_downloads_the_register(reading_service, drawing_set):
-    raw = {
-        "image": 1,
-        "photos": [],
-        "question": "",
-        "preset": "drawing",
-        "scale": "nen2767",
-        "language": "en",
-        "page": 1,
-        "sheets": "1-3",
-        "tiles": "auto",
-        **RECORD_FIELDS,
-    }
-    files = {1: MockedFileResource(vkt.File.from_data(drawing_set.read_bytes()), "set.pdf")}
-    params = mock_params(raw, Parametrization, file_resources=files)
+    params = app_params(image=upload("set.pdf", drawing_set.read_bytes()), preset="drawing", sheets="1-3")
 
     def run(method):
-        @mock_View(Controller)
-        def call():
-            return getattr(Controller(), method)(params=params)
-
-        return call()
+        return call(method, params)
 
     html = run("drawing_set").html
     assert "Drawing register" in html and "is also on page 3" in html

@@ -1,0 +1,222 @@
+"""A platform-like harness for the VIKTOR app: the paths only a deployment exercises, run as the platform runs them.
+
+- ``vkt.memoize`` switched on: the SDK's own local cache backend (``CACHE_BACKEND=local``) with a job token and a
+  workspace, in a fresh folder per test; uploads are ``FileResource`` objects keyed by their upload id as on the
+  platform (``MockedFileResource`` cannot be serialised, so with it memoize silently does nothing).
+- ``StorageDouble`` in place of ``vkt.Storage``: returns what was set, raises ``FileNotFoundError`` for a missing key,
+  and raises what a test asks for (``InternalError`` for an HTTP 413, say) on ``set``, ``get``, ``list`` or
+  ``delete``, as the SDK's storage does when its API refuses.
+- ``vkt.UserMessage`` and ``vkt.progress_message`` recorded (with a job token they would post to the platform).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import viktor as vkt
+from viktor.api_v1 import FileResource
+from viktor.core import _Context
+from viktor.testing import mock_params, mock_View
+
+MEMOIZE_FOLDER = "_viktor_memoize"
+
+
+class PlatformFile(FileResource):
+    """An upload as the platform hands it to the app: a real ``FileResource`` (memoize keys it by its id) whose
+    content is local. ``reads`` counts how often its bytes were fetched."""
+
+    def __init__(self, source_id: int, name: str, data: bytes) -> None:
+        super().__init__(1, source_id)
+        self._name, self._data, self.reads = name, data, 0
+
+    @property
+    def file(self) -> vkt.File:
+        self.reads += 1
+        return vkt.File.from_data(self._data)
+
+    @property
+    def filename(self) -> str:
+        return self._name
+
+
+Failure = BaseException | Callable[[str], BaseException | None] | None
+
+
+@dataclass
+class StorageDouble:
+    """Behaves like ``vkt.Storage``: values by (scope, key); a missing key raises ``FileNotFoundError``. Set
+    ``fail_set``/``fail_get``/``fail_list``/``fail_delete`` to an exception (or a function of the key returning one,
+    or ``None``) to make that operation fail as the storage API does."""
+
+    values: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    fail_set: Failure = None
+    fail_get: Failure = None
+    fail_list: Failure = None
+    fail_delete: Failure = None
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self) -> StorageDouble:  # stands in for the class: ``vkt.Storage()``
+        return self
+
+    def _fail(self, failure: Failure, key: str) -> None:
+        error = failure(key) if callable(failure) and not isinstance(failure, BaseException) else failure
+        if error is not None:
+            raise error
+
+    def set(self, key: str, data: vkt.File, *, scope: str = "entity", **kwargs: Any) -> None:
+        self.calls.append(("set", key))
+        self._fail(self.fail_set, key)
+        self.values[(scope, key)] = data.getvalue_binary()
+
+    def get(self, key: str, *, scope: str = "entity", **kwargs: Any) -> vkt.File:
+        self.calls.append(("get", key))
+        self._fail(self.fail_get, key)
+        if (scope, key) not in self.values:
+            raise FileNotFoundError(f"'{key}' not found in {scope} storage")
+        return vkt.File.from_data(self.values[(scope, key)])
+
+    def list(self, *, prefix: str | None = None, scope: str = "entity", **kwargs: Any) -> dict[str, vkt.File]:
+        self.calls.append(("list", prefix or ""))
+        self._fail(self.fail_list, prefix or "")
+        return {
+            key: vkt.File.from_data(value)
+            for (where, key), value in self.values.items()
+            if where == scope and key.startswith(prefix or "")
+        }
+
+    def delete(self, key: str, *, scope: str = "entity", **kwargs: Any) -> None:
+        self.calls.append(("delete", key))
+        self._fail(self.fail_delete, key)
+        if (scope, key) not in self.values:
+            raise FileNotFoundError(f"'{key}' not found in {scope} storage")
+        del self.values[(scope, key)]
+
+    def results(self, scope: str = "workspace") -> list[str]:
+        return [key for (where, key) in self.values if where == scope and key.startswith("result-")]
+
+
+@dataclass
+class Platform:
+    """What a test sees of the platform: the storage, the messages shown to the user, the memoize cache."""
+
+    storage: StorageDouble
+    cache: Path
+    messages: list[tuple[str, str]] = field(default_factory=list)
+    progress: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        return [text for kind, text in self.messages if kind == "warning"]
+
+    def memoized(self) -> list[Path]:
+        return sorted(self.cache.glob("memoize-*"))
+
+    def memoized_bytes(self) -> int:
+        return sum(path.stat().st_size for path in self.memoized())
+
+
+@pytest.fixture
+def platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Platform]:
+    """Memoize on, a ``StorageDouble`` as ``vkt.Storage``, messages recorded."""
+    monkeypatch.setenv("CACHE_BACKEND", "local")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    saved = (_Context.job_token, _Context.workspace_id)
+    _Context.job_token, _Context.workspace_id = "test-job-token", 1
+    storage = StorageDouble()
+    state = Platform(storage, tmp_path / MEMOIZE_FOLDER)
+    monkeypatch.setattr(vkt, "Storage", storage)
+    for kind in ("warning", "info", "success"):
+        monkeypatch.setattr(vkt.UserMessage, kind, _recorder(state.messages, kind))
+    monkeypatch.setattr(vkt, "progress_message", lambda message, percentage=None: state.progress.append(message))
+    try:
+        yield state
+    finally:
+        _Context.job_token, _Context.workspace_id = saved
+
+
+def _recorder(messages: list[tuple[str, str]], kind: str) -> Any:
+    return classmethod(lambda cls, message: messages.append((kind, message)))
+
+
+_files = iter(range(1000, 10**9))
+
+
+def upload(name: str, data: bytes) -> PlatformFile:
+    """A new upload (a new upload id, as when a user drops a file on the field)."""
+    return PlatformFile(next(_files), name, data)
+
+
+def app_params(**given: Any) -> Any:
+    """Params as the editor sends them: every field of the app's Parametrization at its default (nested in its tabs
+    and sections), with ``given`` (by field name, wherever it sits) filled in; files as ``PlatformFile``."""
+    from app import Parametrization
+
+    raw: dict[str, Any] = {}
+    resources: dict[int, Any] = {}
+    placed: set[str] = set()
+
+    def value_of(name: str, item: Any) -> Any:
+        if name not in given:
+            return _default(item)
+        placed.add(name)
+        value = given[name]
+        if isinstance(value, FileResource):
+            resources[value._source_id] = value
+            return value._source_id
+        if isinstance(value, list) and value and isinstance(value[0], FileResource):
+            resources.update({file._source_id: file for file in value})
+            return [file._source_id for file in value]
+        return value
+
+    def fill(group: Any, into: dict[str, Any]) -> None:
+        for name, item in group._attrs.items():
+            if name.startswith("_") or isinstance(item, vkt.Text | vkt.DownloadButton | vkt.ActionButton):
+                continue
+            if isinstance(item, vkt.SetParamsButton):
+                continue
+            if isinstance(item, vkt.Tab | vkt.Section):
+                fill(item, into.setdefault(name, {}))
+            else:
+                into[name] = value_of(name, item)
+
+    for name in ("upload", "record", "reports"):
+        fill(getattr(Parametrization, name), raw.setdefault(name, {}))
+    unknown = set(given) - placed
+    assert not unknown, f"no such field: {unknown}"
+    return mock_params(raw, Parametrization, file_resources=resources)
+
+
+def _default(item: Any) -> Any:
+    if isinstance(item, vkt.MultiFileField | vkt.Table):
+        return []
+    if isinstance(item, vkt.FileField | vkt.Chat):
+        return None
+    default = getattr(item, "_default", None)
+    if default is not None:
+        return default
+    if isinstance(item, vkt.TextField | vkt.TextAreaField):
+        return ""
+    return None
+
+
+def call(method: str, params: Any) -> Any:
+    """A controller method (a view, a download, a button) run as VIKTOR runs it."""
+    import app
+
+    @mock_View(app.Controller)
+    def run() -> Any:
+        import app  # mock_View reloads the app module: its new Controller has the mocked views
+
+        return getattr(app.Controller(), method)(params=params)
+
+    return run()
+
+
+def downloaded(result: vkt.DownloadResult) -> tuple[str, bytes]:
+    """File name and content of a download (DownloadResult has no public accessors for them)."""
+    content = result._file_content
+    return result._file_name, content.encode("utf-8") if isinstance(content, str) else content
