@@ -12,8 +12,15 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 from PIL import Image
 
+from image_analysis import pdf_budget
 from image_analysis.errors import ImageInputError
-from image_analysis.isolation import LimitExceeded, run_isolated
+from image_analysis.isolation import (
+    TIME_LIMIT_SECONDS,
+    LimitExceeded,
+    NoChildProcess,
+    child_memory_bytes,
+    run_isolated,
+)
 
 MAX_DPI = 300
 TARGET_LONG_SIDE = 4400
@@ -78,17 +85,31 @@ def is_pdf(data: bytes) -> bool:
 
 
 def render_page(data: bytes, name: str, page: int = 1) -> RenderedPage:
-    """Render page ``page`` (from 1) of a PDF in a child process within the memory and time budget; a clear
-    ``ImageInputError`` for encrypted, empty, broken or too complex files."""
+    """Render page ``page`` (from 1) of a PDF in a child process within the memory and time budget; where no child
+    process can be started, in this process once ``pdf_budget`` has found the file's cost within the budget. A clear
+    ``ImageInputError`` for encrypted, empty, broken or too complex files, the same either way."""
     try:
         with _one_at_a_time:  # a set's sheets render one after another: each child may use most of the budget
-            return run_isolated(render_page_here, data, name, page)
+            try:
+                return run_isolated(render_page_here, data, name, page)
+            except NoChildProcess:
+                _check_in_process(data)
+                return render_page_here(data, name, page)
     except LimitExceeded as exceeded:
         limit = f"{exceeded.limit:g} s" if exceeded.what == "time" else f"{exceeded.limit:,.0f} MB of memory"
         raise ImageInputError(
             f"Page {page} of '{name}' is too complex to render within {limit}. Export the page as PNG, "
             "or split the sheet into smaller pages, and upload that."
         ) from None
+
+
+def _check_in_process(data: bytes) -> None:
+    """The child's limits, estimated beforehand (``pdf_budget``), for a render in this process."""
+    try:
+        pdf_budget.check(data)
+    except pdf_budget.TooCostly as costly:
+        limit = TIME_LIMIT_SECONDS if costly.what == "time" else child_memory_bytes() / 2**20
+        raise LimitExceeded(costly.what, limit) from None
 
 
 def render_page_here(data: bytes, name: str, page: int = 1) -> RenderedPage:

@@ -1,8 +1,8 @@
 """A platform-like harness for the VIKTOR app: the paths only a deployment exercises, run as the platform runs them.
 
 - ``vkt.memoize`` switched on: the SDK's own local cache backend (``CACHE_BACKEND=local``) with a job token and a
-  workspace, in a fresh folder per test; uploads are ``FileResource`` objects keyed by their upload id as on the
-  platform (``MockedFileResource`` cannot be serialised, so with it memoize silently does nothing).
+  workspace, in a fresh folder per test; uploads are real ``FileResource`` objects keyed by their upload id as on
+  the platform (``MockedFileResource`` cannot be serialised, so with it memoize silently does nothing).
 - ``StorageDouble`` in place of ``vkt.Storage``: returns what was set, raises ``FileNotFoundError`` for a missing key,
   and raises what a test asks for (``InternalError`` for an HTTP 413, say) on ``set``, ``get``, ``list`` or
   ``delete``, as the SDK's storage does when its API refuses.
@@ -26,22 +26,26 @@ from viktor.testing import mock_params, mock_View
 MEMOIZE_FOLDER = "_viktor_memoize"
 
 
-class PlatformFile(FileResource):
-    """An upload as the platform hands it to the app: a real ``FileResource`` (memoize keys it by its id) whose
-    content is local. ``reads`` counts how often its bytes were fetched."""
+@dataclass
+class _Upload:
+    name: str
+    data: bytes
+    reads: int = 0
 
-    def __init__(self, source_id: int, name: str, data: bytes) -> None:
-        super().__init__(1, source_id)
-        self._name, self._data, self.reads = name, data, 0
 
-    @property
-    def file(self) -> vkt.File:
-        self.reads += 1
-        return vkt.File.from_data(self._data)
+_UPLOADS: dict[int, _Upload] = {}
 
-    @property
-    def filename(self) -> str:
-        return self._name
+
+def _file(resource: FileResource) -> vkt.File:
+    content = _UPLOADS[resource._source_id]
+    content.reads += 1
+    return vkt.File.from_data(content.data)
+
+
+# Uploads are real ``FileResource`` objects (memoize serialises only that exact class, by its upload id); their
+# content comes from here instead of the platform's file API.
+FileResource.file = property(_file)  # type: ignore[method-assign, assignment]
+FileResource.filename = property(lambda resource: _UPLOADS[resource._source_id].name)  # type: ignore[method-assign, assignment]
 
 
 Failure = BaseException | Callable[[str], BaseException | None] | None
@@ -142,52 +146,59 @@ def _recorder(messages: list[tuple[str, str]], kind: str) -> Any:
     return classmethod(lambda cls, message: messages.append((kind, message)))
 
 
-_files = iter(range(1000, 10**9))
+_ids = iter(range(1000, 10**9))
 
 
-def upload(name: str, data: bytes) -> PlatformFile:
+def upload(name: str, data: bytes) -> FileResource:
     """A new upload (a new upload id, as when a user drops a file on the field)."""
-    return PlatformFile(next(_files), name, data)
+    source_id = next(_ids)
+    _UPLOADS[source_id] = _Upload(name, data)
+    return FileResource(1, source_id)
+
+
+def reads(resource: FileResource) -> int:
+    """How often an upload's bytes were fetched (on the platform each fetch is a download)."""
+    return _UPLOADS[resource._source_id].reads
 
 
 def app_params(**given: Any) -> Any:
     """Params as the editor sends them: every field of the app's Parametrization at its default (nested in its tabs
-    and sections), with ``given`` (by field name, wherever it sits) filled in; files as ``PlatformFile``."""
+    and sections), with ``given`` (by field name, wherever it sits) filled in; files from ``upload``."""
     from app import Parametrization
 
     raw: dict[str, Any] = {}
-    resources: dict[int, Any] = {}
+    files: dict[tuple[str, ...], Any] = {}
     placed: set[str] = set()
 
-    def value_of(name: str, item: Any) -> Any:
-        if name not in given:
-            return _default(item)
-        placed.add(name)
-        value = given[name]
-        if isinstance(value, FileResource):
-            resources[value._source_id] = value
-            return value._source_id
-        if isinstance(value, list) and value and isinstance(value[0], FileResource):
-            resources.update({file._source_id: file for file in value})
-            return [file._source_id for file in value]
-        return value
-
-    def fill(group: Any, into: dict[str, Any]) -> None:
+    def fill(group: Any, into: dict[str, Any], path: tuple[str, ...]) -> None:
         for name, item in group._attrs.items():
             if name.startswith("_") or isinstance(item, vkt.Text | vkt.DownloadButton | vkt.ActionButton):
                 continue
             if isinstance(item, vkt.SetParamsButton):
                 continue
             if isinstance(item, vkt.Tab | vkt.Section):
-                fill(item, into.setdefault(name, {}))
+                fill(item, into.setdefault(name, {}), (*path, name))
+            elif isinstance(item, vkt.FileField | vkt.MultiFileField) and name in given:
+                placed.add(name)
+                files[(*path, name)] = given[name]
+                into[name] = _default(item)
+            elif name in given:
+                placed.add(name)
+                into[name] = given[name]
             else:
-                into[name] = value_of(name, item)
+                into[name] = _default(item)
 
     for name in ("upload", "record", "reports"):
-        fill(getattr(Parametrization, name), raw.setdefault(name, {}))
+        fill(getattr(Parametrization, name), raw.setdefault(name, {}), (name,))
     unknown = set(given) - placed
     assert not unknown, f"no such field: {unknown}"
-    return mock_params(raw, Parametrization, file_resources=resources)
+    params = mock_params(raw, Parametrization)
+    for path, value in files.items():  # the uploads themselves, as the platform gives them (not re-wrapped)
+        group = params
+        for name in path[:-1]:
+            group = group[name]
+        group[path[-1]] = value
+    return params
 
 
 def _default(item: Any) -> Any:
