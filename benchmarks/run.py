@@ -16,7 +16,11 @@ Measures, in one run, on this machine:
 6. the memory and time budget: each format at 12, 65 and 250 MP and the hostile files of
    scripts/make_hostile_files.py, through ``python -m image_analysis prepare`` with the peak resident memory of the
    whole process tree, against the previous approach (everything decoded by Pillow, no budget);
-7. a 40-sheet A1 drawing set (scripts/make_drawing_set.py): time and peak memory per sheet and for the set.
+7. a 40-sheet A1 drawing set (scripts/make_drawing_set.py): time and peak memory per sheet and for the set;
+8. what the VIKTOR app moves per photo (benchmarks/platform_sizes.py): the memoized value and the view's HTML, for a
+   photo, a drawing with tiles, a drawing set and a 50-photo batch, run as the platform runs them.
+
+``--only NAME ...`` runs some sections and replaces just those in the existing BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -455,11 +459,35 @@ def _seconds(function: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def _sections(lines: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The lines before the first ``## `` heading, and each section by its heading."""
+    head: list[str] = []
+    found: dict[str, list[str]] = {}
+    current = head
+    for line in lines:
+        if line.startswith("## "):
+            current = found.setdefault(line, [])
+        current.append(line)
+    return head, found
+
+
+def _spliced(existing: str, new: list[str], names: list[str]) -> list[str]:
+    """``existing`` with the sections of ``new`` in place of those of the same heading (new ones at the end), and a
+    line under the header that says which sections were run again, and when."""
+    head, old = _sections(existing.split("\n"))
+    _, fresh = _sections(new)
+    note = f"Sections run again with `--only {' '.join(names)}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
+    head = [line for line in head if not line.startswith("Sections run again")]
+    head = [*head[:3], "", note, *head[3:]] if len(head) >= 3 else [*head, note, ""]
+    return [*head, *(line for block in {**old, **fresh}.values() for line in block)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, default=REPO.parent / "shared" / "images")
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run these sections only")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -476,18 +504,34 @@ def main() -> int:
         "Machines are shared and noisy: compare the ratios within one run, not the milliseconds across runs.",
         "",
     ]
-    missed = photo_section(args.images, lines)
-    missed += plan_section(args.images, lines)
-    missed += batch_section(args.images, lines)
-    missed += reports_section(args.images, lines)
-    missed += budget_section(lines)
-    missed += drawing_set_section(lines)
-    every_file_section(args.images, lines)
+    missed: list[str] = []
+    for name in args.only or SECTIONS:
+        missed += SECTIONS[name](args.images, lines) or []
+    if args.only and args.out.exists():
+        lines = _spliced(args.out.read_text(encoding="utf-8"), lines, args.only)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     for target in missed:
         print(f"benchmark: target missed: {target}", file=sys.stderr)
     return 1 if missed else 0
+
+
+def _platform(images: Path, lines: list[str]) -> list[str]:
+    from benchmarks.platform_sizes import platform_section
+
+    return platform_section(images, lines)
+
+
+SECTIONS: dict[str, Callable[[Path, list[str]], list[str] | None]] = {
+    "photo": photo_section,
+    "plan": plan_section,
+    "batch": batch_section,
+    "reports": reports_section,
+    "budget": lambda images, lines: budget_section(lines),
+    "drawing-set": lambda images, lines: drawing_set_section(lines),
+    "platform": _platform,
+    "every-file": every_file_section,
+}
 
 
 if __name__ == "__main__":

@@ -128,7 +128,8 @@ def test_a_refused_store_loses_no_sheet_of_a_drawing_set(platform, threaded_mode
 
 def test_a_failing_read_still_describes(platform, model_service):
     reply_inspection(model_service, "read failed column")
-    platform.storage.fail_get = lambda key: InternalError("503 Service Unavailable") if key.startswith("result") else None
+    unavailable = InternalError("503 Service Unavailable")
+    platform.storage.fail_get = lambda key: unavailable if key.startswith("result") else None
     params = app_params(image=upload("column.jpg", COLUMN.read_bytes()), preset="inspection")
     assert "read failed column" in call("analysis", params).html
     assert len(model_service.requests) == 1 and len(platform.storage.results()) == 1
@@ -211,16 +212,16 @@ def test_the_chat_sends_the_exact_image_the_view_sent(platform, model_service):
     params = app_params(image=upload("column.jpg", COLUMN.read_bytes()), preset="inspection")
     call("analysis", params)
     model_service.server.clear_all_handlers()
-    model_service.handle(lambda request: Response(sse("It is a ", "shrinkage crack."), content_type="text/event-stream"))
+    answer = sse("It is a ", "shrinkage crack.")
+    model_service.handle(lambda request: Response(answer, content_type="text/event-stream"))
 
     class Conversation:
         def get_messages(self):
             return [{"role": "user", "content": "Is it structural?"}]
 
     params.upload.chat = Conversation()
-    answer = "".join(call("ask", params)._response)
-    assert "shrinkage" in answer
-    described, asked = model_service.requests
+    assert "shrinkage" in "".join(call("ask", params)._response)
+    _, asked = model_service.requests
     images = [part for part in asked["messages"][1]["content"] if part["type"] == "image_url"]
     assert [part["image_url"]["url"] for part in images] == model_service.image_urls(0)
 

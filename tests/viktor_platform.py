@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,23 +124,32 @@ class Platform:
         return sum(path.stat().st_size for path in self.memoized())
 
 
+@contextmanager
+def platform_session(folder: Path) -> Iterator[Platform]:
+    """Memoize on (its cache in ``folder``), a ``StorageDouble`` as ``vkt.Storage``, messages recorded; all put
+    back afterwards. The ``platform`` fixture, and the benchmark of what the app moves (benchmarks/)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CACHE_BACKEND", "local")
+        patch.setattr(tempfile, "tempdir", str(folder))
+        saved = (_Context.job_token, _Context.workspace_id)
+        _Context.job_token, _Context.workspace_id = "test-job-token", 1
+        storage = StorageDouble()
+        state = Platform(storage, folder / MEMOIZE_FOLDER)
+        patch.setattr(vkt, "Storage", storage)
+        for kind in ("warning", "info", "success"):
+            patch.setattr(vkt.UserMessage, kind, _recorder(state.messages, kind))
+        patch.setattr(vkt, "progress_message", lambda message, percentage=None: state.progress.append(message))
+        try:
+            yield state
+        finally:
+            _Context.job_token, _Context.workspace_id = saved
+
+
 @pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Platform]:
+def platform(tmp_path: Path) -> Iterator[Platform]:
     """Memoize on, a ``StorageDouble`` as ``vkt.Storage``, messages recorded."""
-    monkeypatch.setenv("CACHE_BACKEND", "local")
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    saved = (_Context.job_token, _Context.workspace_id)
-    _Context.job_token, _Context.workspace_id = "test-job-token", 1
-    storage = StorageDouble()
-    state = Platform(storage, tmp_path / MEMOIZE_FOLDER)
-    monkeypatch.setattr(vkt, "Storage", storage)
-    for kind in ("warning", "info", "success"):
-        monkeypatch.setattr(vkt.UserMessage, kind, _recorder(state.messages, kind))
-    monkeypatch.setattr(vkt, "progress_message", lambda message, percentage=None: state.progress.append(message))
-    try:
+    with platform_session(tmp_path) as state:
         yield state
-    finally:
-        _Context.job_token, _Context.workspace_id = saved
 
 
 def _recorder(messages: list[tuple[str, str]], kind: str) -> Any:
