@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks.model_server import model_server
 from image_analysis import render
 from image_analysis.analysis import Analysis
 
@@ -27,32 +28,6 @@ def _reply() -> str:
     from tests.reply_corpus import BASE
 
     return json.dumps(BASE)
-
-
-class _FastModel(BaseHTTPRequestHandler):
-    reply = ""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = json.dumps(
-            {
-                "id": "bench",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "bench",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": self.reply}, "finish_reason": "stop"}
-                ],
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def _distinct_jpeg(data: bytes, number: int) -> bytes:
@@ -96,21 +71,29 @@ def _exact_sizes(method: str, given: dict[str, Any], analyses: list[Analysis]) -
     return {"memoized": memoized, "html": len(page.encode("utf-8"))}
 
 
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def platform_section(images: Path, lines: list[str]) -> list[str]:
     from scripts.make_drawing_set import make_set, numbered_set
     from tests.viktor_platform import upload
 
-    _FastModel.reply = _reply()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FastModel)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    saved = {name: os.environ.get(name) for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "VISION_MAX_RETRIES")}
-    address = f"http://127.0.0.1:{server.server_port}/v1"
-    os.environ.update({"OPENAI_BASE_URL": address, "OPENAI_API_KEY": "bench", "VISION_MAX_RETRIES": "0"})
     phone = [
         (images / "site_aerial_construction_caliterra_IMG_9402.jpg").read_bytes(),
         (REPO / "sample_images" / "site_photo_column_crack.jpg").read_bytes(),
     ]
-    try:
+    with model_server(_reply()) as address, _environment(OPENAI_BASE_URL=address, OPENAI_API_KEY="bench"):
         with tempfile.TemporaryDirectory() as folder:
             pdf = make_set(Path(folder) / "set.pdf", numbered_set(3), "A1").read_bytes()
         rows = {
@@ -141,13 +124,6 @@ def platform_section(images: Path, lines: list[str]) -> list[str]:
             ),
         }
         measured = {label: _measure(*row) for label, row in rows.items()}
-    finally:
-        server.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     batch = measured["a batch of 50 phone photos, 12 MP and 6 MP (Photos view)"]
     per_photo = batch["memoized"] + batch["html"]
     ok = per_photo <= TARGET_PER_PHOTO

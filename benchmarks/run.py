@@ -35,11 +35,9 @@ import resource
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,7 @@ sys.path.insert(0, str(REPO))
 import PIL  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
+from benchmarks.model_server import model_server  # noqa: E402
 from image_analysis import analysis, integrity, model, render, report, vision_grid  # noqa: E402
 from image_analysis.errors import ImageInputError  # noqa: E402
 from image_analysis.prepare import prepare_image  # noqa: E402
@@ -238,47 +237,16 @@ BATCH_PHOTOS = [
 ]
 
 
-class _SlowModel(BaseHTTPRequestHandler):
-    """A Chat Completions endpoint that answers every request after one second."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(1.0)
-        body = json.dumps(
-            {
-                "id": "bench",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "bench",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "A photo."}, "finish_reason": "stop"}
-                ],
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def batch_section(images: Path, lines: list[str]) -> list[str]:
     uploads = [analysis.Upload(name, (images / name).read_bytes()) for name in (BATCH_PHOTOS * 2)[:16]]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowModel)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = model.ServiceSettings(base_url=f"http://127.0.0.1:{server.server_port}/v1", api_key="bench")
-    try:
+    with model_server("A photo.", delay=1.0) as base_url:
+        settings = model.ServiceSettings(base_url=base_url, api_key="bench")
         times = {}
         for concurrency in (1, analysis.DEFAULT_CONCURRENCY):
             start = time.perf_counter()
             results = analysis.analyse_batch(uploads, AnalysisRequest(), settings, concurrency=concurrency)
             times[concurrency] = time.perf_counter() - start
             assert all(result.description for result in results), [result.error for result in results]
-    finally:
-        server.shutdown()
     ratio = times[analysis.DEFAULT_CONCURRENCY] / times[1]
     ok = ratio <= 1 / 3
     lines += [
