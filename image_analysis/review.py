@@ -179,15 +179,20 @@ def merge_rows(
     """The review table after "fill": the rows already there, as the inspector left them, then the model's findings
     whose ``ref`` is not among them yet. Rows of a photo that is no longer the same upload are dropped (their
     findings come back as the model's)."""
-    photos = {result.number: clean(result.name) for result in analyses}
+    photos = {result.number: _name(result.name) for result in analyses}
     kept = [
         dict(row)
         for row in rows
-        if not row.get("file") or photos.get(_number(row.get("photo"))) == clean(str(row.get("file")))
+        if not row.get("file") or photos.get(_number(row.get("photo"))) == _name(str(row.get("file")))
     ]
     present = {str(row.get("ref") or "") for row in kept} - {""}
     added = [finding.to_row() for finding in proposed if finding.ref not in present]
     return [{column: row.get(column) or None for column in columns} for row in [*kept, *added]]
+
+
+def _name(name: str) -> str:
+    """A file name as a row holds it: cleaned, white space folded."""
+    return clean(" ".join(name.split()))
 
 
 def _number(value: Any) -> int | None:
@@ -206,11 +211,11 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
     if photo not in photos:
         known = ", ".join(str(number) for number in sorted(photos)) or "none"
         raise ReviewError(index, "photo", f"there is no photo {photo} (photos: {known})")
-    if values["file"] and values["file"] != clean(photos[photo]):
+    if values["file"] and values["file"] != _name(photos[photo]):
         raise ReviewError(
             index,
             "file",
-            f"the row is about '{values['file']}', but photo {photo} is now '{clean(photos[photo])}': the uploads "
+            f"the row is about '{values['file']}', but photo {photo} is now '{_name(photos[photo])}': the uploads "
             "changed; correct the photo number, or clear the table and fill it again",
         )
     kind = values["defect_type"].lower()
