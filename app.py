@@ -29,7 +29,6 @@ from image_analysis.workspace_store import (
     WorkspaceStore,
 )
 
-MAX_UPLOAD_BYTES = 50_000_000
 _CODES = [code for scale in ConditionScale for code in scale.definition.codes]
 SCORE_OPTIONS = [
     *sorted({code for code in _CODES if code.isdigit()}, key=int),
@@ -61,8 +60,9 @@ class Parametrization(vkt.Parametrization):
     upload.image = vkt.FileField(
         "Image",
         file_types=prepare.FILE_TYPES,
-        max_size=MAX_UPLOAD_BYTES,
-        description="A site photo or drawing: JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP or PDF, up to 50 MB.",
+        max_size=analysis.MAX_UPLOAD_BYTES,
+        description="A site photo or drawing: JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP or PDF, "
+        f"up to {analysis.MAX_UPLOAD_BYTES // 1_000_000} MB.",
     )
     upload.page = vkt.IntegerField(
         "PDF page", default=1, min=1, description="For a PDF drawing: the page to analyse (the first is 1)."
@@ -70,7 +70,7 @@ class Parametrization(vkt.Parametrization):
     upload.photos = vkt.MultiFileField(
         "Photos (batch)",
         file_types=prepare.FILE_TYPES,
-        max_size=MAX_UPLOAD_BYTES,
+        max_size=analysis.MAX_UPLOAD_BYTES,
         description=f"Up to {analysis.MAX_BATCH} site photos, analysed together and numbered in upload order.",
     )
     upload.preset = vkt.OptionField(

@@ -10,6 +10,8 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,10 +27,12 @@ from image_analysis.pages import parse_pages
 from image_analysis.prepare import Preparation, prepare_image
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
-from image_analysis.store import ResultStore, StoreError
+from image_analysis.store import CLAIM_POLL_SECONDS, ResultStore, StoreError, new_owner
 
 MAX_BATCH = 50
 DEFAULT_CONCURRENCY = 4
+MAX_UPLOAD_BYTES = int(float(os.environ.get("IMAGE_ANALYSIS_MAX_UPLOAD_MB", "50")) * 1_000_000)
+"""The largest file taken, on the command line as in the app's upload fields (``IMAGE_ANALYSIS_MAX_UPLOAD_MB``)."""
 INPUT = "input"
 SERVICE = "service"
 
@@ -50,11 +54,35 @@ class Upload:
 
     @classmethod
     def from_path(cls, path: Path) -> Upload:
-        """Read a file; a failure is kept on the upload (and reported in its place), not raised."""
+        """Read a file (at most ``MAX_UPLOAD_BYTES``); a failure is kept on the upload (and reported in its place),
+        not raised."""
         try:
-            return cls(path.name, path.read_bytes())
+            with path.open("rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                if size > MAX_UPLOAD_BYTES:
+                    return cls(path.name, unreadable=clean(_too_large(path, size)))
+                data = file.read(MAX_UPLOAD_BYTES + 1)
         except OSError as error:
             return cls(path.name, unreadable=clean(f"Cannot read '{path}': {error.strerror or error}."))
+        if len(data) > MAX_UPLOAD_BYTES:  # it grew while being read
+            return cls(path.name, unreadable=clean(_too_large(path, len(data))))
+        return cls(path.name, data)
+
+    @staticmethod
+    def head(path: Path, size: int = 1024) -> bytes:
+        """The first bytes of a file (what tells a PDF), or nothing when it cannot be read."""
+        try:
+            with path.open("rb") as file:
+                return file.read(size)
+        except OSError:
+            return b""
+
+
+def _too_large(path: Path, size: int) -> str:
+    return (
+        f"'{path}' is {size / 1_000_000:,.0f} MB; at most {MAX_UPLOAD_BYTES / 1_000_000:,.0f} MB are taken "
+        "(set IMAGE_ANALYSIS_MAX_UPLOAD_MB for more). Export a smaller file."
+    )
 
 
 @dataclass(frozen=True)
@@ -195,11 +223,16 @@ def analyse(
     if store is None:
         return _analyse(upload, request, settings, number, unavailable)
     key = record_key(upload, request, settings.model if settings else model.model_id())
-    kept = _kept(store, key)
+    owner = new_owner()
+    while (kept := _kept(store, key)) is None and not store.claim(key, owner):
+        time.sleep(CLAIM_POLL_SECONDS)  # another run (or this batch) is describing the same photo: wait for it
     if kept is not None:
-        return dataclasses.replace(Analysis.from_json(kept), number=number, name=upload.name, from_store=True)
-    result = dataclasses.replace(_analyse(upload, request, settings, number, unavailable), record=key)
-    return _put(store, result) if result.error is None else result
+        return dataclasses.replace(kept, number=number, name=upload.name, from_store=True)
+    try:
+        result = dataclasses.replace(_analyse(upload, request, settings, number, unavailable), record=key)
+        return _put(store, result) if result.error is None else result
+    finally:
+        store.release(key, owner)
 
 
 def _put(store: ResultStore, result: Analysis) -> Analysis:
@@ -209,7 +242,7 @@ def _put(store: ResultStore, result: Analysis) -> Analysis:
     try:
         store.put(result.record, dataclasses.replace(value, not_kept=None).to_json())
     except StoreError as error:
-        log.warning("%s The result is shown but not kept.", error)
+        log.debug("%s The result is shown but not kept.", error)  # the caller says it once for all results
         return dataclasses.replace(result, not_kept=str(error))
     return dataclasses.replace(result, not_kept=None)
 
@@ -234,11 +267,20 @@ def not_kept_message(results: Sequence[Analysis]) -> str | None:
     )
 
 
-def _kept(store: ResultStore, key: str) -> dict[str, Any] | None:
+def _kept(store: ResultStore, key: str) -> Analysis | None:
+    """The stored result, or ``None``: not stored, the store cannot be read, or a value that is not a result (which
+    counts as missing: the photo is described again and the value replaced)."""
     try:
-        return store.get(key)
+        value = store.get(key)
     except StoreError as error:
-        log.warning("%s The photo is described again.", error)
+        log.debug("%s The photo is described again.", error)
+        return None
+    if value is None:
+        return None
+    try:
+        return Analysis.from_json(value)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        store.unreadable.append(key)
         return None
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import analysis, model, register, render, report
+from image_analysis import analysis, model, pdf, register, render, report
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="print as JSON what would be sent, without calling a model")
     prepare.add_argument("image", type=Path, help="photo or drawing")
     _add_preset(prepare)
-    prepare.add_argument("--page", type=int, default=1, help="the page of a PDF (default 1)")
+    prepare.add_argument("--page", type=_page_number, default=1, help="the page of a PDF (default 1)")
     _add_tiles(prepare)
     return parser
 
@@ -143,8 +144,18 @@ def _add_request(parser: argparse.ArgumentParser) -> None:
         help="condition scale for inspections: nen2767 (1-6, default), nbi (0-9), lmh (Low/Medium/High)",
     )
     parser.add_argument("--question", default="", help="an extra question or instruction for the model")
-    parser.add_argument("--page", type=int, default=None, help="the page of a PDF to analyse (default 1)")
+    parser.add_argument("--page", type=_page_number, default=None, help="the page of a PDF to analyse (default 1)")
     _add_tiles(parser)
+
+
+def _page_number(text: str) -> int:
+    try:
+        page = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a page number") from None
+    if page < 1:
+        raise argparse.ArgumentTypeError(f"{page} is not a page: the first page is 1")
+    return page
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,7 +204,7 @@ def _describe(args: argparse.Namespace) -> int:
     if len(args.images) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")
     try:
-        uploads, sources = _sheets([analysis.Upload.from_path(path) for path in args.images], args.images, args)
+        uploads, sources = _sheets(args.images, args)
     except (ImageInputError, PageSpecError) as error:
         return _fail(EXIT_BAD_INPUT, str(error))
     if len(uploads) > analysis.MAX_BATCH:
@@ -212,9 +223,10 @@ def _describe(args: argparse.Namespace) -> int:
     kept = sum(1 for result in results if result.from_store)
     if kept:
         _note(f"{kept} of {len(results)} taken from the store {args.store} (no request sent for them)")
+    store_failed = _store_notes(store, results)
     written = _write_outputs(args, results, Review(_signoff(args)))
     _print(results)
-    by_name = {upload.name: str(path) for upload, path in zip(uploads, sources, strict=True)}
+    by_name = {_name(upload): str(path) for upload, path in zip(uploads, sources, strict=True)}
     failed = list(dict.fromkeys(by_name[result.name] for result in results if result.error and result.name in by_name))
     if failed and len(results) > 1:
         count = sum(1 for result in results if result.error)
@@ -223,7 +235,29 @@ def _describe(args: argparse.Namespace) -> int:
             f"python -m image_analysis describe {' '.join(shlex.quote(path) for path in failed)} ...",
             file=sys.stderr,
         )
-    return _exit_code(results) if written else EXIT_SERVICE
+    if not written or store_failed:
+        return EXIT_SERVICE
+    return _exit_code(results)
+
+
+def _store_notes(store: SqliteStore | None, results: list[analysis.Analysis]) -> bool:
+    """One line each for what the store could not do in this run; whether a result was not kept where asked."""
+    if store is None:
+        return False
+    if store.unreadable:
+        count = len(set(store.unreadable))
+        _note(f"{count} stored result{'s' * (count > 1)} could not be read; described again and replaced")
+    if store.journal_note:
+        _fail(0, store.journal_note)
+    missing = [result for result in results if result.not_kept]
+    if missing:
+        count = "1 description" if len(missing) == 1 else f"{len(missing)} descriptions"
+        _fail(
+            0,
+            f"{count} could not be kept ({missing[0].not_kept}); the outputs have them, but a next run will "
+            "describe them again",
+        )
+    return bool(store.journal_note or missing)
 
 
 def _print(results: list[analysis.Analysis]) -> None:
@@ -256,23 +290,34 @@ def _exit_code(results: list[analysis.Analysis]) -> int:
     return EXIT_BAD_INPUT if analysis.INPUT in failures else EXIT_OK
 
 
-def _sheets(
-    uploads: list[analysis.Upload], paths: list[Path], args: argparse.Namespace
-) -> tuple[list[analysis.Upload], list[Path]]:
-    """Each PDF of a drawing set as one upload per sheet chosen (``--pages``; all by default for drawings), with
-    the path each upload came from."""
+def _sheets(paths: list[Path], args: argparse.Namespace) -> tuple[list[analysis.UploadSource], list[Path]]:
+    """What to describe, with the path each came from: each PDF of a drawing set as one upload per sheet chosen
+    (``--pages``; all by default for drawings), read now to count its pages; every other file read only when the
+    batch reaches it, so that no more than the files in flight are in memory."""
     spec = args.pages or (str(args.page) if args.page else None)
     if spec is None and args.preset == Preset.DRAWING.value:
         spec = "all"
-    if spec is None:
-        return uploads, list(paths)
-    sheets, sources = [], []
-    for upload, path in zip(uploads, paths, strict=True):
-        pages = analysis.chosen_pages(upload, spec)
-        named = analysis.sheet_uploads(upload, pages) if pages else [upload]
+    sheets: list[analysis.UploadSource] = []
+    sources: list[Path] = []
+    for path in paths:
+        named: list[analysis.UploadSource]
+        if spec is not None and pdf.is_pdf(analysis.Upload.head(path)):
+            upload = analysis.Upload.from_path(path)
+            pages = analysis.chosen_pages(upload, spec)
+            named = list(analysis.sheet_uploads(upload, pages)) if pages else [upload]
+        else:
+            named = [functools.partial(analysis.Upload.from_path, path)]
         sheets += named
         sources += [path] * len(named)
     return sheets, sources
+
+
+def _name(source: analysis.UploadSource) -> str:
+    """The name a result of ``source`` will carry (a file read later is named after its path)."""
+    if isinstance(source, analysis.Upload):
+        return source.name
+    path = source.args[0] if isinstance(source, functools.partial) else None
+    return analysis.Upload(path.name).name if isinstance(path, Path) else ""
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -281,7 +326,7 @@ def _report(args: argparse.Namespace) -> int:
     if not args.store:
         return _fail(EXIT_BAD_INPUT, f"report takes the photos from a store: give --store PATH or set {STORE_ENV}.")
     try:
-        store = SqliteStore(args.store)
+        store = SqliteStore(args.store, readonly=True)
         table = read_review_csv(args.findings.read_bytes())
         results, scale = _stored_results(table.rows, store, args.store)
         review = Review(_signoff(args), tuple(reviewed(table.rows, results, scale.definition)))

@@ -14,7 +14,9 @@ def parse_pages(spec: str, count: int) -> list[int]:
         return list(range(1, count + 1))
     pages: list[int] = []
     for part in text.split(","):
-        first, _, last = part.partition("-")
+        first, dash, last = part.partition("-")
+        if dash and not (first and last):
+            raise PageSpecError(f"'{part}' is an open range: give both ends, such as 2-5 (or all).")
         try:
             start = int(first)
             end = int(last) if last else start

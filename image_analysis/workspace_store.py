@@ -73,6 +73,7 @@ class WorkspaceStore:
     ) -> None:
         self._storage = storage
         self.retention = retention
+        self.unreadable: list[str] = []
         self._now = now or (lambda: datetime.now(UTC))
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -88,6 +89,7 @@ class WorkspaceStore:
             stored_at = datetime.fromisoformat(kept["stored_at"])
             value = kept["result"]
         except (*STORAGE_FAILURES, ValueError, KeyError, TypeError):
+            self.unreadable.append(key)
             return None  # a value that cannot be read is described again, and replaced
         if not isinstance(value, dict) or self._expired(stored_at):
             self._delete(key, self.retention.scope)
@@ -103,6 +105,13 @@ class WorkspaceStore:
             self._storage().set(key, data=File.from_data(data), scope=self.retention.scope)
         except STORAGE_FAILURES as error:
             raise StoreError(f"The workspace storage refused it ({reason(error)}).") from None
+
+    def claim(self, key: str, owner: str) -> bool:
+        """No claims across workers on the platform: each job describes what it has no stored result for."""
+        return True
+
+    def release(self, key: str, owner: str) -> None:
+        pass
 
     def forget(self, prefix: str) -> int:
         """Delete every stored result whose key starts with ``prefix`` (one file's ``record_prefix``), in both
