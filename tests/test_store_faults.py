@@ -100,7 +100,8 @@ def small_disk(tmp_path):
     """A real 256 kB tmpfs: a store on it fills up after the first result or two."""
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(["/usr/bin/mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    command = ["/usr/bin/mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)]
+    done = subprocess.run(command, capture_output=True)
     if done.returncode != 0:
         pytest.fail(f"the full-disk test mounts a small tmpfs (as root): {done.stderr.decode().strip()}")
     try:
