@@ -34,10 +34,11 @@ samples: $(VENV)/.app
 	$(PY) scripts/make_sample_images.py
 
 # Debian packages the tests use: chromium (browser tests), libgs-common (a CMYK ICC profile), and
-# libreoffice-writer-nogui with poppler-utils (the Word report looked at as a PDF page), tesseract-ocr (legibility).
-DEBIAN_PACKAGES = chromium fonts-dejavu-core libgs-common libreoffice-writer-nogui poppler-utils tesseract-ocr
+# libreoffice-writer-nogui with poppler-utils (the Word report looked at as a PDF page), libreoffice-calc-nogui (the
+# findings CSV opened and saved as Calc does), tesseract-ocr (legibility).
+DEBIAN_PACKAGES = chromium fonts-dejavu-core libgs-common libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils tesseract-ocr
 system-packages:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || [ ! -x /usr/bin/soffice ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/tesseract ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || [ ! -x /usr/bin/soffice ] || [ ! -f /usr/lib/libreoffice/program/libsclo.so ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/tesseract ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES); \
 	  else \

@@ -38,7 +38,16 @@ from image_analysis import analysis, model, pdf, register, render, report
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
-from image_analysis.review import ADDED, EDITED, SIGNOFF_LABELS, Review, ReviewError, SignOff, reviewed
+from image_analysis.review import (
+    ADDED,
+    EDITED,
+    SIGNOFF_LABELS,
+    Review,
+    ReviewError,
+    SignOff,
+    photo_number,
+    reviewed,
+)
 from image_analysis.review_csv import read_review_csv
 from image_analysis.safe_text import for_terminal
 from image_analysis.store import SqliteStore, StoreError
@@ -328,8 +337,8 @@ def _report(args: argparse.Namespace) -> int:
     try:
         store = SqliteStore(args.store, readonly=True)
         table = read_review_csv(args.findings.read_bytes())
-        results, scale = _stored_results(table.rows, store, args.store)
-        review = Review(_signoff(args), tuple(reviewed(table.rows, results, scale.definition)))
+        results, scale, rows = _stored_results(table.rows, store, args.store)
+        review = Review(_signoff(args), tuple(reviewed(rows, results, scale.definition)))
     except OSError as error:
         return _fail(EXIT_BAD_INPUT, f"cannot read '{args.findings}': {error.strerror or error}")
     except (StoreError, ReviewError) as error:
@@ -341,36 +350,50 @@ def _report(args: argparse.Namespace) -> int:
 
 def _stored_results(
     rows: tuple[dict[str, str], ...], store: SqliteStore, path: Path
-) -> tuple[list[analysis.Analysis], ConditionScale]:
-    """The stored result of each photo the rows name (in photo order) and the scale they are scored on."""
+) -> tuple[list[analysis.Analysis], ConditionScale, tuple[dict[str, str], ...]]:
+    """The stored result of each photo the rows name (in photo order), the scale they are scored on, and the rows
+    that are findings (a failed photo's own row, untouched, says only that it failed: it is kept as the photo's
+    error, not as a finding)."""
     if not rows:
         raise ReviewError(2, "photo", "the file holds no findings rows")
     scales = {scale.definition.name: scale for scale in ConditionScale}
-    first = rows[0]
+    first = next((row for row in rows if row.get("condition_scale", "").strip()), rows[0])
     scale = scales.get(first.get("condition_scale", "").strip())
     if scale is None:
         raise ReviewError(int(first["_row"]), "condition_scale", f"'{first.get('condition_scale')}' is not a scale")
-    owners: dict[str, int] = {}  # a stored result belongs to the first photo number it is given with
-    kept: dict[str, dict] = {}
+    photos: dict[int, analysis.Analysis] = {}
+    findings = []
     for row in rows:
-        record = row.get("record", "")
-        if not record or record in kept:
-            continue
-        value = store.get(record)
-        if value is None:
-            message = f"photo {row.get('photo')} is not in the store '{path}' (describe it with --store first)"
-            raise ReviewError(int(row["_row"]), "record", message)
-        kept[record] = value
-        with contextlib.suppress(ValueError):
-            owners.setdefault(record, int(float(row["photo"])))
-    photos: dict[int, str] = {}
-    for record, photo in owners.items():
-        photos.setdefault(photo, record)
-    results = [
-        dataclasses.replace(analysis.Analysis.from_json(kept[record]), number=photo)
-        for photo, record in sorted(photos.items())
-    ]
-    return results, scale
+        number = photo_number(row.get("photo", ""))
+        if number is None:
+            message = f"'{row.get('photo')}' is not a photo number (a whole number from 1)"
+            raise ReviewError(int(row["_row"]), "photo", message)
+        record = row.get("record", "").strip()
+        if number not in photos:
+            photos[number] = _stored_photo(row, number, record, store, path, scale)
+        content = any(row.get(name) for name in ("element", "defect_type", "ref", "inspector_note"))
+        if photos[number].error is None or content:
+            findings.append(row)
+    return [photos[number] for number in sorted(photos)], scale, tuple(findings)
+
+
+def _stored_photo(
+    row: dict[str, str], number: int, record: str, store: SqliteStore, path: Path, scale: ConditionScale
+) -> analysis.Analysis:
+    """Photo ``number`` as its first row names it: its stored result, or, for a photo that failed when it was
+    described, that failure (its row has the error and no stored result)."""
+    value = store.get(record) if record else None
+    if value is not None:
+        return dataclasses.replace(analysis.Analysis.from_json(value), number=number)
+    if row.get("error"):
+        request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale)
+        name = row.get("file") or f"photo {number}"
+        return analysis.Analysis(number, name, request, error=row["error"], failed_at=analysis.SERVICE)
+    if record:
+        message = f"photo {number} is not in the store '{path}' (describe it with --store first)"
+        raise ReviewError(int(row["_row"]), "record", message)
+    message = "the row names no stored result (describe the photos with --store first)"
+    raise ReviewError(int(row["_row"]), "record", message)
 
 
 def _signoff(args: argparse.Namespace) -> SignOff:

@@ -31,7 +31,7 @@ from image_analysis.findings import (
     title_block_rows,
 )
 from image_analysis.presets import Preset
-from image_analysis.review import AI_NOT_REVIEWED, Review, ai_findings, element_summary
+from image_analysis.review import AI_NOT_REVIEWED, Review, ai_findings, element_summary, finding_ref
 from image_analysis.review_csv import FINDING_COLUMNS
 from image_analysis.safe_text import clean
 from image_analysis.spreadsheet import csv_text
@@ -418,13 +418,13 @@ def _rows(analysis: Analysis) -> list[dict[str, object]]:
             condition_scale=analysis.request.scale.definition.name,
             summary=findings.summary,
             status=AI_NOT_REVIEWED,
-            ref=f"{analysis.number}.0",
+            ref=finding_ref(analysis.number, 0),
         )
         return [
             {
                 **base,
                 "defect": number,
-                "ref": f"{analysis.number}.{number}",
+                "ref": finding_ref(analysis.number, number),
                 **{f"defect_{name}": value for name, value in defect.model_dump().items()},
             }
             for number, defect in enumerate(findings.defects, start=1)

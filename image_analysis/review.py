@@ -7,6 +7,7 @@ what the row says of itself. Reports use the reviewed rows when there are any.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -71,7 +72,8 @@ class Finding:
     inspector_note: str = ""
     status: str = AI_NOT_REVIEWED
     ref: str = ""
-    """Which model finding this row came from: ``"<photo>.<defect>"`` (``.0`` for a photo without defects)."""
+    """Which model finding this row came from (``finding_ref``): ``P3-F2``, or ``P3-F0`` for a photo without
+    defects."""
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,7 +132,7 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
             condition_score=findings.condition_score,
             recommended_action=findings.recommended_action,
             urgency=findings.urgency or "",
-            ref=f"{result.number}.0",
+            ref=finding_ref(result.number, 0),
         )
         if not findings.defects:
             rows.append(base)
@@ -142,7 +144,7 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
                     location=defect.location,
                     extent=defect.extent,
                     inspector_note="",
-                    ref=f"{result.number}.{number}",
+                    ref=finding_ref(result.number, number),
                 )
             )
     return rows
@@ -156,18 +158,53 @@ def reviewed(
     original = {finding.ref: finding for finding in ai_findings(analyses)}
     photos = {result.number: result.name for result in analyses}
     result: list[Finding] = []
+    seen: set[str] = set()
     for index, row in enumerate(rows, start=first_row):
         index = int(row.get("_row") or index)
         finding = _finding(row, index, photos, scale)
         model = original.get(finding.ref) if finding.ref else None
-        if model is None or model.photo != finding.photo:
+        if model is not None and model.photo != finding.photo:
+            raise ReviewError(
+                index,
+                "photo",
+                f"the row is AI finding {finding.ref} of photo {model.photo}, not of photo {finding.photo}: "
+                "put the photo number back (to add a finding to another photo, clear its AI finding cell)",
+            )
+        if model is None or finding.ref in seen:  # a row copied to add a finding is the inspector's, not the AI's
             finding = replace(finding, status=ADDED)
         elif any(getattr(finding, name) != getattr(model, name) for name in EDITABLE):
             finding = replace(finding, status=EDITED)
         elif finding.status not in (AI_NOT_REVIEWED, AI_CONFIRMED):
             finding = replace(finding, status=AI_NOT_REVIEWED)
+        seen.add(finding.ref)
         result.append(finding)
     return result
+
+
+_REF = re.compile(r"^P(\d{1,6})-F(\d{1,6})$", re.IGNORECASE)
+_LEGACY_REF = re.compile(r"^(\d{1,6})\.(\d{1,6})$")
+
+
+def finding_ref(photo: int, defect: int) -> str:
+    """Which AI finding a row came from: ``P3-F2`` is defect 2 of photo 3, ``P3-F0`` a photo without defects. Letters
+    and a hyphen, so that no spreadsheet reads it as a number or a date (``1.10`` became ``1.1``)."""
+    return f"P{photo}-F{defect}"
+
+
+def parse_ref(text: str) -> str:
+    """A ref as a row holds it, in its canonical form (``p3-f2`` and the older ``3.2`` read as ``P3-F2``); any other
+    text is kept as it is (and matches no AI finding)."""
+    text = text.strip()
+    match = _REF.match(text) or _LEGACY_REF.match(text)
+    return finding_ref(int(match.group(1)), int(match.group(2))) if match else text
+
+
+def photo_number(text: str) -> int | None:
+    """A photo number as a row holds it: a whole number from 1 (``3`` or a spreadsheet's ``3.0``); ``None`` for
+    anything else (``-5``, ``0``, ``1.7``, ``1e23``, ``inf``)."""
+    match = re.fullmatch(r"(\d{1,6})(?:\.0+)?", text.strip())
+    number = int(match.group(1)) if match else 0
+    return number if number >= 1 else None
 
 
 def merge_rows(
@@ -185,7 +222,7 @@ def merge_rows(
         for row in rows
         if not row.get("file") or photos.get(_number(row.get("photo"))) == _name(str(row.get("file")))
     ]
-    present = {str(row.get("ref") or "") for row in kept} - {""}
+    present = {parse_ref(str(row.get("ref") or "")) for row in kept} - {""}
     added = [finding.to_row() for finding in proposed if finding.ref not in present]
     return [{column: row.get(column) or None for column in columns} for row in [*kept, *added]]
 
@@ -196,18 +233,14 @@ def _name(name: str) -> str:
 
 
 def _number(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return photo_number(str(value)) if value is not None else None
 
 
 def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scale: ScaleDefinition) -> Finding:
     values = {name: clean(" ".join(str(row.get(name) or "").split())) for name in Finding.__dataclass_fields__}
-    try:
-        photo = int(float(values["photo"]))
-    except ValueError:
-        raise ReviewError(index, "photo", f"'{values['photo']}' is not a photo number") from None
+    photo = photo_number(values["photo"])
+    if photo is None:
+        raise ReviewError(index, "photo", f"'{values['photo']}' is not a photo number (a whole number from 1)")
     if photo not in photos:
         known = ", ".join(str(number) for number in sorted(photos)) or "none"
         raise ReviewError(index, "photo", f"there is no photo {photo} (photos: {known})")
@@ -242,7 +275,7 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
         urgency=urgency,
         inspector_note=values["inspector_note"],
         status=values["status"] or AI_NOT_REVIEWED,
-        ref=values["ref"],
+        ref=parse_ref(values["ref"]),
     )
 
 

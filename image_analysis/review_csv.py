@@ -29,12 +29,15 @@ FINDING_COLUMNS = {
 """Where each field of a reviewed finding is in the findings CSV (``report.findings_csv`` writes the same)."""
 REQUIRED = ("photo", "record", "condition_scale", *FINDING_COLUMNS.values())
 MAX_BYTES = 20_000_000
+MAX_ROWS = 10_000
+"""Findings rows taken from one file: 50 photos with 200 findings each, far more than any report holds; above it the
+file is refused at once, before the rows are read (a CSV of a million one-cell rows)."""
 
 
 @dataclass(frozen=True)
 class ReviewTable:
     """The rows of an edited findings CSV as dicts by ``review.Finding`` field (plus ``record``,
-    ``condition_scale`` and ``_row``, its line in the file; line 1 is the header)."""
+    ``condition_scale``, ``error`` and ``_row``, its row as a spreadsheet numbers it; row 1 is the header)."""
 
     rows: tuple[dict[str, str], ...]
     separator: str
@@ -47,20 +50,22 @@ def read_review_csv(data: bytes) -> ReviewTable:
     text = _decoded(data)
     header = text.split("\n", 1)[0]
     separator = max((";", ",", "\t"), key=header.count)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
-    columns = [name.strip() for name in reader.fieldnames or []]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    columns = [name.strip() for name in next(reader, [])]
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise ReviewError(1, missing[0], "the column is missing (export the CSV from this app and edit that)")
-    reader.fieldnames = columns
     rows = []
-    for row in reader:
-        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
-            continue  # an empty line a spreadsheet left at the end
-        cells = {key: from_cell(value) for key, value in row.items() if isinstance(key, str)}
-        fields = {name: cells[column] for name, column in FINDING_COLUMNS.items()}
-        extra = {name: cells[name] for name in ("photo", "record", "condition_scale", "file") if name in cells}
-        rows.append({**extra, **fields, "_row": str(reader.line_num)})
+    for number, record in enumerate(reader, start=2):  # a record is one spreadsheet row, whatever its line breaks
+        if not any(value.strip() for value in record):
+            continue  # an empty row a spreadsheet left at the end
+        if len(rows) >= MAX_ROWS:
+            raise ReviewError(number, "photo", f"more than {MAX_ROWS:,} findings rows: this is not a findings CSV")
+        cells = {column: from_cell(value) for column, value in zip(columns, record, strict=False)}
+        fields = {name: cells.get(column, "") for name, column in FINDING_COLUMNS.items()}
+        names = ("photo", "record", "condition_scale", "file", "error")
+        extra = {name: cells[name] for name in names if name in cells}
+        rows.append({**extra, **fields, "_row": str(number)})
     return ReviewTable(tuple(rows), separator)
 
 

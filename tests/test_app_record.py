@@ -39,12 +39,12 @@ def test_the_button_fills_the_review_table_with_the_ai_findings_numbered_as_in_t
     result = call("fill_review", inspection_params())
     rows = result.get("record")["review"]
     assert [(row["photo"], row["ref"], row["defect_type"]) for row in rows] == [
-        (1, "1.1", "crack"),
-        (1, "1.2", "spalling"),
-        (2, "2.1", "crack"),
-        (2, "2.2", "spalling"),
-        (3, "3.1", "crack"),
-        (3, "3.2", "spalling"),
+        (1, "P1-F1", "crack"),
+        (1, "P1-F2", "spalling"),
+        (2, "P2-F1", "crack"),
+        (2, "P2-F2", "spalling"),
+        (3, "P3-F1", "crack"),
+        (3, "P3-F2", "spalling"),
     ]
     assert {row["status"] for row in rows} == {AI_NOT_REVIEWED}
     assert rows[0]["condition_score"] == "4" and rows[0]["element"] == "reinforced concrete column"
@@ -67,7 +67,7 @@ def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service
 
     csv_text = downloaded(call("download_csv", params))[1].decode("utf-8-sig")
     statuses = [(row["ref"], row["status"]) for row in csv.DictReader(io.StringIO(csv_text))]
-    assert statuses[0] == ("1.1", EDITED) and ("1.2", AI_NOT_REVIEWED) not in statuses
+    assert statuses[0] == ("P1-F1", EDITED) and ("P1-F2", AI_NOT_REVIEWED) not in statuses
 
     html = downloaded(call("download_html", params))[1].decode("utf-8")
     assert "north face, at the base" in html and "Reviewed by J. de Vries" in html

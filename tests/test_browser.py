@@ -325,7 +325,7 @@ def test_a_reviewed_report_shows_the_sign_off_the_summary_and_each_findings_orig
                 "within months",
                 "crack gauge fitted",
                 EDITED,
-                "1.1",
+                "P1-F1",
             ),
             Finding(
                 1,
@@ -339,7 +339,7 @@ def test_a_reviewed_report_shows_the_sign_off_the_summary_and_each_findings_orig
                 "within months",
                 "",
                 AI_CONFIRMED,
-                "1.2",
+                "P1-F2",
             ),
         ),
     )

@@ -260,7 +260,7 @@ def test_fill_review_keeps_the_inspectors_rows(platform, model_service):
     again = refilled.get("record")["review"]
     assert again[0]["inspector_note"] == "measured 0.4 mm" and again[0]["condition_score"] == "6"
     assert any(row["defect_type"] == "corrosion" and not row["ref"] for row in again), "the added row stays"
-    assert sorted(row["ref"] for row in again if row["ref"]) == ["1.1", "1.2"], "the deleted AI row comes back once"
+    assert sorted(row["ref"] for row in again if row["ref"]) == ["P1-F1", "P1-F2"], "the deleted AI row comes back once"
 
 
 def test_review_rows_do_not_move_to_another_photo_when_the_uploads_change(platform, threaded_model_service):

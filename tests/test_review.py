@@ -101,13 +101,14 @@ def test_the_reviewed_csv_round_trips(described, tmp_path):
     done = cli("report", str(edited), "--store", str(store), "--csv", str(again))
     assert done.returncode == 0, done.stderr
     statuses = [(row["ref"], row["status"]) for row in excel_rows(again)]
-    assert statuses == [("1.1", AI_NOT_REVIEWED), ("1.2", AI_NOT_REVIEWED), ("2.1", EDITED), ("2.2", AI_NOT_REVIEWED)]
+    expected = [("P1-F1", AI_NOT_REVIEWED), ("P1-F2", AI_NOT_REVIEWED), ("P2-F1", EDITED), ("P2-F2", AI_NOT_REVIEWED)]
+    assert statuses == expected
 
 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda rows: rows[1].update(photo="9"), "row 3, column 'photo': there is no photo 9"),
+        (lambda rows: rows[1].update(photo="9"), "row 3, column 'photo': the row is AI finding P1-F2 of photo 1, not"),
         (lambda rows: rows[2].update(condition_score="7"), "row 4, column 'condition_score': '7' is not on the NEN"),
         (lambda rows: rows[0].update(defect_type="graffiti"), "row 2, column 'defect_type': 'graffiti' is not one of"),
         (lambda rows: [row.pop("status") for row in rows], "row 1, column 'status': the column is missing"),

@@ -67,7 +67,7 @@ def pdf_pages(tmp_path_factory) -> list[str]:
             "within weeks",
             "crack gauge fitted",
             EDITED,
-            "1.1",
+            "P1-F1",
         ),
         Finding(
             2,
@@ -81,7 +81,7 @@ def pdf_pages(tmp_path_factory) -> list[str]:
             "within months",
             "",
             AI_CONFIRMED,
-            "2.1",
+            "P2-F1",
         ),
     )
     directory = tmp_path_factory.mktemp("word")
