@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from image_analysis import model, pdf, prompts, title_text
+from image_analysis.consistency import inspection_flags
 from image_analysis.errors import AnalysisError, ServiceError
-from image_analysis.findings import ParsedReply, parse_reply
+from image_analysis.findings import InspectionFindings, ParsedReply, parse_reply
 from image_analysis.model import Description, ServiceSettings
 from image_analysis.pages import parse_pages
 from image_analysis.prepare import Preparation, prepare_image
@@ -144,7 +145,11 @@ class Analysis:
         """The structured findings in the reply (none for a general description or a failed one)."""
         if self.description is None:
             return ParsedReply(None)
-        return parse_reply(self.request.preset, self.description.text, self.request.scale)
+        parsed = parse_reply(self.request.preset, self.description.text, self.request.scale)
+        if isinstance(parsed.findings, InspectionFindings):
+            flags = inspection_flags(parsed.findings, self.request.scale.definition)
+            return dataclasses.replace(parsed, flags=flags)
+        return parsed
 
 
 def with_sent_images(result: Analysis, upload: Upload) -> Analysis:

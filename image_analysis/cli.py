@@ -285,6 +285,8 @@ def _print(results: list[analysis.Analysis]) -> None:
             _note(f"{prefix}the description is incomplete (length limit)")
         if result.description.format_note:
             _note(f"{prefix}{result.description.format_note}")
+        for flag in result.parsed.flags:
+            _note(f"{prefix}{flag}")
         if result.parsed.problem:
             _note(f"{prefix}{result.parsed.problem}; shown as it came")
         elif result.parsed.repairs:

@@ -188,6 +188,8 @@ class ParsedReply:
     repairs: tuple[str, ...] = ()
     cut_off: bool = False
     """The JSON ended early (the reply was cut off): every complete field is kept."""
+    flags: tuple[str, ...] = ()
+    """Where the reply contradicts itself (``consistency``): for the reviewer to settle."""
 
 
 def findings_model(preset: Preset) -> type[InspectionFindings] | type[DrawingFindings] | None:

@@ -158,6 +158,7 @@ def entry_context(analysis: Analysis, review: Review | None = None) -> dict[str,
         "raw_text": description.text if raw else None,
         "problem": parsed.problem,
         "repairs": parsed.repairs if parsed.findings is not None else (),
+        "flags": parsed.flags,
         "reply_text": description.text if description and parsed.findings is not None else None,
         "description_html": (
             markdown_to_html(description.text) if description and not raw and parsed.findings is None else None

@@ -138,6 +138,8 @@ def _entry(document: DocumentType, analysis: Analysis, review: Review) -> None:
                 f"The reply did not come in the findings format ({analysis.parsed.problem}); it is shown as it came.",
             )
         _markdown(document, description.text)
+    for flag in analysis.parsed.flags:
+        _paragraph(document, flag).runs[0].bold = True
     if findings is not None and analysis.parsed.repairs:
         _repairs(document, analysis.parsed.repairs)
     if description.truncated:
