@@ -42,7 +42,10 @@ def inspection(**changes) -> Analysis:
             "exposed rebar listed, yet the condition score is the best one, 1 (excellent)",
         ),
         ({"defects": [], "condition_score": "5"}, "no defects listed, yet the condition score is 5"),
-        ({"condition_score": "1", "urgency": "immediate", "defects": []}, "urgency 'immediate' with the best condition score"),
+        (
+            {"condition_score": "1", "urgency": "immediate", "defects": []},
+            "urgency 'immediate' with the best condition score",
+        ),
         ({"condition_score": "6", "urgency": "none"}, "urgency 'none' with the worst condition score"),
     ],
     ids=["rebar with score 1", "no defects with score 5", "immediate with score 1", "none with score 6"],
