@@ -6,10 +6,12 @@ The cost of rendering a page cannot be known beforehand (a page may draw one for
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from image_analysis import pdf_budget
@@ -55,6 +57,8 @@ _one_at_a_time = threading.Lock()
 
 MAX_SEGMENTS = 20_000
 """Text runs read from one page (a real sheet has hundreds)."""
+MAX_CHARACTERS = 500_000
+"""Characters read from one page's text layer (a dense A0 sheet has tens of thousands)."""
 
 
 def page_count(data: bytes, name: str) -> int:
@@ -67,17 +71,70 @@ def page_count(data: bytes, name: str) -> int:
 
 
 def _text_segments(pdf_page: pdfium.PdfPage, width: float, height: float) -> tuple[TextSegment, ...]:
+    """The page's visible text runs, in one pass over its characters (linear in the text, whatever the page holds):
+    a run goes on along its baseline while the gap to the next character is small, and ends at a line break.
+    Characters drawn invisible (render mode 3, as OCR layers and forgeries are) or in white on the white sheet are
+    not what a reader sees, and are left out."""
     textpage = pdf_page.get_textpage()
     try:
-        segments = []
-        for index in range(min(textpage.count_rects(), MAX_SEGMENTS)):
-            left, bottom, right, top = textpage.get_rect(index)
-            text = " ".join(textpage.get_text_bounded(left, bottom, right, top).split())
-            if text:
+        count = min(pdfium_c.FPDFText_CountChars(textpage.raw), MAX_CHARACTERS)
+        segments: list[TextSegment] = []
+        run: list[str] = []
+        box = [0.0, 0.0, 0.0, 0.0]  # left, bottom, right, top of the run, in points
+
+        def close() -> None:
+            text = " ".join("".join(run).split())
+            if text and len(segments) < MAX_SEGMENTS:
+                left, bottom, right, top = box
                 segments.append(TextSegment(text, left / width, 1 - top / height, right / width, 1 - bottom / height))
+            run.clear()
+
+        left, right, bottom, top, x, y = (ctypes.c_double() for _ in range(6))
+        baseline = 0.0
+        for index in range(count):
+            character = chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index) or 32)
+            if character in "\r\n":
+                close()
+                continue
+            pdfium_c.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top)
+            if character.isspace() or right.value <= left.value:
+                if run:
+                    run.append(" ")
+                continue
+            if not _visible(textpage, index):
+                continue
+            pdfium_c.FPDFText_GetCharOrigin(textpage.raw, index, x, y)
+            size = max(pdfium_c.FPDFText_GetFontSize(textpage.raw, index), 1.0)
+            if run and (abs(y.value - baseline) > size * 0.3 or not -size < left.value - box[2] < size * 1.2):
+                close()
+            if not run:
+                box[:] = [left.value, bottom.value, right.value, top.value]
+                baseline = y.value
+            box[:] = [
+                min(box[0], left.value),
+                min(box[1], bottom.value),
+                max(box[2], right.value),
+                max(box[3], top.value),
+            ]
+            run.append(character)
+        close()
         return tuple(segments)
     finally:
         textpage.close()
+
+
+_INVISIBLE = 3  # FPDF_TEXTRENDERMODE_INVISIBLE
+
+
+def _visible(textpage: pdfium.PdfTextPage, index: int) -> bool:
+    """Whether a character is drawn so that it can be seen (not invisible, not white or transparent)."""
+    text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+    if text_object and pdfium_c.FPDFTextObj_GetTextRenderMode(text_object) == _INVISIBLE:
+        return False
+    red, green, blue, alpha = (ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint())
+    if pdfium_c.FPDFText_GetFillColor(textpage.raw, index, red, green, blue, alpha):
+        return alpha.value > 0 and min(red.value, green.value, blue.value) < 245
+    return True
 
 
 def is_pdf(data: bytes) -> bool:

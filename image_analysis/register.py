@@ -18,7 +18,7 @@ from datetime import date
 from image_analysis.analysis import Analysis
 from image_analysis.findings import DrawingFindings
 from image_analysis.spreadsheet import csv_text
-from image_analysis.title_text import CheckedField, check, squeezed
+from image_analysis.title_text import CheckedField, check, revision_order, squeezed
 
 COLUMNS = ("page", "drawing_number", "title", "revision", "date", "scale", "status", "source", "problems")
 _LABELS = {"drawing_number": "drawing number", "date_of_issue": "date", "revision": "revision", "title": "title"}
@@ -57,6 +57,10 @@ def _row(result: Analysis) -> RegisterRow | None:
     segments = preparation.text if preparation else None
     checked = {item.name: item for item in check(findings.title_block, segments)}
     problems = [_disagreement(item) for item in checked.values() if item.model_reading is not None]
+    from_text = [item for item in checked.values() if item.source in ("PDF text", "both agree")]
+    block = findings.title_block
+    if from_text and all(getattr(block, name) is None for name in type(block).model_fields):
+        problems.append("the model read no title-block field (its reply held only nulls): check the sheet by eye")
     if segments is None:
         source = "model"
     elif not segments:
@@ -85,7 +89,10 @@ def _disagreement(item: CheckedField) -> str | None:
     if item.name not in _LABELS and item.name not in ("scale", "status", "sheet", "owner"):
         return None
     label = _LABELS.get(item.name, item.name)
-    return f"{label}: the model read '{item.model_reading}', the PDF text says '{item.value}'"
+    return (
+        f"{label}: the model read '{item.model_reading}', the PDF text says '{item.value}' "
+        "(used: the file's own text)"
+    )
 
 
 def check_set(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
@@ -119,7 +126,8 @@ def check_set(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
                     f"drawing number {row.drawing_number} has different titles on pages {', '.join(map(str, pages))}"
                 )
         for earlier, later in itertools.pairwise(same):
-            if earlier.revision and later.revision and _revision(later.revision) < _revision(earlier.revision):
+            backwards = earlier.revision and later.revision
+            if backwards and revision_order(later.revision) < revision_order(earlier.revision):
                 problems[later.page].append(
                     f"revision goes back from {earlier.revision} (page {earlier.page}) to {later.revision}"
                 )
@@ -158,11 +166,6 @@ def _owners(rows: list[RegisterRow], problems: dict[int, list[str]]) -> None:
         if pages is not usual:
             for page in pages:
                 problems[page].append(f"owner '{names[key]}' differs from the rest of the set (pages {usual[0]}, ...)")
-
-
-def _revision(text: str) -> tuple[int, str]:
-    digits = re.sub(r"\D", "", text)
-    return (int(digits), "") if digits else (0, text.strip().upper())
 
 
 def _date(text: str) -> date | None:

@@ -37,6 +37,15 @@ class Sheet:
     owner: str = "Gemeente Delft"
     scanned: bool = False
     notes: tuple[str, ...] = field(default=("1. ALL DIMENSIONS IN MILLIMETRES.", "2. CONCRETE C30/37."))
+    revisions: tuple[tuple[str, str, str], ...] = ()
+    """A revision table above the title block: (rev, date, description) rows, the latest last."""
+    detail_scale: str | None = None
+    """A detail in the drawing area with its own "SCALE" label (say 1:20), which is not the sheet's scale."""
+    hidden: tuple[tuple[str, str], ...] = ()
+    """(label, value) pairs in the title block that no reader sees: the first drawn invisible (render mode 3),
+    the rest white on the white sheet."""
+    labels: int = 0
+    """That many extra "REV" labels scattered over the sheet (a cheap file that makes a naive search quadratic)."""
 
 
 def _escape(text: str) -> bytes:
@@ -77,6 +86,32 @@ def _content(sheet: Sheet, width: float, height: float) -> bytes:
         ops.append(b"BT /F1 7 Tf %.1f %.1f Td (%s) Tj ET" % (x + 4, y + cell_h - 10, _escape(label)))
         if value:
             ops.append(b"BT /F1 11 Tf %.1f %.1f Td (%s) Tj ET" % (x + 4, y + 8, _escape(value)))
+    table_bottom = box_bottom + 2 * cell_h + 10
+    for row, (rev, when, what) in enumerate(reversed(sheet.revisions)):  # the latest just above the title block
+        y = table_bottom + row * 14
+        for offset, text in ((4, rev), (40, when), (130, what), (420, "JdV")):
+            ops.append(b"BT /F1 8 Tf %.1f %.1f Td (%s) Tj ET" % (box_left + offset, y, _escape(text)))
+    if sheet.revisions:
+        y = table_bottom + len(sheet.revisions) * 14
+        for offset, text in ((4, "REV"), (40, "DATE"), (130, "DESCRIPTION"), (420, "BY")):
+            ops.append(b"BT /F1 7 Tf %.1f %.1f Td (%s) Tj ET" % (box_left + offset, y, _escape(text)))
+    if sheet.detail_scale:
+        ops.append(b"BT /F1 9 Tf %.1f %.1f Td (DETAIL 1) Tj ET" % (width * 0.4, height * 0.5))
+        ops.append(b"BT /F1 7 Tf %.1f %.1f Td (SCALE) Tj ET" % (width * 0.4, height * 0.5 - 14))
+        ops.append(
+            b"BT /F1 9 Tf %.1f %.1f Td (%s) Tj ET" % (width * 0.4 + 40, height * 0.5 - 14, _escape(sheet.detail_scale))
+        )
+    for index, (label, value) in enumerate(sheet.hidden):
+        style = b"3 Tr" if index == 0 else b"1 1 1 rg"
+        y = box_bottom + 2 * cell_h - 22 - index * 9
+        ops.append(
+            b"q BT %s /F1 7 Tf %.1f %.1f Td (%s: %s) Tj ET Q"
+            % (style, box_left + 70, y, _escape(label), _escape(value))
+        )
+    for index in range(sheet.labels):
+        x = 20 + (index * 37) % int(width - 40)
+        y = 20 + (index * 53) % int(height - 40)
+        ops.append(b"BT /F1 4 Tf %d %d Td (REV) Tj ET" % (x, y))
     return b"\n".join(ops)
 
 
