@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image
+from PIL import Image, ImageStat
 
 from image_analysis import pdf_budget
 from image_analysis.errors import ImageInputError
@@ -70,23 +70,29 @@ def page_count(data: bytes, name: str) -> int:
         document.close()
 
 
-def _text_segments(pdf_page: pdfium.PdfPage, width: float, height: float) -> tuple[TextSegment, ...]:
+def _text_segments(
+    pdf_page: pdfium.PdfPage, width: float, height: float, rendered: Image.Image | None = None
+) -> tuple[TextSegment, ...]:
     """The page's visible text runs, in one pass over its characters (linear in the text, whatever the page holds):
     a run goes on along its baseline while the gap to the next character is small, and ends at a line break.
-    Characters drawn invisible (render mode 3, as OCR layers and forgeries are) or in white on the white sheet are
-    not what a reader sees, and are left out."""
+    Characters drawn invisible (render mode 3, as OCR layers and forgeries are) are not what a reader sees, and are
+    left out; so is white text where the ``rendered`` page shows nothing but white there (white on the white
+    sheet), while white text on a dark band stays."""
     textpage = pdf_page.get_textpage()
     try:
         count = min(pdfium_c.FPDFText_CountChars(textpage.raw), MAX_CHARACTERS)
         segments: list[TextSegment] = []
         run: list[str] = []
         box = [0.0, 0.0, 0.0, 0.0]  # left, bottom, right, top of the run, in points
+        white = [False]  # whether the run is drawn in white
 
         def close() -> None:
             text = " ".join("".join(run).split())
             if text and len(segments) < MAX_SEGMENTS:
                 left, bottom, right, top = box
-                segments.append(TextSegment(text, left / width, 1 - top / height, right / width, 1 - bottom / height))
+                segment = TextSegment(text, left / width, 1 - top / height, right / width, 1 - bottom / height)
+                if not white[0] or not _blank(rendered, segment):
+                    segments.append(segment)
             run.clear()
 
         left, right, bottom, top, x, y = (ctypes.c_double() for _ in range(6))
@@ -101,15 +107,18 @@ def _text_segments(pdf_page: pdfium.PdfPage, width: float, height: float) -> tup
                 if run:
                     run.append(" ")
                 continue
-            if not _visible(textpage, index):
+            drawn = _drawn(textpage, index)
+            if drawn is None:
                 continue
             pdfium_c.FPDFText_GetCharOrigin(textpage.raw, index, x, y)
             size = max(pdfium_c.FPDFText_GetFontSize(textpage.raw, index), 1.0)
-            if run and (abs(y.value - baseline) > size * 0.3 or not -size < left.value - box[2] < size * 1.2):
+            apart = abs(y.value - baseline) > size * 0.3 or not -size < left.value - box[2] < size * 1.2
+            if run and (apart or drawn != white[0]):
                 close()
             if not run:
                 box[:] = [left.value, bottom.value, right.value, top.value]
                 baseline = y.value
+                white[0] = drawn
             box[:] = [
                 min(box[0], left.value),
                 min(box[1], bottom.value),
@@ -126,15 +135,33 @@ def _text_segments(pdf_page: pdfium.PdfPage, width: float, height: float) -> tup
 _INVISIBLE = 3  # FPDF_TEXTRENDERMODE_INVISIBLE
 
 
-def _visible(textpage: pdfium.PdfTextPage, index: int) -> bool:
-    """Whether a character is drawn so that it can be seen (not invisible, not white or transparent)."""
+def _drawn(textpage: pdfium.PdfTextPage, index: int) -> bool | None:
+    """How a character is drawn: ``None`` when it cannot be seen (render mode 3, transparent), ``True`` when in
+    white (seen only on a dark background), ``False`` otherwise."""
     text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
     if text_object and pdfium_c.FPDFTextObj_GetTextRenderMode(text_object) == _INVISIBLE:
-        return False
+        return None
     red, green, blue, alpha = (ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint())
     if pdfium_c.FPDFText_GetFillColor(textpage.raw, index, red, green, blue, alpha):
-        return alpha.value > 0 and min(red.value, green.value, blue.value) < 245
-    return True
+        if alpha.value == 0:
+            return None
+        return min(red.value, green.value, blue.value) >= 245
+    return False
+
+
+def _blank(rendered: Image.Image | None, segment: TextSegment) -> bool:
+    """Whether the rendered page is mostly white in a segment's box, so that white text there is unseen (a line
+    through the box does not make a background; a dark band does)."""
+    if rendered is None:
+        return True
+    width, height = rendered.size
+    box = (
+        int(segment.x0 * width),
+        int(segment.y0 * height),
+        max(int(segment.x0 * width) + 1, round(segment.x1 * width)),
+        max(int(segment.y0 * height) + 1, round(segment.y1 * height)),
+    )
+    return ImageStat.Stat(rendered.crop(box).convert("L")).mean[0] >= 160
 
 
 def is_pdf(data: bytes) -> bool:
@@ -189,7 +216,7 @@ def render_page_here(data: bytes, name: str, page: int = 1) -> RenderedPage:
             image = pdf_page.render(scale=dpi / 72, fill_color=(255, 255, 255, 255)).to_pil()
         except pdfium.PdfiumError as error:
             raise ImageInputError(f"Page {page} of '{name}' could not be rendered ({error}).") from None
-        text = _text_segments(pdf_page, width_pt, height_pt)
+        text = _text_segments(pdf_page, width_pt, height_pt, image)
         return RenderedPage(image=image.convert("RGB"), page=page, pages=pages, dpi=round(dpi), text=text)
     finally:
         document.close()

@@ -44,6 +44,8 @@ class Sheet:
     hidden: tuple[tuple[str, str], ...] = ()
     """(label, value) pairs in the title block that no reader sees: the first drawn invisible (render mode 3),
     the rest white on the white sheet."""
+    banner: str | None = None
+    """White text on a black band above the title block (a company bar): seen by every reader."""
     labels: int = 0
     """That many extra "REV" labels scattered over the sheet (a cheap file that makes a naive search quadratic)."""
 
@@ -108,6 +110,10 @@ def _content(sheet: Sheet, width: float, height: float) -> bytes:
             b"q BT %s /F1 7 Tf %.1f %.1f Td (%s: %s) Tj ET Q"
             % (style, box_left + 70, y, _escape(label), _escape(value))
         )
+    if sheet.banner:
+        top = box_bottom + 2 * cell_h + 10 + (len(sheet.revisions) + 1) * 14 + 6
+        ops.append(b"q 0 0 0 rg %.1f %.1f 560 16 re f Q" % (box_left, top))
+        ops.append(b"q 1 1 1 rg BT /F1 9 Tf %.1f %.1f Td (%s) Tj ET Q" % (box_left + 6, top + 4, _escape(sheet.banner)))
     for index in range(sheet.labels):
         x = 20 + (index * 37) % int(width - 40)
         y = 20 + (index * 53) % int(height - 40)

@@ -94,3 +94,11 @@ def test_invisible_text_is_not_in_the_text_layer(tmp_path, hidden):
     texts = " ".join(segment.text for segment in rendered.text)
     assert hidden[1] not in texts and "Void" not in texts
     assert "S-101" in texts
+
+
+def test_white_text_on_a_dark_band_is_kept(tmp_path):
+    sheet = Sheet("S-101", "Plan", banner="INGENIEURSBUREAU DELFT", hidden=(("REV", "Z"), ("STATUS", "Void")))
+    rendered = pdf.render_page(make_set(tmp_path / "band.pdf", [sheet]).read_bytes(), "band.pdf", 1)
+    texts = [segment.text for segment in rendered.text]
+    assert "INGENIEURSBUREAU DELFT" in texts, "white on black is what a reader sees"
+    assert not any("Void" in text for text in texts), "white on white is not"
