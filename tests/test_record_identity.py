@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import shutil
-import subprocess
 import time
 
 import pytest
@@ -18,6 +17,7 @@ from werkzeug import Response
 from image_analysis.review import ADDED, AI_NOT_REVIEWED, EDITED
 from image_analysis.review_csv import MAX_ROWS
 from tests.conftest import completion_body, shared_image_path
+from tests.helpers import describe_into_store, libreoffice
 from tests.reply_corpus import BASE
 from tests.test_cli import cli
 from tests.test_review import excel_rows, save_as_excel
@@ -32,15 +32,7 @@ PHOTOS = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
 @pytest.fixture
 def eleven(model_service, tmp_path):
     """Two photos with eleven findings each (refs up to P1-F11), in a store, with the findings CSV."""
-    model_service.reply(json.dumps(ELEVEN))
-    store, exported = tmp_path / "results.sqlite", tmp_path / "findings.csv"
-    paths = [str(shared_image_path(name)) for name in PHOTOS]
-    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
-    done = cli(
-        "describe", *paths, "--preset", "inspection", "--store", str(store), "--csv", str(exported), env_extra=env
-    )
-    assert done.returncode == 0, done.stderr
-    return store, exported
+    return describe_into_store(model_service, tmp_path, PHOTOS, json.dumps(ELEVEN))
 
 
 def origins(store, edited, tmp_path) -> list[tuple[str, str]]:
@@ -65,25 +57,7 @@ def test_libreoffice_open_and_save_keeps_every_origin(eleven, tmp_path):
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice Calc (libreoffice-calc-nogui) is needed for this test"
     calc = tmp_path / "calc"
-    done = subprocess.run(
-        [
-            soffice,
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-            "--infilter=CSV:44,34,76",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76",
-            "--outdir",
-            str(calc),
-            str(exported),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    saved = calc / exported.name
-    assert saved.exists(), done.stderr
+    saved = libreoffice(soffice, exported, calc, "csv:Text - txt - csv (StarCalc):44,34,76", "--infilter=CSV:44,34,76")
     assert origins(store, saved, tmp_path) == unedited
 
 

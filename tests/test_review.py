@@ -21,7 +21,7 @@ from image_analysis.review import (
     SignOff,
     element_summary,
 )
-from tests.conftest import shared_image_path
+from tests.helpers import describe_into_store
 from tests.reply_corpus import BASE
 from tests.test_cli import cli
 
@@ -32,15 +32,7 @@ SIGNOFF = ["--project", "Kade Noord", "--inspector", "J. de Vries", "--reference
 @pytest.fixture
 def described(model_service, tmp_path):
     """Two photos described into a store, with the findings CSV as the app writes it."""
-    model_service.reply(json.dumps(BASE))
-    store, exported = tmp_path / "results.sqlite", tmp_path / "findings.csv"
-    paths = [str(shared_image_path(name)) for name in PHOTOS]
-    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
-    done = cli(
-        "describe", *paths, "--preset", "inspection", "--store", str(store), "--csv", str(exported), env_extra=env
-    )
-    assert done.returncode == 0, done.stderr
-    return store, exported
+    return describe_into_store(model_service, tmp_path, PHOTOS, json.dumps(BASE))
 
 
 def excel_rows(path) -> list[dict[str, str]]:

@@ -24,17 +24,9 @@ from image_analysis.store import SqliteStore, StoreError
 from tests.conftest import REPO, completion_body, shared_image_path
 from tests.reply_corpus import BASE
 from tests.test_cli import cli
+from tests.test_store import PHOTOS as STORE_PHOTOS
 
-PHOTOS = [
-    "webp_photo_flower.webp",
-    "crack_concrete_ozgenel_a.png",
-    "crack_concrete_ozgenel_b.png",
-    "png_rgba_transparent.png",
-    "animated_iss634.webp",
-    "corrosion_rusty_metal_05_polyhaven_1k.jpg",
-    "building_arena_stage_highsmith.jpg",
-    "infrastructure_metro_vault_ustreet.jpg",
-]
+PHOTOS = [*STORE_PHOTOS, "building_arena_stage_highsmith.jpg", "infrastructure_metro_vault_ustreet.jpg"]
 REPLY = json.dumps(BASE)
 
 

@@ -14,6 +14,7 @@ from image_analysis.prepare import prepare_image
 from image_analysis.report import word_report
 from image_analysis.review import AI_CONFIRMED, EDITED, Finding, Review, SignOff
 from tests.conftest import ARTIFACTS, make_analysis, shared_image_path
+from tests.helpers import libreoffice
 
 pytestmark = pytest.mark.browser  # a real renderer, like the browser tests: fails, never skips, without it
 
@@ -87,22 +88,7 @@ def pdf_pages(tmp_path_factory) -> list[str]:
     directory = tmp_path_factory.mktemp("word")
     docx = directory / "report.docx"
     docx.write_bytes(word_report(analyses, review=Review(SIGNOFF, findings)))
-    profile = directory / "profile"
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(directory),
-            str(docx),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    libreoffice(soffice, docx, directory, "pdf")
     pdf = directory / "report.pdf"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     subprocess.run(
