@@ -98,6 +98,8 @@ class SqliteStore:
         self._failing = False
         self._pending: dict[str, dict[str, Any]] = {}
         """Journalled values not (yet) in the store: this run's, and those a merge could not move."""
+        self.degraded: str | None = None
+        """Why the store could only be read in this run (its new results went to the journal)."""
         if readonly:
             self._open_readonly()
             return
@@ -111,6 +113,11 @@ class SqliteStore:
                 if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     connection.execute("PRAGMA journal_mode=WAL")
                 _migrate(connection, self.path)
+        except sqlite3.OperationalError as error:
+            if not self.path.is_file() or self.path.stat().st_size == 0:
+                raise StoreError(f"Cannot use '{self.path}' as a result store: {error}.") from None
+            self._degrade(error)  # a full disk or a lock at opening: read it as it is, write to the journal
+            return
         except sqlite3.DatabaseError as error:
             raise StoreError(f"Cannot use '{self.path}' as a result store: {error}.") from None
         except OSError as error:
@@ -206,15 +213,24 @@ class SqliteStore:
 
     def _write(self, key: str, text: str) -> None:
         if self.readonly:
-            raise sqlite3.OperationalError("the store was opened read-only")
+            raise sqlite3.OperationalError(self.degraded or "the store was opened read-only")
         stored_at = datetime.now(UTC).isoformat(timespec="seconds")
         with self._connection() as connection:
             connection.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", (key, text, stored_at))
 
-    def _open_readonly(self) -> None:
+    def _degrade(self, error: sqlite3.Error) -> None:
+        """The store opens but cannot be written (a full disk, a lock held from the start): its results are read
+        as they are, and this run's new ones go to the journal (``journal_note`` says so)."""
+        self.readonly, self._failing = True, True
+        self.degraded = f"{error}"
+        self._open_readonly(immutable=True)
+        for journal in self._journals():
+            self._pending.update({entry["key"]: entry["value"] for entry in _journal_entries(journal)})
+
+    def _open_readonly(self, immutable: bool = False) -> None:
         if not self.path.is_file():
             raise StoreError(f"There is no result store '{self.path}' (describe the photos with --store first).")
-        writable = bool(self.path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        writable = not immutable and bool(self.path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
         quoted = self.path.resolve().as_posix().replace("?", "%3f").replace("#", "%23")
         self._readonly_uri = f"file:{quoted}?mode=ro" + ("" if writable else "&immutable=1")
         try:
