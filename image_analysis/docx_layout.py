@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from docx.document import Document as DocumentType
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -91,8 +91,26 @@ def keep_table_together(table: Table) -> None:
                 keep_with_next(cell.paragraphs)
 
 
+PAGE_SIZE_MM = (210, 297)
+"""A4 portrait: the paper of the Dutch and European clients the report goes to."""
+MARGIN_MM = 20
+
+
+def page_setup(document: DocumentType) -> None:
+    """A4 portrait with 20 mm margins on every side (python-docx's template is US Letter with 1.25" margins)."""
+    for section in document.sections:
+        section.page_width, section.page_height = Mm(PAGE_SIZE_MM[0]), Mm(PAGE_SIZE_MM[1])
+        section.left_margin = section.right_margin = Mm(MARGIN_MM)
+        section.top_margin = section.bottom_margin = Mm(MARGIN_MM)
+        section.header_distance = section.footer_distance = Mm(10)
+
+
 def footer(document: DocumentType, left: str) -> None:
-    """The footer of every page: ``left`` (project and reference), then "Page n of m"."""
+    """The footer of every page: ``left`` (project and reference), then "Page n of m", all in one size (the footer
+    style's, which the page fields take too)."""
+    style = document.styles["Footer"]
+    style.font.size = FOOTER_FONT
+    style.font.color.rgb = FOOTER_COLOUR
     paragraph = document.sections[0].footer.paragraphs[0]
     paragraph.text = ""
     if left:
@@ -105,9 +123,13 @@ def footer(document: DocumentType, left: str) -> None:
             _field(run, field)
 
 
+FOOTER_FONT = Pt(8)
+FOOTER_COLOUR = RGBColor(0x5B, 0x67, 0x75)
+
+
 def _small(run: object) -> None:
-    run.font.size = Pt(8)
-    run.font.color.rgb = RGBColor(0x5B, 0x67, 0x75)
+    run.font.size = FOOTER_FONT
+    run.font.color.rgb = FOOTER_COLOUR
 
 
 def _field(run: object, instruction: str) -> None:

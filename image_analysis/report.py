@@ -55,6 +55,7 @@ def word_report(analyses: Sequence[Analysis], title: str | None = None, review: 
     the project and reference and "Page n of m"."""
     review = review or Review()
     document = Document()
+    layout.page_setup(document)
     preset = analyses[0].request.preset if analyses else Preset.GENERAL
     document.add_heading(clean(title or _title(preset)), level=0)
     if preset is Preset.INSPECTION or not review.signoff.empty:

@@ -47,7 +47,7 @@ def reply(element: str, kind: str, where: str, extent: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pdf_pages(tmp_path_factory) -> list[str]:
+def report_pdf(tmp_path_factory):
     soffice, pdftoppm, pdftotext = (shutil.which(tool) for tool in ("soffice", "pdftoppm", "pdftotext"))
     if not (soffice and pdftoppm and pdftotext):
         pytest.fail("the Word layout test needs Debian's libreoffice-writer-nogui and poppler-utils")
@@ -96,8 +96,41 @@ def pdf_pages(tmp_path_factory) -> list[str]:
         check=True,
         timeout=60,
     )
-    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return pdf
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(report_pdf) -> list[str]:
+    command = ["pdftotext", "-layout", str(report_pdf), "-"]
+    text = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+def _words(pdf, *pages: str) -> list[tuple[str, float, float, float]]:
+    """The words of a PDF with their left edge, top and height, in the order pdftotext gives them."""
+    pdftotext = shutil.which("pdftotext") or "pdftotext"
+    boxes = subprocess.run([pdftotext, "-bbox", *pages, str(pdf), "-"], check=True, capture_output=True, text=True)
+    pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>'
+    return [
+        (text, float(x), float(top), float(bottom) - float(top))
+        for x, top, bottom, text in re.findall(pattern, boxes.stdout)
+    ]
+
+
+def test_the_report_is_a4_portrait_with_20_mm_margins(report_pdf):
+    pdfinfo = shutil.which("pdfinfo") or "pdfinfo"
+    info = subprocess.run([pdfinfo, str(report_pdf)], check=True, capture_output=True, text=True).stdout
+    assert "(A4)" in next(line for line in info.splitlines() if line.startswith("Page size"))
+    left = min(x for _, x, _, _ in _words(report_pdf))
+    assert 55 <= left <= 60, f"text starts {left:.1f} pt from the edge: 20 mm is 56.7 pt"
+
+
+def test_the_page_number_is_set_like_its_label(report_pdf):
+    words = _words(report_pdf, "-f", "1", "-l", "1")
+    start = next(index for index, word in enumerate(words) if word[0] == "Page" and words[index + 2][0] == "of")
+    footer = words[start : start + 4]
+    assert [text for text, *_ in footer][::2] == ["Page", "of"]
+    assert max(height for *_, height in footer) - min(height for *_, height in footer) < 0.3
 
 
 def name_of(number: int) -> str:
