@@ -229,7 +229,7 @@ def analyse(
         return _analyse(upload, request, settings, number, unavailable)
     key = record_key(upload, request, settings.model if settings else model.model_id())
     owner = new_owner()
-    while (kept := _kept(store, key)) is None and not store.claim(key, owner):
+    while (kept := _kept(store, key)) is None and not store.claim(key, owner, key in store.unreadable):
         time.sleep(CLAIM_POLL_SECONDS)  # another run (or this batch) is describing the same photo: wait for it
     if kept is not None:
         return dataclasses.replace(kept, number=number, name=upload.name, from_store=True)

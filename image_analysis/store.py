@@ -77,7 +77,7 @@ class ResultStore(Protocol):
 
     def put(self, key: str, value: dict[str, Any]) -> None: ...
 
-    def claim(self, key: str, owner: str) -> bool: ...
+    def claim(self, key: str, owner: str, replacing: bool = False) -> bool: ...
 
     def release(self, key: str, owner: str) -> None: ...
 
@@ -159,15 +159,22 @@ class SqliteStore:
 
     # -- claims: one run describes a photo, the others wait for it
 
-    def claim(self, key: str, owner: str) -> bool:
+    def claim(self, key: str, owner: str, replacing: bool = False) -> bool:
         """Claim ``key`` for ``owner`` (a result not yet stored): ``True`` when it is ours now, ``False`` while
-        another owner's claim holds. A store that cannot be written claims nothing and always says ``True``."""
+        another owner's claim holds or when its result has been stored meanwhile (checked in the same transaction,
+        so a result kept between the caller's look-up and this claim is not described again; ``replacing``: the
+        stored value could not be read and is to be replaced). A store that cannot be written claims nothing and
+        always says ``True``."""
         if self.readonly or self._failing:
             return True
         now = time.time()
         try:
             with self._connection() as connection:
                 connection.execute("BEGIN IMMEDIATE")
+                stored = connection.execute("SELECT 1 FROM results WHERE key = ?", (key,)).fetchone()
+                if stored and not replacing:
+                    connection.execute("ROLLBACK")
+                    return False  # kept since it was looked up: the caller reads it, nothing is described twice
                 held = connection.execute("SELECT owner, until FROM claims WHERE key = ?", (key,)).fetchone()
                 if held and held[0] != owner and held[1] > now and _alive(held[0]):
                     connection.execute("ROLLBACK")

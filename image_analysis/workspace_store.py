@@ -106,7 +106,7 @@ class WorkspaceStore:
         except STORAGE_FAILURES as error:
             raise StoreError(f"The workspace storage refused it ({reason(error)}).") from None
 
-    def claim(self, key: str, owner: str) -> bool:
+    def claim(self, key: str, owner: str, replacing: bool = False) -> bool:
         """No claims across workers on the platform: each job describes what it has no stored result for."""
         return True
 
