@@ -235,8 +235,8 @@ def _describe(args: argparse.Namespace) -> int:
     store_failed = _store_notes(store, results)
     written = _write_outputs(args, results, Review(_signoff(args)))
     _print(results)
-    by_name = {_name(upload): str(path) for upload, path in zip(uploads, sources, strict=True)}
-    failed = list(dict.fromkeys(by_name[result.name] for result in results if result.error and result.name in by_name))
+    # results come back one per upload, in upload order: each failed one names the file it came from
+    failed = list(dict.fromkeys(str(path) for result, path in zip(results, sources, strict=True) if result.error))
     if failed and len(results) > 1:
         count = sum(1 for result in results if result.error)
         print(
@@ -321,14 +321,6 @@ def _sheets(paths: list[Path], args: argparse.Namespace) -> tuple[list[analysis.
         sheets += named
         sources += [path] * len(named)
     return sheets, sources
-
-
-def _name(source: analysis.UploadSource) -> str:
-    """The name a result of ``source`` will carry (a file read later is named after its path)."""
-    if isinstance(source, analysis.Upload):
-        return source.name
-    path = source.args[0] if isinstance(source, functools.partial) else None
-    return analysis.Upload(path.name).name if isinstance(path, Path) else ""
 
 
 def _report(args: argparse.Namespace) -> int:
