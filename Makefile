@@ -36,7 +36,7 @@ samples: $(VENV)/.app
 # Debian packages the tests use: chromium (browser tests), libgs-common (a CMYK ICC profile), and
 # libreoffice-writer-nogui with poppler-utils (the Word report looked at as a PDF page), libreoffice-calc-nogui (the
 # findings CSV opened and saved as Calc does), tesseract-ocr (legibility).
-DEBIAN_PACKAGES = chromium fonts-dejavu-core libgs-common libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils tesseract-ocr
+DEBIAN_PACKAGES = chromium fonts-dejavu-core fonts-liberation libgs-common libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils tesseract-ocr
 system-packages:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || [ ! -x /usr/bin/soffice ] || [ ! -f /usr/lib/libreoffice/program/libsclo.so ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/tesseract ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 from typing import Any
 
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, photo_map, prepare, prompts, register, render, report
+from image_analysis import analysis, model, photo_map, prepare, prompts, register, reports
 from image_analysis import chat as follow_up
 from image_analysis import review as review_record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.reports import html as render
 from image_analysis.store import StoreError
 from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
 from image_analysis.workspace_store import (
@@ -36,6 +38,7 @@ SCORE_OPTIONS = [
     CANNOT_TELL,
 ]
 """The scores of every scale, in the order an inspector reads them: 0-9, then the words, then "cannot tell"."""
+_LABEL = review_record.FINDING_LABELS
 
 
 def _is_inspection(params: Any, **kwargs: Any) -> bool:
@@ -122,11 +125,16 @@ class Parametrization(vkt.Parametrization):
 
     record = vkt.Tab("Review and sign-off")
     record.signoff = vkt.Text("Sign-off: shown at the top of every report, and the inspector named as the reviewer.")
+    record.client = vkt.TextField("Client")
     record.project = vkt.TextField("Project")
     record.location = vkt.TextField("Object / location")
     record.inspector = vkt.TextField("Inspector")
     record.inspection_date = vkt.TextField("Inspection date", description="For example 2026-11-20.")
     record.reference = vkt.TextField("Reference")
+    record.final = vkt.BooleanField(
+        "Issue as final",
+        description="The report's status becomes Final once every finding is reviewed; until then it stays a draft.",
+    )
     record.review_intro = vkt.Text(
         "Review: fill the table with the AI's findings, then correct, add or delete rows and set each row's status. "
         "The reports use the reviewed rows; every change is marked as the inspector's. Filling again keeps your "
@@ -134,22 +142,23 @@ class Parametrization(vkt.Parametrization):
     )
     record.fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
     record.review = vkt.Table("Reviewed findings", visible=_is_inspection)
-    record.review.photo = vkt.IntegerField("Photo")
-    record.review.file = vkt.TextField("Photo file")
-    record.review.element = vkt.TextField("Element")
-    record.review.defect_type = vkt.OptionField("Defect type", options=list(DEFECT_TYPES))
-    record.review.location = vkt.TextField("Where")
-    record.review.extent = vkt.TextField("Extent")
-    record.review.condition_score = vkt.AutocompleteField("Condition score", options=SCORE_OPTIONS)
-    record.review.recommended_action = vkt.TextField("Recommended action")
-    record.review.urgency = vkt.AutocompleteField("Urgency", options=list(URGENCIES))
-    record.review.inspector_note = vkt.TextField("Inspector's note")
-    record.review.status = vkt.OptionField("Status", options=list(review_record.ORIGINS))
-    record.review.ref = vkt.TextField("AI finding")
+    record.review.photo = vkt.IntegerField(_LABEL["photo"])
+    record.review.file = vkt.TextField(_LABEL["file"])
+    record.review.element = vkt.TextField(_LABEL["element"])
+    record.review.defect_type = vkt.OptionField(_LABEL["defect_type"], options=list(DEFECT_TYPES))
+    record.review.location = vkt.TextField(_LABEL["location"])
+    record.review.extent = vkt.TextField(_LABEL["extent"])
+    record.review.condition_score = vkt.AutocompleteField(_LABEL["condition_score"], options=SCORE_OPTIONS)
+    record.review.recommended_action = vkt.TextField(_LABEL["recommended_action"])
+    record.review.urgency = vkt.AutocompleteField(_LABEL["urgency"], options=list(URGENCIES))
+    record.review.inspector_note = vkt.TextField(_LABEL["inspector_note"])
+    record.review.status = vkt.OptionField(_LABEL["status"], options=list(review_record.ORIGINS))
+    record.review.ref = vkt.TextField(_LABEL["ref"])
 
     reports = vkt.Tab("Reports and stored results")
     reports.downloads = vkt.Section("Downloads", initially_expanded=True)
     reports.downloads.word_report = vkt.DownloadButton("Word report", method="download_word", longpoll=True)
+    reports.downloads.pdf_report = vkt.DownloadButton("PDF report", method="download_pdf", longpoll=True)
     reports.downloads.html_report = vkt.DownloadButton("HTML report", method="download_html", longpoll=True)
     reports.downloads.findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv", longpoll=True)
     reports.downloads.drawing_register = vkt.DownloadButton(
@@ -180,14 +189,14 @@ class Controller(vkt.Controller):
     def analysis(self, params: Any, **kwargs: Any) -> vkt.WebResult:
         if params.upload.image is None:
             return vkt.WebResult(html=render.render_empty_page())
-        return vkt.WebResult(html=render.render_page(_single(params), _record(params)))
+        return vkt.WebResult(html=reports.html_page(_single(params), _record(params)))
 
     @vkt.WebView("Photos (batch)", duration_guess=60, update_label="Analyse photos")
     def batch(self, params: Any, **kwargs: Any) -> vkt.WebResult:
         if not params.upload.photos:
             return vkt.WebResult(html=render.render_empty_page("site photos in the Photos (batch) field"))
         photos = _batch(params, first_number=2 if params.upload.image is not None else 1)
-        return vkt.WebResult(html=render.render_report(photos, review=_record(params)))
+        return vkt.WebResult(html=reports.html_report(photos, review=_record(params)))
 
     @vkt.WebView("Drawing set", duration_guess=60, update_label="Analyse the sheets", visible=_is_drawing)
     def drawing_set(self, params: Any, **kwargs: Any) -> vkt.WebResult:
@@ -195,7 +204,7 @@ class Controller(vkt.Controller):
         if params.upload.image is None or params.upload.preset != Preset.DRAWING.value:
             what = "a PDF drawing set in the Image field, with the Drawing (QA) preset"
             return vkt.WebResult(html=render.render_empty_page(what))
-        return vkt.WebResult(html=render.render_report(_sheets(params), "Drawing check report"))
+        return vkt.WebResult(html=reports.html_report(_sheets(params)))
 
     def download_register(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         if params.upload.image is None:
@@ -276,17 +285,28 @@ class Controller(vkt.Controller):
 
     def download_word(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
-        docx = report.word_report(analyses, review=_record(params, analyses))
+        docx = reports.word_report(analyses, review=_record(params, analyses))
         return vkt.DownloadResult(file_content=docx, file_name="image_analysis_report.docx")
+
+    def download_pdf(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
+        """The Word report as PDF, converted by the platform (``vkt.convert_word_to_pdf``)."""
+        analyses = _everything(params)
+        docx = reports.word_report(analyses, review=_record(params, analyses))
+        vkt.progress_message("Converting the report to PDF")
+        try:
+            converted = vkt.convert_word_to_pdf(io.BytesIO(docx))
+        except vkt.errors.Error as error:
+            raise vkt.UserError(f"The PDF could not be made ({error}); download the Word report instead.") from None
+        return vkt.DownloadResult(file_content=converted.getvalue_binary(), file_name="image_analysis_report.pdf")
 
     def download_html(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
-        html = render.render_report(analyses, review=_record(params, analyses))
+        html = reports.html_report(analyses, review=_record(params, analyses))
         return vkt.DownloadResult(file_content=html.encode("utf-8"), file_name="image_analysis_report.html")
 
     def download_csv(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
-        csv = report.findings_csv(analyses, _record(params, analyses))
+        csv = reports.findings_csv(analyses, _record(params, analyses))
         return vkt.DownloadResult(file_content=csv.encode("utf-8"), file_name="image_analysis_findings.csv")
 
 
@@ -364,20 +384,7 @@ def _single(params: Any) -> analysis.Analysis:
     return result
 
 
-REVIEW_COLUMNS = (
-    "photo",
-    "file",
-    "element",
-    "defect_type",
-    "location",
-    "extent",
-    "condition_score",
-    "recommended_action",
-    "urgency",
-    "inspector_note",
-    "status",
-    "ref",
-)
+REVIEW_COLUMNS = tuple(item.name for item in review_record.FINDING_FIELDS)
 
 
 def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> review_record.Review:
@@ -385,7 +392,13 @@ def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> rev
     the reports), which are only gathered when there are rows. A bad row is marked on the review table."""
     given = params.record
     signoff = review_record.SignOff(
-        given.project, given.location, given.inspector, given.inspection_date, given.reference
+        given.project,
+        given.location,
+        given.inspector,
+        given.inspection_date,
+        given.reference,
+        client=given.get("client") or "",
+        final=bool(given.get("final")),
     )
     rows = given.review or []
     if not rows:

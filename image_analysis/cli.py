@@ -2,9 +2,10 @@
 
     python -m image_analysis describe IMAGE [IMAGE ...] [--preset P] [--language L] [--scale S] [--question TEXT]
                                          [--page N] [--model ID] [--concurrency N] [--out page.html] [--docx F]
-                                         [--csv F]
+                                         [--csv F] [--pdf F] [--paper A4|Letter]
     python -m image_analysis prepare IMAGE [--preset P] [--page N]
-    python -m image_analysis report FINDINGS.csv --store PATH [--docx F] [--out F] [--csv F] [--inspector NAME] ...
+    python -m image_analysis report FINDINGS.csv --store PATH [--docx F] [--pdf F] [--out F] [--csv F]
+                                         [--inspector NAME] [--final] ...
 
 ``--store PATH`` (or ``IMAGE_ANALYSIS_STORE``) keeps every result in SQLite: a photo already described with the same
 choices and model is not sent again, and ``report`` takes the photos from it to build the reports from a findings
@@ -34,10 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import analysis, model, pdf, register, render, report
+from image_analysis import analysis, model, pdf, register, reports
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
 from image_analysis.review import (
     ADDED,
     EDITED,
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     describe.add_argument("--out", type=Path, help="write the page (one image) or the HTML report (several)")
     describe.add_argument("--docx", type=Path, help="write a Word report")
+    _add_pdf(describe)
     describe.add_argument("--csv", type=Path, help="write the findings of all images as CSV")
     describe.add_argument(
         "--pages",
@@ -96,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     reviewed.add_argument("findings", type=Path, metavar="FINDINGS.csv", help="the findings CSV, as edited")
     reviewed.add_argument("--out", type=Path, help="write the HTML report")
     reviewed.add_argument("--docx", type=Path, help="write the Word report")
+    _add_pdf(reviewed)
     reviewed.add_argument("--csv", type=Path, help="write the reviewed findings as CSV again")
     _add_store(reviewed)
     _add_signoff(reviewed)
@@ -118,6 +122,13 @@ def _add_tiles(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_pdf(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pdf", type=Path, help="write the Word report as PDF (made by LibreOffice's soffice)")
+    parser.add_argument(
+        "--paper", choices=["A4", "Letter"], default="A4", help="the Word and PDF report's paper (default A4)"
+    )
+
+
 def _add_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store",
@@ -131,6 +142,9 @@ def _add_signoff(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("sign-off (at the top of the reports)")
     for name, label in SIGNOFF_LABELS.items():
         group.add_argument(f"--{name}", default="", help=label.lower())
+    group.add_argument(
+        "--final", action="store_true", help="issue the report as final (once every finding is reviewed)"
+    )
 
 
 def _add_preset(parser: argparse.ArgumentParser) -> None:
@@ -391,19 +405,22 @@ def _stored_photo(
 
 
 def _signoff(args: argparse.Namespace) -> SignOff:
-    return SignOff(**{name: getattr(args, name, "") for name in SIGNOFF_LABELS})
+    return SignOff(**{name: getattr(args, name, "") for name in SIGNOFF_LABELS}, final=args.final)
 
 
 def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis], review: Review) -> bool:
     """Build and write each output asked for, independently: one that fails is reported, the others are still
     written. Returns whether all were."""
     outputs: list[tuple[str, Path, Callable[[], bytes]]] = []
+    word_report = functools.cache(lambda: reports.word_report(results, review=review, paper=args.paper))
     if args.out:
         outputs.append(("the page", args.out, lambda: _page(results, review).encode("utf-8")))
     if args.docx:
-        outputs.append(("the Word report", args.docx, lambda: report.word_report(results, review=review)))
+        outputs.append(("the Word report", args.docx, lambda: word_report()))
     if args.csv:
-        outputs.append(("the findings CSV", args.csv, lambda: report.findings_csv(results, review).encode("utf-8")))
+        outputs.append(("the findings CSV", args.csv, lambda: reports.findings_csv(results, review).encode("utf-8")))
+    if args.pdf:
+        outputs.append(("the PDF report", args.pdf, lambda: word_to_pdf(word_report())))
     if getattr(args, "register", None):
         rows = lambda: register.register_csv(register.build_register(results)).encode("utf-8")  # noqa: E731
         outputs.append(("the drawing register", args.register, rows))
@@ -414,6 +431,9 @@ def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis], r
         except OSError as error:
             failed += 1
             _fail(0, f"cannot write {what} to '{path}': {error.strerror or error}")
+        except PdfUnavailable as error:
+            failed += 1
+            _fail(0, f"cannot write {what} to '{path}': {error}")
         except Exception as error:  # one output's failure must not cost the others
             failed += 1
             log.debug("building %s failed", what, exc_info=True)
@@ -425,8 +445,8 @@ def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis], r
 
 def _page(results: list[analysis.Analysis], review: Review) -> str:
     if len(results) == 1 and not review.findings and review.signoff.empty:
-        return render.render_page(results[0])
-    return render.render_report(results, review=review)
+        return reports.html_page(results[0])
+    return reports.html_report(results, review=review)
 
 
 def write_atomically(path: Path, content: bytes) -> None:

@@ -74,9 +74,7 @@ def check(data: bytes) -> None:
         worst = max(worst, cost(number))
         if worst > MAX_OPERATIONS:
             raise TooCostly("time")
-    page = sum(
-        stream.operations + sum(stream.draws.values()) * worst for stream in streams if not stream.is_form
-    )
+    page = sum(stream.operations + sum(stream.draws.values()) * worst for stream in streams if not stream.is_form)
     if page > MAX_OPERATIONS:
         raise TooCostly("time")
 

@@ -58,6 +58,16 @@ class ScaleDefinition:
     def meaning(self, code: str) -> str | None:
         return dict(self.values).get(code)
 
+    def shown(self, code: str) -> str:
+        """A score as every report writes it: ``4 (mediocre)``, the code never parted from its meaning's first word
+        (a no-break space); a code off the scale as it is."""
+        meaning = self.meaning(code)
+        return f"{code}\u00a0({meaning})" if meaning else code
+
+    def rank(self, code: str) -> int:
+        """How bad ``code`` is: higher is worse; anything off the scale ("cannot tell") ranks below the best."""
+        return self.codes.index(code) if code in self.codes else -1
+
     def worst(self, codes: Iterable[str]) -> str | None:
         """The code furthest along the scale (every scale runs from best to worst); ``None`` when ``codes`` holds
         none of the scale's (only "cannot tell", say)."""

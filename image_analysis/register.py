@@ -37,6 +37,8 @@ class RegisterRow:
     problems: tuple[str, ...] = field(default=())
     owner: str | None = None
     sheet: str | None = None
+    fields: tuple[CheckedField, ...] = field(default=())
+    """Every title-block field as the register took it, with its source: the sheet's entry shows these."""
 
 
 def build_register(analyses: Sequence[Analysis], today: date | None = None) -> list[RegisterRow]:
@@ -82,6 +84,7 @@ def _row(result: Analysis) -> RegisterRow | None:
         problems=tuple(problem for problem in problems if problem),
         owner=value("owner"),
         sheet=value("sheet"),
+        fields=tuple(checked.values()),
     )
 
 
@@ -90,8 +93,7 @@ def _disagreement(item: CheckedField) -> str | None:
         return None
     label = _LABELS.get(item.name, item.name)
     return (
-        f"{label}: the model read '{item.model_reading}', the PDF text says '{item.value}' "
-        "(used: the file's own text)"
+        f"{label}: the model read '{item.model_reading}', the PDF text says '{item.value}' (used: the file's own text)"
     )
 
 
@@ -165,7 +167,9 @@ def _owners(rows: list[RegisterRow], problems: dict[int, list[str]]) -> None:
     for key, pages in owners.items():
         if pages is not usual:
             for page in pages:
-                problems[page].append(f"owner '{names[key]}' differs from the rest of the set (pages {usual[0]}, ...)")
+                problems[page].append(
+                    f"owner '{names[key]}' differs from the rest of the set (pages {', '.join(map(str, usual))})"
+                )
 
 
 def _date(text: str) -> date | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from image_analysis.analysis import Analysis
@@ -26,27 +26,33 @@ ORIGINS = (AI_NOT_REVIEWED, AI_CONFIRMED, EDITED, ADDED)
 
 
 SIGNOFF_LABELS = {
+    "client": "Client",
     "project": "Project",
     "location": "Object / location",
     "inspector": "Inspector",
     "date": "Inspection date",
     "reference": "Reference",
 }
+"""The sign-off's fields in the order the cover lists them (and the command line's ``--client`` ... options)."""
 
 
 @dataclass(frozen=True)
 class SignOff:
-    """Who signs for what: shown at the top of every report."""
+    """Who signs for what, for whom: on the cover of every report. ``final`` asks for the report to be issued as
+    final (it is, once no finding is left unreviewed)."""
 
     project: str = ""
     location: str = ""
     inspector: str = ""
     date: str = ""
     reference: str = ""
+    client: str = ""
+    final: bool = False
 
     def __post_init__(self) -> None:
-        for item in fields(self):
-            object.__setattr__(self, item.name, clean(" ".join(str(getattr(self, item.name) or "").split())))
+        for name in SIGNOFF_LABELS:
+            object.__setattr__(self, name, clean(" ".join(str(getattr(self, name) or "").split())))
+        object.__setattr__(self, "final", bool(self.final))
 
     def rows(self) -> list[tuple[str, str]]:
         return [(label, getattr(self, name) or "—") for name, label in SIGNOFF_LABELS.items()]
@@ -77,6 +83,37 @@ class Finding:
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class FindingField:
+    """One field of a finding, as every place that shows or reads it names it."""
+
+    name: str
+    """The ``Finding`` attribute (and the column of the app's review table)."""
+    label: str
+    """Its heading in the app's review table and in the reports."""
+    csv: str
+    """Its column in the findings CSV."""
+
+
+FINDING_FIELDS = (
+    FindingField("photo", "Photo", "photo"),
+    FindingField("file", "Photo file", "file"),
+    FindingField("element", "Element", "element"),
+    FindingField("defect_type", "Defect", "defect_type"),
+    FindingField("location", "Where in the photo", "defect_location"),
+    FindingField("extent", "Extent", "defect_extent"),
+    FindingField("condition_score", "Condition score", "condition_score"),
+    FindingField("recommended_action", "Recommended action", "recommended_action"),
+    FindingField("urgency", "Urgency", "urgency"),
+    FindingField("inspector_note", "Inspector's note", "inspector_note"),
+    FindingField("status", "Origin", "status"),
+    FindingField("ref", "AI finding", "ref"),
+)
+"""The one definition of a finding's fields: the app's review table, the findings CSV and the reports take their
+columns, headings and order from it."""
+FINDING_LABELS = {item.name: item.label for item in FINDING_FIELDS}
 
 
 EDITABLE = ("element", "defect_type", "location", "extent", "condition_score", "recommended_action", "urgency")

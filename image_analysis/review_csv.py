@@ -11,22 +11,11 @@ import csv
 import io
 from dataclasses import dataclass
 
-from image_analysis.review import ReviewError
+from image_analysis.review import FINDING_FIELDS, ReviewError
 from image_analysis.spreadsheet import from_cell
 
-FINDING_COLUMNS = {
-    "element": "element",
-    "defect_type": "defect_type",
-    "location": "defect_location",
-    "extent": "defect_extent",
-    "condition_score": "condition_score",
-    "recommended_action": "recommended_action",
-    "urgency": "urgency",
-    "inspector_note": "inspector_note",
-    "status": "status",
-    "ref": "ref",
-}
-"""Where each field of a reviewed finding is in the findings CSV (``report.findings_csv`` writes the same)."""
+FINDING_COLUMNS = {item.name: item.csv for item in FINDING_FIELDS if item.name not in ("photo", "file")}
+"""Where each field of a reviewed finding is in the findings CSV (``reports.findings_csv`` writes the same)."""
 REQUIRED = ("photo", "record", "condition_scale", *FINDING_COLUMNS.values())
 MAX_BYTES = 20_000_000
 MAX_ROWS = 10_000

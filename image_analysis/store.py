@@ -106,9 +106,7 @@ class SqliteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.exists() and not os.access(self.path, os.W_OK):
-                raise StoreError(
-                    f"'{self.path}' is read-only: give a store that can be written, or make it writable."
-                )
+                raise StoreError(f"'{self.path}' is read-only: give a store that can be written, or make it writable.")
             with self._connection() as connection:
                 if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     connection.execute("PRAGMA journal_mode=WAL")

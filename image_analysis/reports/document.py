@@ -1,0 +1,744 @@
+"""The report document: everything a report says, decided and worded once, from the record.
+
+``build`` turns the analyses, the inspector's review and the sign-off into a ``ReportDocument``: the cover (title,
+sign-off, status, signature, the AI disclaimer once), the condition summary or the drawing register, one ``Entry``
+per photo or sheet with its fields, findings, lists and notes already worded, and the appendix (how the model's
+replies were read, photos removed, what was sent). The Word, HTML and terminal writers render it and decide nothing:
+a label, a score's meaning, a caption or a status line is written here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+
+from image_analysis import register
+from image_analysis.analysis import Analysis
+from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
+from image_analysis.metadata import GpsPosition, PhotoMetadata
+from image_analysis.photo_map import GREY, scale_colours
+from image_analysis.prepare import Preparation
+from image_analysis.presets import Preset, ScaleDefinition
+from image_analysis.reports.measure import NO_BREAK
+from image_analysis.review import (
+    ADDED,
+    AI_NOT_REVIEWED,
+    FINDING_LABELS,
+    SIGNOFF_LABELS,
+    Finding,
+    Review,
+    ai_findings,
+    parse_ref,
+)
+from image_analysis.safe_text import clean
+from image_analysis.vocabulary import CANNOT_TELL, URGENCIES
+
+TITLES = {
+    Preset.INSPECTION: "Site inspection report",
+    Preset.DRAWING: "Drawing check report",
+    Preset.GENERAL: "Image description",
+}
+DRAFT = "Draft: AI findings not reviewed"
+REVIEWED = "Reviewed"
+FINAL = "Final"
+HEADING_LENGTH = 70
+"""Characters of what a photo shows kept in its heading (a model's element can be a sentence)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One labelled value; ``source`` says where a title-block value comes from, ``link`` where it points to."""
+
+    label: str
+    value: str
+    source: str = ""
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    unbroken: bool = False
+    """Never broken across lines: a number, a score, a reference."""
+    key: str = ""
+    """What the column holds, for a writer's styling (``note``, ``origin``, ``problems``)."""
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str, ...], ...]
+    name: str = ""
+    """What the table is (``findings``, ``summary``, ``register``, ``sent``), for a writer's styling."""
+    marks: tuple[str, ...] = ()
+    """Per row: ``unreviewed`` (an AI finding not reviewed), ``problem`` (a register row with problems) or ``""``."""
+
+    def __post_init__(self) -> None:
+        cells = tuple(tuple(unbroken_numbers(clean(cell)) for cell in row) for row in self.rows)
+        object.__setattr__(self, "rows", cells)
+
+
+@dataclass(frozen=True)
+class Listing:
+    title: str
+    items: tuple[str, ...]
+    numbered: bool = False
+    """Numbered from 1 in this list (a sheet's notes): the numbers are the writer's, never continued."""
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    kind: str = "warning"
+    """``error`` (no description), ``warning`` (incomplete, not kept, not as asked) or ``check`` (a finding that
+    contradicts itself)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One photo or sheet, as every writer shows it."""
+
+    number: int
+    noun: str
+    """``Photo``, ``Sheet``, ``Drawing`` or ``Image``."""
+    title: str
+    """What it shows (the element, the drawing number and title), or ``""``."""
+    file_name: str
+    caption: str
+    preparation: Preparation | None
+    """The pixels to show (its display copy and tiles); nothing else is read from it."""
+    question: str = ""
+    summary: str = ""
+    fields: tuple[Field, ...] = ()
+    fields_title: str = ""
+    findings: Table | None = None
+    findings_title: str = ""
+    no_findings: str = ""
+    """Said where the findings table would be, when there are none."""
+    lists: tuple[Listing, ...] = ()
+    answer: str | None = None
+    """Markdown from the model (a general description), rendered with raw HTML disabled."""
+    raw: str | None = None
+    """A reply that could not be read as findings, shown as it came."""
+    notes: tuple[Note, ...] = ()
+    review_state: str = ""
+    repairs: tuple[str, ...] = ()
+    reply: str | None = None
+    """The model's reply as it came, beside findings read from it (folded away in HTML)."""
+    facts: tuple[Field, ...] = ()
+    """Date, place and camera: the photo's own facts."""
+    sent: tuple[Field, ...] = ()
+    """What was sent to the model: sizes, bytes, tokens, the model."""
+    failed: bool = False
+
+    @property
+    def heading(self) -> str:
+        return f"{self.noun} {self.number}" + (f" — {self.title}" if self.title else "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.noun} {self.number}"
+
+
+@dataclass(frozen=True)
+class Cover:
+    title: str
+    status: str
+    fields: tuple[Field, ...]
+    signatory: str
+    disclaimer: str
+    counts: str
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The condition summary: every finding worst first, the count per score, and the photos without findings."""
+
+    title: str
+    table: Table | None
+    counts: tuple[tuple[str, int, tuple[int, int, int]], ...]
+    """Findings per condition score, worst first, each with its colour (the map's)."""
+    without_findings: tuple[str, ...]
+    without_description: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Appendix:
+    repairs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per entry (its heading) how its reply was read."""
+    removed: tuple[str, ...] = ()
+    sent: Table | None = None
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    preset: Preset
+    cover: Cover
+    entries: tuple[Entry, ...]
+    summary: Summary | None = None
+    register: Table | None = None
+    appendix: Appendix = field(default_factory=Appendix)
+
+    @property
+    def noun(self) -> str:
+        return {Preset.INSPECTION: "photo", Preset.DRAWING: "sheet"}.get(self.preset, "image")
+
+
+def build(
+    analyses: Sequence[Analysis], review: Review | None = None, title: str | None = None, today: date | None = None
+) -> ReportDocument:
+    """The report of ``analyses`` (numbered as the record numbers them) with the inspector's ``review``."""
+    review = review or Review()
+    today = today or datetime.now(UTC).date()
+    preset = analyses[0].request.preset if analyses else Preset.GENERAL
+    scale = analyses[0].request.scale.definition if analyses else None
+    rows = register.build_register(analyses, today) if preset is Preset.DRAWING else []
+    by_page = {row.page: row for row in rows}
+    entries = tuple(_entry(result, review, by_page) for result in analyses)
+    effective = review.effective(ai_findings(analyses)) if preset is Preset.INSPECTION else []
+    return ReportDocument(
+        preset=preset,
+        cover=_cover(preset, analyses, review, effective, title, today),
+        entries=entries,
+        summary=_summary(entries, effective, scale) if preset is Preset.INSPECTION and scale else None,
+        register=_register(rows) if rows else None,
+        appendix=Appendix(
+            repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
+            removed=_removed(analyses, review),
+            sent=_sent_table(entries) if preset is not Preset.GENERAL else None,  # a description has no audit trail
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cover
+
+
+def status(preset: Preset, effective: Sequence[Finding], review: Review) -> tuple[str, Note | None]:
+    """The report's status and, when it cannot be what was asked, why."""
+    open_rows = sum(1 for finding in effective if finding.status == AI_NOT_REVIEWED)
+    reviewed_any = bool(review.findings)
+    if preset is Preset.INSPECTION and (open_rows or not reviewed_any):
+        text = DRAFT if not reviewed_any else f"Draft: {_count(open_rows, 'AI finding')} not reviewed"
+        if review.signoff.final:
+            left = _count(open_rows, "finding")
+            return text, Note(f"Not issued as final: {left} still the AI's, not reviewed. Review them first.")
+        return text, None
+    if review.signoff.final:
+        return FINAL, None
+    return (REVIEWED, None) if reviewed_any else (DRAFT.replace("findings", "descriptions"), None)
+
+
+def _cover(
+    preset: Preset,
+    analyses: Sequence[Analysis],
+    review: Review,
+    effective: Sequence[Finding],
+    title: str | None,
+    today: date,
+) -> Cover:
+    signoff = review.signoff
+    state, note = status(preset, effective, review)
+    labels = {"location": "Object" if preset is Preset.INSPECTION else "Object / location"}
+    shown = [(name, labels.get(name, label)) for name, label in _signoff_labels(preset)]
+    every = preset is Preset.INSPECTION  # an inspection lists every sign-off field, to be filled if blank
+    fields = [Field(label, getattr(signoff, name) or "—") for name, label in shown if every or getattr(signoff, name)]
+    fields.append(Field("Report date", long_date(today)))
+    models = sorted({result.description.model for result in analyses if result.description})
+    notes = [note] if note else []
+    failed = [result for result in analyses if result.error]
+    if failed:
+        notes.append(
+            Note(
+                f"{_count(len(failed), _noun(preset))} without a description: "
+                + ", ".join(str(result.number) for result in failed)
+                + ". Each says why; run the analysis again to retry.",
+                "error",
+            )
+        )
+    not_kept = [result for result in analyses if result.not_kept]
+    if not_kept:
+        notes.append(Note(f"{_count(len(not_kept), 'description')} shown but not kept; kept at the next run."))
+    return Cover(
+        title=clean(title or TITLES[preset]),
+        status=state,
+        fields=tuple(fields),
+        signatory=signoff.inspector,
+        disclaimer=_disclaimer(preset, models),
+        counts=_counts(preset, analyses, effective),
+        notes=tuple(notes),
+    )
+
+
+def _signoff_labels(preset: Preset) -> list[tuple[str, str]]:
+    labels = dict(SIGNOFF_LABELS)
+    if preset is not Preset.INSPECTION:
+        labels["inspector"], labels["date"] = "Checked by", "Date"
+    return list(labels.items())
+
+
+def _disclaimer(preset: Preset, models: Sequence[str]) -> str:
+    model = ", ".join(models) or "no model"
+    if preset is Preset.INSPECTION:
+        return (
+            f"The findings were drafted by an AI vision model ({model}) from the photos alone. Each finding says "
+            "whether the inspector confirmed, edited or added it; those marked \u201cAI, not reviewed\u201d are the "
+            "model's and have not been checked."
+        )
+    if preset is Preset.DRAWING:
+        return (
+            f"The sheets were read by an AI vision model ({model}). Title-block fields marked \u201cPDF text\u201d "
+            "come from the file's own text, which is used where it differs from the model's reading."
+        )
+    return f"The descriptions were written by an AI vision model ({model}) and have not been checked."
+
+
+def _counts(preset: Preset, analyses: Sequence[Analysis], effective: Sequence[Finding]) -> str:
+    parts = [_count(len(analyses), _noun(preset))]
+    if preset is Preset.INSPECTION:
+        parts.append(_count(sum(1 for finding in effective if finding.defect_type), "finding"))
+    failed = sum(1 for result in analyses if result.error)
+    if failed:
+        parts.append(f"{failed} without a description")
+    return " · ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The condition summary and the register
+
+AS_ABOVE = "as above"
+"""A summary cell that repeats the row above it (the same photo's element or action)."""
+_SUMMARY_COLUMNS = ("Photo", "Element", "Defect", "Condition score", "Recommended action", "Urgency")
+
+
+def _summary(entries: Sequence[Entry], effective: Sequence[Finding], scale: ScaleDefinition) -> Summary:
+    """Every finding ordered worst condition first, then most urgent first, then by photo."""
+    urgency = {name: index for index, name in enumerate(URGENCIES)}
+    defects = [finding for finding in effective if finding.defect_type]
+    ordered = sorted(
+        defects,
+        key=lambda finding: (
+            -scale.rank(finding.condition_score),
+            urgency.get(finding.urgency, len(URGENCIES)),
+            finding.photo,
+        ),
+    )
+    rows = []
+    for index, finding in enumerate(ordered):
+        before = ordered[index - 1] if index else None
+        same = before is not None and before.photo == finding.photo
+        element = AS_ABOVE if same and before.element == finding.element else finding.element or "—"
+        action = finding.recommended_action or "—"
+        if same and before.recommended_action == finding.recommended_action and finding.recommended_action:
+            action = AS_ABOVE
+        score, urgent = scale.shown(finding.condition_score), finding.urgency or "—"
+        rows.append((str(finding.photo), element, finding.defect_type, score, action, urgent))
+    columns = tuple(Column(label, unbroken=label == "Photo") for label in _SUMMARY_COLUMNS)
+    marks = tuple("unreviewed" if finding.status == AI_NOT_REVIEWED else "" for finding in ordered)
+    counted = Counter(finding.condition_score for finding in defects)
+    colours = scale_colours(scale)
+    counts = tuple((scale.shown(code), counted[code], colours[code]) for code in reversed(scale.codes) if counted[code])
+    if counted[CANNOT_TELL]:
+        counts += ((CANNOT_TELL, counted[CANNOT_TELL], GREY),)
+    with_defects = {finding.photo for finding in defects}
+    without = tuple(entry.heading for entry in entries if not entry.failed and entry.number not in with_defects)
+    failed = tuple(entry.heading for entry in entries if entry.failed)
+    table = Table(columns, tuple(rows), "summary", marks) if rows else None
+    return Summary("Condition summary", table, counts, without, failed)
+
+
+_REGISTER_COLUMNS = (
+    Column("Sheet", unbroken=True),
+    Column("Drawing number", unbroken=True),
+    Column("Title"),
+    Column("Rev.", unbroken=True),
+    Column("Date", unbroken=True),
+    Column("Scale", unbroken=True),
+    Column("Status"),
+    Column("Source"),
+    Column("Problems", key="problems"),
+)
+
+
+def _register(rows: Sequence[register.RegisterRow]) -> Table:
+    shown = tuple(
+        (
+            str(row.page),
+            *(value or "—" for value in (row.drawing_number, row.title, row.revision, row.date, row.scale)),
+            row.status or "—",
+            row.source,
+            "; ".join(row.problems) or "—",
+        )
+        for row in rows
+    )
+    return Table(_REGISTER_COLUMNS, shown, "register", tuple("problem" if row.problems else "" for row in rows))
+
+
+def _removed(analyses: Sequence[Analysis], review: Review) -> tuple[str, ...]:
+    """Photos the record numbers but the report no longer holds (their rows were deleted): their numbers are not
+    given to others, and each is listed as removed, by whom."""
+    numbers = {result.number for result in analyses}
+    by = review.signoff.inspector or "the inspector"
+    noun = _noun(analyses[0].request.preset if analyses else Preset.GENERAL).capitalize()
+    return tuple(
+        f"{noun} {number}: removed from the report by {by}."
+        for number in range(1, max(numbers, default=0))
+        if number not in numbers
+    )
+
+
+def _sent_table(entries: Sequence[Entry]) -> Table | None:
+    rows = tuple(
+        (
+            entry.label,
+            entry.file_name,
+            _fact(entry.sent, "Original"),
+            " ".join([_fact(entry.sent, "Sent") + ".", *(fact.value for fact in entry.sent if fact.label == "How")]),
+            _fact(entry.sent, "Image tokens"),
+        )
+        for entry in entries
+        if entry.sent
+    )
+    if not rows:
+        return None
+    columns = (
+        Column("", unbroken=True),
+        Column("File"),
+        Column("Original"),
+        Column("Sent to the model"),
+        Column("Image tokens", unbroken=True),
+    )
+    return Table(columns, rows, "sent")
+
+
+def _fact(facts: Sequence[Field], label: str) -> str:
+    return next((fact.value for fact in facts if fact.label == label), "—")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Entries
+
+
+def _entry(result: Analysis, review: Review, by_page: dict[int, register.RegisterRow]) -> Entry:
+    preparation, description, parsed = result.preparation, result.description, result.parsed
+    preset = result.request.preset
+    noun = _entry_noun(result)
+    findings = parsed.findings
+    notes = []
+    if result.error:
+        notes.append(Note(f"No description: {result.error}", "error"))
+    if result.not_kept:
+        notes.append(Note(f"Shown but not kept: {result.not_kept} It is kept at the next run."))
+    if description and description.truncated:
+        notes.append(Note("This description is incomplete: the model stopped at its length limit."))
+    if description and description.clipped:
+        notes.append(Note("The reply was very long; only its first 100,000 characters are kept."))
+    notes += [Note(flag, "check") for flag in parsed.flags]
+    base = Entry(
+        number=result.number,
+        noun=noun,
+        title="",
+        file_name=clean(result.name),
+        caption=caption(noun, result.number, preparation),
+        preparation=preparation,
+        question=clean(" ".join(result.request.question.split())),
+        notes=tuple(notes),
+        facts=tuple(photo_facts(preparation.metadata)) if preparation and not preparation.page else (),
+        sent=tuple(sent_facts(preparation, description.model if description else None)) if preparation else (),
+        failed=bool(result.error),
+        repairs=tuple(parsed.repairs) if findings is not None else (),
+        reply=description.text if description and findings is not None else None,
+    )
+    if result.error or description is None:
+        return base
+    if isinstance(findings, InspectionFindings):
+        return _inspection(base, result, findings, review)
+    if isinstance(findings, DrawingFindings):
+        page = (preparation.page if preparation else None) or result.number
+        return _drawing(base, findings, by_page.get(page))
+    if parsed.problem and preset is not Preset.GENERAL:
+        problem = Note(f"The reply did not come in the findings format ({parsed.problem}); it is shown as it came.")
+        return _replace(base, raw=description.text, notes=(*base.notes, problem))
+    return _replace(base, answer=description.text)
+
+
+def _replace(entry: Entry, **changes: object) -> Entry:
+    return replace(entry, **changes)  # type: ignore[arg-type]
+
+
+def _entry_noun(result: Analysis) -> str:
+    preset = result.request.preset
+    if preset is Preset.DRAWING:
+        return "Sheet" if result.preparation and result.preparation.page else "Drawing"
+    return "Photo" if preset is Preset.INSPECTION else "Image"
+
+
+def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, review: Review) -> Entry:
+    scale = result.request.scale.definition
+    rows = review.for_photo(result.number)
+    reviewed = bool(rows)
+    shown = rows if reviewed else ai_findings([result])
+    elements = list(dict.fromkeys(row.element for row in shown if row.element)) or [findings.element]
+    scores = [row.condition_score for row in shown]
+    worst = scale.worst(scores) or (scores[0] if scores else findings.condition_score)
+    actions = _one(row.recommended_action for row in shown)
+    urgencies = _one(row.urgency for row in shown)
+    fields = [
+        Field("Element", "; ".join(elements) or "—"),
+        Field("Material", findings.material or "—"),
+        Field(scale.name[:1].upper() + scale.name[1:], scale.shown(worst)),
+        Field("Rationale", findings.condition_rationale or "—"),
+    ]
+    if actions is not None:
+        fields.append(Field("Recommended action", actions or "—"))
+    if urgencies is not None:
+        fields.append(Field("Urgency", urgencies or "—"))
+    fields.append(Field("Confidence", findings.confidence or "—"))
+    if findings.cannot_tell:
+        fields.append(Field("Cannot tell from the photo", "; ".join(findings.cannot_tell)))
+    table = _findings_table(shown, findings, scale, reviewed, per_row=(actions is None, urgencies is None))
+    defects = [row for row in shown if row.defect_type]
+    lists = tuple(
+        Listing(title, tuple(items)) for name, title, items in text_lists(findings) if name != "cannot_tell" and items
+    )
+    return _replace(
+        base,
+        title=_heading_title(elements[0] if elements else ""),
+        summary=findings.summary,
+        fields=tuple(fields),
+        findings=table if defects else None,
+        findings_title="Findings (reviewed)" if reviewed else "Findings",
+        no_findings="" if defects else "No visible defects reported.",
+        lists=lists,
+        review_state=review.state(result.number),
+    )
+
+
+def _one(values: object) -> str | None:
+    """The value all rows share ("" when none has one), or ``None`` when they differ (then it is a column)."""
+    distinct = set(values)  # type: ignore[call-overload]
+    if len(distinct) > 1:
+        return None
+    return next(iter(distinct), "")
+
+
+def _findings_table(
+    rows: Sequence[Finding],
+    findings: InspectionFindings,
+    scale: ScaleDefinition,
+    reviewed: bool,
+    per_row: tuple[bool, bool],
+) -> Table:
+    """One row per defect: what, where, how much, the model's description of it, and (reviewed) its origin; the
+    score, action and urgency as columns only where the rows differ."""
+    notes = {
+        number: defect.description
+        for number, defect in enumerate(findings.defects, start=1)
+        if isinstance(defect, Defect) and defect.description
+    }
+    defects = [row for row in rows if row.defect_type]
+    scores_differ = len({row.condition_score for row in defects}) > 1 or reviewed
+    any_note = any(row.inspector_note for row in defects)
+    columns: list[Column] = [
+        Column("#", unbroken=True),
+        Column(FINDING_LABELS["defect_type"]),
+        Column(FINDING_LABELS["location"]),
+        Column(FINDING_LABELS["extent"]),
+        Column("Description"),
+    ]
+    if scores_differ:
+        columns.append(Column(FINDING_LABELS["condition_score"]))
+    if per_row[0]:
+        columns.append(Column(FINDING_LABELS["recommended_action"]))
+    if per_row[1]:
+        columns.append(Column(FINDING_LABELS["urgency"]))
+    if any_note:
+        columns.append(Column(FINDING_LABELS["inspector_note"], key="inspector-note"))
+    if reviewed:
+        columns.append(Column(FINDING_LABELS["status"], key="origin"))
+    cells = []
+    for number, row in enumerate(defects, start=1):
+        ref = parse_ref(row.ref)
+        defect = int(ref.rsplit("F", 1)[1]) if re.fullmatch(r"P\d+-F\d+", ref) else 0
+        line = [str(number), row.defect_type, row.location or "—", row.extent or "—"]
+        line.append(notes.get(defect, "") if row.status != ADDED else "")
+        line[-1] = line[-1] or "—"
+        if scores_differ:
+            line.append(scale.shown(row.condition_score))
+        if per_row[0]:
+            line.append(row.recommended_action or "—")
+        if per_row[1]:
+            line.append(row.urgency or "—")
+        if any_note:
+            line.append(row.inspector_note or "—")
+        if reviewed:
+            line.append(row.status)
+        cells.append(tuple(line))
+    marks = tuple("unreviewed" if row.status == AI_NOT_REVIEWED and reviewed else "" for row in defects)
+    return Table(tuple(columns), tuple(cells), "findings", marks)
+
+
+_ENUMERATOR = re.compile(r"^\s*(?:\(?\d{1,3}[.)]|\d{1,3}\s*[-:]|[-•*])\s+")
+
+
+def _item(text: str) -> str:
+    """A list item without the number or bullet the model wrote in front of it (the writer numbers the list)."""
+    return _ENUMERATOR.sub("", text, count=1).strip() or text.strip()
+
+
+def _drawing(base: Entry, findings: DrawingFindings, row: register.RegisterRow | None) -> Entry:
+    block = findings.title_block
+    checked = {item.name: item for item in row.fields} if row else {}
+    fields = []
+    for name, info in TitleBlock.model_fields.items():
+        item = checked.get(name)
+        value = item.value if item else getattr(block, name)
+        source = _source(item.source) if item else "model"
+        fields.append(Field(info.title or name, value or "—", source if value else ""))
+    title = " ".join(
+        part
+        for part in (
+            checked.get("drawing_number") and checked["drawing_number"].value,
+            checked.get("title") and checked["title"].value,
+        )
+        if part
+    )
+    lists = tuple(
+        Listing(list_title, tuple(_item(item) for item in items), numbered=(name == "notes"))
+        for name, list_title, items in text_lists(findings)
+        if items
+    )
+    notes = base.notes
+    if row and row.problems:
+        notes = (*notes, *(Note(f"Register: {problem}", "check") for problem in row.problems))
+    kind = Field("Kind of drawing", findings.drawing_kind or "—")
+    return _replace(
+        base,
+        title=_heading_title(title or (block.title or "")),
+        summary=findings.summary,
+        fields=(kind, *fields),
+        fields_title="Title block",
+        lists=lists,
+        notes=notes,
+    )
+
+
+def _source(source: str) -> str:
+    """A title-block field's source as the register and the sheet both say it."""
+    return {"model (scanned sheet)": "model (scanned sheet)"}.get(source, source)
+
+
+def _heading_title(text: str) -> str:
+    """What an entry shows, as its heading says it: the first letter up, cut at a word near ``HEADING_LENGTH``."""
+    text = " ".join(clean(text).split())
+    if len(text) > HEADING_LENGTH:
+        text = text[:HEADING_LENGTH].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+    return text[:1].upper() + text[1:]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Captions and facts, for people
+
+
+def caption(noun: str, number: int, preparation: Preparation | None) -> str:
+    """``Photo 3 — taken 14 March 2026 10:32 · 52.3731° N 4.8922° E · Apple iPhone 13 Pro``; a sheet says its page."""
+    parts = []
+    if preparation is not None and preparation.page:
+        parts.append(f"page {preparation.page} of the PDF")
+    elif preparation is not None:
+        metadata = preparation.metadata
+        if metadata.taken_at:
+            parts.append(f"taken {taken(metadata.taken_at)}")
+        if metadata.gps:
+            parts.append(position(metadata.gps))
+        if metadata.camera:
+            parts.append(clean(metadata.camera))
+    return " · ".join([f"{noun} {number}" + (" —" if parts else ""), *parts]).replace(" — ·", " —")
+
+
+def taken(stamp: str) -> str:
+    """An EXIF time as people write it: ``14 March 2026 10:32`` (the text as it is when it is not a time)."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return clean(stamp)
+    return f"{long_date(moment.date())} {moment:%H:%M}"
+
+
+def long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def position(gps: GpsPosition) -> str:
+    """``52.3731° N 4.8922° E``, never broken across lines."""
+    lat = f"{abs(gps.lat):.4f}°{NO_BREAK}{'N' if gps.lat >= 0 else 'S'}"
+    lon = f"{abs(gps.lon):.4f}°{NO_BREAK}{'E' if gps.lon >= 0 else 'W'}"
+    return f"{lat}{NO_BREAK}{lon}"
+
+
+def map_link(gps: GpsPosition) -> str:
+    lat, lon = f"{gps.lat:.6f}", f"{gps.lon:.6f}"
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+
+
+def photo_facts(metadata: PhotoMetadata) -> list[Field]:
+    facts = []
+    if metadata.taken_at:
+        facts.append(Field("Taken", taken(metadata.taken_at)))
+    if metadata.gps:
+        facts.append(Field("Position", position(metadata.gps), link=map_link(metadata.gps)))
+    if metadata.camera:
+        facts.append(Field("Camera", clean(metadata.camera)))
+    if metadata.orientation_applied:
+        facts.append(Field("Orientation", f"{metadata.orientation_applied} (EXIF), applied before sending"))
+    return facts
+
+
+def sent_facts(preparation: Preparation, model: str | None) -> list[Field]:
+    """What went to the model: the original, the images sent, their bytes and tokens, the model."""
+    source = preparation.source
+    first, others = preparation.images[0], preparation.images[1:]
+    sent = f"{first.width} × {first.height} px"
+    if others:
+        sent += f", overview + {len(others)} tiles"
+    mimes = ", ".join(sorted({image.mime for image in preparation.images}))
+    facts = [
+        Field("File", clean(source.name)),
+        Field("Original", f"{source.width} × {source.height} px, {source.format}, {file_size(source.bytes)}"),
+        Field("Sent", f"{sent} ({mimes})"),
+        Field("Bytes sent", file_size(sum(image.sent_bytes for image in preparation.images))),
+        Field("Image tokens", f"{preparation.image_tokens:,}"),
+    ]
+    if model:
+        facts.append(Field("Model", model))
+    facts += [Field("How", clean(note)) for note in preparation.notes]
+    return facts
+
+
+def file_size(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f} MB"
+    if count >= 1_000:
+        return f"{count / 1_000:.0f} kB"
+    return f"{count} bytes"
+
+
+_NUMBER_UNIT = re.compile(r"(\d)[ ]+(?=(?:x|×|mm|cm|m|m2|m²|m3|kg|kN|t)\b|[×%°])")
+_TIMES_NUMBER = re.compile(r"([x×])\s+(?=\d)")
+
+
+def unbroken_numbers(text: str) -> str:
+    """``0.2 x 0.3 m`` kept on one line: a number stays with its unit and its ``x``."""
+    return _TIMES_NUMBER.sub(rf"\1{NO_BREAK}", _NUMBER_UNIT.sub(rf"\1{NO_BREAK}", text))
+
+
+def _noun(preset: Preset) -> str:
+    return {Preset.INSPECTION: "photo", Preset.DRAWING: "sheet"}.get(preset, "image")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -1,0 +1,561 @@
+"""The report document as Word (python-docx): A4 portrait by default, one typeface and type scale, a cover that is
+a summary, one entry per photo that starts on a fresh page or fits whole below the previous one, the sheets of a
+drawing set on landscape pages, and the appendix. It decides nothing about content: every word comes from the
+``ReportDocument``; this module only lays it out (column widths from the content, what stays on one page).
+
+Everything from the model is written as plain text runs; Markdown from the model becomes Word headings, lists and
+tables with raw HTML never interpreted.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from docx import Document
+from docx.document import Document as DocumentType
+from docx.shared import Pt, RGBColor
+from docx.text.paragraph import Paragraph
+from markdown_it import MarkdownIt
+from PIL import Image, ImageDraw, ImageFont
+
+from image_analysis.reports import measure
+from image_analysis.reports import word_layout as layout
+from image_analysis.reports.document import Entry, Field, Listing, Note, ReportDocument, Table
+from image_analysis.safe_text import clean
+
+MAX_WORD_TABLE_ROWS = 300
+"""Rows of a table in the model's reply built as a Word table; the rest follow as text."""
+MAX_WORD_TABLE_COLUMNS = 12
+"""Columns that fit a portrait page (Word itself allows 63)."""
+PHOTO_HEIGHT = 95 * layout.MM
+"""The tallest a photo is shown (points): with its heading, caption, fields and the first findings on one page."""
+SMALLEST_PHOTO = 60 * layout.MM
+"""A photo is made smaller, down to this, before its entry takes a second page."""
+SHEET_HEIGHT = 125 * layout.MM
+"""The tallest a drawing sheet is shown, on a landscape page: large enough to read its lettering."""
+FIT = 0.95
+"""The share of a page an estimate may fill (estimates are estimates)."""
+MUTED = RGBColor(0x5B, 0x67, 0x75)
+ERROR = RGBColor(0xA4, 0x26, 0x2C)
+_STYLE_IDS: dict[str, str] = {}
+"""Style ids of python-docx's default template, by name, looked up once."""
+_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def render(report: ReportDocument, paper: str = "A4") -> bytes:
+    """The .docx of ``report`` on ``paper`` (``A4`` or ``Letter``)."""
+    document = Document()
+    layout.page_setup(document, paper)
+    layout.typography(document)
+    layout.footer(document, _footer(report))
+    writer = _Writer(document)
+    writer.cover(report)
+    writer.entries(report)
+    writer.appendix(report)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _footer(report: ReportDocument) -> str:
+    fields = {field.label: field.value for field in report.cover.fields}
+    parts = [fields.get("Project", "—"), fields.get("Reference", "—")]
+    return " · ".join(part for part in parts if part and part != "—")
+
+
+@dataclass
+class _Page:
+    """Where the writer is on the page, as far as it can tell (points used of the text height)."""
+
+    used: float = 0.0
+
+
+class _Writer:
+    def __init__(self, document: DocumentType) -> None:
+        self.document = document
+        self.page = _Page()
+        self.tallest = PHOTO_HEIGHT
+        """How tall the current entry's picture may be (points)."""
+
+    # -- the cover, the summary, the register ---------------------------------------------------------------
+
+    def cover(self, report: ReportDocument) -> None:
+        cover = report.cover
+        self.document.add_heading(cover.title, level=0)
+        status = self.paragraph(f"Status: {cover.status}")
+        status.runs[0].bold = True
+        self.fields(cover.fields)
+        self.signature(cover.signatory)
+        self.paragraph(cover.counts)
+        disclaimer = self.paragraph(cover.disclaimer)
+        disclaimer.runs[0].italic = True
+        for note in cover.notes:
+            self.note(note)
+        width = layout.text_width(self.document)
+        lines = sum(_line_count(text, width, 10) for text in (cover.counts, cover.disclaimer))
+        lines += sum(_line_count(note.text, width, 10) for note in cover.notes)
+        self.page.used = 60.0 + 14 * len(cover.fields) + 60 + 13 * lines
+        summary = report.summary
+        if summary is not None:
+            self.heading(summary.title, 1)
+            if summary.counts:
+                self.chart(summary.counts)
+            if summary.table is not None:
+                self.table(summary.table)
+            else:
+                self.paragraph("No defects were reported on any photo.")
+            if summary.without_findings:
+                self.paragraph("Photos without findings: " + "; ".join(summary.without_findings) + ".")
+            if summary.without_description:
+                self.paragraph("Without a description: " + "; ".join(summary.without_description) + ".")
+            self.page.used = layout.text_height(self.document)  # the entries start on a page of their own
+        if report.register is not None:
+            self.heading("Drawing register", 1)
+            self.table(report.register)
+            self.page.used = layout.text_height(self.document)
+
+    def signature(self, name: str) -> None:
+        """Signature, name and date, each above a line to sign on."""
+        width = layout.text_width(self.document)
+        table = layout.styled_table(self.document, None, (width * 0.45, width * 0.3, width * 0.25))
+        layout.add_row(table, ["Signature", "Name", "Date"], bold=True)
+        layout.add_row(table, ["\n\n", name or "", ""])
+        layout.keep_table_together(table)
+
+    def chart(self, counts: Sequence[tuple[str, int, tuple[int, int, int]]]) -> None:
+        """Findings per condition score as bars, worst first."""
+        scale = 3
+        font = _font(11 * scale)
+        label_width = max(int(font.getlength(label)) for label, _, _ in counts) + 16 * scale
+        bar_room, row = 260 * scale, 22 * scale
+        image = Image.new("RGB", (label_width + bar_room + 40 * scale, row * len(counts) + 8 * scale), "white")
+        draw = ImageDraw.Draw(image)
+        most = max(count for _, count, _ in counts)
+        for index, (label, count, colour) in enumerate(counts):
+            top = 4 * scale + index * row
+            draw.text((4 * scale, top + 3 * scale), label, fill=(29, 39, 51), font=font)
+            length = max(2, round(bar_room * count / most))
+            draw.rectangle((label_width, top + 3 * scale, label_width + length, top + row - 5 * scale), fill=colour)
+            draw.text((label_width + length + 6 * scale, top + 3 * scale), str(count), fill=(29, 39, 51), font=font)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        self.paragraph("Findings per condition score:")
+        width = image.width / scale * 0.75  # pixels at 96 dpi as points
+        self.document.add_picture(io.BytesIO(buffer.getvalue()), width=Pt(min(width, layout.text_width(self.document))))
+
+    # -- entries --------------------------------------------------------------------------------------------
+
+    def entries(self, report: ReportDocument) -> None:
+        landscape = False
+        for entry in report.entries:
+            sheet = entry.noun == "Sheet" and entry.preparation is not None
+            if sheet and not landscape:
+                layout.new_section(self.document, landscape=True)
+                landscape, self.page.used = True, 0.0
+            elif not sheet and landscape:
+                layout.new_section(self.document, landscape=False)
+                landscape, self.page.used = False, 0.0
+            self.entry(entry, fresh_page=sheet)
+        if landscape:
+            layout.new_section(self.document, landscape=False)
+            self.page.used = 0.0
+
+    def entry(self, entry: Entry, fresh_page: bool = False) -> None:
+        """One entry: on the page it fits on whole, or from the top of a new one; heading, picture, caption and the
+        first findings rows always together; findings longer than the page continue under "(continued)"."""
+        page_height = layout.text_height(self.document)
+        self.tallest = SHEET_HEIGHT if entry.noun == "Sheet" else PHOTO_HEIGHT
+        height = self.estimate(entry)
+        if height > page_height * FIT - self.page.used and entry.noun != "Sheet" and entry.preparation is not None:
+            self.tallest = 0.0
+            rest = self.estimate(entry)  # everything but the picture
+            for room in (page_height * FIT - self.page.used, page_height * FIT):
+                tallest = room / 1.03 - rest - 8
+                if tallest >= SMALLEST_PHOTO:  # a smaller photo rather than a page more
+                    self.tallest = min(tallest, PHOTO_HEIGHT)
+                    break
+            else:  # it takes more than a page all the same: the photo at its size
+                self.tallest = PHOTO_HEIGHT
+            height = self.estimate(entry)
+        start = layout.body_length(self.document)
+        fits_here = self.page.used + height <= page_height * FIT
+        heading = self.heading(entry.heading, 1)
+        if (fresh_page or not fits_here) and self.page.used > 0:
+            layout.page_break_before(heading)
+            self.page.used = 0.0
+        small = self.paragraph(entry.file_name)
+        _muted(small, 8)
+        self.picture(entry)
+        if entry.caption:
+            self.paragraph(entry.caption, "Caption")
+        sheet = entry.noun == "Sheet" and entry.preparation is not None
+        if sheet:  # the sheet has its page; what was read from it follows on the next
+            layout.keep_together_from(self.document, start)
+            self.document.add_page_break()
+            start, height, self.page.used = layout.body_length(self.document), height - self.tallest, 0.0
+        if entry.question:
+            self.paragraph(f"Question: {entry.question}").runs[0].bold = True
+        for note in entry.notes:
+            self.note(note)
+        if entry.summary:
+            self.paragraph(entry.summary)
+        if entry.fields:
+            if entry.fields_title:
+                self.heading(entry.fields_title, 2)
+            self.fields(entry.fields)
+        whole = height <= page_height * FIT
+        if whole or sheet:
+            first_rows = None
+        else:  # the start of the entry stays together; what follows may flow
+            layout.keep_together_from(self.document, start)
+            start = layout.body_length(self.document)
+            first_rows = page_height * FIT - min(self.page.used + self.estimate_top(entry), page_height * FIT)
+        if entry.findings is not None:
+            self.heading(entry.findings_title, 2)
+            self.findings(entry, first_rows)
+        elif entry.no_findings:
+            self.paragraph(entry.no_findings)
+        for listing in entry.lists:
+            self.listing(listing)
+        if entry.answer is not None:
+            self.markdown(entry.answer)
+        if entry.raw is not None:
+            self.monospace(entry.raw)
+        if entry.review_state:
+            state = self.paragraph(entry.review_state)
+            _muted(state, 9)
+            state.runs[0].italic = True
+        if whole:
+            layout.keep_together_from(self.document, start)
+            self.page.used += height
+        else:
+            self.page.used = (self.page.used + height) % page_height
+
+    def findings(self, entry: Entry, room: float | None) -> None:
+        """The findings table; when ``room`` (points left on the entry's first page) is given and the rows need
+        more, the rest continue under "Photo n (continued)" on the next page."""
+        table = entry.findings
+        assert table is not None
+        widths = self.widths(table)
+        if room is None:
+            self.table(table, widths)
+            return
+        header = layout.row_height([column.label for column in table.columns], widths)
+        used, split = header, len(table.rows)
+        for index, row in enumerate(table.rows):
+            used += layout.row_height(row, widths)
+            if used > room and index > 0:
+                split = index
+                break
+        self.table(Table(table.columns, table.rows[:split], table.name, table.marks[:split]), widths, keep_first=2)
+        if split < len(table.rows):
+            continued = self.heading(f"{entry.label} (continued)", 2)
+            layout.page_break_before(continued)
+            rest = Table(table.columns, table.rows[split:], table.name, table.marks[split:])
+            self.table(rest, widths, keep_first=1)
+
+    def picture(self, entry: Entry) -> None:
+        preparation = entry.preparation
+        if preparation is None:
+            return
+        shown = preparation.display
+        width, height = self.picture_size(entry)
+        self.document.add_picture(io.BytesIO(shown.data), width=Pt(width), height=Pt(height))
+        self.document.paragraphs[-1].paragraph_format.keep_with_next = True
+
+    def picture_size(self, entry: Entry) -> tuple[float, float]:
+        shown = entry.preparation.display  # type: ignore[union-attr]
+        widest = layout.text_width(self.document)
+        scale = min(widest / shown.width, self.tallest / shown.height)
+        return shown.width * scale, shown.height * scale
+
+    # -- estimates ------------------------------------------------------------------------------------------
+
+    def estimate_top(self, entry: Entry) -> float:
+        """Points from the entry's heading to the end of its fields."""
+        width = layout.text_width(self.document)
+        height = 34.0 + 12.0
+        if entry.preparation is not None:
+            height += self.picture_size(entry)[1] + 6
+        height += _line_count(entry.caption, width, 8.5) * 8.5 * layout.LINE + 8
+        height += _line_count(entry.question, width, 10) * 12 + 4 if entry.question else 0
+        height += sum(_line_count(note.text, width, 10) * 12 + 4 for note in entry.notes)
+        height += _line_count(entry.summary, width, 10) * 12 + 4 if entry.summary else 0
+        if entry.fields:
+            height += 24 if entry.fields_title else 0
+            widths = self._field_widths(entry.fields)
+            sourced = len(widths) == 3
+            cells = [[field.label, field.value, *([field.source] if sourced else [])] for field in entry.fields]
+            height += sum(layout.row_height(row, widths) for row in cells) + 6
+        return height
+
+    def estimate(self, entry: Entry) -> float:
+        """Points the whole entry takes, as far as can be told before LibreOffice or Word lay it out."""
+        width = layout.text_width(self.document)
+        height = self.estimate_top(entry)
+        if entry.findings is not None:
+            widths = self.widths(entry.findings)
+            height += 24 + layout.row_height([column.label for column in entry.findings.columns], widths)
+            height += sum(layout.row_height(row, widths) for row in entry.findings.rows) + 6
+        elif entry.no_findings:
+            height += 16
+        for listing in entry.lists:
+            height += 24 + sum(_line_count(item, width - 20, 10) * 12 + 4 for item in listing.items)
+        if entry.answer is not None:
+            height += _line_count(entry.answer, width, 10) * 12 * 1.3 + 40
+        if entry.raw is not None:
+            height += _line_count(entry.raw, width, 9) * 11
+        return height * 1.03 + (16 if entry.review_state else 0)
+
+    # -- building blocks ------------------------------------------------------------------------------------
+
+    def widths(self, table: Table) -> list[float]:
+        return layout.column_widths(
+            [column.label for column in table.columns],
+            table.rows,
+            [column.unbroken for column in table.columns],
+            layout.text_width(self.document),
+        )
+
+    def table(self, table: Table, widths: Sequence[float] | None = None, keep_first: int = 0) -> None:
+        """A table with widths from its content, its header repeated on each page; with ``keep_first`` its header
+        and first rows stay with what comes before them."""
+        widths = widths or self.widths(table)
+        word = layout.styled_table(self.document, [column.label for column in table.columns], widths)
+        for index, row in enumerate(table.rows):
+            layout.add_row(word, [clean(cell) for cell in row])
+            if index < len(table.marks) and table.marks[index] == "unreviewed":
+                for cell in word.rows[-1].cells:
+                    layout.shade(cell._tc, UNREVIEWED_FILL)
+        if keep_first:
+            for row in word.rows[:keep_first]:
+                for cell in row.cells:
+                    layout.keep_with_next(cell.paragraphs)
+
+    def _field_widths(self, fields: Sequence[Field]) -> list[float]:
+        width = layout.text_width(self.document)
+        label = max(measure.text_width(field.label, layout.TABLE_SIZE, True) for field in fields) + layout.CELL_PADDING
+        label = min(label, width * 0.35)
+        if any(field.source for field in fields):
+            source = max(measure.text_width(field.source, layout.TABLE_SIZE) for field in fields)
+            source = max(source, measure.text_width("Source", layout.TABLE_SIZE, True)) + layout.CELL_PADDING
+            return [label, width - label - source, source]
+        return [label, width - label]
+
+    def fields(self, fields: Sequence[Field]) -> None:
+        """Label and value rows, the labels shaded; a title block's third column says where each value is from."""
+        widths = self._field_widths(fields)
+        sourced = len(widths) == 3
+        table = layout.styled_table(self.document, ["Field", "Value", "Source"] if sourced else None, widths)
+        for field in fields:
+            layout.add_row(table, [clean(field.label), clean(field.value or "—"), *([field.source] if sourced else [])])
+            layout.shade(table.rows[-1].cells[0]._tc, layout.HEADER_FILL)
+        layout.keep_table_together(table)
+
+    def heading(self, text: str, level: int) -> Paragraph:
+        return self.document.add_heading(clean(text), level=level)
+
+    def listing(self, listing: Listing) -> None:
+        if not listing.items:
+            return
+        self.heading(listing.title, 2)
+        for number, item in enumerate(listing.items, start=1):
+            marker = f"{number}.\t" if listing.numbered else "•\t"
+            paragraph = self.paragraph(marker + item)
+            fmt = paragraph.paragraph_format
+            fmt.left_indent, fmt.first_line_indent = Pt(18), Pt(-18)
+            fmt.tab_stops.add_tab_stop(Pt(18))
+            fmt.space_after = Pt(2)
+
+    def note(self, note: Note) -> None:
+        paragraph = self.paragraph(note.text)
+        run = paragraph.runs[0]
+        if note.kind == "check":
+            run.bold = True
+        elif note.kind == "error":
+            run.font.color.rgb = ERROR
+        else:
+            run.italic = True
+
+    def paragraph(self, text: str = "", style: str | None = None) -> Paragraph:
+        return _paragraph(self.document, text, style)
+
+    def monospace(self, text: str) -> None:
+        _monospace(self.document, text)
+
+    def markdown(self, text: str) -> None:
+        _markdown(self.document, text)
+
+    # -- the appendix ---------------------------------------------------------------------------------------
+
+    def appendix(self, report: ReportDocument) -> None:
+        appendix = report.appendix
+        if not (appendix.repairs or appendix.removed or appendix.sent):
+            return
+        first = self.heading("Appendix", 1)
+        rows = len(appendix.removed) + sum(len(repairs) + 1 for _, repairs in appendix.repairs)
+        rows += 2 * len(appendix.sent.rows) if appendix.sent else 0
+        if self.page.used + 80 + 16 * rows > layout.text_height(self.document) * FIT:
+            layout.page_break_before(first)
+        if appendix.removed:
+            self.heading(f"Removed {report.noun}s", 2)
+            for line in appendix.removed:
+                self.paragraph(line)
+        if appendix.repairs:
+            self.heading("How the model's replies were read", 2)
+            self.paragraph(
+                "Where a reply did not come exactly in the findings format, the findings were read from it as "
+                "listed; the replies themselves are kept unchanged in the HTML report."
+            )
+            for heading, repairs in appendix.repairs:
+                self.paragraph(heading).runs[0].bold = True
+                for repair in repairs:
+                    self.listing_item(repair)
+        if appendix.sent is not None:
+            self.heading("What was sent to the model", 2)
+            self.table(appendix.sent)
+
+    def listing_item(self, text: str) -> None:
+        paragraph = self.paragraph("•\t" + text)
+        fmt = paragraph.paragraph_format
+        fmt.left_indent, fmt.first_line_indent = Pt(18), Pt(-18)
+        fmt.space_after = Pt(1)
+
+
+UNREVIEWED_FILL = "FFF5E0"
+"""A row still the AI's, not reviewed: a light amber that prints as a light grey."""
+
+
+def _line_count(text: str, width: float, size: float) -> int:
+    return measure.line_count(text, width, size) if text else 0
+
+
+def _font(size: int) -> Any:
+    for path in ("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size)
+
+
+def _muted(paragraph: Paragraph, size: float) -> None:
+    for run in paragraph.runs:
+        run.font.size = Pt(size)
+        run.font.color.rgb = MUTED
+
+
+def _paragraph(document: DocumentType, text: str = "", style: str | None = None) -> Paragraph:
+    """A paragraph of clean text; the style is set by its id, because python-docx's lookup by name scans every
+    style each time (seconds for a reply with thousands of list items)."""
+    paragraph = document.add_paragraph()
+    if style:
+        if style not in _STYLE_IDS:
+            _STYLE_IDS[style] = document.styles[style].style_id
+        paragraph._p.style = _STYLE_IDS[style]
+    if text:
+        paragraph.add_run(clean(text))
+    return paragraph
+
+
+def _markdown(document: DocumentType, text: str) -> None:
+    """Markdown from the model as Word headings, lists, tables and paragraphs, with bold and italic kept.
+
+    A table wider than Word can show, or the rows of one past ``MAX_WORD_TABLE_ROWS``, go in as their Markdown
+    source in a monospaced paragraph, with a note: nothing is lost, and a runaway reply stays quick to build."""
+    tokens = _md.parse(text)
+    lines = text.splitlines()
+    style, table, row, column = None, None, None, 0
+    rows, overflow, skipping = 0, [], False
+    for index, token in enumerate(tokens):
+        if skipping:  # a table too wide for Word, up to its end
+            if token.type == "table_close":
+                _source(document, "The table is wider than a page; it is given as the model wrote it.", overflow)
+                skipping, overflow = False, []
+            continue
+        if token.type == "heading_open":
+            style = "Heading 2" if token.tag in ("h1", "h2") else "Heading 3"
+        elif token.type == "bullet_list_open":
+            style = "List Bullet"
+        elif token.type == "ordered_list_open":
+            style = "List Number"
+        elif token.type in ("bullet_list_close", "ordered_list_close", "heading_close"):
+            style = None
+        elif token.type == "table_open":
+            columns = _columns(tokens, index)
+            if columns > MAX_WORD_TABLE_COLUMNS:
+                overflow, skipping = _lines(lines, token), True
+                continue
+            table, rows = document.add_table(rows=0, cols=columns), 0
+            table.style = "Table Grid"
+        elif token.type == "table_close":
+            if overflow:
+                note = f"The table continues for {len(overflow)} more rows, as the model wrote them:"
+                _source(document, note, overflow)
+            table, row, overflow = None, None, []
+        elif token.type == "tr_open" and table is not None:
+            rows += 1
+            if rows > MAX_WORD_TABLE_ROWS:
+                overflow += _lines(lines, token)
+                row = None
+            else:
+                row, column = table.add_row().cells, 0
+        elif token.type == "inline" and table is not None:
+            if row is not None and column < len(row):
+                _runs(row[column].paragraphs[0], token)
+            column += 1
+        elif token.type == "inline":
+            _runs(_paragraph(document, style=style), token)
+        elif token.type in ("fence", "code_block"):
+            _monospace(document, token.content.rstrip())
+
+
+def _lines(lines: list[str], token: Any) -> list[str]:
+    """The source lines of a block token (markdown-it records them in ``map``)."""
+    return lines[token.map[0] : token.map[1]] if token.map else []
+
+
+def _source(document: DocumentType, note: str, lines: list[str]) -> None:
+    _paragraph(document, note)
+    _monospace(document, "\n".join(lines))
+
+
+def _monospace(document: DocumentType, text: str) -> None:
+    run = _paragraph(document).add_run(clean(text))
+    run.font.name, run.font.size = "Courier New", Pt(9)
+
+
+def _columns(tokens: list, start: int) -> int:
+    count = 0
+    for token in tokens[start:]:
+        if token.type in ("th_open", "td_open"):
+            count += 1
+        elif token.type == "tr_close":
+            return max(count, 1)
+    return 1
+
+
+def _runs(paragraph, inline) -> None:
+    bold = italic = False
+    for child in inline.children or []:
+        if child.type == "strong_open":
+            bold = True
+        elif child.type == "strong_close":
+            bold = False
+        elif child.type == "em_open":
+            italic = True
+        elif child.type == "em_close":
+            italic = False
+        elif child.type in ("text", "code_inline"):
+            run = paragraph.add_run(clean(child.content))
+            if bold:  # set only when on: an explicit "off" costs an XML element per run
+                run.bold = True
+            if italic:
+                run.italic = True
+        elif child.type in ("softbreak", "hardbreak"):
+            paragraph.add_run(" ")
+        elif child.type == "image":
+            paragraph.add_run(clean(f"[image: {child.content}]"))

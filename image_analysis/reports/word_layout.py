@@ -1,0 +1,292 @@
+"""Page layout for the Word report that python-docx has no call for: the paper, one typeface and type scale,
+tables whose column widths come from their content with a shaded header row that repeats on every page, rows that
+never split, blocks kept on one page, landscape sections, and a footer with "Page n of m".
+
+Each helper writes the WordprocessingML element Word itself writes for that setting (``w:shd``, ``w:tblHeader``,
+``w:cantSplit``, ``w:keepNext``, ``PAGE``/``NUMPAGES`` fields), so Word and LibreOffice lay the report out alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from docx.document import Document as DocumentType
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from image_analysis.reports import measure
+
+HEADER_FILL = "DCE6F2"
+"""The header row's shade: a light blue that prints well in grey too."""
+
+
+TABLE_SIZE = 9.0
+"""Points: the type in tables (the body is ``BODY_SIZE``)."""
+TABLE_FONT = Pt(TABLE_SIZE)
+BODY_SIZE = 10.0
+CELL_PADDING = 2 * 5.4 + 2.0
+"""Points a column needs beside its text: Word's default cell margins (0.19 cm each side) and a little slack."""
+LINE = 1.2
+"""Line height as a multiple of the type size (single spacing in Arial)."""
+
+
+def column_widths(
+    header: Sequence[str], rows: Sequence[Sequence[str]], unbroken: Sequence[bool], available: float
+) -> list[float]:
+    """Column widths in points that fill ``available``: each column at least as wide as its longest word (the whole
+    text where it may not break, the header in bold), the room left shared in proportion to how much more each
+    column's longest line would like. When even the longest words do not fit, the columns shrink alike."""
+    least, most = [], []
+    for index, label in enumerate(header):
+        texts = [row[index] for row in rows]
+        whole = max((measure.text_width(text, TABLE_SIZE) for text in texts), default=0.0)
+        words = max((measure.longest_word(text, TABLE_SIZE) for text in texts), default=0.0)
+        label_width = measure.longest_word(label, TABLE_SIZE, bold=True)
+        low = max(whole if unbroken[index] else words, label_width) + CELL_PADDING
+        least.append(low)
+        most.append(max(low, whole + CELL_PADDING, measure.text_width(label, TABLE_SIZE, True) + CELL_PADDING))
+    if sum(least) >= available and any(unbroken):  # rather a score over two lines than words cut
+        return column_widths(header, rows, [False] * len(header), available)
+    if sum(least) >= available:
+        return [width * available / sum(least) for width in least]
+    if sum(most) <= available:
+        return [width * available / sum(most) for width in most]
+    room, wish = available - sum(least), sum(high - low for low, high in zip(least, most, strict=True))
+    return [low + room * (high - low) / wish for low, high in zip(least, most, strict=True)]
+
+
+def row_height(values: Sequence[str], widths: Sequence[float], size: float = TABLE_SIZE) -> float:
+    """Points a table row takes, as its tallest cell wraps."""
+    lines = max(
+        (measure.line_count(value, width - CELL_PADDING, size) for value, width in zip(values, widths, strict=True)),
+        default=1,
+    )
+    return lines * size * LINE + 2.5
+
+
+def styled_table(document: DocumentType, header: Sequence[str] | None, widths: Sequence[float]) -> Table:
+    """A grid table with columns ``widths`` (points) whose first row (when ``header`` is given) is shaded, bold and
+    repeated on each page; no row of it is ever split across pages. The widths are fixed: Word and LibreOffice
+    lay it out alike."""
+    table = document.add_table(rows=0, cols=len(widths))
+    table.style = "Table Grid"
+    table.autofit = False
+    properties = table._tbl.tblPr
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    properties.append(layout)
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Pt(width)
+    if header:
+        add_row(table, header, bold=True)
+        row = table.rows[0]
+        _row_property(row._tr, "w:tblHeader")
+        for cell in row.cells:
+            shade(cell._tc, HEADER_FILL)
+    return table
+
+
+def add_row(table: Table, values: Sequence[str], bold: bool = False) -> None:
+    """A row that stays whole on one page, in the table's font size and column widths."""
+    row = table.add_row()
+    _row_property(row._tr, "w:cantSplit")
+    for cell, column, value in zip(row.cells, table.columns, values, strict=True):
+        cell.width = column.width
+        paragraph = cell.paragraphs[0]
+        paragraph.paragraph_format.space_after = Pt(0)
+        run = paragraph.add_run()
+        unbroken_text(run, value)
+        run.font.size = TABLE_FONT
+        if bold:
+            run.bold = True
+
+
+_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+
+
+def unbroken_text(run: object, text: str) -> None:
+    """``text`` in ``run`` with every hyphen inside a word a non-breaking one (``w:noBreakHyphen``): a column is
+    as wide as its longest word, so no word need break, not even at its hyphen ("blast-clean")."""
+    for index, part in enumerate(_HYPHEN.split(text)):
+        if index:
+            run._r.append(OxmlElement("w:noBreakHyphen"))  # type: ignore[attr-defined]
+        if part:
+            run.add_text(part)  # type: ignore[attr-defined]
+
+
+def keep_together_from(document: DocumentType, start: int) -> None:
+    """Everything added to the body since its ``start``-th element stays on one page where it fits: every
+    paragraph, also inside tables, keeps with the next, except the last."""
+    paragraphs = []
+    for element in list(document.element.body)[start:]:
+        paragraphs += [Paragraph(p, document) for p in element.iter(qn("w:p"))]
+    keep_with_next(paragraphs[:-1])
+
+
+def body_length(document: DocumentType) -> int:
+    return len(document.element.body)
+
+
+def shade(cell_element: object, fill: str) -> None:
+    properties = cell_element.get_or_add_tcPr()
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill)
+    properties.append(shading)
+
+
+def keep_with_next(paragraphs: Sequence[Paragraph]) -> None:
+    """Each paragraph stays on the page of the one after it (a heading, its photo, its caption, its table)."""
+    for paragraph in paragraphs:
+        paragraph.paragraph_format.keep_with_next = True
+        paragraph.paragraph_format.keep_together = True
+
+
+def keep_table_together(table: Table) -> None:
+    """Every paragraph in the table keeps with the next, so a short table moves to the next page whole."""
+    rows = table.rows
+    for index, row in enumerate(rows):
+        _row_property(row._tr, "w:cantSplit")
+        if index < len(rows) - 1:
+            for cell in row.cells:
+                keep_with_next(cell.paragraphs)
+
+
+PAPERS = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+"""Portrait sizes in mm: A4 for the Dutch and European clients the report goes to by default, US Letter as an
+option."""
+PAGE_SIZE_MM = PAPERS["A4"]
+MARGIN_MM = 20
+MM = 72 / 25.4
+"""Points per millimetre."""
+
+
+def page_setup(document: DocumentType, paper: str = "A4") -> None:
+    """The paper in portrait with 20 mm margins on every side (python-docx's template is US Letter with 1.25"
+    margins)."""
+    width, height = PAPERS[paper]
+    for section in document.sections:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(width), Mm(height)
+        section.left_margin = section.right_margin = Mm(MARGIN_MM)
+        section.top_margin = section.bottom_margin = Mm(MARGIN_MM)
+        section.header_distance = section.footer_distance = Mm(10)
+
+
+def new_section(document: DocumentType, landscape: bool) -> None:
+    """Start a new page in the other orientation (the footer carries on)."""
+    previous = document.sections[-1]
+    width, height = previous.page_width, previous.page_height
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    short, long = sorted((width, height))
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (long, short) if landscape else (short, long)
+
+
+def text_width(document: DocumentType) -> float:
+    """Points between the margins of the current section."""
+    section = document.sections[-1]
+    return (section.page_width - section.left_margin - section.right_margin) / 12700
+
+
+def text_height(document: DocumentType) -> float:
+    section = document.sections[-1]
+    return (section.page_height - section.top_margin - section.bottom_margin) / 12700
+
+
+STYLE_SIZES = {"Normal": 10, "Title": 20, "Heading 1": 14, "Heading 2": 11, "Heading 3": 10, "Caption": 8.5}
+"""One type scale (points) for the whole report."""
+STYLE_SPACING = {"Normal": (0, 4), "Title": (0, 6), "Heading 1": (12, 4), "Heading 2": (8, 3), "Caption": (2, 6)}
+"""Points before and after each style's paragraphs."""
+INK = RGBColor(0x1D, 0x27, 0x33)
+
+
+def typography(document: DocumentType) -> None:
+    """Arial everywhere (the theme fonts of python-docx's template removed: they win over a named font), in one
+    type scale, headings in ink rather than the template's blue."""
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:
+        for fonts in defaults.iter(qn("w:rFonts")):
+            _one_font(fonts)
+    for style in document.styles:
+        if style.type != 1:  # paragraph and character styles only
+            continue
+        fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+        _one_font(fonts)
+        if style.name in STYLE_SIZES:
+            style.font.size = Pt(STYLE_SIZES[style.name])
+        if style.name.startswith(("Heading", "Title")):
+            style.font.color.rgb = INK
+        if style.name in STYLE_SPACING:
+            before, after = STYLE_SPACING[style.name]
+            style.paragraph_format.space_before, style.paragraph_format.space_after = Pt(before), Pt(after)
+            style.paragraph_format.line_spacing = 1.0
+    title = document.styles["Title"].element.pPr
+    if title is not None:  # the template's Title has a rule under it; the cover has its own layout
+        for border in title.findall(qn("w:pBdr")):
+            title.remove(border)
+
+
+def _one_font(fonts: object) -> None:
+    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attribute), None)  # type: ignore[attr-defined]
+    for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attribute), measure.FONT)  # type: ignore[attr-defined]
+
+
+def page_break_before(paragraph: Paragraph) -> None:
+    paragraph.paragraph_format.page_break_before = True
+
+
+def footer(document: DocumentType, left: str) -> None:
+    """The footer of every page: ``left`` (project and reference), then "Page n of m", all in one size (the footer
+    style's, which the page fields take too)."""
+    style = document.styles["Footer"]
+    style.font.size = FOOTER_FONT
+    style.font.color.rgb = FOOTER_COLOUR
+    paragraph = document.sections[0].footer.paragraphs[0]
+    paragraph.text = ""
+    if left:
+        run = paragraph.add_run(left + "    ")
+        _small(run)
+    for text, field in (("Page ", None), (None, "PAGE"), (" of ", None), (None, "NUMPAGES")):
+        run = paragraph.add_run(text or "")
+        _small(run)
+        if field:
+            _field(run, field)
+
+
+FOOTER_FONT = Pt(8)
+FOOTER_COLOUR = RGBColor(0x5B, 0x67, 0x75)
+
+
+def _small(run: object) -> None:
+    run.font.size = FOOTER_FONT
+    run.font.color.rgb = FOOTER_COLOUR
+
+
+def _field(run: object, instruction: str) -> None:
+    begin, code, separate, value, end = (
+        OxmlElement(tag) for tag in ("w:fldChar", "w:instrText", "w:fldChar", "w:t", "w:fldChar")
+    )
+    begin.set(qn("w:fldCharType"), "begin")
+    code.set(qn("xml:space"), "preserve")
+    code.text = f" {instruction} "
+    separate.set(qn("w:fldCharType"), "separate")
+    value.text = "1"
+    end.set(qn("w:fldCharType"), "end")
+    for element in (begin, code, separate, value, end):
+        run._r.append(element)
+
+
+def _row_property(row_element: object, tag: str) -> None:
+    properties = row_element.get_or_add_trPr()
+    element = OxmlElement(tag)
+    element.set(qn("w:val"), "true")
+    properties.append(element)
