@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.model_server import model_server
-from image_analysis import render
+from image_analysis import reports
 from image_analysis.analysis import Analysis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def _exact_sizes(method: str, given: dict[str, Any], analyses: list[Analysis]) -
         pipeline.with_sent_images(result, upload) for result, upload in zip(analyses, uploads, strict=True)
     ]
     memoized = sum(len(json.dumps(result.to_json())) for result in full)
-    page = render.render_page(full[0]) if method == "analysis" else render.render_report(full)
+    page = reports.html_page(full[0]) if method == "analysis" else reports.html_report(full)
     return {"memoized": memoized, "html": len(page.encode("utf-8"))}
 
 

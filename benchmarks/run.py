@@ -48,7 +48,7 @@ import PIL  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from benchmarks.model_server import model_server  # noqa: E402
-from image_analysis import analysis, integrity, model, render, report, vision_grid  # noqa: E402
+from image_analysis import analysis, integrity, model, reports, vision_grid  # noqa: E402
 from image_analysis.errors import ImageInputError  # noqa: E402
 from image_analysis.prepare import prepare_image  # noqa: E402
 from image_analysis.presets import AnalysisRequest  # noqa: E402
@@ -292,8 +292,8 @@ def reports_section(images: Path, lines: list[str]) -> list[str]:
 
     def timed(text: str) -> tuple[float, float]:
         result = analysis.Analysis(1, PHOTO, request, preparation, model.Description(text=text, model="bench"))
-        word = min(_seconds(lambda: report.word_report([result])) for _ in range(3))
-        page = min(_seconds(lambda: render.render_page(result)) for _ in range(3))
+        word = min(_seconds(lambda: reports.word_report([result])) for _ in range(3))
+        page = min(_seconds(lambda: reports.html_page(result)) for _ in range(3))
         return word, page
 
     base_word, base_page = timed(ORDINARY_REPLY)

@@ -17,13 +17,25 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "element": "concrete retaining wall, exposed face",
         "material": "cast-in-place reinforced concrete",
         "defects": [
-            _defect("crack", "lower left, running diagonally towards the centre", "about 0.8 m long, up to 0.3 mm",
-                    "A single continuous crack with slightly rounded edges; no offset between the faces is visible."),
+            _defect(
+                "crack",
+                "lower left, running diagonally towards the centre",
+                "about 0.8 m long, up to 0.3 mm",
+                "A single continuous crack with slightly rounded edges; no offset between the faces is visible.",
+            ),
             _defect("crack", "upper right, branching from the main crack", "0.2 m", "Hairline branch, dry."),
-            _defect("efflorescence", "along the lower half of the main crack", "narrow band, 2-3 cm wide",
-                    "White deposits suggest water has passed through the crack at some time."),
-            _defect("spalling", "bottom edge near the left corner", "0.1 x 0.05 m",
-                    "Small loss of cover; no reinforcement is exposed in this photo."),
+            _defect(
+                "efflorescence",
+                "along the lower half of the main crack",
+                "narrow band, 2-3 cm wide",
+                "White deposits suggest water has passed through the crack at some time.",
+            ),
+            _defect(
+                "spalling",
+                "bottom edge near the left corner",
+                "0.1 x 0.05 m",
+                "Small loss of cover; no reinforcement is exposed in this photo.",
+            ),
         ],
         "condition_score": "4",
         "condition_rationale": "Several cracks with traces of water passing through them and a small spall. The "
@@ -33,8 +45,11 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "spalled edge within the maintenance programme.",
         "urgency": "within months",
         "confidence": "medium",
-        "cannot_tell": ["the depth of the cracks", "whether the reinforcement is corroding",
-                        "whether the crack is still moving"],
+        "cannot_tell": [
+            "the depth of the cracks",
+            "whether the reinforcement is corroding",
+            "whether the crack is still moving",
+        ],
         "summary": "The exposed face of a concrete retaining wall with a diagonal crack, a branching hairline crack, "
         "white efflorescence along the crack and a small spall at the bottom edge.",
     },
@@ -42,12 +57,24 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "element": "concrete retaining wall, exposed face",
         "material": "reinforced concrete",
         "defects": [
-            _defect("crack", "centre of the photo, vertical", "about 0.5 m, hairline to 0.2 mm",
-                    "Straight vertical crack typical of shrinkage; clean edges, no deposits."),
-            _defect("crack", "right third, short horizontal crack", "0.15 m", "Meets the vertical crack at a right "
-                    "angle; may follow a construction joint."),
-            _defect("honeycombing", "lower right corner", "0.2 x 0.1 m",
-                    "Voids in the surface where the concrete was not fully compacted."),
+            _defect(
+                "crack",
+                "centre of the photo, vertical",
+                "about 0.5 m, hairline to 0.2 mm",
+                "Straight vertical crack typical of shrinkage; clean edges, no deposits.",
+            ),
+            _defect(
+                "crack",
+                "right third, short horizontal crack",
+                "0.15 m",
+                "Meets the vertical crack at a right angle; may follow a construction joint.",
+            ),
+            _defect(
+                "honeycombing",
+                "lower right corner",
+                "0.2 x 0.1 m",
+                "Voids in the surface where the concrete was not fully compacted.",
+            ),
         ],
         "condition_score": "3",
         "condition_rationale": "Fine cracking and local honeycombing without signs of water or corrosion. The "
@@ -64,12 +91,24 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "element": "steel railing post and base plate",
         "material": "painted structural steel",
         "defects": [
-            _defect("corrosion", "whole visible surface", "100 % of the surface, pitting in places",
-                    "The coating has failed over the whole surface; flaking rust with pitting, thickest near the top."),
-            _defect("missing or damaged fixing", "lower edge, where a bolt head would be", "one fixing",
-                    "A round mark with rust streaks where a bolt or rivet appears to be missing."),
-            _defect("water ingress/staining", "streaks running down from the top edge", "0.3 m",
-                    "Rust-coloured streaks show water running over the surface and collecting at the bottom."),
+            _defect(
+                "corrosion",
+                "whole visible surface",
+                "100 % of the surface, pitting in places",
+                "The coating has failed over the whole surface; flaking rust with pitting, thickest near the top.",
+            ),
+            _defect(
+                "missing or damaged fixing",
+                "lower edge, where a bolt head would be",
+                "one fixing",
+                "A round mark with rust streaks where a bolt or rivet appears to be missing.",
+            ),
+            _defect(
+                "water ingress/staining",
+                "streaks running down from the top edge",
+                "0.3 m",
+                "Rust-coloured streaks show water running over the surface and collecting at the bottom.",
+            ),
         ],
         "condition_score": "5",
         "condition_rationale": "Corrosion over the whole surface with pitting and a missing fixing. Section loss "
@@ -87,12 +126,24 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "element": "metro station vault and platform ceiling",
         "material": "precast concrete coffers",
         "defects": [
-            _defect("water ingress/staining", "crown of the vault above the platform", "about 2 m2",
-                    "Dark staining between coffers, consistent with water entering at the joints."),
-            _defect("efflorescence", "coffer joints left of the centre line", "several joints, 0.5 m each",
-                    "White deposits along the joints."),
-            _defect("debris", "on top of the light fittings", "small", "Dust and loose material collected on the "
-                    "fittings; not a structural defect but worth removing."),
+            _defect(
+                "water ingress/staining",
+                "crown of the vault above the platform",
+                "about 2 m2",
+                "Dark staining between coffers, consistent with water entering at the joints.",
+            ),
+            _defect(
+                "efflorescence",
+                "coffer joints left of the centre line",
+                "several joints, 0.5 m each",
+                "White deposits along the joints.",
+            ),
+            _defect(
+                "debris",
+                "on top of the light fittings",
+                "small",
+                "Dust and loose material collected on the fittings; not a structural defect but worth removing.",
+            ),
         ],
         "condition_score": "3",
         "condition_rationale": "Local water staining and efflorescence at the joints; the coffers themselves show "
@@ -100,8 +151,11 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "recommended_action": "Inspect the joints at close range from a platform lift and reseal those that leak.",
         "urgency": "within months",
         "confidence": "low",
-        "cannot_tell": ["whether the joints are actively leaking", "the condition above the coffers",
-                        "fine cracks, at this distance and in this light"],
+        "cannot_tell": [
+            "whether the joints are actively leaking",
+            "the condition above the coffers",
+            "fine cracks, at this distance and in this light",
+        ],
         "summary": "The coffered concrete vault of a metro station with water staining and efflorescence at several "
         "joints near the crown.",
     },
@@ -109,10 +163,18 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "element": "arena roof truss and stage rigging",
         "material": "steel",
         "defects": [
-            _defect("debris", "lower right, on the stage floor", "small",
-                    "Loose items and cables on the floor near the stage edge."),
-            _defect("deformation", "one diagonal member of the truss, upper left", "cannot be measured",
-                    "The member appears slightly bowed in the photo; this may be the lens."),
+            _defect(
+                "debris",
+                "lower right, on the stage floor",
+                "small",
+                "Loose items and cables on the floor near the stage edge.",
+            ),
+            _defect(
+                "deformation",
+                "one diagonal member of the truss, upper left",
+                "cannot be measured",
+                "The member appears slightly bowed in the photo; this may be the lens.",
+            ),
         ],
         "condition_score": "cannot tell from this photo",
         "condition_rationale": "The truss is too far away and too dark to judge its condition; the apparent bow in "
@@ -128,12 +190,24 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
         "element": "construction site, ground works and temporary roads",
         "material": "soil, gravel and concrete",
         "defects": [
-            _defect("water ingress/staining", "standing water in the excavation, centre left", "about 15 m2",
-                    "Ponding water at the bottom of the excavation; the drainage may not be working."),
-            _defect("debris", "along the site boundary, right side", "several heaps",
-                    "Stockpiled material and waste close to the boundary fence."),
-            _defect("vegetation", "slope at the top of the photo", "large area",
-                    "Grass and shrubs on the slope; not a defect in itself."),
+            _defect(
+                "water ingress/staining",
+                "standing water in the excavation, centre left",
+                "about 15 m2",
+                "Ponding water at the bottom of the excavation; the drainage may not be working.",
+            ),
+            _defect(
+                "debris",
+                "along the site boundary, right side",
+                "several heaps",
+                "Stockpiled material and waste close to the boundary fence.",
+            ),
+            _defect(
+                "vegetation",
+                "slope at the top of the photo",
+                "large area",
+                "Grass and shrubs on the slope; not a defect in itself.",
+            ),
         ],
         "condition_score": "3",
         "condition_rationale": "Ponding water and stockpiles are common on a site at this stage; nothing in the "

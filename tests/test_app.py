@@ -33,7 +33,7 @@ def test_the_view_shows_the_sent_image_and_its_description(model_service, shared
     assert isinstance(result, vkt.WebResult)
     assert 'src="data:image/jpeg;base64,' in html
     assert "<strong>Crack</strong> running diagonally" in html
-    assert "wall.jpg" in html and "1540 x 1036 px" in html and "2,072" in html
+    assert "wall.jpg" in html and "1540 × 1036 px" in html and "2,072" in html
     [request] = model_service.requests
     assert "Is it wide?" in request["messages"][1]["content"][0]["text"]
     assert request["messages"][1]["content"][1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
@@ -110,7 +110,7 @@ def test_an_inspection_shows_its_findings_as_tables_in_the_chosen_language(model
     params = params_with(shared_image("crack_concrete_ozgenel_a.png"), "crack.png", preset="inspection")
     params.upload.language = "nl"
     html = open_view(params).html
-    assert "<td>crack</td>" in html and "4 (mediocre)" in html and "Gescheurde kolom." in html
+    assert '"Defect">crack</td>' in html and "4\xa0(mediocre)" in html and "Gescheurde kolom." in html
     prompt = model_service.requests[0]["messages"][1]["content"][0]["text"]
     assert "NEN 2767" in prompt and "Write all free text in Dutch" in prompt
 
@@ -130,8 +130,10 @@ def test_the_batch_view_numbers_photos_in_upload_order_and_keeps_failures_in_pla
         for name in ("webp_photo_flower.webp", "corrupt_truncated_jpeg.jpg", "crack_concrete_ozgenel_b.png")
     ]
     html = call("batch", batch_params(photos)).html
-    positions = [html.index(f"{n}. {name}") for n, (name, _) in enumerate(photos, start=1)]
-    assert positions == sorted(positions)
+    positions = [html.index(f'id="entry-{n}-title"') for n in range(1, 4)]
+    names = [html.index(f'<span class="file-name">{name}</span>') for name, _ in photos]
+    assert positions == sorted(positions) and names == sorted(names)
+    assert all(position < name for position, name in zip(positions, names, strict=True))
     assert "truncated" in html and html.count('<p class="summary">Gescheurde kolom.</p>') == 2
     assert len(model_service.requests) == 2
 
@@ -157,11 +159,13 @@ def test_the_downloads_cover_the_image_then_the_photos(model_service, shared_ima
 
     document = Document(io.BytesIO(content))
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert headings == ["Summary per element", "Photo 1: single.jpg", "Photo 2: p.webp"]
+    assert headings == ["Condition summary", "Photo 1 — Kolom", "Photo 2 — Kolom", "Appendix"]
+    names = [p.text for p in document.paragraphs if p.text in ("single.jpg", "p.webp")]
+    assert names == ["single.jpg", "p.webp"], "each heading has its file name under it"
     csv_text = downloaded(call("download_csv", params))[1].decode("utf-8")
     assert csv_text.count("crack") == 2
     html = downloaded(call("download_html", params))[1].decode("utf-8")
-    assert "1. single.jpg" in html and "2. p.webp" in html
+    assert html.index('"file-name">single.jpg') < html.index('"file-name">p.webp')
 
 
 def test_a_download_without_uploads_says_what_to_do(model_service):
@@ -232,7 +236,7 @@ def test_a_batch_with_a_failure_says_to_run_it_again_and_is_not_cached(model_ser
         ("bad.jpg", shared_image("corrupt_truncated_jpeg.jpg")),
     ]
     html = call("batch", batch_params(photos)).html
-    assert "1 image without a description" in html and "Run the analysis again to retry it." in html
+    assert "1 photo without a description (photo 2)" in html and "Run the analysis again to retry it." in html
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from image_analysis.prepare import prepare_image
-from image_analysis.render import render_page
+from image_analysis.reports import html_page as render_page
 from tests.conftest import ARTIFACTS, make_analysis
 
 pytestmark = pytest.mark.browser
@@ -175,7 +175,7 @@ def test_a_tiled_drawing_shows_its_overview_with_the_tile_outlines(browser, tmp_
 
 
 def test_inspection_findings_show_as_tables_and_a_batch_report_reads_in_order(browser, shared_image, tmp_path):
-    from image_analysis.render import render_report
+    from image_analysis.reports import html_report as render_report
 
     findings = (
         '{"element": "concrete wall", "material": "concrete", "defects": [{"type": "crack", '
@@ -301,7 +301,7 @@ def test_repairs_are_listed_under_the_findings_and_the_raw_reply_is_one_click_aw
 
 
 def test_a_reviewed_report_shows_the_sign_off_the_summary_and_each_findings_origin(browser, shared_image, tmp_path):
-    from image_analysis.render import render_report
+    from image_analysis.reports import html_report as render_report
     from image_analysis.review import AI_CONFIRMED, EDITED, Finding, Review, SignOff
 
     wall = prepare_image(shared_image("crack_concrete_ozgenel_a.png"), "crack_concrete_ozgenel_a.png")
@@ -366,7 +366,7 @@ def test_the_drawing_register_of_a_set_reads_in_the_browser(browser, tmp_path, t
 
     from image_analysis import analysis, model
     from image_analysis.presets import AnalysisRequest, Preset
-    from image_analysis.render import render_report
+    from image_analysis.reports import html_report as render_report
     from scripts.make_drawing_set import make_set
     from tests.conftest import completion_body
     from tests.test_drawing_set import READINGS, SHEETS, reading

@@ -21,9 +21,9 @@ from tests.viktor_platform import app_params, call, downloaded, reads, upload
 COLUMN = REPO / "sample_images" / "site_photo_column_crack.jpg"
 PHONE_PHOTOS = ("site_aerial_construction_caliterra_IMG_9402.jpg", "heic_iphone13pro_gps_pug.heic")
 REFUSED = {
-    "InternalError": lambda key: InternalError("Storage API answered 500: internal server error")
-    if key.startswith("result-")
-    else None,
+    "InternalError": lambda key: (
+        InternalError("Storage API answered 500: internal server error") if key.startswith("result-") else None
+    ),
     "413": lambda key: InternalError("413 Request Entity Too Large") if key.startswith("result-") else None,
 }
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from image_analysis.prepare import prepare_image
-from image_analysis.render import markdown_to_html, render_empty_page, render_page
+from image_analysis.reports import html_page as render_page
+from image_analysis.reports.html import markdown_to_html, render_empty_page
 from tests.conftest import make_analysis
 
 
@@ -49,26 +50,26 @@ def test_the_page_escapes_the_file_name_and_question(preparation):
 def test_the_page_shows_sizes_tokens_model_and_metadata(preparation):
     page = render_page(make_analysis(preparation, "A dog.", model="mistral.ministral-3-14b-instruct"))
     for expected in (
-        "4032 x 3024 px",
-        "1540 x 1176 px",
+        "4032 × 3024 px",
+        "1540 × 1176 px",
         "2,352",
         "mistral.ministral-3-14b-instruct",
         "Apple iPhone 13 Pro",
-        "2023-02-21 14:33:08+03:00",
-        "44.850",
-        "to be reviewed by the inspector",
+        "21 February 2023 14:33",
+        "44.8505°",
+        "have not been checked",
     ):
         assert expected in page
 
 
 def test_a_truncated_description_carries_a_visible_note(preparation):
     page = render_page(make_analysis(preparation, "The wall", truncated=True))
-    assert 'class="note truncated"' in page and "incomplete" in page
+    assert 'class="note warning"' in page and "incomplete" in page
 
 
 def test_a_page_without_description_shows_the_error(preparation):
     page = render_page(make_analysis(preparation, None, error="Fair usage limit reached. <b>x</b>"))
-    assert 'class="error"' in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert 'class="note error" role="alert"' in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert 'class="description' not in page
 
 

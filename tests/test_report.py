@@ -11,8 +11,8 @@ import pytest
 from docx import Document
 
 from image_analysis.prepare import prepare_image
-from image_analysis.render import render_report
-from image_analysis.report import PROVENANCE, findings_csv, word_report
+from image_analysis.reports import html_report as render_report
+from image_analysis.reports import findings_csv, word_report
 from tests.conftest import REPO, make_analysis, shared_image_path
 
 INSPECTION = {
@@ -44,18 +44,18 @@ def analyses():
 def test_the_word_report_has_numbered_entries_pictures_and_tables(analyses):
     document = Document(io.BytesIO(word_report(analyses)))
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading 1")]
-    assert headings == ["Summary per element", "Photo 1: site.jpg", "Photo 2: missing.jpg", "Photo 3: column.jpg"]
-    assert len(document.inline_shapes) == 2, "a picture for each photo that could be read"
-    text = "\n".join(p.text for p in document.paragraphs)
-    assert "Site inspection report" in text
-    assert "taken 2014-10-19 13:22:32" in text and "GPS 30.170995, -98.089843" in text
+    assert headings == ["Condition summary", "Photo 1 — Concrete column", "Photo 2", "Photo 3", "Appendix"]
+    assert len(document.inline_shapes) == 3, "the chart and a picture for each photo that could be read"
+    text = "\n".join(p.text.replace("\xa0", " ") for p in document.paragraphs)
+    assert "Site inspection report" in text and "Status: Draft: AI findings not reviewed" in text
+    assert "Photo 1 — taken 19 October 2014 13:22 · 30.1710° N 98.0898° W" in text
     assert "No description: 'broken.jpg' could not be read" in text
-    assert f"{PROVENANCE} (mistral.ministral-3-14b-instruct)." in text
+    assert text.count("mistral.ministral-3-14b-instruct") == 1, "the model is named once, on the cover"
     assert "did not come in the findings format" in text and "Not JSON at all" in text
-    cells = [[cell.text for cell in row.cells] for table in document.tables for row in table.rows]
+    cells = [[c.text.replace("\xa0", " ") for c in row.cells] for table in document.tables for row in table.rows]
     assert ["NEN 2767 condition score", "4 (mediocre)"] in cells
-    assert ["#", "Type", "Where in the photo", "Extent", "Notes"] in cells
-    assert ["2", "spalling", "lower right", "30 x 20 cm", ""] in cells
+    assert ["#", "Defect", "Where in the photo", "Extent", "Description"] in cells
+    assert ["2", "spalling", "lower right", "30 x 20 cm", "—"] in cells
 
 
 def test_a_general_description_keeps_its_headings_lists_and_tables():
@@ -90,6 +90,6 @@ def test_the_html_report_is_one_self_contained_file(analyses):
     links = re.findall(r'href="([^"]*)"', html)
     assert links and all(link.startswith("https://www.openstreetmap.org/?mlat=") for link in links), "GPS links only"
     assert html.count('class="entry"') == 3
-    assert "1. site.jpg" in html and "3. column.jpg" in html
-    assert "1 without description" in html
-    assert "Cracked and spalled column." in html and "<td>spalling</td>" in html
+    assert html.index('"file-name">site.jpg') < html.index('"file-name">column.jpg')
+    assert "1 photo without a description (photo 2)" in html
+    assert "Cracked and spalled column." in html and '"Defect">spalling</td>' in html

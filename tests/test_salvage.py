@@ -9,12 +9,12 @@ import io
 
 import pytest
 
-from image_analysis import analysis, report
+from image_analysis import analysis, reports
 from image_analysis.findings import DrawingFindings, InspectionFindings, parse_reply
 from image_analysis.json_salvage import salvage_json
 from image_analysis.model import ServiceSettings
 from image_analysis.presets import AnalysisRequest, Preset
-from image_analysis.render import render_page
+from image_analysis.reports import html_page as render_page
 from tests.conftest import shared_image_path
 from tests.reply_corpus import CASES, ISSUE_CASES, Case
 
@@ -121,7 +121,7 @@ def test_the_26_shapes_of_the_issue_come_out_in_the_csv(model_service):
         model_service.server.clear()
         model_service.reply(case.reply)
         result = analysis.analyse(upload, request, ServiceSettings.from_environment())
-        rows = list(csv.DictReader(io.StringIO(report.findings_csv([result]).lstrip("\ufeff"))))
+        rows = list(csv.DictReader(io.StringIO(reports.findings_csv([result]).lstrip("\ufeff"))))
         expected = case.expected
         got = (rows[0]["element"], rows[0]["condition_score"], [row["defect_type"] for row in rows if row["defect"]])
         if got == (expected["element"], expected["condition_score"], expected["defect_types"]):
@@ -157,9 +157,10 @@ def test_the_word_report_shows_the_repair_note_not_the_raw_reply(preparation_for
 
     text = "Sure! Here it is:\n" + next(c for c in CASES if c.id == "confidence 'Moderate'").reply
     document = Document(
-        io.BytesIO(report.word_report([make_analysis(preparation_for_page, text, preset="inspection")]))
+        io.BytesIO(reports.word_report([make_analysis(preparation_for_page, text, preset="inspection")]))
     )
     paragraphs = [paragraph.text for paragraph in document.paragraphs]
-    assert any("read from the model's reply with 1 repair" in paragraph for paragraph in paragraphs)
-    assert "confidence 'Moderate' read as medium" in paragraphs
+    appendix = paragraphs[paragraphs.index("How the model's replies were read") :]
+    assert "•\tconfidence 'Moderate' read as medium" in appendix, "the repair is said in the appendix"
+    assert not any("Moderate" in paragraph for paragraph in paragraphs[: paragraphs.index("Appendix")])
     assert not any("Sure! Here it is" in paragraph for paragraph in paragraphs)

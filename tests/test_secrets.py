@@ -8,7 +8,7 @@ import logging
 
 from docx import Document
 
-from image_analysis import analysis, model, render, report
+from image_analysis import analysis, model, reports
 from image_analysis.presets import AnalysisRequest, Preset
 from tests.conftest import TEST_API_KEY, shared_image_path
 from tests.test_cli import describe_to_every_output
@@ -30,10 +30,10 @@ def test_the_key_is_in_no_output_of_a_run_that_succeeds_and_fails(model_service,
 
     outputs = {
         "repr": repr(settings),
-        "page": render.render_page(results[0]),
-        "report": render.render_report(results),
-        "csv": report.findings_csv(results),
-        "docx": "\n".join(p.text for p in Document(io.BytesIO(report.word_report(results))).paragraphs),
+        "page": reports.html_page(results[0]),
+        "report": reports.html_report(results),
+        "csv": reports.findings_csv(results),
+        "docx": "\n".join(p.text for p in Document(io.BytesIO(reports.word_report(results))).paragraphs),
         "errors": " ".join(result.error or "" for result in results),
         "cache": json.dumps([result.to_json() for result in results]),
         "logs": caplog.text,

@@ -10,7 +10,7 @@ import json
 import pytest
 from docx import Document
 
-from image_analysis import prompts, render, report
+from image_analysis import prompts, reports
 from image_analysis.analysis import Analysis
 from image_analysis.model import Description
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
@@ -54,8 +54,8 @@ def test_a_reply_that_contradicts_itself_is_flagged_everywhere(changes, expected
     analysed = inspection(**changes)
     [flag] = analysed.parsed.flags
     assert flag.startswith("Check: ") and expected in flag
-    assert expected in html.unescape(render.render_page(analysed))
-    document = Document(io.BytesIO(report.word_report([analysed])))
+    assert expected in html.unescape(reports.html_page(analysed))
+    document = Document(io.BytesIO(reports.word_report([analysed])))
     assert any(expected in paragraph.text for paragraph in document.paragraphs)
 
 

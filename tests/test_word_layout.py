@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from image_analysis.prepare import prepare_image
-from image_analysis.report import word_report
+from image_analysis.reports import word_report
 from image_analysis.review import AI_CONFIRMED, EDITED, Finding, Review, SignOff
 from tests.conftest import ARTIFACTS, make_analysis, shared_image_path
 from tests.helpers import libreoffice

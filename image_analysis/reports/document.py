@@ -252,14 +252,12 @@ def _cover(
     notes = [note] if note else []
     failed = [result for result in analyses if result.error]
     if failed:
-        notes.append(
-            Note(
-                f"{_count(len(failed), _noun(preset))} without a description: "
-                + ", ".join(str(result.number) for result in failed)
-                + ". Each says why; run the analysis again to retry.",
-                "error",
-            )
-        )
+        noun = _noun(preset)
+        numbers = ", ".join(str(result.number) for result in failed)
+        which = f"{noun} {numbers}" if len(failed) == 1 else f"{noun}s {numbers}"
+        retry = "them" if len(failed) > 1 else "it"
+        text = f"{_count(len(failed), noun)} without a description ({which}): each says why. "
+        notes.append(Note(text + f"Run the analysis again to retry {retry}.", "error"))
     not_kept = [result for result in analyses if result.not_kept]
     if not_kept:
         notes.append(Note(f"{_count(len(not_kept), 'description')} shown but not kept; kept at the next run."))
