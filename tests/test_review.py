@@ -78,7 +78,7 @@ def test_an_excel_edited_csv_comes_back_with_the_edit_marked_as_the_inspectors(d
     assert "5 (poor, maintenance overdue)" in edited_row and edited_row[-1] == EDITED
     assert next(row for row in cells if "checked on site" in row)[-1] == AI_CONFIRMED
     assert next(row for row in cells if "bearing" in row)[-1] == ADDED
-    assert len(document.inline_shapes) == 2, "the photos come from the store"
+    assert len(document.inline_shapes) == 3, "the chart, and the photos from the store"
     assert ["Inspector", "J. de Vries"] in cells and ["Reference", "INS-2026-014"] in cells
     assert "Reviewed by J. de Vries." in [paragraph.text for paragraph in document.paragraphs]
     footer = document.sections[0].footer.paragraphs[0].text
