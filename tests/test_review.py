@@ -83,7 +83,7 @@ def test_an_excel_edited_csv_comes_back_with_the_edit_marked_as_the_inspectors(d
     assert "Reviewed by J. de Vries." in [paragraph.text for paragraph in document.paragraphs]
     footer = document.sections[0].footer.paragraphs[0].text
     assert footer.startswith("Kade Noord · INS-2026-014") and "Page" in footer
-    page = html.read_text(encoding="utf-8")
+    page = html.read_text(encoding="utf-8").replace("\xa0", " ")
     assert "east face, 1.2 m above the deck" in page and EDITED in page and "Condition summary" in page
 
 
