@@ -38,7 +38,7 @@ samples: $(VENV)/.app
 # findings CSV opened and saved as Calc does), tesseract-ocr (legibility).
 DEBIAN_PACKAGES = chromium fonts-dejavu-core fonts-liberation libgs-common libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils tesseract-ocr
 system-packages:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || [ ! -x /usr/bin/soffice ] || [ ! -f /usr/lib/libreoffice/program/libsclo.so ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/tesseract ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || [ ! -x /usr/bin/soffice ] || [ ! -f /usr/lib/libreoffice/program/libsclo.so ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/tesseract ] || [ ! -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES); \
 	  else \

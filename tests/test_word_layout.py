@@ -1,5 +1,7 @@
-"""The Word report looked at as a client would: converted to PDF by LibreOffice (Debian's libreoffice-writer-nogui)
-and read page by page with poppler's pdftotext; the first page and a photo page are kept as pictures."""
+"""The Word report looked at as a client would: eight site photos with replies as long as a real model writes,
+as a draft and as the signed, reviewed version, each converted to PDF by LibreOffice (Debian's
+libreoffice-writer-nogui) and read page by page with poppler (``pdftotext -bbox``, ``pdfimages -list``). The cover
+and a photo page are kept as pictures for the README."""
 
 from __future__ import annotations
 
@@ -7,165 +9,240 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from image_analysis.prepare import prepare_image
+from image_analysis.presets import ConditionScale
 from image_analysis.reports import word_report
-from image_analysis.review import AI_CONFIRMED, EDITED, Finding, Review, SignOff
+from image_analysis.review import ADDED, AI_CONFIRMED, EDITED, Review, SignOff, ai_findings, reviewed
 from tests.conftest import ARTIFACTS, make_analysis, shared_image_path
 from tests.helpers import libreoffice
+from tests.long_replies import LONG_REPLIES
 
 pytestmark = pytest.mark.browser  # a real renderer, like the browser tests: fails, never skips, without it
 
 MODEL = "mistral.ministral-3-14b-instruct"
-PHOTOS = {
-    "crack_concrete_ozgenel_a.png": ("concrete retaining wall", "crack", "lower left, running diagonally", "0.8 m"),
-    "crack_concrete_ozgenel_b.png": ("concrete retaining wall", "crack", "centre, vertical", "0.5 m"),
-    "corrosion_rusty_metal_05_polyhaven_1k.jpg": ("steel railing post", "corrosion", "whole surface", "100 %"),
-    "infrastructure_metro_vault_ustreet.jpg": ("metro station vault", "water ingress/staining", "crown", "2 m2"),
-    "building_arena_stage_highsmith.jpg": ("arena roof truss", "debris", "lower right", "small"),
-}
-SIGNOFF = SignOff("Kade Noord quay wall", "Delft, Kade Noord 12", "J. de Vries", "2026-11-20", "INS-2026-014")
+SIGNOFF = SignOff(
+    "Kade Noord quay wall", "Delft, Kade Noord 12", "J. de Vries", "2026-11-20", "INS-2026-014", "Gemeente Delft"
+)
+REMOVED = 6
+"""The photo the inspector deletes from the reviewed report (all its rows deleted)."""
+EDITED_LOCATION = "lower left, 0.3 mm wide at the base"
+REPAIRED = 2
+"""The photo whose reply needed a repair (its confidence was written 'Moderate')."""
 
 
-def reply(element: str, kind: str, where: str, extent: str) -> str:
-    return json.dumps(
-        {
-            "element": element,
-            "material": "concrete" if "concrete" in element else "steel",
-            "defects": [{"type": kind, "location": where, "extent": extent, "description": ""}],
-            "condition_score": "4",
-            "condition_rationale": f"{kind} over {extent}",
-            "recommended_action": "repair within the maintenance programme",
-            "urgency": "within months",
-            "confidence": "medium",
-            "cannot_tell": ["what is behind the surface"],
-            "summary": f"{element.capitalize()} with {kind}.",
-        }
-    )
+def _reply(name: str, number: int) -> str:
+    data = dict(LONG_REPLIES[name])
+    if number == REPAIRED:
+        data["confidence"] = "Moderate"
+    return json.dumps(data, indent=2)
 
 
 @pytest.fixture(scope="module")
-def report_pdf(tmp_path_factory):
+def analyses():
+    results = []
+    for number, name in enumerate(LONG_REPLIES, start=1):
+        preparation = prepare_image(shared_image_path(name).read_bytes(), name)
+        results.append(
+            make_analysis(preparation, _reply(name, number), preset="inspection", model=MODEL, number=number)
+        )
+    return results
+
+
+def _review(analyses) -> Review:
+    """The inspector's record: every finding confirmed, one edited, one added, photo 6 removed."""
+    rows = [{**finding.to_row(), "status": AI_CONFIRMED} for finding in ai_findings(analyses)]
+    rows[0].update(location=EDITED_LOCATION, condition_score="5", inspector_note="gauge fitted")
+    rows.append({**rows[1], "ref": "", "defect_type": "corrosion", "location": "rebar at the spall", "extent": "0.1 m"})
+    rows = [row for row in rows if row["photo"] != REMOVED]
+    kept = [result for result in analyses if result.number != REMOVED]
+    findings = reviewed(rows, kept, ConditionScale.NEN2767.definition)
+    assert {EDITED, ADDED} <= {finding.status for finding in findings}
+    return Review(replace(SIGNOFF, final=True), tuple(findings))
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"the Word layout test needs {name}: install Debian's poppler-utils")
+    return found
+
+
+def _pdf(docx: bytes, directory: Path, name: str) -> Path:
     soffice, pdftoppm, pdftotext = (shutil.which(tool) for tool in ("soffice", "pdftoppm", "pdftotext"))
     if not (soffice and pdftoppm and pdftotext):
         pytest.fail("the Word layout test needs Debian's libreoffice-writer-nogui and poppler-utils")
-    analyses = []
-    for number, (name, facts) in enumerate(PHOTOS.items(), start=1):
-        preparation = prepare_image(shared_image_path(name).read_bytes(), name)
-        analyses.append(make_analysis(preparation, reply(*facts), preset="inspection", model=MODEL, number=number))
-    findings = (
-        Finding(
-            1,
-            name_of(1),
-            "concrete retaining wall",
-            "crack",
-            "lower left, 0.3 m wide at the base",
-            "0.8 m",
-            "5",
-            "inject and monitor",
-            "within weeks",
-            "crack gauge fitted",
-            EDITED,
-            "P1-F1",
-        ),
-        Finding(
-            2,
-            name_of(2),
-            "concrete retaining wall",
-            "crack",
-            "centre, vertical",
-            "0.5 m",
-            "4",
-            "repair within the maintenance programme",
-            "within months",
-            "",
-            AI_CONFIRMED,
-            "P2-F1",
-        ),
-    )
-    directory = tmp_path_factory.mktemp("word")
-    docx = directory / "report.docx"
-    docx.write_bytes(word_report(analyses, review=Review(SIGNOFF, findings)))
-    libreoffice(soffice, docx, directory, "pdf")
-    pdf = directory / "report.pdf"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(ARTIFACTS / "word-page")],
-        check=True,
-        timeout=60,
-    )
-    return pdf
+    source = directory / f"{name}.docx"
+    source.write_bytes(docx)
+    return libreoffice(soffice, source, directory, "pdf")
 
 
 @pytest.fixture(scope="module")
-def pdf_pages(report_pdf) -> list[str]:
-    command = ["pdftotext", "-layout", str(report_pdf), "-"]
-    text = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+def draft_pdf(analyses, tmp_path_factory) -> Path:
+    return _pdf(word_report(analyses, review=Review(SIGNOFF)), tmp_path_factory.mktemp("draft"), "draft")
+
+
+@pytest.fixture(scope="module")
+def reviewed_pdf(analyses, tmp_path_factory) -> Path:
+    kept = [result for result in analyses if result.number != REMOVED]
+    pdf = _pdf(word_report(kept, review=_review(analyses)), tmp_path_factory.mktemp("reviewed"), "reviewed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for page, name in ((1, "word-cover"), (3, "word-entry")):
+        command = [_tool("pdftoppm"), "-png", "-r", "70", "-singlefile", "-f", str(page), "-l", str(page), str(pdf)]
+        subprocess.run([*command, str(ARTIFACTS / name)], check=True, timeout=60)
+    return pdf
+
+
+def pages(pdf: Path) -> list[str]:
+    text = subprocess.run(
+        [_tool("pdftotext"), "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
 
 
-def _words(pdf, *pages: str) -> list[tuple[str, float, float, float]]:
-    """The words of a PDF with their left edge, top and height, in the order pdftotext gives them."""
-    pdftotext = shutil.which("pdftotext") or "pdftotext"
-    boxes = subprocess.run([pdftotext, "-bbox", *pages, str(pdf), "-"], check=True, capture_output=True, text=True)
-    pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>'
-    return [
-        (text, float(x), float(top), float(bottom) - float(top))
-        for x, top, bottom, text in re.findall(pattern, boxes.stdout)
-    ]
+def words(pdf: Path, *options: str) -> list[tuple[str, int, float, float, float]]:
+    """Every word of the PDF: its text, page (from 1), left edge, top and height."""
+    boxes = subprocess.run(
+        [_tool("pdftotext"), "-bbox", *options, str(pdf), "-"], check=True, capture_output=True, text=True
+    )
+    found = []
+    for number, page in enumerate(boxes.stdout.split("<page ")[1:], start=1):
+        pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>'
+        found += [
+            (_plain(text), number, float(x), float(top), float(bottom) - float(top))
+            for x, top, bottom, text in re.findall(pattern, page)
+        ]
+    return found
 
 
-def test_the_report_is_a4_portrait_with_20_mm_margins(report_pdf):
-    pdfinfo = shutil.which("pdfinfo") or "pdfinfo"
-    info = subprocess.run([pdfinfo, str(report_pdf)], check=True, capture_output=True, text=True).stdout
+def _plain(text: str) -> str:
+    return text.replace("&amp;", "&").replace("&#39;", "'").replace("&quot;", '"').replace("\u2011", "-")
+
+
+def image_pages(pdf: Path) -> list[int]:
+    """The page of each picture, in order (``pdfimages -list``)."""
+    listing = subprocess.run([_tool("pdfimages"), "-list", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in listing.splitlines()[2:] if line.split()[2] == "image"]
+
+
+def test_the_report_is_a4_portrait_with_20_mm_margins(draft_pdf):
+    info = subprocess.run([_tool("pdfinfo"), str(draft_pdf)], check=True, capture_output=True, text=True).stdout
     assert "(A4)" in next(line for line in info.splitlines() if line.startswith("Page size"))
-    left = min(x for _, x, _, _ in _words(report_pdf))
+    left = min(x for _, _, x, _, _ in words(draft_pdf))
     assert 55 <= left <= 60, f"text starts {left:.1f} pt from the edge: 20 mm is 56.7 pt"
 
 
-def test_the_page_number_is_set_like_its_label(report_pdf):
-    words = _words(report_pdf, "-f", "1", "-l", "1")
-    start = next(index for index, word in enumerate(words) if word[0] == "Page" and words[index + 2][0] == "of")
-    footer = words[start : start + 4]
+def test_the_page_number_is_set_like_its_label(draft_pdf):
+    found = words(draft_pdf, "-f", "1", "-l", "1")
+    start = next(index for index, word in enumerate(found) if word[0] == "Page" and found[index + 2][0] == "of")
+    footer = found[start : start + 4]
     assert [text for text, *_ in footer][::2] == ["Page", "of"]
-    assert max(height for *_, height in footer) - min(height for *_, height in footer) < 0.3
+    assert max(word[4] for word in footer) - min(word[4] for word in footer) < 0.3
 
 
-def name_of(number: int) -> str:
-    return list(PHOTOS)[number - 1]
+@pytest.mark.parametrize("version", ["draft", "reviewed"])
+def test_each_photo_starts_with_its_picture_and_first_findings_on_one_page(version, analyses, request):
+    pdf = request.getfixturevalue(f"{version}_pdf")
+    found = words(pdf)
+    pictures = image_pages(pdf)[1:]  # the first is the chart on the cover
+    shown = [result for result in analyses if version == "draft" or result.number != REMOVED]
+    assert len(pictures) == len(shown)
+    for result, picture in zip(shown, pictures, strict=True):
+        page = [word for word in found if word[1] == picture]
+        reply = LONG_REPLIES[result.name]
+        title = reply["element"][:1].upper() + reply["element"][1:]
+        assert _has(page, f"Photo {result.number} — {' '.join(title.split()[:3])}"), f"photo {result.number}'s heading"
+        defects = reply["defects"]
+        first = defects[0]["location"] if defects else "No visible defects reported."
+        if version == "reviewed" and result.number == 1:
+            first = EDITED_LOCATION
+        assert _has(page, " ".join(first.split()[:2])), f"photo {result.number}'s first finding is on its page"
 
 
-def test_every_page_has_the_project_reference_and_page_n_of_m(pdf_pages):
-    total = len(pdf_pages)
-    assert total >= 3
-    for number, page in enumerate(pdf_pages, start=1):
-        assert f"Page {number} of {total}" in page, f"page {number} has no 'Page {number} of {total}'"
+def _has(found, phrase: str) -> bool:
+    """Whether the words of ``phrase`` follow each other among ``found``."""
+    wanted, texts = phrase.split(), [word[0] for word in found]
+    return any(texts[index : index + len(wanted)] == wanted for index in range(len(texts) - len(wanted) + 1))
+
+
+def test_a_draft_of_one_page_entries_takes_at_most_three_pages_more_than_photos(draft_pdf, analyses):
+    assert len(pages(draft_pdf)) <= len(analyses) + 3
+
+
+@pytest.mark.parametrize("version", ["draft", "reviewed"])
+def test_no_word_of_the_replies_is_split_across_two_lines(version, request):
+    pdf = request.getfixturevalue(f"{version}_pdf")
+    printed = {text for text, *_ in words(pdf)}
+    shown = [
+        reply for number, reply in enumerate(LONG_REPLIES.values(), start=1) if version == "draft" or number != REMOVED
+    ]
+    if version == "reviewed":  # the inspector rewrote where photo 1's first crack is
+        first = dict(
+            shown[0], defects=[{**shown[0]["defects"][0], "location": EDITED_LOCATION}, *shown[0]["defects"][1:]]
+        )
+        shown = [first, *shown[1:]]
+    replies = " ".join(_values(reply) for reply in shown)
+    written = {word for word in re.findall(r"[A-Za-z][A-Za-z'/-]{3,}[A-Za-z]", replies)}
+    tokens = {piece for text in printed for piece in re.findall(r"[A-Za-z][A-Za-z'/-]{3,}[A-Za-z]", text)}
+    split = sorted(word for word in written if word not in tokens and word.lower() not in {"moderate"})
+    assert split == [], f"words broken across lines (or missing): {split[:10]}"
+
+
+def _values(value) -> str:
+    """Every text of a reply (not its keys)."""
+    if isinstance(value, dict):
+        return " ".join(_values(item) for item in value.values())
+    if isinstance(value, list):
+        return " ".join(_values(item) for item in value)
+    return str(value)
+
+
+def test_every_page_has_the_project_reference_and_page_n_of_m(reviewed_pdf):
+    shown = pages(reviewed_pdf)
+    for number, page in enumerate(shown, start=1):
+        assert f"Page {number} of {len(shown)}" in page, f"page {number} has no 'Page {number} of {len(shown)}'"
         assert "Kade Noord quay wall · INS-2026-014" in page
 
 
-def test_the_sign_off_and_the_summary_per_element_come_first(pdf_pages):
-    first = pdf_pages[0]
-    assert first.index("J. de Vries") < first.index("Summary per element")
-    summary = first[first.index("Summary per element") :]
-    wall = re.search(r"concrete retaining wall\s+(\d)", summary)
-    assert wall and wall.group(1) == "5", "the wall's worst score is the inspector's 5"
-    assert re.search(r"steel railing post\s+4", summary), "photos not reviewed count with the model's findings"
+def test_the_cover_is_a_summary_with_the_status_the_signature_and_the_findings_worst_first(reviewed_pdf):
+    cover = pages(reviewed_pdf)[0]
+    assert "Site inspection report" in cover and "Status: Final" in cover
+    assert "Client" in cover and "Gemeente Delft" in cover and "Signature" in cover
+    assert cover.count(MODEL) == 1, "the AI disclaimer once, with the model id"
+    summary = cover[cover.index("Condition summary") :]
+    scores = [int(score) for score in re.findall(r"^\s*\d+\s+.*?\s(\d) \(", summary, re.MULTILINE)]
+    assert scores and scores == sorted(scores, reverse=True), "the worst condition first"
+    assert scores[0] == 5, "the inspector's 5 and the corroded post lead"
+    text = "\n".join(pages(reviewed_pdf))
+    assert "Photos without findings: Photo 7 — Test chart" in " ".join(text.split())
 
 
-def test_each_photo_entry_stays_on_one_page(pdf_pages):
-    for number, name in enumerate(PHOTOS, start=1):
-        pages = [index for index, page in enumerate(pdf_pages) if f"Photo {number}: {name}" in page]
-        assert len(pages) == 1, f"photo {number}'s heading is on one page"
-        page = pdf_pages[pages[0]]
-        after = page[page.index(f"Photo {number}: {name}") :]
-        assert f"Photo {number}. " in after, f"photo {number}'s caption is on the page of its heading"
-        assert "AI-generated description" in after, f"photo {number}'s findings end on the page of its heading"
+def test_the_signed_report_is_the_fullest(reviewed_pdf):
+    text = " ".join(" ".join(pages(reviewed_pdf)).split())
+    printed = [word[0] for word in words(reviewed_pdf)]
+    for number, reply in enumerate(LONG_REPLIES.values(), start=1):
+        if number == REMOVED:
+            continue
+        for field in ("summary", "material", "condition_rationale"):
+            value = " ".join(reply[field].split())
+            assert not value or value[:40] in text, f"photo {number}'s {field} is in the signed report"
+    assert "edited" in printed and "added" in printed, "each reviewed finding says its origin"
+    assert "to be reviewed by the inspector" not in text
 
 
-def test_reviewed_findings_show_their_origin(pdf_pages):
-    text = "\n".join(pdf_pages)
-    assert "edited by the" in text and "confirmed" in text, "each reviewed finding shows its origin"
-    assert "Not reviewed: the findings are the AI's" in text
-    assert (ARTIFACTS / "word-page-1.png").is_file() or (ARTIFACTS / "word-page-01.png").is_file()
+def test_repair_notes_are_in_the_appendix_not_in_the_body(reviewed_pdf):
+    shown = pages(reviewed_pdf)
+    appendix = next(index for index, page in enumerate(shown) if "How the model's replies were read" in page)
+    assert "confidence 'Moderate' read as medium" in shown[appendix]
+    assert not any("Moderate" in page for page in shown[:appendix])
+
+
+def test_a_deleted_photo_keeps_its_number_and_appears_in_the_appendix(reviewed_pdf):
+    text = " ".join(" ".join(pages(reviewed_pdf)).split())
+    assert f"Photo {REMOVED}: removed from the report by J. de Vries." in text
+    assert f"Photo {REMOVED} —" not in text and f"Photo {REMOVED + 1} —" in text, "the others keep their numbers"
+    assert (ARTIFACTS / "word-cover.png").is_file() and (ARTIFACTS / "word-entry.png").is_file()
