@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from werkzeug import Response
@@ -174,3 +175,57 @@ def test_the_app_analyses_the_chosen_sheets_and_downloads_the_register(reading_s
     rows = list(csv.DictReader(io.StringIO(downloaded(run("download_register"))[1].decode("utf-8-sig"))))
     assert [row["page"] for row in rows] == ["1", "2", "3"]
     assert len(reading_service.requests) == 2 * 3, "three sheets per call (offline, vkt.memoize is a pass-through)"
+
+
+def test_the_drawing_report_reads_in_drawing_terms(threaded_model_service, drawing_set, tmp_path):
+    """The Word report as LibreOffice lays it out: the register first, then each sheet on a landscape page of its
+    own with its title block (each field's source as the register took it) and its notes numbered from 1."""
+    import shutil
+    import subprocess
+
+    from tests.helpers import libreoffice
+
+    notes = ["1. ALL DIMENSIONS IN MILLIMETRES.", "2. CONCRETE C30/37.", "3. DO NOT SCALE FROM THIS DRAWING."]
+
+    def handle(request):
+        prompt = request.get_json()["messages"][1]["content"][0]["text"]
+        title = next((title for title in READINGS if title and title in prompt), None)
+        answer = json.loads(reading(READINGS[title]))
+        answer.update(notes=notes, questions=["Rev. B is in the revision table but the title block says A."])
+        return Response(json.dumps(completion_body(json.dumps(answer))), content_type="application/json")
+
+    threaded_model_service.handle(handle)
+    docx, findings = tmp_path / "set.docx", tmp_path / "sheets.csv"
+    env = {"OPENAI_BASE_URL": threaded_model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    done = cli(
+        "describe", str(drawing_set), "--preset", "drawing", "--docx", str(docx), "--csv", str(findings), env_extra=env
+    )
+    assert done.returncode == 0, done.stderr
+    pdf = libreoffice(shutil.which("soffice") or "soffice", docx, tmp_path, "pdf")
+    pdftotext = shutil.which("pdftotext") or "pdftotext"
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    pages = text.split("\f")
+    assert "Drawing register" in pages[0] and "Drawing check report" in pages[0]
+    assert "Inspector" not in text and "Inspection date" not in text and "date taken" not in text
+    sheets = [index for index, page in enumerate(pages) if re.search(r"^Sheet \d — ", page, re.MULTILINE)]
+    assert len(sheets) == 4, "each sheet on a page of its own"
+    rows = {row["page"]: row for row in csv.DictReader(io.StringIO(findings.read_text(encoding="utf-8-sig")))}
+    assert {"drawing_number", "drawing_number_source", "title", "revision", "notes", "questions"} <= set(rows["1"])
+    assert rows["1"]["drawing_number"] == "S-101" and rows["1"]["drawing_number_source"] == "PDF text"
+    assert rows["4"]["drawing_number_source"] == "model (scanned sheet)"
+    for sheet, (index, end) in enumerate(zip(sheets, [*sheets[1:], len(pages)], strict=True), start=1):
+        read = " ".join(" ".join(pages[index + 1 : end]).split())  # what was read from it, on the pages after
+        row = rows[str(sheet)]
+        block = re.search(r"Drawing number (\S+) (PDF text|both agree|model \(scanned sheet\))", read)
+        assert block, f"sheet {sheet}'s title block says where its drawing number comes from"
+        assert (block.group(1), block.group(2)) == (row["drawing_number"], row["drawing_number_source"])
+        assert "1. ALL DIMENSIONS" in read and "2. CONCRETE" in read and "1. 1." not in read, "notes from 1"
+    assert "'S-1O1'," in pages[0], "the register flags the misreading"
+    landscape = subprocess.run(
+        [shutil.which("pdfinfo") or "pdfinfo", "-f", str(sheets[0] + 1), "-l", str(sheets[0] + 1), str(pdf)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    width, height = map(float, re.search(r"size:\s+([\d.]+) x ([\d.]+)", landscape).groups())
+    assert width > height, "a sheet is shown on a landscape page"

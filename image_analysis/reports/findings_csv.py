@@ -114,7 +114,7 @@ def _joined(value: object) -> object:
 
 _BLOCK = tuple(TitleBlock.model_fields)
 DRAWING_COLUMNS = (
-    "sheet",
+    "number",
     "file",
     "page",
     *_BLOCK,
@@ -144,7 +144,7 @@ def drawing_csv(analyses: Sequence[Analysis]) -> str:
     for result in analyses:
         preparation = result.preparation
         page = (preparation.page if preparation else None) or result.number
-        entry: dict[str, object] = {"sheet": result.number, "file": result.name, "page": page, "error": result.error}
+        entry: dict[str, object] = {"number": result.number, "file": result.name, "page": page, "error": result.error}
         row = rows.get(page)
         if row is not None:
             for item in row.fields:
