@@ -166,7 +166,7 @@ def test_a_tiled_drawing_shows_its_overview_with_the_tile_outlines(browser, tmp_
         assert box["x"] >= overview["x"] - 1 and box["y"] >= overview["y"] - 1
         assert box["x"] + box["width"] <= overview["x"] + overview["width"] + 1
         assert box["y"] + box["height"] <= overview["y"] + overview["height"] + 1
-    assert f"{preparation.image_tokens:,}" in page.locator("dl.facts").inner_text()
+    assert f"{preparation.image_tokens:,} image tokens" in page.locator("details.sent summary").inner_text()
     page.locator("details.tiles summary").click()
     assert page.locator("details.tiles img.tile").first.evaluate("img => img.naturalWidth") > 0
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -191,12 +191,12 @@ def test_inspection_findings_show_as_tables_and_a_batch_report_reads_in_order(br
         make_analysis(flower, "not json", preset="inspection", number=3),
     ]
     page, watch, url = open_page(browser, render_report(analyses, "Site inspection report"), tmp_path)
-    titles = page.locator(".entry-title").all_inner_texts()
-    assert titles == ["1. wall.png", "2. missing.jpg", "3. flower.webp"]
-    defects = page.locator("#entry-1 table.defects tbody tr td").all_inner_texts()
+    titles = [" ".join(title.split()) for title in page.locator(".entry-title").all_inner_texts()]
+    assert titles == ["Photo 1 — Concrete wall wall.png", "Photo 2 missing.jpg", "Photo 3 flower.webp"]
+    defects = page.locator("#entry-1 table.findings tbody tr td").all_inner_texts()
     assert defects[:3] == ["1", "crack", '<img src=x onerror="window.__pwned=1">lower left']
-    assert "3 (fair, sufficient)" in page.locator("#entry-1 table.fields").inner_text()
-    assert "truncated" in page.locator("#entry-2 .error").inner_text()
+    assert "3\xa0(fair, sufficient)" in page.locator("#entry-1 table.fields").inner_text()
+    assert "truncated" in page.locator("#entry-2 .note.error").inner_text()
     assert page.locator("#entry-3 pre.raw").inner_text() == "not json"
     assert page.evaluate("window.__pwned === undefined") and watch.outside_requests(url) == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -284,9 +284,11 @@ def test_repairs_are_listed_under_the_findings_and_the_raw_reply_is_one_click_aw
     wall = prepare_image(shared_image("crack_concrete_ozgenel_a.png"), "crack_concrete_ozgenel_a.png")
     analysis = make_analysis(wall, REPAIRED_REPLY, preset="inspection", model="mistral.ministral-3-14b-instruct")
     page, watch, url = open_page(browser, render_page(analysis), tmp_path, width=width)
-    types = page.locator("table.defects tbody tr td:nth-child(2)").all_inner_texts()
+    types = page.locator("table.findings tbody tr td:nth-child(2)").all_inner_texts()
     assert types == ["crack", "spalling"]
-    assert "3 (fair, sufficient)" in page.locator("table.fields").inner_text()
+    assert "3\xa0(fair, sufficient)" in page.locator("table.fields").inner_text()
+    assert not page.locator(".repairs li").first.is_visible(), "how the reply was read is folded away"
+    page.locator("details.repairs summary").click()
     repairs = page.locator(".repairs li").all_inner_texts()
     assert "score '3 (moderate)' read as 3" in repairs and "confidence 'Moderate' read as medium" in repairs
     raw = page.locator("details.raw-reply pre")
@@ -344,14 +346,13 @@ def test_a_reviewed_report_shows_the_sign_off_the_summary_and_each_findings_orig
         ),
     )
     page, watch, url = open_page(browser, render_report(analyses, "Site inspection report", review), tmp_path)
-    assert "J. de Vries" in page.locator("table.signoff").inner_text()
-    summary = page.locator("table.element-summary tbody tr").all_inner_texts()
-    assert summary[0].split("\t")[:2] == ["concrete retaining wall", "4 (mediocre)"]
+    assert "J. de Vries" in page.locator(".cover table.fields").inner_text()
+    summary = [row.replace("\xa0", " ").split("\t") for row in page.locator("table.summary tbody tr").all_inner_texts()]
+    assert summary[0][:4] == ["1", "concrete retaining wall", "crack", "4 (mediocre)"], "the worst first"
     origins = page.locator("#entry-1 td.origin").all_inner_texts()
     assert origins == [EDITED, AI_CONFIRMED]
     assert "Reviewed by J. de Vries" in page.locator("#entry-1 .review-state").inner_text()
     assert "Not reviewed" in page.locator("#entry-2 .review-state").inner_text()
-    assert not page.locator("#entry-1 details.ai-findings table.defects").is_visible(), "the AI's own findings fold"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert watch.errors == [] and watch.outside_requests(url) == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -387,9 +388,88 @@ def test_the_drawing_register_of_a_set_reads_in_the_browser(browser, tmp_path, t
     rows = page.locator("table.register tbody tr").all_inner_texts()
     assert [row.split("\t")[:2] for row in rows] == [["1", "S-101"], ["2", "S-102"], ["3", "S-101"], ["4", "S-104"]]
     assert "the model read 'S-1O1'" in rows[0] and "revision missing" in rows[1]
-    assert page.locator("table.register tr.has-problems").count() == 3, "the scanned sheet reads clean"
+    assert page.locator("table.register tr.problem").count() == 3, "the scanned sheet reads clean"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert watch.errors == [] and watch.outside_requests(url) == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "register.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 520})
     page.close()
+
+
+@pytest.fixture(scope="module")
+def reviewed_report_html() -> str:
+    """Eight photos with replies as long as a real model writes, reviewed and signed (the Word layout test's
+    record), as the HTML report."""
+    from image_analysis.reports import html_report
+    from tests.conftest import shared_image_path
+    from tests.long_replies import LONG_REPLIES
+    from tests.test_word_layout import REMOVED, SIGNOFF, _reply, _review
+
+    analyses = [
+        make_analysis(
+            prepare_image(shared_image_path(name).read_bytes(), name),
+            _reply(name, number),
+            preset="inspection",
+            model="mistral.ministral-3-14b-instruct",
+            number=number,
+        )
+        for number, name in enumerate(LONG_REPLIES, start=1)
+    ]
+    assert SIGNOFF.inspector
+    kept = [result for result in analyses if result.number != REMOVED]
+    return html_report(kept, review=_review(analyses))
+
+
+CARDS = ".panel, .cover, .summary-section, .register-section, .appendix"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_table_of_a_reviewed_report_fits_its_card(browser, reviewed_report_html, tmp_path, width):
+    page, watch, url = open_page(browser, reviewed_report_html, tmp_path, width=width, height=900)
+    tables = page.evaluate(
+        """cards => [...document.querySelectorAll('table')].map(table => {
+            const card = table.closest(cards);
+            const scroller = table.closest('.table-scroll');
+            const held = scroller !== null && card.contains(scroller) && scroller.clientWidth <= card.clientWidth;
+            return {name: table.className, width: table.scrollWidth, card: card.clientWidth, held: held};
+        })""",
+        CARDS,
+    )
+    assert len(tables) > 10
+    too_wide = [table for table in tables if table["width"] > table["card"] and not table["held"]]
+    assert too_wide == [], f"tables wider than their card at {width} px"
+    notes = page.locator("#entry-1 td.inspector-note")
+    boxes = [notes.nth(index).bounding_box() for index in range(notes.count())]
+    assert boxes and all(boxes)
+    for note in boxes:
+        assert note["x"] >= 0 and note["x"] + note["width"] <= width, "the inspector's note is in view"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#entry-1").screenshot(path=str(ARTIFACTS / f"report-entry-{width}.png"))
+    page.close()
+
+
+def test_a_reviewed_report_has_no_serious_accessibility_violation(browser, reviewed_report_html, tmp_path):
+    """axe-core (the copy in axe-playwright-python) run in Chromium: no serious or critical violation; the page
+    has a main landmark and every scrollable table region can be reached by keyboard."""
+    import axe_playwright_python
+
+    script = Path(axe_playwright_python.__file__).with_name("axe.min.js")
+    path = tmp_path / "report.html"
+    path.write_text(reviewed_report_html, encoding="utf-8")
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})  # to inject axe
+    page = context.new_page()
+    page.goto(path.as_uri())
+    page.add_script_tag(path=str(script))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        (violation["id"], violation["help"], len(violation["nodes"]))
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    assert page.locator("main").count() == 1
+    regions = page.locator(".table-scroll")
+    assert regions.count() > 0 and regions.count() == page.locator(".table-scroll[tabindex='0']").count()
+    context.close()

@@ -156,8 +156,12 @@ def test_several_images_are_described_in_order_with_reports(model_service, tmp_p
     assert "Traceback" not in done.stderr
     from docx import Document
 
-    headings = [p.text for p in Document(str(docx)).paragraphs if p.style.name == "Heading 1"]
-    assert headings == ["Summary per element"] + [f"Photo {n}: {name}" for n, name in enumerate(names, start=1)]
+    paragraphs = Document(str(docx)).paragraphs
+    headings = [p.text for p in paragraphs if p.style.name == "Heading 1"]
+    assert headings[0] == "Condition summary" and headings[-1] == "Appendix"
+    assert [heading.split(" —")[0] for heading in headings[1:-1]] == [f"Photo {n}" for n in range(1, len(names) + 1)]
+    texts = [p.text for p in paragraphs]
+    assert [texts.index(name) for name in names] == sorted(texts.index(name) for name in names), "files in order"
     assert csv_path.read_text(encoding="utf-8-sig").count("Sound wall.") == 2
     assert "NBI condition rating" in model_service.requests[0]["messages"][1]["content"][0]["text"]
     assert html.read_text(encoding="utf-8").count('class="entry"') == 3
