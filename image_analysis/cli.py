@@ -39,6 +39,7 @@ from image_analysis import analysis, model, pdf, register, reports
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.reports import document, terminal
 from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
 from image_analysis.review import (
     ADDED,
@@ -284,28 +285,15 @@ def _store_notes(store: SqliteStore | None, results: list[analysis.Analysis]) ->
 
 
 def _print(results: list[analysis.Analysis]) -> None:
-    single = len(results) == 1
-    for result in results:
-        prefix = "" if single else f"{result.number}. {result.name}: "
-        if result.error:
-            _fail(0, prefix + result.error)
-            continue
-        if not single:
-            print(for_terminal(f"=== {result.number}. {result.name} ==="))
-        print(for_terminal(result.description.text))
-        if result.description.clipped:
-            _note(f"{prefix}the reply was very long; only its start is kept")
-        if result.description.truncated:
-            _note(f"{prefix}the description is incomplete (length limit)")
-        if result.description.format_note:
-            _note(f"{prefix}{result.description.format_note}")
-        for flag in result.parsed.flags:
-            _note(f"{prefix}{flag}")
-        if result.parsed.problem:
-            _note(f"{prefix}{result.parsed.problem}; shown as it came")
-        elif result.parsed.repairs:
-            count = len(result.parsed.repairs)
-            _note(f"{prefix}findings read with {count} repair{'s' * (count > 1)}: {'; '.join(result.parsed.repairs)}")
+    """Each description on stdout; what the reader must know about each on stderr, worded as in the reports."""
+    out, err = terminal.render(document.build(results))
+    for text in out:
+        print(for_terminal(text))
+    for line in err:
+        if line.error:
+            _fail(0, line.text)
+        else:
+            _note(line.text)
 
 
 def _exit_code(results: list[analysis.Analysis]) -> int:

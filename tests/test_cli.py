@@ -102,7 +102,7 @@ def test_a_service_failure_exits_3_with_one_line(model_service):
     model_service.fail(429, {"error": {"message": "limit"}})
     done = cli("describe", str(shared_image_path("webp_photo_flower.webp")), env_extra=service_env(model_service))
     assert done.returncode == 3
-    assert done.stderr.strip() == "image_analysis: error: Fair usage limit reached. Please try again later."
+    assert done.stderr.strip() == "image_analysis: error: No description: Fair usage limit reached. Please try again later."
     assert done.stdout == ""
 
 
@@ -152,7 +152,7 @@ def test_several_images_are_described_in_order_with_reports(model_service, tmp_p
     done = cli(*args, env_extra=service_env(model_service))
     assert done.returncode == 2, "one file was bad input"
     assert done.stdout.index("=== 1. webp_photo_flower.webp") < done.stdout.index("=== 3. crack_concrete_ozgenel_a")
-    assert "2. corrupt_truncated_jpeg.jpg: 'corrupt_truncated_jpeg.jpg' could not be read" in done.stderr
+    assert "2. corrupt_truncated_jpeg.jpg: No description: 'corrupt_truncated_jpeg.jpg' could not be read" in done.stderr
     assert "Traceback" not in done.stderr
     from docx import Document
 

@@ -446,7 +446,10 @@ def _entry(result: Analysis, review: Review, by_page: dict[int, register.Registe
         question=clean(" ".join(result.request.question.split())),
         notes=tuple(notes),
         facts=tuple(photo_facts(preparation.metadata)) if preparation and not preparation.page else (),
-        sent=tuple(sent_facts(preparation, description.model if description else None)) if preparation else (),
+        sent=(
+            *(sent_facts(preparation, description.model if description else None) if preparation else ()),
+            *_request_facts(description),
+        ),
         failed=bool(result.error),
         repairs=tuple(parsed.repairs) if findings is not None else (),
         reply=description.text if description and findings is not None else None,
@@ -715,6 +718,12 @@ def sent_facts(preparation: Preparation, model: str | None) -> list[Field]:
         facts.append(Field("Model", model))
     facts += [Field("How", clean(note)) for note in preparation.notes]
     return facts
+
+
+def _request_facts(description: object) -> list[Field]:
+    """How the request was made, when it is worth saying (the server refused the structured output asked for)."""
+    note = getattr(description, "format_note", None)
+    return [Field("Request", clean(note))] if note else []
 
 
 def file_size(count: int) -> str:
