@@ -157,6 +157,9 @@ class Parametrization(vkt.Parametrization):
 
     reports = vkt.Tab("Reports and stored results")
     reports.downloads = vkt.Section("Downloads", initially_expanded=True)
+    reports.downloads.paper = vkt.OptionField(
+        "Paper", options=["A4", "Letter"], default="A4", description="The Word and PDF report's paper."
+    )
     reports.downloads.word_report = vkt.DownloadButton("Word report", method="download_word", longpoll=True)
     reports.downloads.pdf_report = vkt.DownloadButton("PDF report", method="download_pdf", longpoll=True)
     reports.downloads.html_report = vkt.DownloadButton("HTML report", method="download_html", longpoll=True)
@@ -285,13 +288,13 @@ class Controller(vkt.Controller):
 
     def download_word(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
-        docx = reports.word_report(analyses, review=_record(params, analyses))
+        docx = reports.word_report(analyses, review=_record(params, analyses), paper=_paper(params))
         return vkt.DownloadResult(file_content=docx, file_name="image_analysis_report.docx")
 
     def download_pdf(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         """The Word report as PDF, converted by the platform (``vkt.convert_word_to_pdf``)."""
         analyses = _everything(params)
-        docx = reports.word_report(analyses, review=_record(params, analyses))
+        docx = reports.word_report(analyses, review=_record(params, analyses), paper=_paper(params))
         vkt.progress_message("Converting the report to PDF")
         try:
             converted = vkt.convert_word_to_pdf(io.BytesIO(docx))
@@ -320,6 +323,10 @@ def _request(params: Any) -> AnalysisRequest:
         page=choices.page or 1,
         tiles=choices.get("tiles") or "auto",
     )
+
+
+def _paper(params: Any) -> str:
+    return params.reports.downloads.get("paper") or "A4"
 
 
 def _retention(params: Any) -> str:

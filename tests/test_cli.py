@@ -102,7 +102,10 @@ def test_a_service_failure_exits_3_with_one_line(model_service):
     model_service.fail(429, {"error": {"message": "limit"}})
     done = cli("describe", str(shared_image_path("webp_photo_flower.webp")), env_extra=service_env(model_service))
     assert done.returncode == 3
-    assert done.stderr.strip() == "image_analysis: error: No description: Fair usage limit reached. Please try again later."
+    assert (
+        done.stderr.strip()
+        == "image_analysis: error: No description: Fair usage limit reached. Please try again later."
+    )
     assert done.stdout == ""
 
 
@@ -152,7 +155,9 @@ def test_several_images_are_described_in_order_with_reports(model_service, tmp_p
     done = cli(*args, env_extra=service_env(model_service))
     assert done.returncode == 2, "one file was bad input"
     assert done.stdout.index("=== 1. webp_photo_flower.webp") < done.stdout.index("=== 3. crack_concrete_ozgenel_a")
-    assert "2. corrupt_truncated_jpeg.jpg: No description: 'corrupt_truncated_jpeg.jpg' could not be read" in done.stderr
+    assert (
+        "2. corrupt_truncated_jpeg.jpg: No description: 'corrupt_truncated_jpeg.jpg' could not be read" in done.stderr
+    )
     assert "Traceback" not in done.stderr
     from docx import Document
 
@@ -214,3 +219,28 @@ def test_a_batch_says_which_images_to_run_again(model_service):
     done = cli("describe", *map(str, map(shared_image_path, names)), env_extra=service_env(model_service))
     assert "1 of 2 without a description; to retry them: python -m image_analysis describe" in done.stderr
     assert "corrupt_truncated_jpeg.jpg" in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.browser  # LibreOffice, like the Word layout tests
+def test_pdf_writes_the_word_report_as_pdf_and_says_what_to_install_without_libreoffice(model_service, tmp_path):
+    model_service.reply("## What the photo shows\nA flower in a garden, with a question answered.")
+    photo = str(shared_image_path("webp_photo_flower.webp"))
+    pdf = tmp_path / "report.pdf"
+    done = cli("describe", photo, "--pdf", str(pdf), "--question", "What is it?", env_extra=service_env(model_service))
+    assert done.returncode == 0, done.stderr
+    assert pdf.read_bytes().startswith(b"%PDF") and f"wrote {pdf}" in done.stderr
+
+    bare = tmp_path / "bin"  # a PATH with python and nothing else: no soffice
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    docx, missing = tmp_path / "report.docx", tmp_path / "missing.pdf"
+    env = {**service_env(model_service), "PATH": str(bare)}
+    done = cli("describe", photo, "--pdf", str(missing), "--docx", str(docx), env_extra=env)
+    assert done.returncode == 3 and not missing.exists()
+    lines = [line for line in done.stderr.splitlines() if "error" in line]
+    assert lines == [
+        f"image_analysis: error: cannot write the PDF report to '{missing}': no soffice on this machine: install "
+        "LibreOffice Writer (Debian: apt-get install libreoffice-writer-nogui) to write a PDF"
+    ]
+    assert docx.is_file(), "the other outputs are written all the same"
+    assert len(model_service.requests) == 2 and "Traceback" not in done.stderr

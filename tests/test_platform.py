@@ -274,3 +274,38 @@ def test_review_rows_do_not_move_to_another_photo_when_the_uploads_change(platfo
     [violation] = caught.value.input_violations
     assert violation.fields == ["record.review"]
     assert "column 'file'" in violation.message and "the uploads changed" in violation.message
+
+
+def test_the_pdf_download_is_the_word_report_converted_by_the_platform(platform, model_service, monkeypatch):
+    """``vkt.convert_word_to_pdf`` runs on the platform: here LibreOffice stands in for it, converting the very
+    Word report the app hands over; when the platform's converter fails, the message says what to do instead."""
+    import io
+
+    import viktor as vkt
+    from pypdf import PdfReader
+
+    from image_analysis.reports.pdf import word_to_pdf
+
+    converted: list[bytes] = []
+
+    def convert(binary):
+        converted.append(binary.read())
+        return vkt.File.from_data(word_to_pdf(converted[-1]))
+
+    monkeypatch.setattr(vkt, "convert_word_to_pdf", convert)
+    reply_inspection(model_service)
+    params = app_params(image=upload("column.jpg", COLUMN.read_bytes()), preset="inspection", paper="Letter")
+    name, pdf = downloaded(call("download_pdf", params))
+    assert name == "image_analysis_report.pdf" and pdf.startswith(b"%PDF")
+    assert converted and converted[0].startswith(b"PK"), "the Word report went to the converter"
+    first = PdfReader(io.BytesIO(pdf)).pages[0]
+    assert (round(float(first.mediabox.width)), round(float(first.mediabox.height))) == (612, 792), "US Letter"
+    assert "Site inspection report" in first.extract_text()
+
+    def refuse(binary):
+        raise InternalError("conversion service unavailable")
+
+    monkeypatch.setattr(vkt, "convert_word_to_pdf", refuse)
+    with pytest.raises(vkt.UserError, match="download the Word report instead"):
+        call("download_pdf", params)
+    assert len(model_service.requests) == 1, "the description was not paid for again"

@@ -246,3 +246,20 @@ def test_a_deleted_photo_keeps_its_number_and_appears_in_the_appendix(reviewed_p
     assert f"Photo {REMOVED}: removed from the report by J. de Vries." in text
     assert f"Photo {REMOVED} —" not in text and f"Photo {REMOVED + 1} —" in text, "the others keep their numbers"
     assert (ARTIFACTS / "word-cover.png").is_file() and (ARTIFACTS / "word-entry.png").is_file()
+
+
+def test_a_general_description_shows_its_question_and_answer_without_near_empty_pages(tmp_path):
+    name = "infrastructure_metro_vault_ustreet.jpg"
+    preparation = prepare_image(shared_image_path(name).read_bytes(), name)
+    answer = (
+        "## What the photo shows\nThe coffered concrete vault of a metro station above the platform.\n\n"
+        "- Dark staining between coffers near the crown\n- Lights along both platforms\n\n"
+        "| Part | Condition |\n|---|---|\n| Vault | stained at the joints |\n| Platform | good |\n"
+    )
+    result = make_analysis(preparation, answer, question="Is there any sign of water coming in?", model=MODEL)
+    pdf = _pdf(word_report([result]), tmp_path, "general")
+    shown = pages(pdf)
+    assert len(shown) == 1, "one photo and its answer on one page, under the cover"
+    text = " ".join(shown[0].split())
+    assert "Image description" in text and "Question: Is there any sign of water coming in?" in text
+    assert "Dark staining between coffers near the crown" in text and "stained at the joints" in text
