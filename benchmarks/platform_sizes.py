@@ -63,9 +63,7 @@ def _exact_sizes(method: str, given: dict[str, Any], analyses: list[Analysis]) -
         uploads = pipeline.sheet_uploads(pipeline.Upload("set.pdf", files[0].file.getvalue_binary()), [1, 2, 3])
     else:
         uploads = [pipeline.Upload(file.filename, file.file.getvalue_binary()) for file in files]
-    full = [
-        pipeline.with_sent_images(result, upload) for result, upload in zip(analyses, uploads, strict=True)
-    ]
+    full = [pipeline.with_sent_images(result, upload) for result, upload in zip(analyses, uploads, strict=True)]
     memoized = sum(len(json.dumps(result.to_json())) for result in full)
     page = reports.html_page(full[0]) if method == "analysis" else reports.html_report(full)
     return {"memoized": memoized, "html": len(page.encode("utf-8"))}
@@ -115,9 +113,7 @@ def platform_section(images: Path, lines: list[str]) -> list[str]:
             "a batch of 50 phone photos, 12 MP and 6 MP (Photos view)": (
                 "batch",
                 {
-                    "photos": [
-                        upload(f"photo-{n}.jpg", _distinct_jpeg(phone[n % 2], n)) for n in range(50)
-                    ],
+                    "photos": [upload(f"photo-{n}.jpg", _distinct_jpeg(phone[n % 2], n)) for n in range(50)],
                     "preset": "inspection",
                 },
                 50,
