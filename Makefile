@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 SAMPLE ?= sample_images/site_photo_column_crack.jpg
 OUT ?= report.html
 
-.PHONY: demo test bench system-packages samples clean
+.PHONY: demo test bench system-packages samples clean pictures
 
 $(VENV)/.app: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,19 @@ demo: $(VENV)/.app
 test: $(VENV)/.test system-packages
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The README's pictures, from the screenshots and pages the last test run left in tests/artifacts/.
+pictures:
+	cp tests/artifacts/page-desktop.png docs/screenshot-desktop.png
+	cp tests/artifacts/page-drawing.png docs/screenshot-drawing.png
+	cp tests/artifacts/page-phone.png docs/screenshot-phone.png
+	cp tests/artifacts/report-inspection.png docs/screenshot-report.png
+	cp tests/artifacts/repairs-1280.png docs/screenshot-repairs.png
+	cp tests/artifacts/register.png docs/screenshot-register.png
+	cp tests/artifacts/word-cover.png docs/word-cover.png
+	cp tests/artifacts/word-entry.png docs/word-entry.png
+	cp tests/artifacts/word-sheet.png docs/word-sheet.png
+	cp tests/artifacts/report-entry-1280.png docs/report-entry-1280.png
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/run.py

@@ -229,3 +229,22 @@ def test_the_drawing_report_reads_in_drawing_terms(threaded_model_service, drawi
     ).stdout
     width, height = map(float, re.search(r"size:\s+([\d.]+) x ([\d.]+)", landscape).groups())
     assert width > height, "a sheet is shown on a landscape page"
+    from tests.conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = str(sheets[0] + 1)
+    pdftoppm = shutil.which("pdftoppm") or "pdftoppm"
+    command = [
+        pdftoppm,
+        "-png",
+        "-r",
+        "60",
+        "-singlefile",
+        "-f",
+        page,
+        "-l",
+        page,
+        str(pdf),
+        str(ARTIFACTS / "word-sheet"),
+    ]
+    subprocess.run(command, check=True, timeout=60)
