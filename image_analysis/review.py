@@ -93,23 +93,26 @@ class FindingField:
     """The ``Finding`` attribute (and the column of the app's review table)."""
     label: str
     """Its heading in the app's review table and in the reports."""
-    csv: str
-    """Its column in the findings CSV."""
+    csv: str = ""
+    """Its column in the findings CSV (its name, unless said)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "csv", self.csv or self.name)
 
 
 FINDING_FIELDS = (
-    FindingField("photo", "Photo", "photo"),
-    FindingField("file", "Photo file", "file"),
-    FindingField("element", "Element", "element"),
-    FindingField("defect_type", "Defect", "defect_type"),
+    FindingField("photo", "Photo"),
+    FindingField("file", "Photo file"),
+    FindingField("element", "Element"),
+    FindingField("defect_type", "Defect"),
     FindingField("location", "Where in the photo", "defect_location"),
     FindingField("extent", "Extent", "defect_extent"),
-    FindingField("condition_score", "Condition score", "condition_score"),
-    FindingField("recommended_action", "Recommended action", "recommended_action"),
-    FindingField("urgency", "Urgency", "urgency"),
-    FindingField("inspector_note", "Inspector's note", "inspector_note"),
-    FindingField("status", "Origin", "status"),
-    FindingField("ref", "AI finding", "ref"),
+    FindingField("condition_score", "Condition score"),
+    FindingField("recommended_action", "Recommended action"),
+    FindingField("urgency", "Urgency"),
+    FindingField("inspector_note", "Inspector's note"),
+    FindingField("status", "Origin"),
+    FindingField("ref", "AI finding"),
 )
 """The one definition of a finding's fields: the app's review table, the findings CSV and the reports take their
 columns, headings and order from it."""
