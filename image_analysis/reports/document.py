@@ -598,7 +598,7 @@ def _drawing(base: Entry, findings: DrawingFindings, row: register.RegisterRow |
     for name, info in TitleBlock.model_fields.items():
         item = checked.get(name)
         value = item.value if item else getattr(block, name)
-        source = _source(item.source) if item else "model"
+        source = item.source if item else "model"  # as the register took it
         fields.append(Field(info.title or name, value or "—", source if value else ""))
     title = " ".join(
         part
@@ -626,11 +626,6 @@ def _drawing(base: Entry, findings: DrawingFindings, row: register.RegisterRow |
         lists=lists,
         notes=notes,
     )
-
-
-def _source(source: str) -> str:
-    """A title-block field's source as the register and the sheet both say it."""
-    return {"model (scanned sheet)": "model (scanned sheet)"}.get(source, source)
 
 
 def _heading_title(text: str) -> str:
