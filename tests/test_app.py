@@ -134,7 +134,7 @@ def test_the_batch_view_numbers_photos_in_upload_order_and_keeps_failures_in_pla
     names = [html.index(f'<span class="file-name">{name}</span>') for name, _ in photos]
     assert positions == sorted(positions) and names == sorted(names)
     assert all(position < name for position, name in zip(positions, names, strict=True))
-    assert "truncated" in html and html.count('<p class="summary">Gescheurde kolom.</p>') == 2
+    assert "truncated" in html and html.count('<p class="entry-summary">Gescheurde kolom.</p>') == 2
     assert len(model_service.requests) == 2
 
 

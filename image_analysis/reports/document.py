@@ -149,6 +149,8 @@ class Cover:
     status: str
     fields: tuple[Field, ...]
     signatory: str
+    signable: bool
+    """Whether the report may be signed (reviewed or final); a draft says instead why it is not to be signed."""
     disclaimer: str
     counts: str
     notes: tuple[Note, ...] = ()
@@ -266,7 +268,8 @@ def _cover(
         status=state,
         fields=tuple(fields),
         signatory=signoff.inspector,
-        disclaimer=_disclaimer(preset, models),
+        signable=not state.startswith("Draft"),
+        disclaimer=_disclaimer(preset, models, reviewed_by=signoff.inspector if not state.startswith("Draft") else ""),
         counts=_counts(preset, analyses, effective),
         notes=tuple(notes),
     )
@@ -279,8 +282,16 @@ def _signoff_labels(preset: Preset) -> list[tuple[str, str]]:
     return list(labels.items())
 
 
-def _disclaimer(preset: Preset, models: Sequence[str]) -> str:
+NOT_FOR_SIGNATURE = "A draft: to be signed once every finding is reviewed."
+
+
+def _disclaimer(preset: Preset, models: Sequence[str], reviewed_by: str = "") -> str:
     model = ", ".join(models) or "no model"
+    if preset is Preset.INSPECTION and reviewed_by:
+        return (
+            f"The findings were drafted by an AI vision model ({model}) from the photos and reviewed by "
+            f"{reviewed_by}: each says whether the inspector confirmed, edited or added it."
+        )
     if preset is Preset.INSPECTION:
         return (
             f"The findings were drafted by an AI vision model ({model}) from the photos alone. Each finding says "
@@ -335,7 +346,7 @@ def _summary(entries: Sequence[Entry], effective: Sequence[Finding], scale: Scal
             action = AS_ABOVE
         score, urgent = scale.shown(finding.condition_score), finding.urgency or "—"
         rows.append((str(finding.photo), element, finding.defect_type, score, action, urgent))
-    columns = tuple(Column(label, unbroken=label == "Photo") for label in _SUMMARY_COLUMNS)
+    columns = tuple(Column(label, unbroken=label in ("Photo", "Urgency")) for label in _SUMMARY_COLUMNS)
     marks = tuple("unreviewed" if finding.status == AI_NOT_REVIEWED else "" for finding in ordered)
     counted = Counter(finding.condition_score for finding in defects)
     colours = scale_colours(scale)
@@ -653,7 +664,9 @@ def caption(noun: str, number: int, preparation: Preparation | None) -> str:
             parts.append(position(metadata.gps))
         if metadata.camera:
             parts.append(clean(metadata.camera))
-    return " · ".join([f"{noun} {number}" + (" —" if parts else ""), *parts]).replace(" — ·", " —")
+    if not parts:  # the heading says "Photo 3" already
+        return ""
+    return " · ".join([f"{noun} {number} —", *parts]).replace(" — ·", " —")
 
 
 def taken(stamp: str) -> str:
@@ -733,9 +746,13 @@ _NUMBER_UNIT = re.compile(r"(\d)[ ]+(?=(?:x|×|mm|cm|m|m2|m²|m3|kg|kN|t)\b|[×%
 _TIMES_NUMBER = re.compile(r"([x×])\s+(?=\d)")
 
 
+_SQUARE = re.compile(r"(?<=\d[ \u00a0])m([23])\b|(?<=\d)m([23])\b")
+
+
 def unbroken_numbers(text: str) -> str:
-    """``0.2 x 0.3 m`` kept on one line: a number stays with its unit and its ``x``."""
-    return _TIMES_NUMBER.sub(rf"\1{NO_BREAK}", _NUMBER_UNIT.sub(rf"\1{NO_BREAK}", text))
+    """``0.2 x 0.3 m`` kept on one line: a number stays with its unit and its ``x``; ``2 m2`` written ``2 m²``."""
+    text = _TIMES_NUMBER.sub(rf"\1{NO_BREAK}", _NUMBER_UNIT.sub(rf"\1{NO_BREAK}", text))
+    return _SQUARE.sub(lambda match: "m" + "²³"[int(match.group(1) or match.group(2)) - 2], text)
 
 
 def _noun(preset: Preset) -> str:

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from image_analysis.prepare import Preparation
-from image_analysis.reports.document import Entry, ReportDocument
+from image_analysis.reports.document import NOT_FOR_SIGNATURE, Entry, ReportDocument
 from image_analysis.safe_text import clean
 
 
@@ -83,7 +83,9 @@ def tile_outlines(preparation: Preparation) -> list[dict[str, str]]:
     ]
 
 
-_environment.globals.update(markdown_to_html=markdown_to_html, tile_outlines=tile_outlines)
+_environment.globals.update(
+    markdown_to_html=markdown_to_html, tile_outlines=tile_outlines, not_for_signature=NOT_FOR_SIGNATURE
+)
 
 
 def render_page(report: ReportDocument, entry: Entry | None = None) -> str:

@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from image_analysis.reports import measure
 from image_analysis.reports import word_layout as layout
-from image_analysis.reports.document import Entry, Field, Listing, Note, ReportDocument, Table
+from image_analysis.reports.document import NOT_FOR_SIGNATURE, Entry, Field, Listing, Note, ReportDocument, Table
 from image_analysis.safe_text import clean
 
 MAX_WORD_TABLE_ROWS = 300
@@ -88,7 +88,10 @@ class _Writer:
         status = self.paragraph(f"Status: {cover.status}")
         status.runs[0].bold = True
         self.fields(cover.fields)
-        self.signature(cover.signatory)
+        if cover.signable:
+            self.signature(cover.signatory)
+        else:
+            self.paragraph(NOT_FOR_SIGNATURE).runs[0].italic = True
         self.paragraph(cover.counts)
         disclaimer = self.paragraph(cover.disclaimer)
         disclaimer.runs[0].italic = True
@@ -194,7 +197,7 @@ class _Writer:
         sheet = entry.noun == "Sheet" and entry.preparation is not None
         if sheet:  # the sheet has its page; what was read from it follows on the next
             layout.keep_together_from(self.document, start)
-            self.document.add_page_break()
+            layout.page_break_before(self.heading(f"{entry.heading} (continued)", 2))
             start, height, self.page.used = layout.body_length(self.document), height - self.tallest, 0.0
         if entry.question:
             self.paragraph(f"Question: {entry.question}").runs[0].bold = True
@@ -468,7 +471,7 @@ def _markdown(document: DocumentType, text: str) -> None:
     source in a monospaced paragraph, with a note: nothing is lost, and a runaway reply stays quick to build."""
     tokens = _md.parse(text)
     lines = text.splitlines()
-    style, table, row, column = None, None, None, 0
+    style, table, row, column, header = None, None, None, 0, False
     rows, overflow, skipping = 0, [], False
     for index, token in enumerate(tokens):
         if skipping:  # a table too wide for Word, up to its end
@@ -491,6 +494,7 @@ def _markdown(document: DocumentType, text: str) -> None:
                 continue
             table, rows = document.add_table(rows=0, cols=columns), 0
             table.style = "Table Grid"
+            header = True
         elif token.type == "table_close":
             if overflow:
                 note = f"The table continues for {len(overflow)} more rows, as the model wrote them:"
@@ -503,6 +507,10 @@ def _markdown(document: DocumentType, text: str) -> None:
                 row = None
             else:
                 row, column = table.add_row().cells, 0
+                if header:  # the model's header row shaded, as every other table's
+                    for cell in row:
+                        layout.shade(cell._tc, layout.HEADER_FILL)
+                    header = False
         elif token.type == "inline" and table is not None:
             if row is not None and column < len(row):
                 _runs(row[column].paragraphs[0], token)
