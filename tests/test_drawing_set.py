@@ -207,7 +207,7 @@ def test_the_drawing_report_reads_in_drawing_terms(threaded_model_service, drawi
     pages = text.split("\f")
     assert "Drawing register" in pages[0] and "Drawing check report" in pages[0]
     assert "Inspector" not in text and "Inspection date" not in text and "date taken" not in text
-    sheets = [index for index, page in enumerate(pages) if re.search(r"^Sheet \d — ", page, re.MULTILINE)]
+    sheets = [index for index, page in enumerate(pages) if re.search(r"^Sheet \d — .*(?<!\(continued\))$", page, re.M)]
     assert len(sheets) == 4, "each sheet on a page of its own"
     rows = {row["page"]: row for row in csv.DictReader(io.StringIO(findings.read_text(encoding="utf-8-sig")))}
     assert {"drawing_number", "drawing_number_source", "title", "revision", "notes", "questions"} <= set(rows["1"])
@@ -215,6 +215,7 @@ def test_the_drawing_report_reads_in_drawing_terms(threaded_model_service, drawi
     assert rows["4"]["drawing_number_source"] == "model (scanned sheet)"
     for sheet, (index, end) in enumerate(zip(sheets, [*sheets[1:], len(pages)], strict=True), start=1):
         read = " ".join(" ".join(pages[index + 1 : end]).split())  # what was read from it, on the pages after
+        assert read.startswith(f"Sheet {sheet} — ") and "(continued)" in read.split("Register")[0]
         row = rows[str(sheet)]
         block = re.search(r"Drawing number (\S+) (PDF text|both agree|model \(scanned sheet\))", read)
         assert block, f"sheet {sheet}'s title block says where its drawing number comes from"
