@@ -34,7 +34,7 @@ PHOTO_HEIGHT = 95 * layout.MM
 """The tallest a photo is shown (points): with its heading, caption, fields and the first findings on one page."""
 SMALLEST_PHOTO = 60 * layout.MM
 """A photo is made smaller, down to this, before its entry takes a second page."""
-SHEET_HEIGHT = 125 * layout.MM
+SHEET_HEIGHT = 135 * layout.MM
 """The tallest a drawing sheet is shown, on a landscape page: large enough to read its lettering."""
 FIT = 0.95
 """The share of a page an estimate may fill (estimates are estimates)."""
