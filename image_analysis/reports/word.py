@@ -16,6 +16,7 @@ from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentType
+from docx.enum.table import WD_ROW_HEIGHT_RULE
 from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
@@ -125,7 +126,8 @@ class _Writer:
         width = layout.text_width(self.document)
         table = layout.styled_table(self.document, None, (width * 0.45, width * 0.3, width * 0.25))
         layout.add_row(table, ["Signature", "Name", "Date"], bold=True)
-        layout.add_row(table, ["\n\n", name or "", ""])
+        layout.add_row(table, ["", name or "", ""])
+        table.rows[-1].height, table.rows[-1].height_rule = Pt(40), WD_ROW_HEIGHT_RULE.AT_LEAST  # room to sign
         layout.keep_table_together(table)
 
     def chart(self, counts: Sequence[tuple[str, int, tuple[int, int, int]]]) -> None:
