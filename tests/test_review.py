@@ -156,3 +156,21 @@ def test_the_review_state_says_who_reviewed():
     assert review.state(1) == "Reviewed by A. Jansen (1 finding not reviewed)."
     assert review.state(2).startswith("Not reviewed")
     assert review.state(3).startswith("Not reviewed")
+
+
+def test_a_photo_whose_rows_are_deleted_keeps_the_others_numbers_and_is_listed_as_removed(model_service, tmp_path):
+    names = [*PHOTOS, "corrosion_rusty_metal_05_polyhaven_1k.jpg"]
+    store, exported = describe_into_store(model_service, tmp_path, names, json.dumps(BASE))
+    rows = [row for row in excel_rows(exported) if row["photo"] != "2"]
+    edited = tmp_path / "edited.csv"
+    save_as_excel(rows, edited)
+    done, docx, html = report(store, edited, tmp_path, *SIGNOFF, "--final")
+    assert done.returncode == 0, done.stderr
+    document = Document(str(docx))
+    paragraphs = [paragraph.text for paragraph in document.paragraphs]
+    headings = [p.text.split(" —")[0] for p in document.paragraphs if p.style.name == "Heading 1" and "Photo" in p.text]
+    assert headings == ["Photo 1", "Photo 3"], "photo 3 stays photo 3"
+    assert "Photo 2: removed from the report by J. de Vries." in paragraphs
+    assert "Status: Draft: 4 AI findings not reviewed" in paragraphs, "nothing was confirmed yet"
+    assert any(text.startswith("Not issued as final") for text in paragraphs)
+    assert "Photo 2: removed from the report by J. de Vries." in html.read_text(encoding="utf-8")
