@@ -10,7 +10,6 @@ every repair is listed in ``ParsedReply.repairs`` so the reader sees what was re
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
@@ -200,42 +199,14 @@ def findings_model(preset: Preset) -> type[InspectionFindings] | type[DrawingFin
 # ---------------------------------------------------------------------------------------------------------------
 # How findings are shown: the labels are the models' field titles (page, Word report and CSV alike)
 
-DEFECT_COLUMNS: tuple[str, ...] = ("#", *(info.title or name for name, info in Defect.model_fields.items()))
 _LISTS_SHOWN = ("questions", "notes", "dimensions", "grid_lines", "cannot_tell")
 """Lists of text in the order they are shown: for a QA check, the questions first."""
-
-
-def field_rows(findings: BaseModel, names: Sequence[str]) -> list[tuple[str, Any]]:
-    """``(title, value)`` of the named fields of ``findings``."""
-    fields = type(findings).model_fields
-    return [(fields[name].title or name, getattr(findings, name)) for name in names]
-
-
-def summary_rows(findings: Findings, scale: ScaleDefinition) -> list[tuple[str, Any]]:
-    """The fields shown in the findings' first table; the score with its meaning on the named scale."""
-    if isinstance(findings, DrawingFindings):
-        return field_rows(findings, ("drawing_kind",))
-    meaning = scale.meaning(findings.condition_score)
-    score = findings.condition_score + (f" ({meaning})" if meaning else "")
-    return [
-        *field_rows(findings, ("element", "material")),
-        (scale.name, score),
-        *field_rows(findings, ("condition_rationale", "recommended_action", "urgency", "confidence")),
-    ]
-
-
-def title_block_rows(block: TitleBlock) -> list[tuple[str, str | None]]:
-    return field_rows(block, tuple(TitleBlock.model_fields))
 
 
 def text_lists(findings: Findings) -> list[tuple[str, str, list[str]]]:
     """``(name, title, items)`` of each list of text the findings hold, in the order shown."""
     fields = type(findings).model_fields
     return [(name, fields[name].title or name, getattr(findings, name)) for name in _LISTS_SHOWN if name in fields]
-
-
-def defect_cells(number: int, defect: Defect) -> tuple[str, ...]:
-    return (str(number), *(str(getattr(defect, name)) for name in Defect.model_fields))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -54,9 +54,6 @@ class SignOff:
             object.__setattr__(self, name, clean(" ".join(str(getattr(self, name) or "").split())))
         object.__setattr__(self, "final", bool(self.final))
 
-    def rows(self) -> list[tuple[str, str]]:
-        return [(label, getattr(self, name) or "—") for name, label in SIGNOFF_LABELS.items()]
-
     @property
     def empty(self) -> bool:
         return not any(getattr(self, name) for name in SIGNOFF_LABELS)
@@ -324,33 +321,3 @@ def _score(given: str, scale: ScaleDefinition) -> str | None:
         return CANNOT_TELL
     codes = {code.lower(): code for code in scale.codes}
     return codes.get(given.lower().removesuffix(".0"))
-
-
-@dataclass(frozen=True)
-class ElementSummary:
-    """Per element: the worst condition score, how many defects, on which photos."""
-
-    element: str
-    worst_score: str
-    defects: int
-    photos: tuple[int, ...]
-
-
-def element_summary(findings: Sequence[Finding], scale: ScaleDefinition) -> list[ElementSummary]:
-    """The summary table at the top of a report: elements in the order first seen; the worst score is the one
-    furthest along the scale (the scales run from best to worst)."""
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault(finding.element.strip() or "(element not given)", []).append(finding)
-    summary = []
-    for element, rows in groups.items():
-        worst = scale.worst(row.condition_score for row in rows) or CANNOT_TELL
-        summary.append(
-            ElementSummary(
-                element=element,
-                worst_score=worst,
-                defects=sum(1 for row in rows if row.defect_type),
-                photos=tuple(sorted({row.photo for row in rows})),
-            )
-        )
-    return summary

@@ -19,7 +19,6 @@ from image_analysis.review import (
     Finding,
     Review,
     SignOff,
-    element_summary,
 )
 from tests.helpers import describe_into_store
 from tests.reply_corpus import BASE
@@ -132,20 +131,15 @@ def test_report_needs_a_store(tmp_path, monkeypatch):
 
 
 def test_the_worst_score_is_the_one_furthest_along_the_scale():
-    rows = [
-        Finding(1, element="deck", condition_score="7", defect_type="crack"),
-        Finding(2, element="deck", condition_score="3", defect_type="spalling"),
-        Finding(2, element="pier", condition_score="cannot tell from this photo"),
-    ]
-    summary = element_summary(rows, ConditionScale.NBI.definition)
-    assert [(line.element, line.worst_score, line.defects, line.photos) for line in summary] == [
-        ("deck", "3", 2, (1, 2)),
-        ("pier", "cannot tell from this photo", 0, (2,)),
-    ]
-    nen = element_summary(
-        [Finding(1, element="wall", condition_score=s) for s in "254"], ConditionScale.NEN2767.definition
+    nbi, nen = ConditionScale.NBI.definition, ConditionScale.NEN2767.definition
+    assert nbi.worst(["7", "3", "cannot tell from this photo"]) == "3", "NBI runs from 9 (excellent) to 0"
+    assert nen.worst("254") == "5" and nen.worst(["cannot tell from this photo"]) is None
+    ordered = sorted(["4", "cannot tell from this photo", "6", "1"], key=nen.rank, reverse=True)
+    assert ordered == ["6", "4", "1", "cannot tell from this photo"], "the condition summary's order: worst first"
+    assert (
+        nen.shown("4") == "4\xa0(mediocre)"
+        and nen.shown("cannot tell from this photo") == "cannot tell from this photo"
     )
-    assert nen[0].worst_score == "5"
 
 
 def test_the_review_state_says_who_reviewed():
