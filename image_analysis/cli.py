@@ -35,11 +35,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import analysis, model, pdf, register, reports
+from image_analysis import analysis, model, pdf, register
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
-from image_analysis.reports import document, terminal
+from image_analysis.reports import document, html, terminal, word
+from image_analysis.reports.findings_csv import findings_csv
 from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
 from image_analysis.review import (
     ADDED,
@@ -248,8 +249,9 @@ def _describe(args: argparse.Namespace) -> int:
     if kept:
         _note(f"{kept} of {len(results)} taken from the store {args.store} (no request sent for them)")
     store_failed = _store_notes(store, results)
-    written = _write_outputs(args, results, Review(_signoff(args)))
-    _print(results)
+    report = document.build(results, Review(_signoff(args)))  # the page, the reports and the terminal share it
+    written = _write_outputs(args, results, Review(_signoff(args)), report)
+    _print(report)
     # results come back one per upload, in upload order: each failed one names the file it came from
     failed = list(dict.fromkeys(str(path) for result, path in zip(results, sources, strict=True) if result.error))
     if failed and len(results) > 1:
@@ -284,9 +286,9 @@ def _store_notes(store: SqliteStore | None, results: list[analysis.Analysis]) ->
     return bool(store.journal_note or missing)
 
 
-def _print(results: list[analysis.Analysis]) -> None:
+def _print(report: document.ReportDocument) -> None:
     """Each description on stdout; what the reader must know about each on stderr, worded as in the reports."""
-    out, err = terminal.render(document.build(results))
+    out, err = terminal.render(report)
     for text in out:
         print(for_terminal(text))
     for line in err:
@@ -341,7 +343,7 @@ def _report(args: argparse.Namespace) -> int:
         return _fail(EXIT_BAD_INPUT, f"{args.findings}: {error}")
     edited = sum(1 for finding in review.findings if finding.status in (EDITED, ADDED))
     _note(f"{len(review.findings)} findings on {len(results)} photos; {edited} edited or added by the inspector")
-    return EXIT_OK if _write_outputs(args, results, review) else EXIT_SERVICE
+    return EXIT_OK if _write_outputs(args, results, review, document.build(results, review)) else EXIT_SERVICE
 
 
 def _stored_results(
@@ -396,17 +398,19 @@ def _signoff(args: argparse.Namespace) -> SignOff:
     return SignOff(**{name: getattr(args, name, "") for name in SIGNOFF_LABELS}, final=args.final)
 
 
-def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis], review: Review) -> bool:
-    """Build and write each output asked for, independently: one that fails is reported, the others are still
-    written. Returns whether all were."""
+def _write_outputs(
+    args: argparse.Namespace, results: list[analysis.Analysis], review: Review, report: document.ReportDocument
+) -> bool:
+    """Build and write each output asked for from the one report document, independently: one that fails is
+    reported, the others are still written. Returns whether all were."""
     outputs: list[tuple[str, Path, Callable[[], bytes]]] = []
-    word_report = functools.cache(lambda: reports.word_report(results, review=review, paper=args.paper))
+    word_report = functools.cache(lambda: word.render(report, args.paper))  # the Word report and its PDF
     if args.out:
-        outputs.append(("the page", args.out, lambda: _page(results, review).encode("utf-8")))
+        outputs.append(("the page", args.out, lambda: _page(report, review).encode("utf-8")))
     if args.docx:
         outputs.append(("the Word report", args.docx, lambda: word_report()))
     if args.csv:
-        outputs.append(("the findings CSV", args.csv, lambda: reports.findings_csv(results, review).encode("utf-8")))
+        outputs.append(("the findings CSV", args.csv, lambda: findings_csv(results, review).encode("utf-8")))
     if args.pdf:
         outputs.append(("the PDF report", args.pdf, lambda: word_to_pdf(word_report())))
     if getattr(args, "register", None):
@@ -431,10 +435,11 @@ def _write_outputs(args: argparse.Namespace, results: list[analysis.Analysis], r
     return failed == 0
 
 
-def _page(results: list[analysis.Analysis], review: Review) -> str:
-    if len(results) == 1 and not review.findings and review.signoff.empty:
-        return reports.html_page(results[0])
-    return reports.html_report(results, review=review)
+def _page(report: document.ReportDocument, review: Review) -> str:
+    """The page for one image with nothing reviewed or signed; the report otherwise."""
+    if len(report.entries) == 1 and not review.findings and review.signoff.empty:
+        return html.render_page(report)
+    return html.render_report(report)
 
 
 def write_atomically(path: Path, content: bytes) -> None:

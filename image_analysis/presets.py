@@ -71,8 +71,7 @@ class ScaleDefinition:
     def worst(self, codes: Iterable[str]) -> str | None:
         """The code furthest along the scale (every scale runs from best to worst); ``None`` when ``codes`` holds
         none of the scale's (only "cannot tell", say)."""
-        rank = {code: index for index, code in enumerate(self.codes)}
-        return max((code for code in codes if code in rank), key=rank.__getitem__, default=None)
+        return max((code for code in codes if code in self.codes), key=self.rank, default=None)
 
 
 class ConditionScale(StrEnum):

@@ -236,6 +236,12 @@ def parse_ref(text: str) -> str:
     return finding_ref(int(match.group(1)), int(match.group(2))) if match else text
 
 
+def defect_number(ref: str) -> int | None:
+    """Which defect of its photo a ref names (``P3-F2`` is 2, ``P3-F0`` is 0); ``None`` for any other text."""
+    match = _REF.match(parse_ref(ref))
+    return int(match.group(2)) if match else None
+
+
 def photo_number(text: str) -> int | None:
     """A photo number as a row holds it: a whole number from 1 (``3`` or a spreadsheet's ``3.0``); ``None`` for
     anything else (``-5``, ``0``, ``1.7``, ``1e23``, ``inf``)."""

@@ -19,6 +19,7 @@ from image_analysis import register
 from image_analysis.analysis import Analysis
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
 from image_analysis.metadata import GpsPosition, PhotoMetadata
+from image_analysis.model import Description
 from image_analysis.photo_map import GREY, scale_colours
 from image_analysis.prepare import Preparation
 from image_analysis.presets import Preset, ScaleDefinition
@@ -31,7 +32,7 @@ from image_analysis.review import (
     Finding,
     Review,
     ai_findings,
-    parse_ref,
+    defect_number,
 )
 from image_analysis.safe_text import clean
 from image_analysis.vocabulary import CANNOT_TELL, URGENCIES
@@ -42,6 +43,7 @@ TITLES = {
     Preset.GENERAL: "Image description",
 }
 DRAFT = "Draft: AI findings not reviewed"
+DRAFT_DESCRIPTIONS = "Draft: AI descriptions not reviewed"
 REVIEWED = "Reviewed"
 FINAL = "Final"
 HEADING_LENGTH = 70
@@ -64,7 +66,7 @@ class Column:
     unbroken: bool = False
     """Never broken across lines: a number, a score, a reference."""
     key: str = ""
-    """What the column holds, for a writer's styling (``note``, ``origin``, ``problems``)."""
+    """What the column holds, for a writer's styling (``inspector-note``, ``origin``, ``problems``)."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,11 @@ class Cover:
     fields: tuple[Field, ...]
     signatory: str
     signable: bool
-    """Whether the report may be signed (reviewed or final); a draft says instead why it is not to be signed."""
+    """Whether the report may be signed (reviewed or final); a draft says ``NOT_FOR_SIGNATURE`` instead."""
     disclaimer: str
     counts: str
+    footer: str
+    """What every page's footer says beside its number: the project and the reference."""
     notes: tuple[Note, ...] = ()
 
 
@@ -160,12 +164,14 @@ class Cover:
 class Summary:
     """The condition summary: every finding worst first, the count per score, and the photos without findings."""
 
-    title: str
     table: Table | None
     counts: tuple[tuple[str, int, tuple[int, int, int]], ...]
     """Findings per condition score, worst first, each with its colour (the map's)."""
-    without_findings: tuple[str, ...]
-    without_description: tuple[str, ...]
+    lines: tuple[str, ...]
+    """Which photos have no findings, and which no description."""
+    title: str = "Condition summary"
+    chart_title: str = "Findings per condition score"
+    empty: str = "No defects were reported on any photo."
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,14 @@ class Appendix:
     """Per entry (its heading) how its reply was read."""
     removed: tuple[str, ...] = ()
     sent: Table | None = None
+    removed_title: str = ""
+    title: str = "Appendix"
+    repairs_title: str = "How the model's replies were read"
+    repairs_intro: str = (
+        "Where a reply did not come exactly in the findings format, the findings were read from it as listed; the "
+        "replies themselves are kept unchanged in the HTML report."
+    )
+    sent_title: str = "What was sent to the model"
 
 
 @dataclass(frozen=True)
@@ -183,11 +197,8 @@ class ReportDocument:
     entries: tuple[Entry, ...]
     summary: Summary | None = None
     register: Table | None = None
+    register_title: str = "Drawing register"
     appendix: Appendix = field(default_factory=Appendix)
-
-    @property
-    def noun(self) -> str:
-        return {Preset.INSPECTION: "photo", Preset.DRAWING: "sheet"}.get(self.preset, "image")
 
 
 def build(
@@ -211,6 +222,7 @@ def build(
         appendix=Appendix(
             repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
             removed=_removed(analyses, review),
+            removed_title=f"Removed {_noun(preset)}s",
             sent=_sent_table(entries) if preset is not Preset.GENERAL else None,  # a description has no audit trail
         ),
     )
@@ -220,19 +232,29 @@ def build(
 # The cover
 
 
-def status(preset: Preset, effective: Sequence[Finding], review: Review) -> tuple[str, Note | None]:
-    """The report's status and, when it cannot be what was asked, why."""
+@dataclass(frozen=True)
+class _Status:
+    text: str
+    signable: bool
+    note: Note | None = None
+    """Why it is not what was asked (final, with findings still unreviewed)."""
+
+
+def _status(preset: Preset, effective: Sequence[Finding], review: Review) -> _Status:
+    """The report's status: a draft until every finding is reviewed, then reviewed, or final when asked."""
     open_rows = sum(1 for finding in effective if finding.status == AI_NOT_REVIEWED)
     reviewed_any = bool(review.findings)
     if preset is Preset.INSPECTION and (open_rows or not reviewed_any):
         text = DRAFT if not reviewed_any else f"Draft: {_count(open_rows, 'AI finding')} not reviewed"
         if review.signoff.final:
             left = _count(open_rows, "finding")
-            return text, Note(f"Not issued as final: {left} still the AI's, not reviewed. Review them first.")
-        return text, None
+            return _Status(
+                text, False, Note(f"Not issued as final: {left} still the AI's, not reviewed. Review them first.")
+            )
+        return _Status(text, False)
     if review.signoff.final:
-        return FINAL, None
-    return (REVIEWED, None) if reviewed_any else (DRAFT.replace("findings", "descriptions"), None)
+        return _Status(FINAL, True)
+    return _Status(REVIEWED, True) if reviewed_any else _Status(DRAFT_DESCRIPTIONS, False)
 
 
 def _cover(
@@ -244,14 +266,14 @@ def _cover(
     today: date,
 ) -> Cover:
     signoff = review.signoff
-    state, note = status(preset, effective, review)
+    state = _status(preset, effective, review)
     labels = {"location": "Object" if preset is Preset.INSPECTION else "Object / location"}
     shown = [(name, labels.get(name, label)) for name, label in _signoff_labels(preset)]
     every = preset is Preset.INSPECTION  # an inspection lists every sign-off field, to be filled if blank
     fields = [Field(label, getattr(signoff, name) or "—") for name, label in shown if every or getattr(signoff, name)]
     fields.append(Field("Report date", long_date(today)))
     models = sorted({result.description.model for result in analyses if result.description})
-    notes = [note] if note else []
+    notes = [state.note] if state.note else []
     failed = [result for result in analyses if result.error]
     if failed:
         noun = _noun(preset)
@@ -265,12 +287,13 @@ def _cover(
         notes.append(Note(f"{_count(len(not_kept), 'description')} shown but not kept; kept at the next run."))
     return Cover(
         title=clean(title or TITLES[preset]),
-        status=state,
+        status=state.text,
         fields=tuple(fields),
         signatory=signoff.inspector,
-        signable=not state.startswith("Draft"),
-        disclaimer=_disclaimer(preset, models, reviewed_by=signoff.inspector if not state.startswith("Draft") else ""),
+        signable=state.signable,
+        disclaimer=_disclaimer(preset, models, reviewed_by=signoff.inspector if state.signable else ""),
         counts=_counts(preset, analyses, effective),
+        footer=" · ".join(part for part in (signoff.project, signoff.reference) if part),
         notes=tuple(notes),
     )
 
@@ -354,10 +377,15 @@ def _summary(entries: Sequence[Entry], effective: Sequence[Finding], scale: Scal
     if counted[CANNOT_TELL]:
         counts += ((CANNOT_TELL, counted[CANNOT_TELL], GREY),)
     with_defects = {finding.photo for finding in defects}
-    without = tuple(entry.heading for entry in entries if not entry.failed and entry.number not in with_defects)
-    failed = tuple(entry.heading for entry in entries if entry.failed)
+    without = [entry.heading for entry in entries if not entry.failed and entry.number not in with_defects]
+    failed = [entry.heading for entry in entries if entry.failed]
+    lines = [
+        f"{label}: {'; '.join(headings)}."
+        for label, headings in (("Photos without findings", without), ("Without a description", failed))
+        if headings
+    ]
     table = Table(columns, tuple(rows), "summary", marks) if rows else None
-    return Summary("Condition summary", table, counts, without, failed)
+    return Summary(table, counts, tuple(lines))
 
 
 _REGISTER_COLUMNS = (
@@ -474,12 +502,8 @@ def _entry(result: Analysis, review: Review, by_page: dict[int, register.Registe
         return _drawing(base, findings, by_page.get(page))
     if parsed.problem and preset is not Preset.GENERAL:
         problem = Note(f"The reply did not come in the findings format ({parsed.problem}); it is shown as it came.")
-        return _replace(base, raw=description.text, notes=(*base.notes, problem))
-    return _replace(base, answer=description.text)
-
-
-def _replace(entry: Entry, **changes: object) -> Entry:
-    return replace(entry, **changes)  # type: ignore[arg-type]
+        return replace(base, raw=description.text, notes=(*base.notes, problem))
+    return replace(base, answer=description.text)
 
 
 def _entry_noun(result: Analysis) -> str:
@@ -517,7 +541,7 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
     lists = tuple(
         Listing(title, tuple(items)) for name, title, items in text_lists(findings) if name != "cannot_tell" and items
     )
-    return _replace(
+    return replace(
         base,
         title=_heading_title(elements[0] if elements else ""),
         summary=findings.summary,
@@ -553,7 +577,7 @@ def _findings_table(
         if isinstance(defect, Defect) and defect.description
     }
     defects = [row for row in rows if row.defect_type]
-    scores_differ = len({row.condition_score for row in defects}) > 1 or reviewed
+    score_column = reviewed or len({row.condition_score for row in defects}) > 1
     any_note = any(row.inspector_note for row in defects)
     columns: list[Column] = [
         Column("#", unbroken=True),
@@ -562,7 +586,7 @@ def _findings_table(
         Column(FINDING_LABELS["extent"]),
         Column("Description"),
     ]
-    if scores_differ:
+    if score_column:
         columns.append(Column(FINDING_LABELS["condition_score"]))
     if per_row[0]:
         columns.append(Column(FINDING_LABELS["recommended_action"]))
@@ -574,12 +598,9 @@ def _findings_table(
         columns.append(Column(FINDING_LABELS["status"], key="origin"))
     cells = []
     for number, row in enumerate(defects, start=1):
-        ref = parse_ref(row.ref)
-        defect = int(ref.rsplit("F", 1)[1]) if re.fullmatch(r"P\d+-F\d+", ref) else 0
-        line = [str(number), row.defect_type, row.location or "—", row.extent or "—"]
-        line.append(notes.get(defect, "") if row.status != ADDED else "")
-        line[-1] = line[-1] or "—"
-        if scores_differ:
+        description = notes.get(defect_number(row.ref) or 0, "") if row.status != ADDED else ""
+        line = [str(number), row.defect_type, row.location or "—", row.extent or "—", description or "—"]
+        if score_column:
             line.append(scale.shown(row.condition_score))
         if per_row[0]:
             line.append(row.recommended_action or "—")
@@ -628,7 +649,7 @@ def _drawing(base: Entry, findings: DrawingFindings, row: register.RegisterRow |
     if row and row.problems:
         notes = (*notes, *(Note(f"Register: {problem}", "check") for problem in row.problems))
     kind = Field("Kind of drawing", findings.drawing_kind or "—")
-    return _replace(
+    return replace(
         base,
         title=_heading_title(title or (block.title or "")),
         summary=findings.summary,
@@ -666,7 +687,7 @@ def caption(noun: str, number: int, preparation: Preparation | None) -> str:
             parts.append(clean(metadata.camera))
     if not parts:  # the heading says "Photo 3" already
         return ""
-    return " · ".join([f"{noun} {number} —", *parts]).replace(" — ·", " —")
+    return f"{noun} {number} — " + " · ".join(parts)
 
 
 def taken(stamp: str) -> str:
@@ -728,9 +749,9 @@ def sent_facts(preparation: Preparation, model: str | None) -> list[Field]:
     return facts
 
 
-def _request_facts(description: object) -> list[Field]:
+def _request_facts(description: Description | None) -> list[Field]:
     """How the request was made, when it is worth saying (the server refused the structured output asked for)."""
-    note = getattr(description, "format_note", None)
+    note = description.format_note if description else None
     return [Field("Request", clean(note))] if note else []
 
 
@@ -746,13 +767,13 @@ _NUMBER_UNIT = re.compile(r"(\d)[ ]+(?=(?:x|×|mm|cm|m|m2|m²|m3|kg|kN|t)\b|[×%
 _TIMES_NUMBER = re.compile(r"([x×])\s+(?=\d)")
 
 
-_SQUARE = re.compile(r"(?<=\d[ \u00a0])m([23])\b|(?<=\d)m([23])\b")
+_SQUARE = re.compile(r"(?<=\d)([ \u00a0]?)m([23])\b")
 
 
 def unbroken_numbers(text: str) -> str:
     """``0.2 x 0.3 m`` kept on one line: a number stays with its unit and its ``x``; ``2 m2`` written ``2 m²``."""
     text = _TIMES_NUMBER.sub(rf"\1{NO_BREAK}", _NUMBER_UNIT.sub(rf"\1{NO_BREAK}", text))
-    return _SQUARE.sub(lambda match: "m" + "²³"[int(match.group(1) or match.group(2)) - 2], text)
+    return _SQUARE.sub(lambda match: match.group(1) + "m" + "²³"[int(match.group(2)) - 2], text)
 
 
 def _noun(preset: Preset) -> str:

@@ -9,9 +9,9 @@ tables with raw HTML never interpreted.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from docx import Document
@@ -39,6 +39,8 @@ SHEET_HEIGHT = 135 * layout.MM
 """The tallest a drawing sheet is shown, on a landscape page: large enough to read its lettering."""
 FIT = 0.95
 """The share of a page an estimate may fill (estimates are estimates)."""
+ESTIMATE_MARGIN = 1.03
+"""What an estimated height is multiplied by, to err on the side of a page break."""
 MUTED = RGBColor(0x5B, 0x67, 0x75)
 ERROR = RGBColor(0xA4, 0x26, 0x2C)
 _STYLE_IDS: dict[str, str] = {}
@@ -51,7 +53,7 @@ def render(report: ReportDocument, paper: str = "A4") -> bytes:
     document = Document()
     layout.page_setup(document, paper)
     layout.typography(document)
-    layout.footer(document, _footer(report))
+    layout.footer(document, report.cover.footer)
     writer = _Writer(document)
     writer.cover(report)
     writer.entries(report)
@@ -61,23 +63,11 @@ def render(report: ReportDocument, paper: str = "A4") -> bytes:
     return buffer.getvalue()
 
 
-def _footer(report: ReportDocument) -> str:
-    fields = {field.label: field.value for field in report.cover.fields}
-    parts = [fields.get("Project", "—"), fields.get("Reference", "—")]
-    return " · ".join(part for part in parts if part and part != "—")
-
-
-@dataclass
-class _Page:
-    """Where the writer is on the page, as far as it can tell (points used of the text height)."""
-
-    used: float = 0.0
-
-
 class _Writer:
     def __init__(self, document: DocumentType) -> None:
         self.document = document
-        self.page = _Page()
+        self.used = 0.0
+        """Points used of the current page's text height, as far as the writer can tell."""
         self.tallest = PHOTO_HEIGHT
         """How tall the current entry's picture may be (points)."""
 
@@ -101,25 +91,24 @@ class _Writer:
         width = layout.text_width(self.document)
         lines = sum(_line_count(text, width, 10) for text in (cover.counts, cover.disclaimer))
         lines += sum(_line_count(note.text, width, 10) for note in cover.notes)
-        self.page.used = 60.0 + 14 * len(cover.fields) + 60 + 13 * lines
+        self.used = 60.0 + 14 * len(cover.fields) + 60 + 13 * lines
         summary = report.summary
         if summary is not None:
             self.heading(summary.title, 1)
             if summary.counts:
+                self.paragraph(f"{summary.chart_title}:")
                 self.chart(summary.counts)
             if summary.table is not None:
                 self.table(summary.table)
             else:
-                self.paragraph("No defects were reported on any photo.")
-            if summary.without_findings:
-                self.paragraph("Photos without findings: " + "; ".join(summary.without_findings) + ".")
-            if summary.without_description:
-                self.paragraph("Without a description: " + "; ".join(summary.without_description) + ".")
-            self.page.used = layout.text_height(self.document)  # the entries start on a page of their own
+                self.paragraph(summary.empty)
+            for line in summary.lines:
+                self.paragraph(line)
+            self.used = layout.text_height(self.document)  # the entries start on a page of their own
         if report.register is not None:
-            self.heading("Drawing register", 1)
+            self.heading(report.register_title, 1)
             self.table(report.register)
-            self.page.used = layout.text_height(self.document)
+            self.used = layout.text_height(self.document)
 
     def signature(self, name: str) -> None:
         """Signature, name and date, each above a line to sign on."""
@@ -147,7 +136,6 @@ class _Writer:
             draw.text((label_width + length + 6 * scale, top + 3 * scale), str(count), fill=(29, 39, 51), font=font)
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
-        self.paragraph("Findings per condition score:")
         width = image.width / scale * 0.75  # pixels at 96 dpi as points
         self.document.add_picture(io.BytesIO(buffer.getvalue()), width=Pt(min(width, layout.text_width(self.document))))
 
@@ -157,50 +145,41 @@ class _Writer:
         landscape = False
         for entry in report.entries:
             sheet = entry.noun == "Sheet" and entry.preparation is not None
-            if sheet and not landscape:
-                layout.new_section(self.document, landscape=True)
-                landscape, self.page.used = True, 0.0
-            elif not sheet and landscape:
-                layout.new_section(self.document, landscape=False)
-                landscape, self.page.used = False, 0.0
-            self.entry(entry, fresh_page=sheet)
+            if sheet != landscape:  # sheets on landscape pages, everything else in portrait
+                layout.new_section(self.document, landscape=sheet)
+                landscape, self.used = sheet, 0.0
+            self.entry(entry, sheet)
         if landscape:
             layout.new_section(self.document, landscape=False)
-            self.page.used = 0.0
+            self.used = 0.0
 
-    def entry(self, entry: Entry, fresh_page: bool = False) -> None:
+    def entry(self, entry: Entry, sheet: bool) -> None:
         """One entry: on the page it fits on whole, or from the top of a new one; heading, picture, caption and the
-        first findings rows always together; findings longer than the page continue under "(continued)"."""
-        page_height = layout.text_height(self.document)
-        self.tallest = SHEET_HEIGHT if entry.noun == "Sheet" else PHOTO_HEIGHT
-        height = self.estimate(entry)
-        if height > page_height * FIT - self.page.used and entry.noun != "Sheet" and entry.preparation is not None:
-            self.tallest = 0.0
-            rest = self.estimate(entry)  # everything but the picture
-            for room in (page_height * FIT - self.page.used, page_height * FIT):
-                tallest = room / 1.03 - rest - 8
-                if tallest >= SMALLEST_PHOTO:  # a smaller photo rather than a page more
+        first findings rows always together; findings longer than the page continue under "(continued)". A sheet
+        has a page of its own, and what was read from it follows on the next."""
+        room = layout.text_height(self.document) * FIT
+        top, rest = self.estimate(entry)  # what precedes the findings and what follows, without the picture
+        self.tallest = SHEET_HEIGHT if sheet else PHOTO_HEIGHT
+        if not sheet and entry.preparation is not None and self._height(entry, top, rest) > room - self.used:
+            for space in (room - self.used, room):  # a smaller photo rather than a page more
+                tallest = space / ESTIMATE_MARGIN - top - rest - 8
+                if tallest >= SMALLEST_PHOTO:
                     self.tallest = min(tallest, PHOTO_HEIGHT)
                     break
-            else:  # it takes more than a page all the same: the photo at its size
-                self.tallest = PHOTO_HEIGHT
-            height = self.estimate(entry)
+        height = self._height(entry, top, rest)
         start = layout.body_length(self.document)
-        fits_here = self.page.used + height <= page_height * FIT
         heading = self.heading(entry.heading, 1)
-        if (fresh_page or not fits_here) and self.page.used > 0:
+        if (sheet or self.used + height > room) and self.used > 0:
             layout.page_break_before(heading)
-            self.page.used = 0.0
-        small = self.paragraph(entry.file_name)
-        _muted(small, 8)
+            self.used = 0.0
+        _muted(self.paragraph(entry.file_name), 8)
         self.picture(entry)
         if entry.caption:
             self.paragraph(entry.caption, "Caption")
-        sheet = entry.noun == "Sheet" and entry.preparation is not None
-        if sheet:  # the sheet has its page; what was read from it follows on the next
+        if sheet:
             layout.keep_together_from(self.document, start)
             layout.page_break_before(self.heading(f"{entry.heading} (continued)", 2))
-            start, height, self.page.used = layout.body_length(self.document), height - self.tallest, 0.0
+            start, height, self.used = layout.body_length(self.document), (top + rest) * ESTIMATE_MARGIN, 0.0
         if entry.question:
             self.paragraph(f"Question: {entry.question}").runs[0].bold = True
         for note in entry.notes:
@@ -211,13 +190,12 @@ class _Writer:
             if entry.fields_title:
                 self.heading(entry.fields_title, 2)
             self.fields(entry.fields)
-        whole = height <= page_height * FIT
-        if whole or sheet:
-            first_rows = None
-        else:  # the start of the entry stays together; what follows may flow
+        whole = height <= room
+        first_rows = None
+        if not (whole or sheet):  # the start of the entry stays together; what follows may flow
             layout.keep_together_from(self.document, start)
             start = layout.body_length(self.document)
-            first_rows = page_height * FIT - min(self.page.used + self.estimate_top(entry), page_height * FIT)
+            first_rows = room - min(self.used + top + self.picture_size(entry)[1], room)
         if entry.findings is not None:
             self.heading(entry.findings_title, 2)
             self.findings(entry, first_rows)
@@ -235,9 +213,13 @@ class _Writer:
             state.runs[0].italic = True
         if whole:
             layout.keep_together_from(self.document, start)
-            self.page.used += height
+            self.used += height
         else:
-            self.page.used = (self.page.used + height) % page_height
+            self.used = (self.used + height) % layout.text_height(self.document)
+
+    def _height(self, entry: Entry, top: float, rest: float) -> float:
+        picture = self.picture_size(entry)[1] + 6 if entry.preparation is not None else 0.0
+        return (top + picture + rest) * ESTIMATE_MARGIN
 
     def findings(self, entry: Entry, room: float | None) -> None:
         """The findings table; when ``room`` (points left on the entry's first page) is given and the rows need
@@ -279,51 +261,43 @@ class _Writer:
 
     # -- estimates ------------------------------------------------------------------------------------------
 
-    def estimate_top(self, entry: Entry) -> float:
-        """Points from the entry's heading to the end of its fields."""
+    def estimate(self, entry: Entry) -> tuple[float, float]:
+        """Points the entry takes, as far as can be told before LibreOffice or Word lay it out, without its picture:
+        from its heading to the end of its fields, and what follows (findings, lists, the description). Measured
+        once per entry: a reply of 100,000 characters is not measured again for each picture size tried."""
         width = layout.text_width(self.document)
-        height = 34.0 + 12.0
-        if entry.preparation is not None:
-            height += self.picture_size(entry)[1] + 6
-        height += _line_count(entry.caption, width, 8.5) * 8.5 * layout.LINE + 8
-        height += _line_count(entry.question, width, 10) * 12 + 4 if entry.question else 0
-        height += sum(_line_count(note.text, width, 10) * 12 + 4 for note in entry.notes)
-        height += _line_count(entry.summary, width, 10) * 12 + 4 if entry.summary else 0
+        top = 34.0 + 12.0
+        top += _line_count(entry.caption, width, 8.5) * 8.5 * layout.LINE + 8
+        top += _line_count(entry.question, width, 10) * 12 + 4 if entry.question else 0
+        top += sum(_line_count(note.text, width, 10) * 12 + 4 for note in entry.notes)
+        top += _line_count(entry.summary, width, 10) * 12 + 4 if entry.summary else 0
         if entry.fields:
-            height += 24 if entry.fields_title else 0
+            top += 24 if entry.fields_title else 0
             widths = self._field_widths(entry.fields)
             sourced = len(widths) == 3
             cells = [[field.label, field.value, *([field.source] if sourced else [])] for field in entry.fields]
-            height += sum(layout.row_height(row, widths) for row in cells) + 6
-        return height
-
-    def estimate(self, entry: Entry) -> float:
-        """Points the whole entry takes, as far as can be told before LibreOffice or Word lay it out."""
-        width = layout.text_width(self.document)
-        height = self.estimate_top(entry)
+            top += sum(layout.row_height(row, widths) for row in cells) + 6
+        rest = 16.0 if entry.review_state else 0.0
         if entry.findings is not None:
             widths = self.widths(entry.findings)
-            height += 24 + layout.row_height([column.label for column in entry.findings.columns], widths)
-            height += sum(layout.row_height(row, widths) for row in entry.findings.rows) + 6
+            rest += 24 + layout.row_height([column.label for column in entry.findings.columns], widths)
+            rest += sum(layout.row_height(row, widths) for row in entry.findings.rows) + 6
         elif entry.no_findings:
-            height += 16
+            rest += 16
         for listing in entry.lists:
-            height += 24 + sum(_line_count(item, width - 20, 10) * 12 + 4 for item in listing.items)
+            rest += 24 + sum(_line_count(item, width - 20, 10) * 12 + 4 for item in listing.items)
         if entry.answer is not None:
-            height += _line_count(entry.answer, width, 10) * 12 * 1.3 + 40
+            rest += _line_count(entry.answer, width, 10) * 12 * 1.3 + 40
         if entry.raw is not None:
-            height += _line_count(entry.raw, width, 9) * 11
-        return height * 1.03 + (16 if entry.review_state else 0)
+            rest += _line_count(entry.raw, width, 9) * 11
+        return top, rest
 
     # -- building blocks ------------------------------------------------------------------------------------
 
     def widths(self, table: Table) -> list[float]:
-        return layout.column_widths(
-            [column.label for column in table.columns],
-            table.rows,
-            [column.unbroken for column in table.columns],
-            layout.text_width(self.document),
-        )
+        """Column widths from the content, measured once per table and page width (the estimate, a split table
+        and the table itself use the same)."""
+        return _widths(table, layout.text_width(self.document))
 
     def table(self, table: Table, widths: Sequence[float] | None = None, keep_first: int = 0) -> None:
         """A table with widths from its content, its header repeated on each page; with ``keep_first`` its header
@@ -368,12 +342,7 @@ class _Writer:
             return
         self.heading(listing.title, 2)
         for number, item in enumerate(listing.items, start=1):
-            marker = f"{number}.\t" if listing.numbered else "•\t"
-            paragraph = self.paragraph(marker + item)
-            fmt = paragraph.paragraph_format
-            fmt.left_indent, fmt.first_line_indent = Pt(18), Pt(-18)
-            fmt.tab_stops.add_tab_stop(Pt(18))
-            fmt.space_after = Pt(2)
+            self.item(item, f"{number}." if listing.numbered else "•")
 
     def note(self, note: Note) -> None:
         paragraph = self.paragraph(note.text)
@@ -400,34 +369,41 @@ class _Writer:
         appendix = report.appendix
         if not (appendix.repairs or appendix.removed or appendix.sent):
             return
-        first = self.heading("Appendix", 1)
+        first = self.heading(appendix.title, 1)
         rows = len(appendix.removed) + sum(len(repairs) + 1 for _, repairs in appendix.repairs)
         rows += 2 * len(appendix.sent.rows) if appendix.sent else 0
-        if self.page.used + 80 + 16 * rows > layout.text_height(self.document) * FIT:
+        if self.used + 80 + 16 * rows > layout.text_height(self.document) * FIT:
             layout.page_break_before(first)
         if appendix.removed:
-            self.heading(f"Removed {report.noun}s", 2)
+            self.heading(appendix.removed_title, 2)
             for line in appendix.removed:
                 self.paragraph(line)
         if appendix.repairs:
-            self.heading("How the model's replies were read", 2)
-            self.paragraph(
-                "Where a reply did not come exactly in the findings format, the findings were read from it as "
-                "listed; the replies themselves are kept unchanged in the HTML report."
-            )
+            self.heading(appendix.repairs_title, 2)
+            self.paragraph(appendix.repairs_intro)
             for heading, repairs in appendix.repairs:
                 self.paragraph(heading).runs[0].bold = True
                 for repair in repairs:
-                    self.listing_item(repair)
+                    self.item(repair, "•")
         if appendix.sent is not None:
-            self.heading("What was sent to the model", 2)
+            self.heading(appendix.sent_title, 2)
             self.table(appendix.sent)
 
-    def listing_item(self, text: str) -> None:
-        paragraph = self.paragraph("•\t" + text)
+    def item(self, text: str, marker: str) -> None:
+        """One item of a list, its marker (a bullet, or its number) hanging in the margin."""
+        paragraph = self.paragraph(f"{marker}\t{text}")
         fmt = paragraph.paragraph_format
         fmt.left_indent, fmt.first_line_indent = Pt(18), Pt(-18)
-        fmt.space_after = Pt(1)
+        fmt.tab_stops.add_tab_stop(Pt(18))
+        fmt.space_after = Pt(2)
+
+
+@functools.lru_cache(maxsize=64)
+def _widths(table: Table, available: float) -> list[float]:
+    columns = table.columns
+    return layout.column_widths(
+        [column.label for column in columns], table.rows, [column.unbroken for column in columns], available
+    )
 
 
 UNREVIEWED_FILL = "FFF5E0"
