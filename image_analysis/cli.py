@@ -4,12 +4,13 @@
                                          [--page N] [--model ID] [--concurrency N] [--out page.html] [--docx F]
                                          [--csv F] [--pdf F] [--paper A4|Letter]
     python -m image_analysis prepare IMAGE [--preset P] [--page N]
-    python -m image_analysis report FINDINGS.csv --store PATH [--docx F] [--pdf F] [--out F] [--csv F]
-                                         [--inspector NAME] [--final] ...
+    python -m image_analysis report FINDINGS.xlsx|FINDINGS.csv --store PATH [--docx F] [--pdf F] [--out F]
+                                         [--xlsx F] [--csv F] [--inspector NAME] [--final] ...
 
-``--store PATH`` (or ``IMAGE_ANALYSIS_STORE``) keeps every result in SQLite: a photo already described with the same
-choices and model is not sent again, and ``report`` takes the photos from it to build the reports from a findings
-CSV the inspector edited.
+``--store PATH`` (or ``IMAGE_ANALYSIS_STORE``) keeps every result in SQLite, and the sign-off with them: a photo
+already described with the same choices and model is not sent again, and ``report`` takes the photos and the
+sign-off from it to build the reports from the findings workbook (or CSV) the inspector edited. A sign-off option
+given to ``report`` overrides the workbook's, which overrides the store's, and is kept in the store.
 
 IMAGE may be a PDF drawing: its page ``--page`` (default 1) is rendered at a resolution that suits the tiles.
 
@@ -32,6 +33,7 @@ import shlex
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -41,6 +43,7 @@ from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import document, html, terminal, word
 from image_analysis.reports.findings_csv import findings_csv
+from image_analysis.reports.findings_workbook import findings_workbook
 from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
 from image_analysis.review import (
     ADDED,
@@ -50,9 +53,17 @@ from image_analysis.review import (
     ReviewError,
     SignOff,
     photo_number,
-    reviewed,
+    record,
 )
-from image_analysis.review_csv import read_review_csv
+from image_analysis.review_csv import FINDING_COLUMNS, ReviewTable, read_review_csv
+from image_analysis.review_workbook import (
+    FINDING_HEADINGS,
+    FINDINGS,
+    PHOTOS,
+    ReviewWorkbook,
+    is_workbook,
+    read_review_workbook,
+)
 from image_analysis.safe_text import for_terminal
 from image_analysis.store import SqliteStore, StoreError
 
@@ -87,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--out", type=Path, help="write the page (one image) or the HTML report (several)")
     describe.add_argument("--docx", type=Path, help="write a Word report")
     _add_pdf(describe)
-    describe.add_argument("--csv", type=Path, help="write the findings of all images as CSV")
+    describe.add_argument("--xlsx", type=Path, help="write the findings workbook, to review in Excel or Calc")
+    describe.add_argument("--csv", type=Path, help="write the findings of all images as CSV (for scripts)")
     describe.add_argument(
         "--pages",
         default=None,
@@ -97,11 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(describe)
     _add_signoff(describe)
 
-    reviewed = commands.add_parser("report", help="build the reports from an edited findings CSV and the store")
-    reviewed.add_argument("findings", type=Path, metavar="FINDINGS.csv", help="the findings CSV, as edited")
+    reviewed = commands.add_parser("report", help="build the reports from an edited findings workbook and the store")
+    reviewed.add_argument(
+        "findings",
+        type=Path,
+        metavar="FINDINGS",
+        help="the findings workbook (.xlsx) or CSV, as the inspector edited it",
+    )
     reviewed.add_argument("--out", type=Path, help="write the HTML report")
     reviewed.add_argument("--docx", type=Path, help="write the Word report")
     _add_pdf(reviewed)
+    reviewed.add_argument("--xlsx", type=Path, help="write the reviewed findings workbook again")
     reviewed.add_argument("--csv", type=Path, help="write the reviewed findings as CSV again")
     _add_store(reviewed)
     _add_signoff(reviewed)
@@ -228,6 +246,10 @@ def _describe(args: argparse.Namespace) -> int:
     )
     if len(args.images) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")
+    if args.xlsx and request.preset is not Preset.INSPECTION:
+        return _fail(
+            EXIT_BAD_INPUT, "--xlsx writes the findings workbook of a site inspection: add --preset inspection."
+        )
     try:
         uploads, sources = _sheets(args.images, args)
     except (ImageInputError, PageSpecError) as error:
@@ -249,8 +271,11 @@ def _describe(args: argparse.Namespace) -> int:
     if kept:
         _note(f"{kept} of {len(results)} taken from the store {args.store} (no request sent for them)")
     store_failed = _store_notes(store, results)
-    report = document.build(results, Review(_signoff(args)))  # the page, the reports and the terminal share it
-    written = _write_outputs(args, results, Review(_signoff(args)), report)
+    signoff = _signoff(args)
+    if store is not None and not (signoff.empty and not signoff.final):
+        _keep_signoff(store, results, signoff)
+    report = document.build(results, Review(signoff))  # the page, the reports and the terminal share it
+    written = _write_outputs(args, results, Review(signoff), report)
     _print(report)
     # results come back one per upload, in upload order: each failed one names the file it came from
     failed = list(dict.fromkeys(str(path) for result, path in zip(results, sources, strict=True) if result.error))
@@ -328,22 +353,99 @@ def _sheets(paths: list[Path], args: argparse.Namespace) -> tuple[list[analysis.
 
 
 def _report(args: argparse.Namespace) -> int:
-    """The reports from a findings CSV the inspector edited, with the photos taken from the store. Everything is
-    checked before anything is written: a bad row stops the run (exit 2) with one line naming row and column."""
+    """The reports from the findings workbook (or CSV) the inspector edited, with the photos and the sign-off taken
+    from the store. Everything is checked before anything is written: a bad cell stops the run (exit 2) with one
+    line naming sheet, row and column."""
     if not args.store:
         return _fail(EXIT_BAD_INPUT, f"report takes the photos from a store: give --store PATH or set {STORE_ENV}.")
     try:
         store = SqliteStore(args.store, readonly=True)
-        table = read_review_csv(args.findings.read_bytes())
-        results, scale, rows = _stored_results(table.rows, store, args.store)
-        review = Review(_signoff(args), tuple(reviewed(rows, results, scale.definition)))
+        data = args.findings.read_bytes()
+        if is_workbook(data) or args.findings.suffix.lower() == ".xlsx":
+            results, review = _from_workbook(read_review_workbook(data), store, args)
+        else:
+            results, review = _from_csv(read_review_csv(data), store, args)
     except OSError as error:
         return _fail(EXIT_BAD_INPUT, f"cannot read '{args.findings}': {error.strerror or error}")
     except (StoreError, ReviewError) as error:
         return _fail(EXIT_BAD_INPUT, f"{args.findings}: {error}")
+    if not _signoff(args).empty or _signoff(args).final:
+        _keep_signoff(args.store, results, review.signoff)
     edited = sum(1 for finding in review.findings if finding.status in (EDITED, ADDED))
-    _note(f"{len(review.findings)} findings on {len(results)} photos; {edited} edited or added by the inspector")
-    return EXIT_OK if _write_outputs(args, results, review, document.build(results, review)) else EXIT_SERVICE
+    deleted = f", {len(review.deleted)} deleted" if review.deleted else ""
+    _note(
+        f"{len(review.findings)} findings on {len(results)} photos; {edited} edited or added by the inspector{deleted}"
+    )
+    report = document.build(results, review)
+    for note in report.cover.notes:
+        if note.kind == "signoff":
+            _note(note.text, label="warning: ")
+    return EXIT_OK if _write_outputs(args, results, review, report) else EXIT_SERVICE
+
+
+def _from_csv(
+    table: ReviewTable, store: SqliteStore, args: argparse.Namespace
+) -> tuple[list[analysis.Analysis], Review]:
+    results, scale, rows = _stored_results(table.rows, store, args.store)
+    signoff = _kept_signoff(store, results).overridden_by(_signoff(args))
+    try:
+        return results, record(signoff, rows, results, scale.definition)
+    except ReviewError as error:
+        raise error.named(FINDING_COLUMNS) from None
+
+
+def _from_workbook(
+    book: ReviewWorkbook, store: SqliteStore, args: argparse.Namespace
+) -> tuple[list[analysis.Analysis], Review]:
+    """The photos the workbook was made for, from the store, and its rows checked against them."""
+    scales = {scale.definition.name: scale for scale in ConditionScale}
+    scale = scales.get(book.scale, ConditionScale.NEN2767)
+    results = []
+    for row, photo in enumerate(book.photos, start=2):
+        value = store.get(photo.record) if photo.record else None
+        if value is not None:
+            results.append(dataclasses.replace(analysis.Analysis.from_json(value), number=photo.number))
+        elif photo.error:
+            request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale)
+            failed = analysis.Analysis(photo.number, photo.file, request, error=photo.error, failed_at=analysis.SERVICE)
+            results.append(failed)
+        else:
+            message = f"photo {photo.number} ('{photo.file}') is not in the store '{args.store}'"
+            message += " (give the store it was described into)"
+            raise ReviewError(row, "Photo", message, PHOTOS)
+    mismatch = book.mismatch(results)
+    if mismatch is not None:
+        raise mismatch
+    signoff = _kept_signoff(store, results).overridden_by(book.signoff).overridden_by(_signoff(args))
+    try:
+        return results, record(signoff, book.rows, results, scale.definition)
+    except ReviewError as error:
+        raise error.named(FINDING_HEADINGS, FINDINGS) from None
+
+
+SIGNOFF_KEY = "signoff:"
+"""The store keeps the sign-off beside each photo's result: ``signoff:`` and the result's key."""
+
+
+def _keep_signoff(store: SqliteStore | Path, results: list[analysis.Analysis], signoff: SignOff) -> None:
+    """Keep the sign-off in the store with the results it signs for; a store that cannot take it is a note."""
+    value = {"signoff": signoff.to_json(), "saved_at": datetime.now(UTC).isoformat()}
+    try:
+        kept = store if isinstance(store, SqliteStore) else SqliteStore(store)
+        for result in results:
+            if result.record:
+                kept.put(SIGNOFF_KEY + result.record, value)
+    except StoreError as error:
+        _note(f"the sign-off is in the reports but could not be kept in the store ({error})")
+
+
+def _kept_signoff(store: SqliteStore, results: list[analysis.Analysis]) -> SignOff:
+    """The sign-off last kept with any of the results; an empty one when there is none."""
+    values = [store.get(SIGNOFF_KEY + result.record) for result in results if result.record]
+    kept = [value for value in values if isinstance(value, dict) and isinstance(value.get("signoff"), dict)]
+    if not kept:
+        return SignOff()
+    return SignOff.from_json(max(kept, key=lambda value: str(value.get("saved_at") or ""))["signoff"])
 
 
 def _stored_results(
@@ -411,6 +513,9 @@ def _write_outputs(
         outputs.append(("the Word report", args.docx, lambda: word_report()))
     if args.csv:
         outputs.append(("the findings CSV", args.csv, lambda: findings_csv(results, review).encode("utf-8")))
+    if getattr(args, "xlsx", None):
+        workbook = lambda: findings_workbook(results, review, report.cover.status)  # noqa: E731
+        outputs.append(("the findings workbook", args.xlsx, workbook))
     if args.pdf:
         outputs.append(("the PDF report", args.pdf, lambda: word_to_pdf(word_report())))
     if getattr(args, "register", None):

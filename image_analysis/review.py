@@ -23,6 +23,10 @@ AI_CONFIRMED = "AI, confirmed"
 EDITED = "edited by the inspector"
 ADDED = "added by the inspector"
 ORIGINS = (AI_NOT_REVIEWED, AI_CONFIRMED, EDITED, ADDED)
+CHOSEN = (AI_NOT_REVIEWED, AI_CONFIRMED)
+"""The origins an inspector sets on an AI finding; "edited" and "added" are decided by comparing the row with it."""
+DELETED = "deleted by the inspector"
+"""An AI finding whose row the inspector deleted: not in the record's findings, listed under its photo."""
 
 
 SIGNOFF_LABELS = {
@@ -57,6 +61,18 @@ class SignOff:
     @property
     def empty(self) -> bool:
         return not any(getattr(self, name) for name in SIGNOFF_LABELS)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SignOff:
+        return cls(**{name: str(data.get(name) or "") for name in SIGNOFF_LABELS}, final=bool(data.get("final")))
+
+    def overridden_by(self, given: SignOff) -> SignOff:
+        """This sign-off with every field ``given`` has taken from it (a flag on the command line wins)."""
+        values = {name: getattr(given, name) or getattr(self, name) for name in SIGNOFF_LABELS}
+        return SignOff(**values, final=given.final or self.final)
 
 
 @dataclass(frozen=True)
@@ -98,8 +114,10 @@ class FindingField:
 
 
 FINDING_FIELDS = (
+    FindingField("ref", "AI finding"),
     FindingField("photo", "Photo"),
-    FindingField("file", "Photo file"),
+    FindingField("status", "Origin"),
+    FindingField("inspector_note", "Inspector's note"),
     FindingField("element", "Element"),
     FindingField("defect_type", "Defect"),
     FindingField("location", "Where in the photo", "defect_location"),
@@ -107,12 +125,11 @@ FINDING_FIELDS = (
     FindingField("condition_score", "Condition score"),
     FindingField("recommended_action", "Recommended action"),
     FindingField("urgency", "Urgency"),
-    FindingField("inspector_note", "Inspector's note"),
-    FindingField("status", "Origin"),
-    FindingField("ref", "AI finding"),
+    FindingField("file", "Photo file"),
 )
-"""The one definition of a finding's fields: the app's review table, the findings CSV and the reports take their
-columns, headings and order from it."""
+"""The one definition of a finding's fields: the app's review table, the findings workbook and CSV and the reports
+take their columns, headings and order from it. What the inspector works on comes first: which AI finding, which
+photo, its origin and the note, then the finding itself."""
 FINDING_LABELS = {item.name: item.label for item in FINDING_FIELDS}
 
 
@@ -121,38 +138,78 @@ EDITABLE = ("element", "defect_type", "location", "extent", "condition_score", "
 
 
 class ReviewError(ValueError):
-    """A reviewed row that cannot be taken: says which row and which column, and why."""
+    """A reviewed row that cannot be taken: says which sheet (of a workbook), row and column, and why."""
 
-    def __init__(self, row: int, column: str, message: str) -> None:
-        super().__init__(f"row {row}, column '{column}': {message}")
-        self.row, self.column = row, column
+    def __init__(self, row: int, column: str, message: str, sheet: str = "") -> None:
+        self.row, self.column, self.message, self.sheet = row, column, message, sheet
+        where = f"sheet {sheet}, " if sheet else ""
+        super().__init__(f"{where}row {row}, column '{column}': {message}")
+
+    def named(self, columns: Mapping[str, str], sheet: str = "") -> ReviewError:
+        """The same error with the column as the file heads it (``columns``: by ``Finding`` field)."""
+        return ReviewError(self.row, columns.get(self.column, self.column), self.message, sheet or self.sheet)
 
 
 @dataclass(frozen=True)
 class Review:
-    """The sign-off and the reviewed findings (empty: nothing reviewed, the reports show the model's findings)."""
+    """The sign-off, the reviewed findings and the AI findings the inspector deleted (nothing reviewed: the
+    reports show the model's findings)."""
 
     signoff: SignOff = SignOff()
     findings: tuple[Finding, ...] = ()
+    deleted: tuple[Finding, ...] = ()
+    """The AI's findings the inspector deleted, as the model gave them (status ``DELETED``)."""
+
+    @property
+    def reviewed_photos(self) -> set[int]:
+        """The photos whose findings are the inspector's: those with reviewed rows or deleted findings."""
+        return {finding.photo for finding in (*self.findings, *self.deleted)}
 
     def for_photo(self, photo: int) -> list[Finding]:
         return [finding for finding in self.findings if finding.photo == photo]
 
+    def deleted_from(self, photo: int) -> list[Finding]:
+        return [finding for finding in self.deleted if finding.photo == photo]
+
     def effective(self, model_findings: Sequence[Finding]) -> list[Finding]:
         """The record as it stands: each photo's reviewed findings where it has any, else the model's."""
-        reviewed = {finding.photo for finding in self.findings}
+        reviewed = self.reviewed_photos
         kept = [finding for finding in model_findings if finding.photo not in reviewed]
         return sorted([*self.findings, *kept], key=lambda finding: finding.photo)
 
     def state(self, photo: int) -> str:
         """Whether a photo's findings were reviewed, and by whom."""
         rows = self.for_photo(photo)
-        if not rows or all(row.status == AI_NOT_REVIEWED for row in rows):
+        if not self.deleted_from(photo) and all(row.status == AI_NOT_REVIEWED for row in rows):
             return "Not reviewed: the findings are the AI's, as the model gave them."
         by = f" by {self.signoff.inspector}" if self.signoff.inspector else ""
         open_rows = sum(1 for row in rows if row.status == AI_NOT_REVIEWED)
         rest = f" ({open_rows} finding{'s' * (open_rows > 1)} not reviewed)" if open_rows else ""
         return f"Reviewed{by}{rest}."
+
+
+def record(
+    signoff: SignOff,
+    rows: Iterable[Mapping[str, Any]],
+    analyses: Sequence[Analysis],
+    scale: ScaleDefinition,
+    first_row: int = 1,
+) -> Review:
+    """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed photo
+    whose row is gone, or whose status says deleted, is one the inspector deleted."""
+    rows = reviewed(rows, analyses, scale, first_row)
+    kept = tuple(row for row in rows if row.status != DELETED)
+    marked = {row.ref: row for row in rows if row.status == DELETED}
+    present = {row.ref for row in kept}
+    photos = {row.photo for row in rows}
+    deleted = tuple(
+        replace(finding, status=DELETED, inspector_note=marked[finding.ref].inspector_note)
+        if finding.ref in marked
+        else replace(finding, status=DELETED)
+        for finding in ai_findings(analyses)
+        if finding.photo in photos and finding.ref not in present and finding.defect_type
+    )
+    return Review(signoff, kept, deleted)
 
 
 def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
@@ -194,8 +251,7 @@ def reviewed(
     taken raises ``ReviewError`` naming it (``first_row`` numbers the first, e.g. 2 for a CSV with a header)."""
     original = {finding.ref: finding for finding in ai_findings(analyses)}
     photos = {result.number: result.name for result in analyses}
-    result: list[Finding] = []
-    seen: set[str] = set()
+    parsed: list[Finding] = []
     for index, row in enumerate(rows, start=first_row):
         index = int(row.get("_row") or index)
         finding = _finding(row, index, photos, scale)
@@ -207,15 +263,52 @@ def reviewed(
                 f"the row is AI finding {finding.ref} of photo {model.photo}, not of photo {finding.photo}: "
                 "put the photo number back (to add a finding to another photo, clear its AI finding cell)",
             )
-        if model is None or finding.ref in seen:  # a row copied to add a finding is the inspector's, not the AI's
-            finding = replace(finding, status=ADDED)
-        elif any(getattr(finding, name) != getattr(model, name) for name in EDITABLE):
+        if finding.ref and model is None:
+            raise ReviewError(index, "ref", _unknown_ref(finding.ref, finding.photo, original))
+        parsed.append(finding)
+    theirs = _the_ais_rows(parsed, original)
+    result: list[Finding] = []
+    for position, finding in enumerate(parsed):
+        model = original.get(finding.ref)
+        if finding.status == DELETED:
+            pass  # an AI finding the inspector took out, or an own row marked so: it leaves the record
+        elif model is None or theirs.get(finding.ref) != position:  # a copied row is the inspector's, not the AI's
+            finding = replace(finding, status=ADDED, ref="")
+        elif _changed(finding, model):
             finding = replace(finding, status=EDITED)
-        elif finding.status not in (AI_NOT_REVIEWED, AI_CONFIRMED):
+        elif finding.status not in CHOSEN:
             finding = replace(finding, status=AI_NOT_REVIEWED)
-        seen.add(finding.ref)
         result.append(finding)
     return result
+
+
+def _changed(finding: Finding, model: Finding) -> int:
+    """How many of the fields the inspector may edit differ from the model's."""
+    return sum(getattr(finding, name) != getattr(model, name) for name in EDITABLE)
+
+
+def _the_ais_rows(rows: Sequence[Finding], original: Mapping[str, Finding]) -> dict[str, int]:
+    """Which row is each AI finding's when it was copied to add another: the one closest to what the model said
+    (the first of equals), wherever sorting put it."""
+    chosen: dict[str, int] = {}
+    for position, row in enumerate(rows):
+        model = original.get(row.ref)
+        if model is None or row.status == DELETED:
+            continue
+        best = chosen.get(row.ref)
+        if best is None or _changed(row, model) < _changed(rows[best], model):
+            chosen[row.ref] = position
+    return chosen
+
+
+def _unknown_ref(ref: str, photo: int, original: Mapping[str, Finding]) -> str:
+    refs = [key for key, finding in original.items() if finding.photo == photo]
+    theirs = f" (photo {photo}'s are {', '.join(refs)})" if refs else ""
+    coerced = " A spreadsheet may have turned it into a number or a date." if not _REF.match(ref) else ""
+    return (
+        f"'{ref}' is not one of the AI's findings{theirs}.{coerced} Put back the AI finding as exported, or clear "
+        "the cell to keep the row as a finding of your own"
+    )
 
 
 _REF = re.compile(r"^P(\d{1,6})-F(\d{1,6})$", re.IGNORECASE)
@@ -299,13 +392,18 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
         raise ReviewError(index, "defect_type", f"'{values['defect_type']}' is not one of: {', '.join(DEFECT_TYPES)}")
     score = _score(values["condition_score"], scale)
     if score is None:
-        codes = ", ".join(scale.codes)
-        raise ReviewError(
-            index, "condition_score", f"'{values['condition_score']}' is not on the {scale.name} ({codes})"
-        )
+        codes = scale.codes
+        numbered = all(code.isdigit() for code in codes)
+        span = f"{codes[0]}-{codes[-1]}" if numbered else ", ".join(codes)
+        message = f"'{values['condition_score']}' is not on the {scale.name} ({span}, or cannot tell)"
+        raise ReviewError(index, "condition_score", message)
     urgency = values["urgency"].lower()
     if urgency and urgency not in URGENCIES:
         urgency = values["urgency"]  # the inspector's own words are kept
+    statuses = {origin.lower(): origin for origin in (*ORIGINS, DELETED)}
+    status = statuses.get(values["status"].lower()) if values["status"] else AI_NOT_REVIEWED
+    if status is None:
+        raise ReviewError(index, "status", f"'{values['status']}' is not one of: {', '.join(statuses.values())}")
     return Finding(
         photo=photo,
         file=values["file"] or photos[photo],
@@ -317,7 +415,7 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
         recommended_action=values["recommended_action"],
         urgency=urgency,
         inspector_note=values["inspector_note"],
-        status=values["status"] or AI_NOT_REVIEWED,
+        status=status,
         ref=parse_ref(values["ref"]),
     )
 

@@ -95,8 +95,8 @@ class Listing:
 class Note:
     text: str
     kind: str = "warning"
-    """``error`` (no description), ``warning`` (incomplete, not kept, not as asked) or ``check`` (a finding that
-    contradicts itself)."""
+    """``error`` (no description), ``warning`` (incomplete, not kept, not as asked), ``check`` (a finding that
+    contradicts itself) or ``signoff`` (a cover's: not final as asked, not signed; also said on the command line)."""
 
 
 @dataclass(frozen=True)
@@ -240,17 +240,32 @@ class _Status:
     """Why it is not what was asked (final, with findings still unreviewed)."""
 
 
+NOT_SIGNED = "not signed"
+
+
 def _status(preset: Preset, effective: Sequence[Finding], review: Review) -> _Status:
-    """The report's status: a draft until every finding is reviewed, then reviewed, or final when asked."""
+    """The report's status: a draft until every finding is reviewed, then reviewed, or final when asked; a reviewed
+    or final report that names no inspector says it is not signed."""
+    state = _review_status(preset, effective, review)
+    if not state.signable or review.signoff.inspector:
+        return state
+    note = Note(
+        f"The report is {state.text.lower()} but not signed: no inspector is named. Give the inspector's name in "
+        "the sign-off.",
+        "signoff",
+    )
+    return replace(state, text=f"{state.text}, {NOT_SIGNED}", note=note)
+
+
+def _review_status(preset: Preset, effective: Sequence[Finding], review: Review) -> _Status:
     open_rows = sum(1 for finding in effective if finding.status == AI_NOT_REVIEWED)
-    reviewed_any = bool(review.findings)
+    reviewed_any = bool(review.findings or review.deleted)
     if preset is Preset.INSPECTION and (open_rows or not reviewed_any):
         text = DRAFT if not reviewed_any else f"Draft: {_count(open_rows, 'AI finding')} not reviewed"
         if review.signoff.final:
             left = _count(open_rows, "finding")
-            return _Status(
-                text, False, Note(f"Not issued as final: {left} still the AI's, not reviewed. Review them first.")
-            )
+            note = Note(f"Not issued as final: {left} still the AI's, not reviewed. Review them first.", "signoff")
+            return _Status(text, False, note)
         return _Status(text, False)
     if review.signoff.final:
         return _Status(FINAL, True)
@@ -516,7 +531,7 @@ def _entry_noun(result: Analysis) -> str:
 def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, review: Review) -> Entry:
     scale = result.request.scale.definition
     rows = review.for_photo(result.number)
-    reviewed = bool(rows)
+    reviewed = result.number in review.reviewed_photos
     shown = rows if reviewed else ai_findings([result])
     elements = list(dict.fromkeys(row.element for row in shown if row.element)) or [findings.element]
     scores = [row.condition_score for row in shown]
@@ -541,6 +556,9 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
     lists = tuple(
         Listing(title, tuple(items)) for name, title, items in text_lists(findings) if name != "cannot_tell" and items
     )
+    deleted = review.deleted_from(result.number)
+    if deleted:
+        lists += (Listing(DELETED_TITLE, tuple(_deleted(finding, review) for finding in deleted)),)
     return replace(
         base,
         title=_heading_title(elements[0] if elements else ""),
@@ -552,6 +570,16 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
         lists=lists,
         review_state=review.state(result.number),
     )
+
+
+DELETED_TITLE = "AI findings deleted by the inspector"
+
+
+def _deleted(finding: Finding, review: Review) -> str:
+    """An AI finding the inspector deleted, as the model gave it, and by whom."""
+    what = ", ".join(value for value in (finding.defect_type, finding.location, finding.extent) if value)
+    note = f" Note: {finding.inspector_note}" if finding.inspector_note else ""
+    return f"{finding.ref} ({what}): deleted by {review.signoff.inspector or 'the inspector'}.{note}"
 
 
 def _one(values: object) -> str | None:

@@ -16,29 +16,26 @@ from image_analysis.spreadsheet import csv_text
 
 _FINDINGS_COLUMNS = tuple(name for name in InspectionFindings.model_fields if name not in ("defects", "summary"))
 _DEFECT_COLUMNS = tuple(f"defect_{name}" for name in Defect.model_fields)
+_REVIEW_COLUMNS = tuple(item.csv for item in FINDING_FIELDS)
 CSV_COLUMNS = (
-    "photo",
-    "file",
+    *_REVIEW_COLUMNS,
     "taken_at",
     "lat",
     "lon",
     "camera",
-    *_FINDINGS_COLUMNS,
+    *(name for name in _FINDINGS_COLUMNS if name not in _REVIEW_COLUMNS),
     "condition_scale",
     "defect",
-    *_DEFECT_COLUMNS,
+    *(name for name in _DEFECT_COLUMNS if name not in _REVIEW_COLUMNS),
     "summary",
-    "status",
-    "inspector_note",
-    "ref",
     "record",
     "repairs",
     "model",
     "error",
 )
-"""One row per defect: the photo's facts, the inspection's fields (from the findings model), the defect's, and
-for the round trip (``review_csv``) its review status, the inspector's note, and which finding and stored result it
-is (``ref``, ``record``)."""
+"""One row per defect: first what the inspector reviews, in the findings workbook's order (``review.FINDING_FIELDS``:
+which AI finding, photo, origin, note, then the finding), then the photo's facts, the rest of the inspection's
+fields (from the findings model), the defect's description, and which stored result it is (``record``)."""
 
 
 _REVIEWED = tuple(item for item in FINDING_FIELDS if item.name not in ("photo", "file"))
@@ -52,7 +49,7 @@ def findings_csv(analyses: Sequence[Analysis], review: Review | None = None) -> 
     lines: list[list[object]] = []
     for analysis in analyses:
         rows = _rows(analysis)
-        reviewed = review.for_photo(analysis.number) if review else []
+        reviewed = [*review.for_photo(analysis.number), *review.deleted_from(analysis.number)] if review else []
         if reviewed:
             base = {key: value for key, value in rows[0].items() if not key.startswith("defect")}
             rows = [

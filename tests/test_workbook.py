@@ -1,0 +1,413 @@
+"""Review in Excel without traps: the findings workbook written by ``describe --xlsx``, edited as an inspector
+would (with openpyxl), saved again by LibreOffice Calc, and read back by ``report``: every row marked as what it is
+(AI unchanged, confirmed, edited, added, deleted), the sign-off from the store, a bad cell named and nothing
+written. And the CSV's traps, each a test."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+
+import openpyxl
+import pytest
+from docx import Document
+from PIL import Image, ImageOps
+
+from image_analysis.review import ADDED, AI_CONFIRMED, AI_NOT_REVIEWED, DELETED, EDITED
+from image_analysis.review_workbook import AI_RECORD, FINDING_HEADINGS, FINDINGS, PHOTOS, SIGNOFF_SHEET
+from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
+from tests.conftest import REPO, shared_image_path
+from tests.helpers import libreoffice
+from tests.reply_corpus import BASE
+from tests.test_cli import cli
+
+PHOTOS_SENT = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
+SIGNOFF = ["--client", "Gemeente Zaanstad", "--project", "Kade Noord", "--inspector", "J. de Vries"]
+ARTIFACTS = REPO / "tests" / "artifacts"
+SOFFICE = shutil.which("soffice")
+needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+HEAD = {label: index for index, label in enumerate(FINDING_HEADINGS.values(), start=1)}
+
+
+@pytest.fixture
+def described(model_service, tmp_path):
+    """Two photos described into a store with the sign-off, and the workbook and CSV they came with."""
+    model_service.reply(json.dumps(BASE))
+    store, book, table = tmp_path / "results.sqlite", tmp_path / "findings.xlsx", tmp_path / "findings.csv"
+    paths = [str(shared_image_path(name)) for name in PHOTOS_SENT]
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    done = cli(
+        "describe",
+        *paths,
+        "--preset",
+        "inspection",
+        "--store",
+        str(store),
+        "--xlsx",
+        str(book),
+        "--csv",
+        str(table),
+        *SIGNOFF,
+        "--reference",
+        "INS-2026-014",
+        env_extra=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return store, book, table
+
+
+def findings_rows(sheet) -> list[list[str]]:
+    return [[cell.value or "" for cell in row] for row in sheet.iter_rows(min_row=2) if any(c.value for c in row)]
+
+
+def edit_as_an_inspector(source, target) -> None:
+    """A score changed, two rows confirmed, a row added by copying another, a row deleted, the rows sorted by
+    score, worst first."""
+    book = openpyxl.load_workbook(source)
+    sheet = book[FINDINGS]
+    rows = findings_rows(sheet)
+    by_ref = {row[HEAD["AI finding"] - 1]: row for row in rows}
+    by_ref["P1-F1"][HEAD["Condition score"] - 1] = "5"
+    for ref in ("P1-F2", "P2-F1"):
+        by_ref[ref][HEAD["Origin"] - 1] = AI_CONFIRMED
+    by_ref["P2-F1"][HEAD["Inspector's note"] - 1] = "checked on site, 0.4 mm wide"
+    copy = list(by_ref["P2-F1"])
+    copy[HEAD["Defect"] - 1], copy[HEAD["Where in the photo"] - 1] = "corrosion", "bearing plate, left"
+    copy[HEAD["Condition score"] - 1] = "3"
+    rows = [row for row in rows if row[HEAD["AI finding"] - 1] != "P2-F2"] + [copy]
+    rows.sort(key=lambda row: row[HEAD["Condition score"] - 1], reverse=True)
+    sheet.delete_rows(2, sheet.max_row)
+    for number, row in enumerate(rows, start=2):
+        for column, value in enumerate(row, start=1):
+            sheet.cell(row=number, column=column, value=value)
+    book.save(target)
+
+
+def saved_by_libreoffice(source, tmp_path):
+    out = tmp_path / "calc"
+    out.mkdir(exist_ok=True)
+    return libreoffice(SOFFICE, source, out, "xlsx:Calc MS Excel 2007 XML")
+
+
+def report(store, edited, tmp_path, *extra):
+    docx = tmp_path / "report.docx"
+    done = cli("report", str(edited), "--store", str(store), "--docx", str(docx), *extra)
+    return done, docx
+
+
+def table_cells(docx) -> list[list[str]]:
+    document = Document(str(docx))
+    return [
+        [cell.text.replace("\xa0", " ").replace("\u2011", "-") for cell in row.cells]
+        for table in document.tables
+        for row in table.rows
+    ]
+
+
+def test_the_workbook_has_the_review_columns_first_and_a_list_on_each_list_column(described):
+    _, book_path, _ = described
+    book = openpyxl.load_workbook(book_path)
+    assert book.sheetnames == [FINDINGS, "Lists", PHOTOS, SIGNOFF_SHEET, AI_RECORD]
+    assert book[AI_RECORD].sheet_state == "veryHidden" and book[AI_RECORD].protection.sheet
+    sheet = book[FINDINGS]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:4] == ["AI finding", "Photo", "Origin", "Inspector's note"]
+    assert header[4:11] == [
+        "Element",
+        "Defect",
+        "Where in the photo",
+        "Extent",
+        "Condition score",
+        "Recommended action",
+        "Urgency",
+    ]
+    first = sheet.cell(row=2, column=1)
+    assert first.value == "P1-F1" and first.data_type == "s" and first.number_format == "@"
+    assert sheet.cell(row=2, column=2).value == "1", "the photo number is text: nothing can coerce it"
+    lists = _lists(sheet)
+    assert lists["Origin"][0] == [AI_NOT_REVIEWED, AI_CONFIRMED, EDITED, ADDED, DELETED]
+    assert lists["Defect"][0] == list(DEFECT_TYPES)
+    assert lists["Condition score"][0] == ["1", "2", "3", "4", "5", "6", "cannot tell from this photo"]
+    assert "4 mediocre" in lists["Condition score"][1], "each score's meaning in the input message"
+    assert lists["Urgency"][0] == list(URGENCIES)
+    photos = book[PHOTOS]
+    assert len(photos._images) == 2, "a thumbnail of what was sent, per photo"
+    summary = [cell.value for cell in photos[1]].index("Summary") + 1
+    assert photos.cell(row=2, column=summary).value == BASE["summary"]
+    signoff = {row[0].value: row[1].value for row in book[SIGNOFF_SHEET].iter_rows(min_row=2) if row[0].value}
+    assert signoff["Client"] == "Gemeente Zaanstad" and signoff["Inspector"] == "J. de Vries"
+    assert signoff["Status"] == "Draft: AI findings not reviewed"
+
+
+def _lists(sheet) -> dict[str, tuple[list[str], str]]:
+    """The list validations of a sheet by column heading: the values (from the range the list names), and the
+    input message."""
+    header = {cell.column_letter: cell.value for cell in sheet[1]}
+    found = {}
+    for check in sheet.data_validations.dataValidation:
+        letter = str(check.sqref).split(":")[0].rstrip("0123456789")
+        where, cells = check.formula1.rsplit("!", 1)
+        source = sheet.parent[where.strip("'")]
+        values = [cell.value for row in source[cells.replace("$", "")] for cell in row]
+        found[header[letter]] = (values, check.prompt or "")
+    return found
+
+
+@needs_soffice
+def test_a_workbook_edited_and_saved_by_libreoffice_marks_every_row_with_the_sign_off_from_the_store(
+    described, tmp_path
+):
+    store, book_path, _ = described
+    edited = tmp_path / "edited.xlsx"
+    edit_as_an_inspector(book_path, edited)
+    calc = saved_by_libreoffice(edited, tmp_path)
+    lists = _lists(openpyxl.load_workbook(calc)[FINDINGS])
+    assert set(lists) == {"Origin", "Defect", "Condition score", "Urgency"}, "the lists survive LibreOffice"
+
+    again = tmp_path / "again.xlsx"
+    done, docx = report(store, calc, tmp_path, "--xlsx", str(again))
+    assert done.returncode == 0, done.stderr
+    assert "4 findings on 2 photos; 2 edited or added by the inspector, 1 deleted" in done.stderr
+    cells = table_cells(docx)
+    edited_row = next(row for row in cells if "5 (poor, maintenance overdue)" in row and "centre, top to bottom" in row)
+    assert edited_row[-1] == EDITED
+    assert next(row for row in cells if "lower right corner" in row)[-1] == AI_CONFIRMED
+    assert next(row for row in cells if "checked on site, 0.4 mm wide" in row)[-1] == AI_CONFIRMED
+    assert next(row for row in cells if "bearing plate, left" in row)[-1] == ADDED
+    paragraphs = [p.text.replace("\xa0", " ").replace("\u2011", "-") for p in Document(str(docx)).paragraphs]
+    deleted = "P2-F2 (spalling, lower right corner, 0.2 x 0.3 m): deleted by J. de Vries."
+    assert any(text.endswith(deleted) for text in paragraphs), "listed under its photo"
+    assert ["Inspector", "J. de Vries"] in cells and ["Client", "Gemeente Zaanstad"] in cells, "from the store"
+
+    rows = findings_rows(openpyxl.load_workbook(again)[FINDINGS])
+    origins = sorted((row[0], row[2]) for row in rows)
+    assert origins == [
+        ("", ADDED),
+        ("P1-F1", EDITED),
+        ("P1-F2", AI_CONFIRMED),
+        ("P2-F1", AI_CONFIRMED),
+        ("P2-F2", DELETED),
+    ], "written again, the deletion stays visible"
+    done, _ = report(store, again, tmp_path)
+    assert done.returncode == 0 and "1 deleted" in done.stderr, "and reads back the same"
+
+
+def test_a_copied_row_is_the_inspectors_wherever_sorting_puts_it(described, tmp_path):
+    store, book_path, _ = described
+    book = openpyxl.load_workbook(book_path)
+    sheet = book[FINDINGS]
+    original = [cell.value for cell in sheet[2]]
+    copy = list(original)
+    copy[HEAD["Where in the photo"] - 1] = "a second crack, right edge"
+    sheet.insert_rows(2)  # the copy above the row it was copied from
+    for column, value in enumerate(copy, start=1):
+        sheet.cell(row=2, column=column, value=value)
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 0, done.stderr
+    cells = table_cells(docx)
+    assert next(row for row in cells if "a second crack, right edge" in row)[-1] == ADDED
+    assert next(row for row in cells if "centre, top to bottom" in row)[-1] == AI_NOT_REVIEWED
+
+
+def _cell(sheet, ref: str, heading: str):
+    column = [cell.value for cell in sheet[1]].index(heading) + 1
+    row = next(cell.row for cell in sheet["A"] if cell.value == ref)
+    return sheet.cell(row=row, column=column)
+
+
+def _set(book, sheet: str, ref: str, heading: str, value: str) -> int:
+    cell = _cell(book[sheet], ref, heading)
+    cell.value = value
+    return cell.row
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda book: _set(book, FINDINGS, "P2-F1", "Condition score", "8"),
+            "sheet Findings, row {row}, column 'Condition score': '8' is not on the NEN 2767 condition score (1-6, "
+            "or cannot tell)",
+        ),
+        (
+            lambda book: _set(book, FINDINGS, "P2-F1", "Origin", "done"),
+            "sheet Findings, row {row}, column 'Origin': 'done' is not one of: AI, not reviewed",
+        ),
+        (
+            lambda book: _set(book, FINDINGS, "P2-F1", "AI finding", "P2-F7"),
+            "sheet Findings, row {row}, column 'AI finding': 'P2-F7' is not one of the AI's findings (photo 2's are "
+            "P2-F1, P2-F2)",
+        ),
+        (
+            lambda book: _set(book, FINDINGS, "P2-F1", "Photo", "9"),
+            "sheet Findings, row {row}, column 'Photo': there is no photo 9 (photos: 1, 2)",
+        ),
+        (
+            lambda book: _set(book, FINDINGS, "P2-F1", "Defect", "graffiti"),
+            "sheet Findings, row {row}, column 'Defect': 'graffiti' is not one of: crack",
+        ),
+        (
+            lambda book: (book[PHOTOS].cell(row=3, column=4, value="No defects."), 3)[1],
+            "sheet Photos, row {row}, column 'Summary': this is what the AI said",
+        ),
+        (
+            lambda book: (book[AI_RECORD].cell(row=6, column=7, value="bridge deck"), 1)[1],
+            "sheet AI record, row {row}, column 'A': the AI record was changed",
+        ),
+        (
+            lambda book: (book[FINDINGS].delete_cols(HEAD["Condition score"]), 1)[1],
+            "sheet Findings, row {row}, column 'Condition score': the column is missing",
+        ),
+    ],
+    ids=["score off the scale", "origin off the list", "unknown ref", "unknown photo", "unknown defect type",
+         "AI text changed", "AI record changed", "column deleted"],
+)
+def test_a_bad_cell_stops_with_exit_2_naming_sheet_row_and_column_and_writes_nothing(
+    described, tmp_path, change, expected
+):
+    store, book_path, _ = described
+    book = openpyxl.load_workbook(book_path)
+    row = change(book)
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert expected.format(row=row) in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not docx.exists(), "nothing is written half"
+
+
+def test_filtered_rows_and_a_hidden_column_are_read_as_they_are(described, tmp_path):
+    store, book_path, _ = described
+    book = openpyxl.load_workbook(book_path)
+    sheet = book[FINDINGS]
+    sheet.column_dimensions["D"].hidden = True
+    sheet.row_dimensions[3].hidden = True  # as a filter hides it
+    _set(book, FINDINGS, "P1-F2", "Origin", AI_CONFIRMED)
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert next(row for row in table_cells(docx) if "lower right corner" in row)[-1] == AI_CONFIRMED
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The CSV's traps
+
+
+def csv_rows(path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def save_csv(rows, path, separator=";") -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=separator, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
+
+
+def test_the_csv_has_the_workbooks_column_order(described):
+    _, _, table = described
+    header = next(csv.reader(io.StringIO(table.read_text(encoding="utf-8-sig"))))
+    assert header[:4] == ["ref", "photo", "status", "inspector_note"], "the review columns are A to D, not V and W"
+
+
+def test_a_ref_excel_turned_into_a_number_is_refused_not_taken_as_the_inspectors(described, tmp_path):
+    store, _, table = described
+    rows = csv_rows(table)
+    rows[2]["ref"] = "6"  # "6.0" as Excel saves it
+    edited = tmp_path / "edited.csv"
+    save_csv(rows, edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 2 and not docx.exists()
+    assert "row 4, column 'ref': '6' is not one of the AI's findings (photo 2's are P2-F1, P2-F2)" in done.stderr
+    assert "A spreadsheet may have turned it into a number or a date." in done.stderr
+
+
+def test_an_older_csvs_ref_is_still_read(described, tmp_path):
+    store, _, table = described
+    rows = csv_rows(table)
+    rows[2]["ref"], rows[2]["status"] = "2.1", AI_CONFIRMED
+    edited = tmp_path / "edited.csv"
+    save_csv(rows, edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 0, done.stderr
+    origins = [row[-1] for row in table_cells(docx) if "centre, top to bottom" in row]
+    assert origins == [AI_NOT_REVIEWED, AI_CONFIRMED], "'2.1' is P2-F1, confirmed; not a finding of the inspector's"
+
+
+def test_a_row_copied_in_the_csv_is_added_and_its_original_stays_the_ais(described, tmp_path):
+    store, _, table = described
+    rows = csv_rows(table)
+    copy = {**rows[0], "defect_location": "left edge", "status": EDITED}
+    edited = tmp_path / "edited.csv"
+    save_csv([copy, *rows], edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 0, done.stderr
+    cells = table_cells(docx)
+    assert next(row for row in cells if "left edge" in row)[-1] == ADDED
+    assert [row[-1] for row in cells if "centre, top to bottom" in row][:1] == [AI_NOT_REVIEWED]
+
+
+def test_the_sign_off_is_kept_in_the_store_and_a_flag_overrides_it(described, tmp_path):
+    store, _, table = described
+    done, docx = report(store, table, tmp_path)
+    assert done.returncode == 0, done.stderr
+    cells = table_cells(docx)
+    assert ["Inspector", "J. de Vries"] in cells and ["Reference", "INS-2026-014"] in cells
+    done, docx = report(store, table, tmp_path, "--inspector", "A. Jansen")
+    assert ["Inspector", "A. Jansen"] in table_cells(docx) and ["Client", "Gemeente Zaanstad"] in table_cells(docx)
+    done, docx = report(store, table, tmp_path)
+    assert ["Inspector", "A. Jansen"] in table_cells(docx), "the override is kept for the next report"
+
+
+def test_a_reviewed_report_nobody_signs_says_so_on_the_cover_and_on_stderr(model_service, tmp_path):
+    model_service.reply(json.dumps(BASE))
+    store, table = tmp_path / "results.sqlite", tmp_path / "findings.csv"
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    path = str(shared_image_path(PHOTOS_SENT[0]))
+    done = cli("describe", path, "--preset", "inspection", "--store", str(store), "--csv", str(table), env_extra=env)
+    assert done.returncode == 0, done.stderr
+    rows = [{**row, "status": AI_CONFIRMED} for row in csv_rows(table)]
+    edited = tmp_path / "edited.csv"
+    save_csv(rows, edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "warning: The report is reviewed but not signed: no inspector is named." in done.stderr
+    paragraphs = [p.text for p in Document(str(docx)).paragraphs]
+    assert "Status: Reviewed, not signed" in paragraphs
+
+
+@needs_soffice
+def test_the_workbook_picture_for_the_readme(described, tmp_path):
+    """The Findings sheet of a reviewed workbook (edited, then written again by ``report --xlsx``) as LibreOffice
+    prints it, cropped to the rows, for the README (``make pictures``)."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    store, book_path, _ = described
+    edited, again = tmp_path / "edited.xlsx", tmp_path / "workbook.xlsx"
+    edit_as_an_inspector(book_path, edited)
+    done, _ = report(store, edited, tmp_path, "--xlsx", str(again))
+    assert done.returncode == 0, done.stderr
+    pdf = libreoffice(SOFFICE, again, tmp_path, "pdf")
+    page = tmp_path / "page"
+    subprocess.run(
+        [pdftoppm, "-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(page)],
+        check=True,
+        timeout=60,
+    )
+    with Image.open(page.with_suffix(".png")) as image:
+        box = ImageOps.invert(image.convert("L")).getbbox()
+        assert box is not None, "the page is blank"
+        left, top, right, bottom = box
+        picture = image.crop((max(left - 24, 0), max(top - 24, 0), right + 24, bottom + 24))
+        ARTIFACTS.mkdir(exist_ok=True)
+        picture.save(ARTIFACTS / "workbook.png")
+    assert picture.width > 1500 and picture.height > 100
