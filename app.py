@@ -14,7 +14,7 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, photo_map, prepare, prompts, register, reports
+from image_analysis import analysis, model, photo_map, prepare, prompts, register, reports, review_workbook
 from image_analysis import chat as follow_up
 from image_analysis import review as review_record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
@@ -141,6 +141,16 @@ class Parametrization(vkt.Parametrization):
         "rows and adds only the AI's findings that are not in the table yet."
     )
     record.fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
+    record.workbook = vkt.FileField(
+        "Reviewed workbook",
+        file_types=[".xlsx"],
+        max_size=review_workbook.MAX_BYTES,
+        visible=_is_inspection,
+        description="The findings workbook (Reports: Findings (Excel)) after review in Excel or LibreOffice Calc.",
+    )
+    record.fill_from_workbook = vkt.SetParamsButton(
+        "Fill the review table from the workbook", method="fill_from_workbook", visible=_is_inspection
+    )
     record.review = vkt.Table("Reviewed findings", visible=_is_inspection)
     record.review.photo = vkt.IntegerField(_LABEL["photo"])
     record.review.file = vkt.TextField(_LABEL["file"])
@@ -152,7 +162,7 @@ class Parametrization(vkt.Parametrization):
     record.review.recommended_action = vkt.TextField(_LABEL["recommended_action"])
     record.review.urgency = vkt.AutocompleteField(_LABEL["urgency"], options=list(URGENCIES))
     record.review.inspector_note = vkt.TextField(_LABEL["inspector_note"])
-    record.review.status = vkt.OptionField(_LABEL["status"], options=list(review_record.ORIGINS))
+    record.review.status = vkt.OptionField(_LABEL["status"], options=[*review_record.ORIGINS, review_record.DELETED])
     record.review.ref = vkt.TextField(_LABEL["ref"])
 
     reports = vkt.Tab("Reports and stored results")
@@ -163,6 +173,9 @@ class Parametrization(vkt.Parametrization):
     reports.downloads.word_report = vkt.DownloadButton("Word report", method="download_word", longpoll=True)
     reports.downloads.pdf_report = vkt.DownloadButton("PDF report", method="download_pdf", longpoll=True)
     reports.downloads.html_report = vkt.DownloadButton("HTML report", method="download_html", longpoll=True)
+    reports.downloads.findings_workbook = vkt.DownloadButton(
+        "Findings (Excel)", method="download_workbook", longpoll=True, visible=_is_inspection
+    )
     reports.downloads.findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv", longpoll=True)
     reports.downloads.drawing_register = vkt.DownloadButton(
         "Drawing register (CSV)", method="download_register", longpoll=True, visible=_is_drawing
@@ -254,6 +267,40 @@ class Controller(vkt.Controller):
         rows = review_record.merge_rows(params.record.review or [], proposed, analyses, REVIEW_COLUMNS)
         return vkt.SetParamsResult({"record": {"review": rows}})
 
+    def fill_from_workbook(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
+        """Fill the review table (and the sign-off fields the workbook fills in) from the reviewed workbook: its
+        rows as the inspector left them, each AI finding whose row is gone marked deleted. The workbook is checked
+        whole against the current analyses first; a bad cell is marked on the upload field, sheet, row and column."""
+        if params.record.get("workbook") is None:
+            raise _field_error("Upload the reviewed findings workbook first.", "record.workbook")
+        analyses = _everything(params)
+        try:
+            book = review_workbook.read_review_workbook(params.record.workbook.file.getvalue_binary())
+            problem = book.mismatch(analyses)
+            if problem is not None:
+                raise problem
+            scale = _request(params).scale.definition
+            review_record.record(review_record.SignOff(), book.rows, analyses, scale)
+        except review_record.ReviewError as error:
+            named = (
+                error.named(review_workbook.FINDING_HEADINGS, review_workbook.FINDINGS) if not error.sheet else error
+            )
+            raise _field_error(f"Reviewed workbook, {named}.", "record.workbook") from None
+        names = {result.number: result.name for result in analyses}
+        rows = [
+            {
+                **{column: row.get(column) or None for column in REVIEW_COLUMNS},
+                "photo": review_record.photo_number(row["photo"]),
+                "file": names.get(review_record.photo_number(row["photo"]) or 0),
+            }
+            for row in book.rows
+        ]
+        signoff = {field: getattr(book.signoff, name) for name, field in SIGNOFF_FIELDS.items()}
+        filled = {field: value for field, value in signoff.items() if value}  # a blank cell leaves the field as it is
+        if book.signoff.final:
+            filled["final"] = True
+        return vkt.SetParamsResult({"record": {"review": rows, **filled}})
+
     def forget_results(self, params: Any, **kwargs: Any) -> None:
         """Delete every stored result of the current uploads (every sheet of a set, every preset and model), and
         make the next view describe them again (the cached views are keyed by a counter that this raises)."""
@@ -306,6 +353,14 @@ class Controller(vkt.Controller):
         analyses = _everything(params)
         html = reports.html_report(analyses, review=_record(params, analyses))
         return vkt.DownloadResult(file_content=html.encode("utf-8"), file_name="image_analysis_report.html")
+
+    def download_workbook(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
+        """The findings workbook, to review in Excel or Calc and upload again (Reviewed workbook)."""
+        analyses = _everything(params)
+        if _request(params).preset is not Preset.INSPECTION:
+            raise _field_error("The findings workbook is for site inspections: choose that preset.", "upload.preset")
+        content = reports.findings_workbook(analyses, _record(params, analyses))
+        return vkt.DownloadResult(file_content=content, file_name="image_analysis_findings.xlsx")
 
     def download_csv(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
@@ -398,24 +453,21 @@ def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> rev
     """The sign-off and the reviewed rows; the rows are checked against the analyses (all of them, numbered as in
     the reports), which are only gathered when there are rows. A bad row is marked on the review table."""
     given = params.record
-    signoff = review_record.SignOff(
-        given.project,
-        given.location,
-        given.inspector,
-        given.inspection_date,
-        given.reference,
-        client=given.get("client") or "",
-        final=bool(given.get("final")),
-    )
+    values = {name: given.get(field) or "" for name, field in SIGNOFF_FIELDS.items()}
+    signoff = review_record.SignOff(**values, final=bool(given.get("final")))
     rows = given.review or []
     if not rows:
         return review_record.Review(signoff)
     analyses = analyses if analyses is not None else _everything(params)
     try:
         scale = _request(params).scale.definition
-        return review_record.Review(signoff, tuple(review_record.reviewed(rows, analyses, scale)))
+        return review_record.record(signoff, rows, analyses, scale)
     except review_record.ReviewError as error:
-        raise _field_error(f"Reviewed findings, {error}.", "record.review") from None
+        raise _field_error(f"Reviewed findings, {error.named(_LABEL)}.", "record.review") from None
+
+
+SIGNOFF_FIELDS = {name: name for name in review_record.SIGNOFF_LABELS} | {"date": "inspection_date"}
+"""Where each sign-off field is in the Review and sign-off tab."""
 
 
 def _batch(params: Any, first_number: int = 1) -> list[analysis.Analysis]:

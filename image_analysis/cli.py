@@ -43,8 +43,8 @@ from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import document, html, terminal, word
 from image_analysis.reports.findings_csv import findings_csv
-from image_analysis.reports.findings_workbook import findings_workbook
 from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
+from image_analysis.reports.workbook import findings_workbook
 from image_analysis.review import (
     ADDED,
     EDITED,

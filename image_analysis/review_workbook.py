@@ -1,4 +1,4 @@
-"""The findings workbook: its layout, shared with the writer (``reports.findings_workbook``), and its reading back
+"""The findings workbook: its layout, shared with the writer (``reports.workbook``), and its reading back
 after the inspector reviewed it in Excel or LibreOffice Calc.
 
     Findings   one row per finding: the review columns first (AI finding, photo, origin, note), then the finding;

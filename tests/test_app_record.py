@@ -8,11 +8,12 @@ import csv
 import io
 import json
 
+import openpyxl
 import pytest
 import viktor as vkt
 from docx import Document
 
-from image_analysis.review import AI_NOT_REVIEWED, EDITED
+from image_analysis.review import ADDED, AI_CONFIRMED, AI_NOT_REVIEWED, DELETED, EDITED
 from tests.conftest import REPO, shared_image_path
 from tests.reply_corpus import BASE
 from tests.viktor_platform import app_params, call, downloaded, upload
@@ -85,7 +86,7 @@ def test_a_bad_row_is_marked_on_the_review_table(model_service):
         call("download_word", inspection_params(rows))
     [violation] = caught.value.input_violations
     assert violation.fields == ["record.review"]
-    assert "row 3, column 'condition_score': '9' is not on the NEN 2767" in violation.message
+    assert "row 3, column 'Condition score': '9' is not on the NEN 2767" in violation.message
 
 
 def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_others(model_service):
@@ -101,3 +102,55 @@ def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_other
     assert site["geometry"]["coordinates"] == pytest.approx([-98.089843, 30.170995], abs=1e-5)
     legend = [label for _, label in result.legend._entries]
     assert "6: very poor" in legend and "No GPS: 3. flower.webp" in legend
+
+
+def test_the_excel_download_edited_and_uploaded_again_fills_the_review_table_with_its_rows_and_origins(
+    model_service, tmp_path
+):
+    from tests.test_workbook import edit_as_an_inspector, findings_rows
+
+    model_service.reply(json.dumps(BASE))
+    name, content = downloaded(call("download_workbook", inspection_params()))
+    assert name.endswith(".xlsx")
+    exported, edited = tmp_path / "findings.xlsx", tmp_path / "edited.xlsx"
+    exported.write_bytes(content)
+    edit_as_an_inspector(exported, edited)
+    book = openpyxl.load_workbook(edited)
+    signoff = book["Sign-off"]
+    next(row for row in signoff.iter_rows() if row[0].value == "Inspector")[1].value = "J. de Vries"
+    book.save(edited)
+
+    workbook = upload("edited.xlsx", edited.read_bytes())
+    filled = call("fill_from_workbook", inspection_params(workbook=workbook)).get("record")
+    assert filled["inspector"] == "J. de Vries", "the sign-off the workbook fills in"
+    rows = filled["review"]
+    assert {row["file"] for row in rows if row["photo"] == 1} == {"column.jpg"}
+    params = inspection_params(rows, inspector=filled["inspector"])
+    again = tmp_path / "again.xlsx"
+    again.write_bytes(downloaded(call("download_workbook", params))[1])
+    origins = sorted((row[0], row[2]) for row in findings_rows(openpyxl.load_workbook(again)["Findings"]))
+    assert origins == [
+        ("", ADDED),
+        ("P1-F1", EDITED),
+        ("P1-F2", AI_CONFIRMED),
+        ("P2-F1", AI_CONFIRMED),
+        ("P2-F2", DELETED),
+        ("P3-F1", AI_NOT_REVIEWED),
+        ("P3-F2", AI_NOT_REVIEWED),
+    ], "the same rows and origins as the command line reads from the workbook"
+
+
+def test_a_bad_cell_of_the_uploaded_workbook_is_marked_on_its_field_with_sheet_row_and_column(model_service, tmp_path):
+    model_service.reply(json.dumps(BASE))
+    content = downloaded(call("download_workbook", inspection_params()))[1]
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    sheet = book["Findings"]
+    score = [cell.value for cell in sheet[1]].index("Condition score") + 1
+    sheet.cell(row=4, column=score, value="8")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(vkt.UserError) as caught:
+        call("fill_from_workbook", inspection_params(workbook=upload("edited.xlsx", buffer.getvalue())))
+    [violation] = caught.value.input_violations
+    assert violation.fields == ["record.workbook"]
+    assert "sheet Findings, row 4, column 'Condition score': '8' is not on the NEN 2767" in violation.message

@@ -264,8 +264,16 @@ def _set(book, sheet: str, ref: str, heading: str, value: str) -> int:
             "sheet Findings, row {row}, column 'Condition score': the column is missing",
         ),
     ],
-    ids=["score off the scale", "origin off the list", "unknown ref", "unknown photo", "unknown defect type",
-         "AI text changed", "AI record changed", "column deleted"],
+    ids=[
+        "score off the scale",
+        "origin off the list",
+        "unknown ref",
+        "unknown photo",
+        "unknown defect type",
+        "AI text changed",
+        "AI record changed",
+        "column deleted",
+    ],
 )
 def test_a_bad_cell_stops_with_exit_2_naming_sheet_row_and_column_and_writes_nothing(
     described, tmp_path, change, expected

@@ -1,9 +1,11 @@
 """The reports: one ``ReportDocument`` built from the record (``document``), rendered by writers that decide
 nothing of their own: Word (``word``), HTML (``html``), PDF (``pdf``, LibreOffice converting the Word report), and
-the findings as CSV (``findings_csv``).
+the findings as a workbook to review in a spreadsheet (``workbook``, read back by ``review_workbook``) and
+as CSV (``findings_csv``).
 
     analyses + review + sign-off ──> document.build ──> ReportDocument ──┬─> word.render  ──> .docx ──> pdf ──> .pdf
                                                                         └─> html.render_* ──> .html
+    analyses + review ──────────────────────────────> workbook ─────────────> .xlsx (read back by review_workbook)
     analyses + review ──────────────────────────────> findings_csv ─────────> .csv (read back by review_csv)
 """
 
@@ -16,7 +18,14 @@ from image_analysis.reports import document, html, word
 from image_analysis.reports.findings_csv import drawing_csv, findings_csv
 from image_analysis.review import Review
 
-__all__ = ["drawing_csv", "findings_csv", "html_page", "html_report", "word_report"]
+__all__ = ["drawing_csv", "findings_csv", "findings_workbook", "html_page", "html_report", "word_report"]
+
+
+def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None) -> bytes:
+    """The findings workbook, with the report's status (as its cover says it) on the Sign-off sheet."""
+    from image_analysis.reports.workbook import findings_workbook as workbook  # openpyxl, when asked
+
+    return workbook(analyses, review, document.build(analyses, review).cover.status)
 
 
 def word_report(
