@@ -83,11 +83,13 @@ STATUS = "Status"
 YES, NO = "yes", "no"
 
 MAX_BYTES = 20_000_000
-MAX_UNPACKED = 100_000_000
+MAX_UNPACKED = 50_000_000
 """Bytes a workbook may unpack to: a findings workbook of 10,000 rows with thumbnails is a few MB; a zip bomb is
 refused before a byte of it is parsed."""
 MAX_ROWS = 10_000
 MAX_COLUMNS = 64
+MAX_GAP = 1_000
+"""Empty rows after which a sheet is read no further (a spreadsheet writes formatted empty rows far down)."""
 
 
 @dataclass(frozen=True)
@@ -238,11 +240,15 @@ def _check_size(data: bytes) -> None:
 
 def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
     """A sheet's non-empty rows as text, with their row numbers, at most ``MAX_ROWS`` of them."""
-    count = 0
+    count = gap = 0
     for number, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
         cells = [_text(value) for value in values]
         if not any(cells):
+            gap += 1
+            if gap > MAX_GAP:
+                return  # the rest is formatting (or a row a billion down): a findings sheet has no such gap
             continue
+        gap = 0
         count += 1
         if count > MAX_ROWS:
             raise ReviewError(number, "A", f"more than {MAX_ROWS:,} rows: this is not a findings workbook", sheet.title)
@@ -291,7 +297,9 @@ def _ai_record(rows: Iterator[tuple[int, list[str]]]) -> tuple[str, list[dict[st
     return head["scale"], record
 
 
-def _header(rows: Iterator[tuple[int, list[str]]], wanted: Mapping[str, str], required: Sequence[str], sheet: str):
+def _header(
+    rows: Iterator[tuple[int, list[str]]], wanted: Mapping[str, str], required: Sequence[str], sheet: str
+) -> dict[str, int]:
     """The header row's columns by field (matched by heading, in any order); a missing one is a ``ReviewError``."""
     first = next(rows, None)
     headings = [" ".join(cell.split()).lower() for cell in (first[1] if first else [])]

@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 import subprocess
+import zipfile
 
 import openpyxl
 import pytest
@@ -84,6 +85,21 @@ def edit_as_an_inspector(source, target) -> None:
         for column, value in enumerate(row, start=1):
             sheet.cell(row=number, column=column, value=value)
     book.save(target)
+
+
+EDITED_ORIGINS = [
+    ("", ADDED),
+    ("P1-F1", EDITED),
+    ("P1-F2", AI_CONFIRMED),
+    ("P2-F1", AI_CONFIRMED),
+    ("P2-F2", DELETED),
+]
+"""Each AI finding's row and its origin, by ref, after ``edit_as_an_inspector`` (the added row has none)."""
+
+
+def origins(path) -> list[tuple[str, str]]:
+    """The (ref, origin) of every row of a workbook's Findings sheet, sorted."""
+    return sorted((row[0], row[2]) for row in findings_rows(openpyxl.load_workbook(path)[FINDINGS]))
 
 
 def saved_by_libreoffice(source, tmp_path):
@@ -182,15 +198,7 @@ def test_a_workbook_edited_and_saved_by_libreoffice_marks_every_row_with_the_sig
     assert any(text.endswith(deleted) for text in paragraphs), "listed under its photo"
     assert ["Inspector", "J. de Vries"] in cells and ["Client", "Gemeente Zaanstad"] in cells, "from the store"
 
-    rows = findings_rows(openpyxl.load_workbook(again)[FINDINGS])
-    origins = sorted((row[0], row[2]) for row in rows)
-    assert origins == [
-        ("", ADDED),
-        ("P1-F1", EDITED),
-        ("P1-F2", AI_CONFIRMED),
-        ("P2-F1", AI_CONFIRMED),
-        ("P2-F2", DELETED),
-    ], "written again, the deletion stays visible"
+    assert origins(again) == EDITED_ORIGINS, "written again, the deletion stays visible"
     done, _ = report(store, again, tmp_path)
     assert done.returncode == 0 and "1 deleted" in done.stderr, "and reads back the same"
 
@@ -419,3 +427,62 @@ def test_the_workbook_picture_for_the_readme(described, tmp_path):
         ARTIFACTS.mkdir(exist_ok=True)
         picture.save(ARTIFACTS / "workbook.png")
     assert picture.width > 1500 and picture.height > 100
+
+
+def test_hostile_words_from_the_model_are_text_cells_and_come_back_as_the_ai_said_them(model_service, tmp_path):
+    hostile = {
+        **BASE,
+        "element": '=HYPERLINK("http://example.invalid","click")',
+        "defects": [{**BASE["defects"][0], "location": "@SUM(1+1)\x1b[31m red\x07"}],
+    }
+    model_service.reply(json.dumps(hostile))
+    store, book_path = tmp_path / "results.sqlite", tmp_path / "findings.xlsx"
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    path = str(shared_image_path(PHOTOS_SENT[0]))
+    done = cli(
+        "describe", path, "--preset", "inspection", "--store", str(store), "--xlsx", str(book_path), env_extra=env
+    )
+    assert done.returncode == 0, done.stderr
+    sheet = openpyxl.load_workbook(book_path)[FINDINGS]
+    element = sheet.cell(row=2, column=HEAD["Element"])
+    assert element.data_type == "s" and element.value.startswith("=HYPERLINK("), "a formula's text, never a formula"
+    location = sheet.cell(row=2, column=HEAD["Where in the photo"]).value
+    assert location.startswith("@SUM(1+1)") and "\x1b" not in location and "\x07" not in location
+    done, docx = report(store, book_path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert next(row for row in table_cells(docx) if any(cell.startswith("@SUM(1+1)") for cell in row))[-1] == (
+        AI_NOT_REVIEWED
+    ), "read back, the row is the AI's, unchanged"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"ref,photo\nP1-F1,1\n", "is not an Excel workbook (.xlsx)"),
+        (b"PK\x03\x04 not really a zip", "the workbook is damaged"),
+        (None, "unpacks to"),
+    ],
+    ids=["a CSV named .xlsx", "a damaged zip", "a zip bomb"],
+)
+def test_a_file_that_is_no_findings_workbook_is_refused_in_one_line(described, tmp_path, content, expected):
+    store, _, _ = described
+    given = tmp_path / "given.xlsx"
+    if content is None:  # 200 MB of zeros that pack into a few hundred kB
+        with zipfile.ZipFile(given, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 200_000_000)
+    else:
+        given.write_bytes(content)
+    done, docx = report(store, given, tmp_path)
+    assert done.returncode == 2 and expected in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not docx.exists()
+
+
+def test_a_cell_a_million_rows_down_is_not_read_row_by_row(described, tmp_path):
+    """The reader stops after a long run of empty rows: a million rows of nothing are not walked."""
+    store, book_path, _ = described
+    book = openpyxl.load_workbook(book_path)
+    book[FINDINGS].cell(row=1_048_576, column=1, value="P1-F1")
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    done, docx = report(store, edited, tmp_path)
+    assert done.returncode == 0 and docx.exists(), done.stderr

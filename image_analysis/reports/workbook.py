@@ -50,6 +50,7 @@ from image_analysis.review_workbook import (
     digest,
     photo_texts,
 )
+from image_analysis.safe_text import clean
 from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
 
 WIDTHS = {
@@ -113,7 +114,7 @@ def _rows(analyses: Sequence[Analysis], review: Review) -> list[Finding]:
 def _text(sheet: Worksheet, row: int, column: int, value: object) -> None:
     """A text cell: never a number, a date or a formula, whatever the text is."""
     cell = sheet.cell(row=row, column=column)
-    cell.value = "" if value is None else str(value)
+    cell.value = "" if value is None else clean(str(value))  # no control character: a workbook cannot hold them
     cell.data_type = "s"
     cell.number_format = "@"
     cell.alignment = TOP
