@@ -273,7 +273,7 @@ def test_review_rows_do_not_move_to_another_photo_when_the_uploads_change(platfo
         call("download_word", app_params(photos=[files[1], files[2]], preset="inspection", review=rows))
     [violation] = caught.value.input_violations
     assert violation.fields == ["record.review"]
-    assert "column 'file'" in violation.message and "the uploads changed" in violation.message
+    assert "column 'Photo file'" in violation.message and "the uploads changed" in violation.message
 
 
 def test_the_pdf_download_is_the_word_report_converted_by_the_platform(platform, model_service, monkeypatch):

@@ -125,7 +125,7 @@ def test_a_copied_row_is_added_not_edited(eleven, tmp_path):
     copied = tmp_path / "copied.csv"
     save_as_excel(rows, copied)
     statuses = origins(store, copied, tmp_path)
-    assert statuses[0] == ("P1-F1", AI_NOT_REVIEWED) and statuses[1] == ("P1-F1", ADDED)
+    assert statuses[0] == ("P1-F1", AI_NOT_REVIEWED) and statuses[1] == ("", ADDED), "the copy is no AI finding"
     assert EDITED not in {status for _, status in statuses}
 
 

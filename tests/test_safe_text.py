@@ -139,5 +139,5 @@ def test_one_output_that_cannot_be_written_costs_no_other(model_service, tmp_pat
     assert "A concrete column with a crack." in done.stdout
     assert out.is_file() and "A concrete column" in out.read_text()
     assert out.stat().st_mode & 0o644 == 0o644, "an output is readable like any file the user writes, not private"
-    assert table.read_text(encoding="utf-8-sig").startswith("photo,file,")  # replaced whole, atomically
+    assert table.read_text(encoding="utf-8-sig").startswith("ref,photo,status,")  # replaced whole, atomically
     assert [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")] == []
