@@ -17,7 +17,7 @@ import pytest
 from image_analysis.prepare import prepare_image
 from image_analysis.presets import ConditionScale
 from image_analysis.reports import word_report
-from image_analysis.review import ADDED, AI_CONFIRMED, EDITED, Review, SignOff, ai_findings, reviewed
+from image_analysis.review import ADDED, AI_CONFIRMED, EDITED, Review, SignOff, ai_findings, record
 from tests.conftest import ARTIFACTS, make_analysis, shared_image_path
 from tests.helpers import libreoffice
 from tests.long_replies import LONG_REPLIES
@@ -53,16 +53,23 @@ def analyses():
     return results
 
 
+def _deleted_ref(analyses) -> str:
+    """The AI finding the inspector deletes: the last of the first photo after photo 1 with two or more."""
+    findings = ai_findings(analyses)
+    photo = next(f.photo for f in findings if f.photo > 1 and sum(o.photo == f.photo for o in findings) > 1)
+    return [finding.ref for finding in findings if finding.photo == photo][-1]
+
+
 def _review(analyses) -> Review:
-    """The inspector's record: every finding confirmed, one edited, one added, photo 6 removed."""
+    """The inspector's record: every finding confirmed, one edited, one added, one deleted, photo 6 removed."""
     rows = [{**finding.to_row(), "status": AI_CONFIRMED} for finding in ai_findings(analyses)]
     rows[0].update(location=EDITED_LOCATION, condition_score="5", inspector_note="gauge fitted")
     rows.append({**rows[1], "ref": "", "defect_type": "corrosion", "location": "rebar at the spall", "extent": "0.1 m"})
-    rows = [row for row in rows if row["photo"] != REMOVED]
+    rows = [row for row in rows if row["photo"] != REMOVED and row["ref"] != _deleted_ref(analyses)]
     kept = [result for result in analyses if result.number != REMOVED]
-    findings = reviewed(rows, kept, ConditionScale.NEN2767.definition)
-    assert {EDITED, ADDED} <= {finding.status for finding in findings}
-    return Review(replace(SIGNOFF, final=True), tuple(findings))
+    review = record(replace(SIGNOFF, final=True), rows, kept, ConditionScale.NEN2767.definition)
+    assert {EDITED, ADDED} <= {finding.status for finding in review.findings} and len(review.deleted) == 1
+    return review
 
 
 def _tool(name: str) -> str:
@@ -185,6 +192,11 @@ def test_no_word_of_the_replies_is_split_across_two_lines(version, request):
             shown[0], defects=[{**shown[0]["defects"][0], "location": EDITED_LOCATION}, *shown[0]["defects"][1:]]
         )
         shown = [first, *shown[1:]]
+        photo, defect = (int(part) for part in _deleted_ref(request.getfixturevalue("analyses"))[1:].split("-F"))
+        index = photo - 1 - (photo > REMOVED)  # a deleted finding is listed by what, where and how much
+        defects = [dict(item) for item in shown[index]["defects"]]
+        defects[defect - 1]["description"] = ""
+        shown[index] = {**shown[index], "defects": defects}
     replies = " ".join(_values(reply) for reply in shown)
     written = {word for word in re.findall(r"[A-Za-z][A-Za-z'/-]{3,}[A-Za-z]", replies)}
     tokens = {piece for text in printed for piece in re.findall(r"[A-Za-z][A-Za-z'/-]{3,}[A-Za-z]", text)}
@@ -246,6 +258,14 @@ def test_a_deleted_photo_keeps_its_number_and_appears_in_the_appendix(reviewed_p
     assert f"Photo {REMOVED}: removed from the report by J. de Vries." in text
     assert f"Photo {REMOVED} —" not in text and f"Photo {REMOVED + 1} —" in text, "the others keep their numbers"
     assert (ARTIFACTS / "word-cover.png").is_file() and (ARTIFACTS / "word-entry.png").is_file()
+
+
+def test_a_deleted_finding_is_listed_under_its_photo_and_left_out_of_the_summary(reviewed_pdf, analyses):
+    ref = _deleted_ref(analyses)
+    shown = [" ".join(_plain(page).split()) for page in pages(reviewed_pdf)]
+    [page] = [index for index, text in enumerate(shown) if "AI findings deleted by the inspector" in text]
+    assert f"{ref} (" in shown[page] and "deleted by J. de Vries." in shown[page]
+    assert "Status: Final" in shown[0], "a deletion is a review: the report can still be final"
 
 
 def test_a_general_description_shows_its_question_and_answer_without_near_empty_pages(tmp_path):
