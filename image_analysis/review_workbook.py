@@ -88,6 +88,8 @@ MAX_UNPACKED = 50_000_000
 refused before a byte of it is parsed."""
 MAX_ROWS = 10_000
 MAX_COLUMNS = 64
+MAX_PHOTOS = 1_000
+"""Photos a workbook's AI record may name (a report holds at most 50; a few such reports merged, say)."""
 MAX_GAP = 1_000
 """Empty rows after which a sheet is read no further (a spreadsheet writes formatted empty rows far down)."""
 
@@ -204,7 +206,7 @@ def _read(book: Any) -> ReviewWorkbook:
         if name not in sheets:
             message = f"the workbook has no sheet '{name}': download the findings workbook from this app"
             raise ReviewError(1, "A", message, name)
-    scale, ai = _ai_record(_rows(sheets[AI_RECORD]))
+    scale, ai = _ai_record(_rows(sheets[AI_RECORD], MAX_ROWS + 4 * MAX_PHOTOS))
     photos = tuple(
         WorkbookPhoto(int(row["photo"]), row["file"], row["record"], row["error"])
         for row in ai
@@ -238,8 +240,9 @@ def _check_size(data: bytes) -> None:
         raise ReviewError(1, "A", f"the workbook unpacks to {unpacked:,} bytes: this is not a findings workbook")
 
 
-def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
-    """A sheet's non-empty rows as text, with their row numbers, at most ``MAX_ROWS`` of them."""
+def _rows(sheet: Any, limit: int = MAX_ROWS + 1) -> Iterator[tuple[int, list[str]]]:
+    """A sheet's non-empty rows as text, with their row numbers, at most ``limit`` of them (``MAX_ROWS`` findings
+    and a header; the AI record has a row per photo and its head besides)."""
     count = gap = 0
     for number, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
         cells = [_text(value) for value in values]
@@ -250,8 +253,10 @@ def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
             continue
         gap = 0
         count += 1
-        if count > MAX_ROWS:
-            raise ReviewError(number, "A", f"more than {MAX_ROWS:,} rows: this is not a findings workbook", sheet.title)
+        if count > limit:
+            raise ReviewError(
+                number, "A", f"more than {MAX_ROWS:,} findings: this is not a findings workbook", sheet.title
+            )
         yield number, cells
 
 

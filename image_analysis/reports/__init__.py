@@ -25,7 +25,7 @@ def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None
     """The findings workbook, with the report's status (as its cover says it) on the Sign-off sheet."""
     from image_analysis.reports.workbook import findings_workbook as workbook  # openpyxl, when asked
 
-    return workbook(analyses, review, document.build(analyses, review).cover.status)
+    return workbook(analyses, review, document.status(analyses, review))
 
 
 def word_report(

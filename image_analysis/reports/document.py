@@ -228,6 +228,14 @@ def build(
     )
 
 
+def status(analyses: Sequence[Analysis], review: Review | None = None) -> str:
+    """The report's status as its cover says it, without building the report (the findings workbook shows it)."""
+    review = review or Review()
+    preset = analyses[0].request.preset if analyses else Preset.GENERAL
+    effective = review.effective(ai_findings(analyses)) if preset is Preset.INSPECTION else []
+    return _status(preset, effective, review).text
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The cover
 
