@@ -161,8 +161,10 @@ def _findings(sheet: Worksheet, rows: Sequence[Finding], scale: ScaleDefinition 
     _header(sheet, list(FINDING_HEADINGS.values()), [WIDTHS[name] for name in names])
     for number, finding in enumerate(rows, start=2):
         style = UNREVIEWED.name if finding.status == AI_NOT_REVIEWED else TEXT.name
-        for column, name in enumerate(names, start=1):
-            _text(sheet, number, column, getattr(finding, name), style)
+        values = [getattr(finding, name) for name in names]
+        for column, value in enumerate(values, start=1):
+            _text(sheet, number, column, value, style)
+        sheet.row_dimensions[number].height = _height(values, [WIDTHS[name] for name in names])
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{max(len(rows) + 1, 2)}"
     scores = [*(scale.codes if scale else ()), CANNOT_TELL]
     meanings = "; ".join(f"{code} {scale.meaning(code)}" for code in scale.codes) if scale else ""
@@ -201,6 +203,21 @@ def _findings(sheet: Worksheet, rows: Sequence[Finding], scale: ScaleDefinition 
     choices.protection.sheet = True
 
 
+LINE_POINTS = 12.75
+"""The height of a line of 10 pt Arial in a spreadsheet row."""
+
+
+def _height(values: Sequence[object], widths: Sequence[int]) -> float:
+    """A row's height in points, for its longest wrapped cell: spreadsheets do not fit rows to wrapped text on
+    opening a file (LibreOffice converting it never does), so each row is given the height its text needs."""
+    lines = 1
+    for value, width in zip(values, widths, strict=True):
+        text = str(value or "")
+        per_line = max(width * 6 // 5, 1)  # a column is `width` digits of the default font: 1.2 Arial letters each
+        lines = max(lines, sum(max(1, -(-len(part) // per_line)) for part in text.split("\n")))
+    return lines * LINE_POINTS + 2
+
+
 def _photos(sheet: Worksheet, analyses: Sequence[Analysis]) -> None:
     names = list(PHOTO_HEADINGS)
     _header(sheet, list(PHOTO_HEADINGS.values()), [PHOTO_WIDTHS.get(name, 16) for name in names])
@@ -219,10 +236,12 @@ def _photos(sheet: Worksheet, analyses: Sequence[Analysis]) -> None:
         }
         for column, name in enumerate(names, start=1):
             _text(sheet, number, column, values.get(name, ""))
+        text = _height([values.get(name, "") for name in names], [PHOTO_WIDTHS.get(name, 16) for name in names])
         thumbnail = _thumbnail(result)
         if thumbnail is not None:
             sheet.add_image(thumbnail, f"{get_column_letter(names.index('image') + 1)}{number}")
-            sheet.row_dimensions[number].height = thumbnail.height * 0.75 + 6  # points, from pixels
+        picture = thumbnail.height * 0.75 + 6 if thumbnail is not None else 0  # points, from pixels
+        sheet.row_dimensions[number].height = max(text, picture)
     sheet.protection.sheet = True  # the AI's words: an inspector writes in the Inspector's note
 
 
