@@ -22,6 +22,7 @@ from image_analysis.review_workbook import AI_RECORD, FINDING_HEADINGS, FINDINGS
 from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from tests.conftest import REPO, shared_image_path
 from tests.helpers import libreoffice
+from tests.long_replies import LONG_REPLIES
 from tests.reply_corpus import BASE
 from tests.test_cli import cli
 
@@ -401,21 +402,41 @@ def test_a_reviewed_report_nobody_signs_says_so_on_the_cover_and_on_stderr(model
 
 
 @needs_soffice
-def test_the_workbook_picture_for_the_readme(described, tmp_path):
-    """The Findings sheet of a reviewed workbook (edited, then written again by ``report --xlsx``) as LibreOffice
-    prints it, cropped to the rows, for the README (``make pictures``)."""
+def test_the_workbook_picture_for_the_readme(model_service, tmp_path):
+    """The Findings sheet of a reviewed workbook, with replies as long as a real model writes (edited, then written
+    again by ``report --xlsx``), as LibreOffice prints it, cropped to the rows, for the README (``make pictures``)."""
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
         pytest.skip("pdftoppm (poppler-utils) is not installed")
-    store, book_path, _ = described
+    names = ["crack_concrete_ozgenel_a.png", "corrosion_rusty_metal_05_polyhaven_1k.jpg"]
+    for name in names:
+        model_service.reply_once(json.dumps(LONG_REPLIES[name]))
+    store, exported = tmp_path / "results.sqlite", tmp_path / "findings.xlsx"
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    paths = [str(shared_image_path(name)) for name in names]
+    done = cli(
+        "describe", *paths, "--preset", "inspection", "--concurrency", "1", "--store", str(store),
+        "--xlsx", str(exported), "--inspector", "J. de Vries", env_extra=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    book = openpyxl.load_workbook(exported)
+    sheet = book[FINDINGS]
+    _set(book, FINDINGS, "P1-F1", "Condition score", "5")
+    _set(book, FINDINGS, "P1-F1", "Inspector's note", "gauge fitted; 0.4 mm at the top")
+    for ref in ("P1-F2", "P1-F4", "P2-F1", "P2-F2"):
+        _set(book, FINDINGS, ref, "Origin", AI_CONFIRMED)
+    copied = [cell.value for cell in sheet[_cell(sheet, "P2-F2", "Origin").row]]
+    copied[HEAD["Where in the photo"] - 1] = "second fixing, top left"
+    sheet.append(copied)
+    sheet.delete_rows(_cell(sheet, "P1-F3", "Origin").row)
     edited, again = tmp_path / "edited.xlsx", tmp_path / "workbook.xlsx"
-    edit_as_an_inspector(book_path, edited)
+    book.save(edited)
     done, _ = report(store, edited, tmp_path, "--xlsx", str(again))
     assert done.returncode == 0, done.stderr
     pdf = libreoffice(SOFFICE, again, tmp_path, "pdf")
     page = tmp_path / "page"
     subprocess.run(
-        [pdftoppm, "-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(page)],
+        [pdftoppm, "-png", "-r", "150", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(page)],
         check=True,
         timeout=60,
     )
@@ -426,7 +447,8 @@ def test_the_workbook_picture_for_the_readme(described, tmp_path):
         picture = image.crop((max(left - 24, 0), max(top - 24, 0), right + 24, bottom + 24))
         ARTIFACTS.mkdir(exist_ok=True)
         picture.save(ARTIFACTS / "workbook.png")
-    assert picture.width > 1500 and picture.height > 100
+    assert picture.width > 1200 and picture.height > 200
+    assert origins(again).count(("", ADDED)) == 1 and ("P1-F3", DELETED) in origins(again)
 
 
 def test_hostile_words_from_the_model_are_text_cells_and_come_back_as_the_ai_said_them(model_service, tmp_path):

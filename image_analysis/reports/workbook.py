@@ -213,7 +213,7 @@ def _height(values: Sequence[object], widths: Sequence[int]) -> float:
     lines = 1
     for value, width in zip(values, widths, strict=True):
         text = str(value or "")
-        per_line = max(width * 6 // 5, 1)  # a column is `width` digits of the default font: 1.2 Arial letters each
+        per_line = max(width * 13 // 10, 1)  # a column is `width` digits of the default font: 1.3 Arial letters each
         lines = max(lines, sum(max(1, -(-len(part) // per_line)) for part in text.split("\n")))
     return lines * LINE_POINTS + 2
 
