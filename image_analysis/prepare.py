@@ -698,8 +698,15 @@ def _is_grey(pixels: Image.Image) -> bool:
 
 
 def _save(pixels: Image.Image, format: str, **options: Any) -> bytes:
+    """The pixels encoded with ``options`` and nothing else. Pillow's writers also take from the image's ``info``
+    what the source file carried (a JPEG's comment, a PNG's text, transparency or ICC profile), and an image that
+    needed no resize or colour conversion still has it: the info is set aside while saving, so only pixels leave."""
     buffer = io.BytesIO()
-    pixels.save(buffer, format, **options)
+    carried, pixels.info = pixels.info, {}
+    try:
+        pixels.save(buffer, format, **options)
+    finally:
+        pixels.info = carried
     return buffer.getvalue()
 
 
