@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import numpy
 from PIL import Image, ImageChops, ImageCms, ImageFile, ImageStat
 
-from image_analysis import integrity, large, pdf, tiles, vision_grid
+from image_analysis import integrity, jpeg_metadata, large, pdf, tiles, vision_grid
 from image_analysis.errors import ImageInputError
 from image_analysis.metadata import PhotoMetadata, read_metadata
 
@@ -386,7 +386,11 @@ def prepare_image(
     if plan is None or kind is ImageKind.PHOTO:
         if pixels.size != overview_size:
             pixels = _shrink(pixels, overview_size)
-        return Preparation(source, (encode(pixels, kind),), kind, metadata, tuple(notes), **extra)
+        own = _as_uploaded(data, image, (width, height), orientation, kind) if not streaming else None
+        if own is not None:
+            notes.append("Sent as uploaded, not re-encoded: the file's own JPEG data, every metadata segment removed.")
+        sent = own or encode(pixels, kind)
+        return Preparation(source, (sent,), kind, metadata, tuple(notes), **extra)
 
     def encode_tile(tile: tiles.Tile) -> PreparedImage:
         crop = pixels.crop(tile.box)
@@ -466,6 +470,24 @@ def _decode(image: ImageFile.ImageFile, size: tuple[int, int], orientation: int,
     for method in _ORIENTATION_TRANSPOSE.get(orientation, ()):
         pixels = pixels.transpose(method)
     return pixels
+
+
+def _as_uploaded(
+    data: bytes, image: Image.Image, size: tuple[int, int], orientation: int, kind: ImageKind
+) -> PreparedImage | None:
+    """A photo JPEG that is already at the size sent, upright, and in plain sRGB (no ICC profile, no CMYK) is sent
+    as its own bytes with every metadata segment removed: no second generation of loss, never larger than the upload.
+    ``None`` when anything would have to change (then the pixels are encoded)."""
+    if kind is not ImageKind.PHOTO or image.format != "JPEG" or orientation != 1:
+        return None
+    if image.mode not in ("RGB", "L") or image.info.get("icc_profile") or size != vision_grid.target_size(*size):
+        return None
+    own = jpeg_metadata.without_metadata(data)
+    if own is None or len(own) > min(len(data), MAX_SENT_BYTES):
+        return None
+    return PreparedImage(
+        mime="image/jpeg", width=size[0], height=size[1], data=own, image_tokens=vision_grid.image_tokens(*size)
+    )
 
 
 def encode(pixels: Image.Image, kind: ImageKind, **placement: Any) -> PreparedImage:

@@ -179,3 +179,46 @@ def test_no_metadata_leaves_in_what_is_sent(format, kind):
             assert image.mime == "image/png"
             extra = sorted(set(png_chunks(data)) - PNG_ALLOWED)
             assert not extra, f"metadata chunks sent: {extra}"
+
+
+def _photo_jpeg(size=(960, 1280), **options) -> bytes:
+    buffer = io.BytesIO()
+    _pixels(size).save(buffer, "JPEG", quality=90, comment=MARKERS["comment"], exif=_exif(), xmp=_xmp(), **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_a_jpeg_that_needs_no_change_is_sent_as_its_own_bytes_without_metadata(progressive):
+    upload = _photo_jpeg(progressive=progressive)
+    preparation = prepare_image(upload, "site.jpg", kind=ImageKind.PHOTO)
+    [sent] = preparation.images
+    assert (sent.width, sent.height) == (960, 1280) and sent.mime == "image/jpeg"
+    assert len(sent.data) <= len(upload), "never larger than the upload"
+    with Image.open(io.BytesIO(upload)) as original, Image.open(io.BytesIO(sent.data)) as received:
+        assert received.tobytes() == original.tobytes(), "the same coded data: no second generation"
+    assert set(jpeg_segments(sent.data)) <= JPEG_ALLOWED
+    assert not any(marker in sent.data for marker in MARKERS.values())
+    assert any("not re-encoded" in note for note in preparation.notes), "the report says how it was sent"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"icc_profile": "icc"}, {"exif": "rotated"}, {"size": (2000, 1500)}],
+    ids=["an ICC profile to convert", "EXIF orientation 6", "larger than the model sees"],
+)
+def test_a_jpeg_that_needs_a_change_is_encoded_again_without_metadata(options):
+    if options.get("icc_profile"):
+        upload = _photo_jpeg(icc_profile=_icc())
+    elif options.get("exif"):
+        exif = _exif()
+        exif[0x0112] = 6
+        buffer = io.BytesIO()
+        _pixels((960, 1280)).save(buffer, "JPEG", quality=90, exif=exif, comment=MARKERS["comment"])
+        upload = buffer.getvalue()
+    else:
+        upload = _photo_jpeg(size=options["size"])
+    preparation = prepare_image(upload, "site.jpg", kind=ImageKind.PHOTO)
+    [sent] = preparation.images
+    assert not any("not re-encoded" in note for note in preparation.notes)
+    assert set(jpeg_segments(sent.data)) <= JPEG_ALLOWED
+    assert not any(marker in sent.data for marker in MARKERS.values())
