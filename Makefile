@@ -1,5 +1,6 @@
 # make demo   describe a sample image with the model (creates .venv; needs OPENAI_BASE_URL outside VIKTOR)
 # make test   lint and run every test, browser tests included (creates .venv; installs chromium when root)
+# make test-fast  lint and the tests without a browser, LibreOffice, OCR, budget, fuzz or fault runs (the edit loop)
 # make bench  measure image preparation on ../shared/images and rewrite BENCHMARKS.md
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 SAMPLE ?= sample_images/site_photo_column_crack.jpg
 OUT ?= report.html
 
-.PHONY: demo test bench system-packages samples clean pictures
+.PHONY: demo test test-fast bench system-packages samples clean pictures
 
 $(VENV)/.app: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,12 @@ demo: $(VENV)/.app
 test: $(VENV)/.test system-packages
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+FAST = not browser and not libreoffice and not ocr and not budget and not fuzz and not faults
+
+test-fast: $(VENV)/.test
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "$(FAST)"
 
 # The README's pictures, from the screenshots and pages the last test run left in tests/artifacts/.
 pictures:

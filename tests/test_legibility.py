@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from image_analysis.prepare import ImageKind, prepare_image
 
-pytestmark = pytest.mark.browser  # a real external tool, like the browser: fails, never skips, without it
+pytestmark = pytest.mark.ocr  # a real external tool: fails, never skips, without it
 
 A1_MM = (841, 594)
 DPI = 300

@@ -9,6 +9,7 @@ import io
 import struct
 
 import pytest
+from docx.image.image import Image as DocxImage
 from PIL import Image, ImageCms, ImageDraw, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
@@ -187,9 +188,18 @@ def _photo_jpeg(size=(960, 1280), **options) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
-def test_a_jpeg_that_needs_no_change_is_sent_as_its_own_bytes_without_metadata(progressive):
+def _without_jfif(data: bytes) -> bytes:
+    """A JPEG as cameras write it: EXIF first, no JFIF header."""
+    assert data[2:4] == b"\xff\xe0"
+    return data[:2] + data[4 + struct.unpack(">H", data[4:6])[0] :]
+
+
+@pytest.mark.parametrize(
+    ("progressive", "camera"), [(False, False), (True, False), (False, True)], ids=["baseline", "progressive", "camera"]
+)
+def test_a_jpeg_that_needs_no_change_is_sent_as_its_own_bytes_without_metadata(progressive, camera):
     upload = _photo_jpeg(progressive=progressive)
+    upload = _without_jfif(upload) if camera else upload
     preparation = prepare_image(upload, "site.jpg", kind=ImageKind.PHOTO)
     [sent] = preparation.images
     assert (sent.width, sent.height) == (960, 1280) and sent.mime == "image/jpeg"
@@ -199,6 +209,8 @@ def test_a_jpeg_that_needs_no_change_is_sent_as_its_own_bytes_without_metadata(p
     assert set(jpeg_segments(sent.data)) <= JPEG_ALLOWED
     assert not any(marker in sent.data for marker in MARKERS.values())
     assert any("not re-encoded" in note for note in preparation.notes), "the report says how it was sent"
+    assert sent.data[6:11] == b"JFIF\0", "JFIF first, where python-docx and other readers look for the kind of JPEG"
+    DocxImage.from_blob(sent.data)  # the Word report can hold it
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ def refused(store, edited) -> str:
     return done.stderr
 
 
+@pytest.mark.libreoffice
 def test_libreoffice_open_and_save_keeps_every_origin(eleven, tmp_path):
     store, exported = eleven
     unedited = origins(store, exported, tmp_path)

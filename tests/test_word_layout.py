@@ -22,7 +22,7 @@ from tests.conftest import ARTIFACTS, make_analysis, shared_image_path
 from tests.helpers import libreoffice
 from tests.long_replies import LONG_REPLIES
 
-pytestmark = pytest.mark.browser  # a real renderer, like the browser tests: fails, never skips, without it
+pytestmark = pytest.mark.libreoffice  # a real renderer: fails, never skips, without it
 
 MODEL = "mistral.ministral-3-14b-instruct"
 SIGNOFF = SignOff(
