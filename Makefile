@@ -1,6 +1,6 @@
 # make demo   describe a sample image with the model (creates .venv; needs OPENAI_BASE_URL outside VIKTOR)
 # make test   lint and run every test, browser tests included (creates .venv; installs chromium when root)
-# make test-fast  lint and the tests without a browser, LibreOffice, OCR, budget, fuzz or fault runs (the edit loop)
+# make test-fast  lint and the tests without a browser, LibreOffice, OCR, budget, fuzz or fault runs (about 9 min)
 # make bench  measure image preparation on ../shared/images and rewrite BENCHMARKS.md
 
 PYTHON ?= python3
