@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 _OPENED = (".connect_tcp.complete", ".start_tls.complete")
@@ -28,7 +27,6 @@ class Deadline:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self.expired = False
-        self.seconds = 0.0
 
     def attach(self, request: Any) -> None:
         """An httpx ``request`` event hook: follow the sockets this request opens."""
@@ -37,7 +35,7 @@ class Deadline:
     def start(self, seconds: float) -> None:
         """Start (or restart) the clock for one attempt."""
         self.stop()
-        self.expired, self.seconds = False, seconds
+        self.expired = False
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -47,15 +45,6 @@ class Deadline:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-    @contextlib.contextmanager
-    def running(self, seconds: float) -> Iterator[Deadline]:
-        """The clock runs for the ``with`` block."""
-        self.start(seconds)
-        try:
-            yield self
-        finally:
-            self.stop()
 
     def _trace(self, event: str, info: dict[str, Any]) -> None:
         if not event.endswith(_OPENED):

@@ -44,11 +44,6 @@ def clean(text: str) -> str:
     return text.translate(_TABLE)
 
 
-def clean_optional(text: str | None) -> str | None:
-    """``clean`` for a value that may be absent."""
-    return None if text is None else clean(text)
-
-
 def for_terminal(text: str) -> str:
     """Text that prints as itself on a terminal: no escape sequence, no carriage return, only newlines and tabs."""
     return text.replace("\r\n", "\n").translate(_TERMINAL_TABLE)

@@ -30,7 +30,6 @@ DefectType = Literal[
 ]
 DEFECT_TYPES: tuple[str, ...] = get_args(DefectType)
 Confidence = Literal["high", "medium", "low"]
-CONFIDENCES: tuple[str, ...] = get_args(Confidence)
 Urgency = Literal["immediate", "within weeks", "within months", "next inspection", "none"]
 URGENCIES: tuple[str, ...] = get_args(Urgency)
 CANNOT_TELL = "cannot tell from this photo"

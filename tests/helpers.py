@@ -1,4 +1,5 @@
-"""Helpers the test modules share: the command line run into a store, and LibreOffice converting a file."""
+"""Helpers the test modules share: the command line run into a store, LibreOffice converting a file, and the
+findings workbook edited as an inspector would."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import openpyxl
+
+from image_analysis.review import ADDED, AI_CONFIRMED, DELETED, EDITED
+from image_analysis.review_workbook import FINDING_HEADINGS, FINDINGS
 from tests.conftest import shared_image_path
 from tests.test_cli import cli
 
@@ -44,3 +49,49 @@ def libreoffice(soffice: str, source: Path, outdir: Path, target: str, *options:
         timeout=180,
     )
     return outdir / f"{source.stem}.{target.split(':')[0]}"
+
+
+HEAD = {label: index for index, label in enumerate(FINDING_HEADINGS.values(), start=1)}
+"""The Findings sheet's columns by heading, from 1."""
+
+
+def findings_rows(sheet) -> list[list[str]]:
+    return [[cell.value or "" for cell in row] for row in sheet.iter_rows(min_row=2) if any(c.value for c in row)]
+
+
+def edit_as_an_inspector(source, target) -> None:
+    """A score changed, two rows confirmed, a row added by copying another, a row deleted, the rows sorted by
+    score, worst first."""
+    book = openpyxl.load_workbook(source)
+    sheet = book[FINDINGS]
+    rows = findings_rows(sheet)
+    by_ref = {row[HEAD["AI finding"] - 1]: row for row in rows}
+    by_ref["P1-F1"][HEAD["Condition score"] - 1] = "5"
+    for ref in ("P1-F2", "P2-F1"):
+        by_ref[ref][HEAD["Origin"] - 1] = AI_CONFIRMED
+    by_ref["P2-F1"][HEAD["Inspector's note"] - 1] = "checked on site, 0.4 mm wide"
+    copy = list(by_ref["P2-F1"])
+    copy[HEAD["Defect"] - 1], copy[HEAD["Where in the photo"] - 1] = "corrosion", "bearing plate, left"
+    copy[HEAD["Condition score"] - 1] = "3"
+    rows = [row for row in rows if row[HEAD["AI finding"] - 1] != "P2-F2"] + [copy]
+    rows.sort(key=lambda row: row[HEAD["Condition score"] - 1], reverse=True)
+    sheet.delete_rows(2, sheet.max_row)
+    for number, row in enumerate(rows, start=2):
+        for column, value in enumerate(row, start=1):
+            sheet.cell(row=number, column=column, value=value)
+    book.save(target)
+
+
+EDITED_ORIGINS = [
+    ("", ADDED),
+    ("P1-F1", EDITED),
+    ("P1-F2", AI_CONFIRMED),
+    ("P2-F1", AI_CONFIRMED),
+    ("P2-F2", DELETED),
+]
+"""Each AI finding's row and its origin, by ref, after ``edit_as_an_inspector`` (the added row has none)."""
+
+
+def origins(path) -> list[tuple[str, str]]:
+    """The (ref, origin) of every row of a workbook's Findings sheet, sorted."""
+    return sorted((row[0], row[2]) for row in findings_rows(openpyxl.load_workbook(path)[FINDINGS]))

@@ -107,7 +107,7 @@ def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_other
 def test_the_excel_download_edited_and_uploaded_again_fills_the_review_table_with_its_rows_and_origins(
     model_service, tmp_path
 ):
-    from tests.test_workbook import EDITED_ORIGINS, edit_as_an_inspector, origins
+    from tests.helpers import EDITED_ORIGINS, edit_as_an_inspector, origins
 
     model_service.reply(json.dumps(BASE))
     name, content = downloaded(call("download_workbook", inspection_params()))
