@@ -356,9 +356,9 @@ class Controller(vkt.Controller):
 
     def download_workbook(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         """The findings workbook, to review in Excel or Calc and upload again (Reviewed workbook)."""
-        analyses = _everything(params)
         if _request(params).preset is not Preset.INSPECTION:
             raise _field_error("The findings workbook is for site inspections: choose that preset.", "upload.preset")
+        analyses = _everything(params)
         content = reports.findings_workbook(analyses, _record(params, analyses))
         return vkt.DownloadResult(file_content=content, file_name="image_analysis_findings.xlsx")
 

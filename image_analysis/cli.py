@@ -41,10 +41,9 @@ from image_analysis import analysis, model, pdf, register
 from image_analysis.errors import ImageInputError, ServiceError
 from image_analysis.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
-from image_analysis.reports import document, html, terminal, word
+from image_analysis.reports import document, findings_workbook, html, terminal, word
 from image_analysis.reports.findings_csv import findings_csv
 from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
-from image_analysis.reports.workbook import findings_workbook
 from image_analysis.review import (
     ADDED,
     EDITED,
@@ -316,11 +315,15 @@ def _print(report: document.ReportDocument) -> None:
     out, err = terminal.render(report)
     for text in out:
         print(for_terminal(text))
-    for line in err:
+    _say(err)
+
+
+def _say(lines: list[terminal.Line]) -> None:
+    for line in lines:
         if line.error:
             _fail(0, line.text)
         else:
-            _note(line.text)
+            _note(line.text, label="warning: " if line.warning else "note: ")
 
 
 def _exit_code(results: list[analysis.Analysis]) -> int:
@@ -369,7 +372,8 @@ def _report(args: argparse.Namespace) -> int:
         return _fail(EXIT_BAD_INPUT, f"cannot read '{args.findings}': {error.strerror or error}")
     except (StoreError, ReviewError) as error:
         return _fail(EXIT_BAD_INPUT, f"{args.findings}: {error}")
-    if not _signoff(args).empty or _signoff(args).final:
+    given = _signoff(args)
+    if not given.empty or given.final:
         _keep_signoff(args.store, results, review.signoff)
     edited = sum(1 for finding in review.findings if finding.status in (EDITED, ADDED))
     deleted = f", {len(review.deleted)} deleted" if review.deleted else ""
@@ -377,9 +381,7 @@ def _report(args: argparse.Namespace) -> int:
         f"{len(review.findings)} findings on {len(results)} photos; {edited} edited or added by the inspector{deleted}"
     )
     report = document.build(results, review)
-    for note in report.cover.notes:
-        if note.kind == "signoff":
-            _note(note.text, label="warning: ")
+    _say(terminal.cover_lines(report))
     return EXIT_OK if _write_outputs(args, results, review, report) else EXIT_SERVICE
 
 
@@ -514,8 +516,7 @@ def _write_outputs(
     if args.csv:
         outputs.append(("the findings CSV", args.csv, lambda: findings_csv(results, review).encode("utf-8")))
     if getattr(args, "xlsx", None):
-        workbook = lambda: findings_workbook(results, review, report.cover.status)  # noqa: E731
-        outputs.append(("the findings workbook", args.xlsx, workbook))
+        outputs.append(("the findings workbook", args.xlsx, lambda: findings_workbook(results, review)))
     if args.pdf:
         outputs.append(("the PDF report", args.pdf, lambda: word_to_pdf(word_report())))
     if getattr(args, "register", None):

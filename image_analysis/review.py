@@ -400,10 +400,9 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
     urgency = values["urgency"].lower()
     if urgency and urgency not in URGENCIES:
         urgency = values["urgency"]  # the inspector's own words are kept
-    statuses = {origin.lower(): origin for origin in (*ORIGINS, DELETED)}
-    status = statuses.get(values["status"].lower()) if values["status"] else AI_NOT_REVIEWED
+    status = _STATUSES.get(values["status"].lower()) if values["status"] else AI_NOT_REVIEWED
     if status is None:
-        raise ReviewError(index, "status", f"'{values['status']}' is not one of: {', '.join(statuses.values())}")
+        raise ReviewError(index, "status", f"'{values['status']}' is not one of: {', '.join(_STATUSES.values())}")
     return Finding(
         photo=photo,
         file=values["file"] or photos[photo],
@@ -418,6 +417,10 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
         status=status,
         ref=parse_ref(values["ref"]),
     )
+
+
+_STATUSES = {origin.lower(): origin for origin in (*ORIGINS, DELETED)}
+"""Every origin a row may say, by how a spreadsheet may case it."""
 
 
 def _score(given: str, scale: ScaleDefinition) -> str | None:

@@ -23,7 +23,7 @@ __all__ = ["drawing_csv", "findings_csv", "findings_workbook", "html_page", "htm
 
 def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None) -> bytes:
     """The findings workbook, with the report's status (as its cover says it) on the Sign-off sheet."""
-    from image_analysis.reports.workbook import findings_workbook as workbook  # openpyxl, when asked
+    from image_analysis.reports.workbook import findings_workbook as workbook  # openpyxl only when one is written
 
     return workbook(analyses, review, document.status(analyses, review))
 

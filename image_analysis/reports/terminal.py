@@ -13,6 +13,13 @@ class Line:
     text: str
     error: bool = False
     """An error line (the entry has no description) rather than a note."""
+    warning: bool = False
+    """What the cover asks the reader to act on (not issued as final, not signed)."""
+
+
+def cover_lines(report: ReportDocument) -> list[Line]:
+    """The cover's sign-off notes, for stderr: said after ``describe`` and ``report`` alike."""
+    return [Line(note.text, warning=True) for note in report.cover.notes if note.kind == "signoff"]
 
 
 def render(report: ReportDocument) -> tuple[list[str], list[Line]]:
@@ -20,7 +27,7 @@ def render(report: ReportDocument) -> tuple[list[str], list[Line]]:
     goes to stderr."""
     single = len(report.entries) == 1
     out: list[str] = []
-    err: list[Line] = []
+    err: list[Line] = cover_lines(report)
     for entry in report.entries:
         prefix = "" if single else f"{entry.number}. {entry.file_name}: "
         text = next((value for value in (entry.answer, entry.raw, entry.reply) if value is not None), None)
