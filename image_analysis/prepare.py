@@ -25,7 +25,7 @@ import os
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -90,8 +90,11 @@ _PARALLEL_PIXELS = 1_000_000
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 _SRGB = ImageCms.createProfile("sRGB")
-_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="integrity")
-"""Integrity checks of JPEGs run here, alongside their decode (simplejpeg releases the GIL while it decodes)."""
+_PHOTO_FORMATS = ("JPEG", "MPO", "WEBP", "HEIF")
+"""Formats that nearly always carry photos (JPEG and WebP also shrink as they load): decoded at the overview's size
+first, and at the tiles' scale only when the content turns out to be a drawing."""
+_SAMPLE_SIDE = 256
+DECODER = os.environ.get("IMAGE_ANALYSIS_DECODER", large.VIPS)
 
 
 class ImageKind(StrEnum):
@@ -338,20 +341,18 @@ def prepare_image(
         extra = {"page": rendered.page, "text": rendered.text}
     else:
         image = _open(data, name)
-    needed = large.memory_needed(data, image.format, *image.size, getattr(image, "layer", None), image.mode)
+    decoder = large.engine(image.format, image.mode, *image.size, DECODER)
+    layers = getattr(image, "layer", None)
+    needed = large.memory_needed(data, image.format, *image.size, layers, image.mode, decoder)
     if needed > large.DECODE_BUDGET:
         raise ImageInputError(_over_budget(name, image.format, needed))
-    streaming = large.use_streaming(image.format, *image.size)
-    pending = None
-    if image.format in _DRAFTABLE and not streaming:
-        pending = _CHECKS.submit(integrity.check, data, image.format)  # alongside the decode: libjpeg-turbo
-    elif not streaming and image.format != "PDF":
-        _verify(image, data, name)
+    if decoder in (large.PILLOW, large.HEIF) and image.format != "PDF":
+        _verify(image, data, name, load=decoder == large.PILLOW)  # the other engines refuse damage as they decode
     frames = _frames(image)
     if frames:
         what = "more than one image" if frames == "more than one" else f"{frames} images"
         notes.append(f"The file holds {what} (frames); only the first one was analysed.")
-    metadata = _header_metadata(image) if streaming else read_metadata(image)
+    metadata = _header_metadata(image) if decoder == large.VIPS else read_metadata(image)
     orientation = metadata.orientation or 1
     width, height = image.size[::-1] if orientation in _SWAPS_SIDES else image.size
     source = SourceImage(
@@ -365,28 +366,35 @@ def prepare_image(
 
     plan = None if kind is ImageKind.PHOTO or not use_tiles else tiles.plan_tiles(width, height)
     overview_size = vision_grid.target_size(width, height)
-    if streaming:
-        size = plan.size if plan and kind is not ImageKind.PHOTO else overview_size
-        pixels = _stream(data, name, image.format, size, needed)
-        kind = kind or classify(pixels)
-        if plan and kind is ImageKind.PHOTO:
-            pixels = _shrink(pixels, overview_size)
-    elif plan and kind is None and image.format in _DRAFTABLE:
-        # A JPEG is nearly always a photo: decode it at the overview's size, and larger only if it is a drawing.
-        pixels = _decode(image, overview_size, orientation, name)
-        kind = classify(pixels)
-        if kind is ImageKind.DRAWING:
-            pixels = _decode(_open(data, name), plan.size, orientation, name)
+
+    opened = [image]  # Pillow's JPEG draft decodes once per opening: a second decode opens the file again
+
+    def decoded(size: tuple[int, int]) -> Image.Image:
+        if decoder == large.VIPS:
+            return _stream(data, name, image.format, size, needed)
+        if decoder in (large.TURBO, large.HEIF):
+            return _upright(data, name, image, size, orientation, decoder)
+        return _decode(opened.pop() if opened else _open(data, name), size, orientation, name)
+
+    if plan and kind is None and (decoder != large.PILLOW or image.format in _DRAFTABLE):
+        if image.format in _PHOTO_FORMATS:
+            pixels = decoded(overview_size)
+            kind = classify(pixels)
+            if kind is ImageKind.DRAWING:
+                pixels = decoded(plan.size)
+        else:
+            pixels = decoded(plan.size)
+            kind = classify(pixels)
     else:
-        pixels = _decode(image, plan.size if plan else overview_size, orientation, name)
+        if plan and kind is None:  # Pillow has decoded the whole image: a sample of it tells photo from drawing
+            kind = classify(_sample(image))
+        pixels = decoded(plan.size if plan and kind is ImageKind.DRAWING else overview_size)
         kind = kind or classify(pixels)
 
-    if pending is not None:
-        _checked(pending, name, image.format)
     if plan is None or kind is ImageKind.PHOTO:
         if pixels.size != overview_size:
             pixels = _shrink(pixels, overview_size)
-        own = _as_uploaded(data, image, (width, height), orientation, kind) if not streaming else None
+        own = _as_uploaded(data, image, (width, height), orientation, kind)
         if own is not None:
             notes.append("Sent as uploaded, not re-encoded: the file's own JPEG data, every metadata segment removed.")
         sent = own or encode(pixels, kind)
@@ -408,9 +416,9 @@ def prepare_image(
 
 
 def _stream(data: bytes, name: str, format: str | None, size: tuple[int, int], needed: int) -> Image.Image:
-    """A huge raster decoded by libvips straight to ``size`` (``large``); damage refuses the file."""
+    """Decoded by libvips straight to ``size`` (``large``); damage refuses the file."""
     try:
-        return large.decode(data, size, needed)
+        return large.decode(data, format, size, needed)
     except large.StreamError as error:
         raise ImageInputError(_decode_failure(name, format, error)) from error
 
@@ -433,15 +441,23 @@ def _header_metadata(image: ImageFile.ImageFile) -> PhotoMetadata:
     return read_metadata(image)
 
 
-def _checked(pending: Future, name: str, format: str | None) -> None:
-    """The result of a JPEG's integrity check that ran alongside its decode: damage refuses the file."""
+def _upright(
+    data: bytes, name: str, image: Image.Image, size: tuple[int, int], orientation: int, decoder: str
+) -> Image.Image:
+    """A JPEG or HEIC decoded once by its own library and brought to ``size`` (upright) by libvips (``large``)."""
+    stored_size = size[::-1] if orientation in _SWAPS_SIDES else size
     try:
-        pending.result()
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageInputError(_decode_failure(name, format, error)) from error
+        decode = large.decode_jpeg if decoder == large.TURBO else large.decode_heif
+        pixels = decode(data, stored_size)
+    except large.StreamError as error:
+        raise ImageInputError(_decode_failure(name, image.format, error)) from error
+    pixels = _to_srgb(pixels, image.info.get("icc_profile"))
+    for method in _ORIENTATION_TRANSPOSE.get(orientation, ()):
+        pixels = pixels.transpose(method)
+    return pixels
 
 
-def _verify(image: ImageFile.ImageFile, data: bytes, name: str) -> None:
+def _verify(image: ImageFile.ImageFile, data: bytes, name: str, *, load: bool = True) -> None:
     """Refuse damaged data before anything is read from it.
 
     Formats that JPEG's draft mode does not apply to are decoded here, so that a decode error surfaces as one:
@@ -449,7 +465,7 @@ def _verify(image: ImageFile.ImageFile, data: bytes, name: str) -> None:
     drop the error. ``integrity.check`` catches what JPEG and HEIF decoders conceal."""
     try:
         integrity.check(data, image.format)
-        if image.format not in _DRAFTABLE:
+        if load and image.format not in _DRAFTABLE:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Pillow warns about damaged tags as it loads; the error decides
                 image.load()
@@ -504,6 +520,13 @@ def encode(pixels: Image.Image, kind: ImageKind, **placement: Any) -> PreparedIm
         if len(data) <= MAX_SENT_BYTES:
             return _prepared("image/jpeg", pixels, data, placement)
     raise ImageInputError("The prepared image stays above the 3.75 MB limit; upload a smaller or simpler image.")
+
+
+def _sample(image: Image.Image) -> Image.Image:
+    """A small nearest-neighbour sample of a decoded image in L or RGB, for ``classify``: no copy at full size."""
+    scale = max(image.width, image.height) / _SAMPLE_SIDE
+    size = (max(1, round(image.width / scale)), max(1, round(image.height / scale))) if scale > 1 else image.size
+    return _normalise(image.resize(size, Image.Resampling.NEAREST))
 
 
 def classify(pixels: Image.Image) -> ImageKind:

@@ -1,6 +1,6 @@
 """Every upload prepared or refused within the memory budget, measured on the whole process tree of the command line
-(tests/memory.py), on hostile and huge files made by scripts/make_hostile_files.py; and the libvips route keeping the
-preparation contract of the Pillow route. Times go in BENCHMARKS.md, not in assertions."""
+(tests/memory.py), on hostile and huge files made by scripts/make_hostile_files.py (the engines' contract is in
+tests/test_engines.py). Times go in BENCHMARKS.md, not in assertions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
 
 from image_analysis import large
 from image_analysis.errors import ImageInputError
@@ -86,44 +85,10 @@ def test_a_tiff_of_100000_pages_says_more_than_one_without_counting(hostile):
     assert "more than one image (frames)" in preparation.notes[0]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "exif_orientation_6_portrait.jpg",
-        "png_rgba_transparent.png",
-        "png16_gray_trns.png",
-        "floorplan_mlstruct_f23ccf_flattened_2400w.png",
-        "corrosion_rusty_metal_05_polyhaven_1k.jpg",
-        "site_aerial_construction_caliterra_IMG_9402.jpg",
-    ],
-)
-def test_the_libvips_route_keeps_the_preparation_contract(monkeypatch, name):
-    """Size on the grid, orientation, transparency on white, 16 bit scaled, sRGB: the same as Pillow's within a
-    couple of levels (the two resampling kernels differ)."""
-    data = shared_image_path(name).read_bytes()
-    monkeypatch.setattr(large, "STREAM_PIXELS", 10**12)
-    pillow = prepare_image(data, name)
-    monkeypatch.setattr(large, "STREAM_PIXELS", 0)
-    streamed = prepare_image(data, name)
-    assert streamed.source == pillow.source and streamed.kind == pillow.kind
-    assert [(i.width, i.height, i.mime) for i in streamed.images] == [
-        (i.width, i.height, i.mime) for i in pillow.images
-    ]
-    assert streamed.metadata.orientation == pillow.metadata.orientation
-    for ours, theirs in zip(streamed.images, pillow.images, strict=True):
-        a, b = (Image.open(_bytes(image)).convert("RGB") for image in (ours, theirs))
-        difference = ImageStat.Stat(ImageChops.difference(a, b)).mean
-        assert max(difference) < 3, f"{name}: mean difference {difference}"
-
-
-def test_a_damaged_huge_file_is_refused_by_the_streaming_route(monkeypatch):
+def test_a_damaged_png_is_refused_by_the_libvips_route():
     data = shared_image_path("png_rgba_transparent.png").read_bytes()
-    monkeypatch.setattr(large, "STREAM_PIXELS", 0)
+    assert large.engine("PNG", "RGBA", 1000, 1000) == large.VIPS
     with pytest.raises(ImageInputError, match="could not be read as PNG"):
         prepare_image(data[: len(data) // 2], "half.png", kind=ImageKind.PHOTO)
 
 
-def _bytes(image):
-    import io
-
-    return io.BytesIO(image.data)
