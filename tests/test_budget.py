@@ -90,5 +90,3 @@ def test_a_damaged_png_is_refused_by_the_libvips_route():
     assert large.engine("PNG", "RGBA", 1000, 1000) == large.VIPS
     with pytest.raises(ImageInputError, match="could not be read as PNG"):
         prepare_image(data[: len(data) // 2], "half.png", kind=ImageKind.PHOTO)
-
-
