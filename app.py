@@ -14,11 +14,12 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, photo_map, prepare, prompts, register, reports, review_workbook
+from image_analysis import analysis, model, photo_map, prompts, register, reports, review_workbook
 from image_analysis import chat as follow_up
 from image_analysis import review as review_record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
-from image_analysis.pages import PageSpecError
+from image_analysis.imaging import prepare
+from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import html as render
 from image_analysis.store import StoreError

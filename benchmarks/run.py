@@ -51,7 +51,7 @@ from PIL import Image, ImageOps  # noqa: E402
 from benchmarks.model_server import model_server  # noqa: E402
 from image_analysis import analysis, model, reports, vision_grid  # noqa: E402
 from image_analysis.errors import ImageInputError  # noqa: E402
-from image_analysis.prepare import prepare_image  # noqa: E402
+from image_analysis.imaging.prepare import prepare_image  # noqa: E402
 from image_analysis.presets import AnalysisRequest  # noqa: E402
 
 PHOTO = "site_aerial_construction_caliterra_IMG_9402.jpg"

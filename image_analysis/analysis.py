@@ -19,13 +19,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from image_analysis import model, pdf, prompts, title_text
+from image_analysis import model, prompts, title_text
 from image_analysis.consistency import inspection_flags
 from image_analysis.errors import AnalysisError, ServiceError
 from image_analysis.findings import InspectionFindings, ParsedReply, parse_reply
+from image_analysis.imaging import pdf
+from image_analysis.imaging.pages import parse_pages
+from image_analysis.imaging.prepare import prepare_image
+from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import Description, ServiceSettings
-from image_analysis.pages import parse_pages
-from image_analysis.prepare import Preparation, prepare_image
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
 from image_analysis.store import CLAIM_POLL_SECONDS, ResultStore, StoreError, new_owner

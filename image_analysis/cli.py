@@ -37,9 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import analysis, model, pdf, register
+from image_analysis import analysis, model, register
 from image_analysis.errors import ImageInputError, ServiceError
-from image_analysis.pages import PageSpecError
+from image_analysis.imaging import pdf
+from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import document, findings_workbook, html, terminal, word
 from image_analysis.reports.findings_csv import findings_csv

@@ -39,7 +39,7 @@ from image_analysis.errors import (
     ServiceNotConfiguredError,
     ServiceUnreachableError,
 )
-from image_analysis.prepare import PreparedImage
+from image_analysis.imaging.prepared import PreparedImage
 from image_analysis.prompts import Prompt, image_captions
 from image_analysis.safe_text import clean
 from image_analysis.structured_output import REGISTER, Structured, rejects_format, response_format

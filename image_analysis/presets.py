@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from image_analysis.prepare import ImageKind
+from image_analysis.imaging.kinds import ImageKind
 
 
 class Preset(StrEnum):

@@ -15,7 +15,8 @@ from image_analysis.findings import (
     reply_template,
     response_schema,
 )
-from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, PreparedImage
+from image_analysis.imaging.kinds import ROLE_OVERVIEW, ROLE_TILE
+from image_analysis.imaging.prepared import PreparedImage
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 
 MAX_QUESTION_CHARS = 2000

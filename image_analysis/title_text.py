@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from image_analysis.findings import TitleBlock
-from image_analysis.pdf import TextSegment
+from image_analysis.imaging.pdf import TextSegment
 
 LABELS: dict[str, tuple[str, ...]] = {
     "drawing_number": ("drawing no", "drawing number", "dwg no", "drawing nr", "document no", "document number"),

@@ -280,7 +280,7 @@ def fresh_structured_output_register() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def preparation_for_page():
     """A small photo prepared once, for page and report tests."""
-    from image_analysis.prepare import prepare_image
+    from image_analysis.imaging.prepare import prepare_image
 
     return prepare_image(shared_image_path("webp_photo_flower.webp").read_bytes(), "flower.webp")
 

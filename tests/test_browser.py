@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from image_analysis.reports import html_page as render_page
 from tests.conftest import ARTIFACTS, make_analysis
 

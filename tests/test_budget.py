@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
-from image_analysis import large
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import ImageKind, prepare_image
+from image_analysis.imaging import engines
+from image_analysis.imaging.kinds import ImageKind
+from image_analysis.imaging.prepare import prepare_image
 from scripts.make_hostile_files import make
 from tests.conftest import REPO, shared_image_path
 from tests.memory import run_measured
@@ -87,6 +88,6 @@ def test_a_tiff_of_100000_pages_says_more_than_one_without_counting(hostile):
 
 def test_a_damaged_png_is_refused_by_the_libvips_route():
     data = shared_image_path("png_rgba_transparent.png").read_bytes()
-    assert large.engine("PNG", "RGBA", 1000, 1000) == large.VIPS
+    assert engines.engine("PNG", "RGBA", 1000, 1000) == engines.VIPS
     with pytest.raises(ImageInputError, match="could not be read as PNG"):
         prepare_image(data[: len(data) // 2], "half.png", kind=ImageKind.PHOTO)

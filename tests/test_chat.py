@@ -6,7 +6,7 @@ import pytest
 from werkzeug import Response
 
 from image_analysis import chat, model
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import make_analysis, shared_image_path, sse
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 from werkzeug import Response
 
-from image_analysis.pages import PageSpecError, parse_pages
+from image_analysis.imaging.pages import PageSpecError, parse_pages
 from scripts.make_drawing_set import Sheet, make_set
 from tests.conftest import completion_body
 from tests.test_cli import cli

@@ -9,8 +9,9 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from image_analysis import large, prepare
-from image_analysis.prepare import ImageKind, prepare_image
+from image_analysis.imaging import engines, prepare
+from image_analysis.imaging.kinds import ROLE_OVERVIEW, ROLE_TILE, ImageKind
+from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import shared_image_path
 
 SHARED = [
@@ -70,14 +71,14 @@ def _upload(name: str) -> bytes:
 
 def _engine(data: bytes) -> str:
     with Image.open(io.BytesIO(data)) as image:
-        return large.engine(image.format, image.mode, *image.size)
+        return engines.engine(image.format, image.mode, *image.size)
 
 
 @pytest.mark.parametrize("name", SHARED + list(MADE))
 def test_every_engine_keeps_the_preparation_contract(monkeypatch, name):
     data = _upload(name)
     chosen = prepare_image(data, name)
-    monkeypatch.setattr(prepare, "DECODER", large.PILLOW)
+    monkeypatch.setattr(prepare, "DECODER", engines.PILLOW)
     pillow = prepare_image(data, name)
 
     assert chosen.source == pillow.source and chosen.kind == pillow.kind
@@ -93,29 +94,29 @@ def test_every_engine_keeps_the_preparation_contract(monkeypatch, name):
 
 def test_the_engine_is_chosen_by_format_mode_and_size():
     """One table decides; the fast engines take the everyday uploads, Pillow the rest."""
-    assert large.engine("JPEG", "RGB", 4000, 3000) == large.TURBO
-    assert large.engine("JPEG", "L", 4000, 3000) == large.TURBO
-    assert large.engine("MPO", "RGB", 4000, 3000) == large.TURBO
-    assert large.engine("JPEG", "CMYK", 4000, 3000) == large.PILLOW  # Adobe's inverted CMYK: Pillow knows it
-    assert large.engine("JPEG", "RGB", 12_000, 9_000) == large.VIPS  # huge: streamed, never whole in memory
+    assert engines.engine("JPEG", "RGB", 4000, 3000) == engines.TURBO
+    assert engines.engine("JPEG", "L", 4000, 3000) == engines.TURBO
+    assert engines.engine("MPO", "RGB", 4000, 3000) == engines.TURBO
+    assert engines.engine("JPEG", "CMYK", 4000, 3000) == engines.PILLOW  # Adobe's inverted CMYK: Pillow knows it
+    assert engines.engine("JPEG", "RGB", 12_000, 9_000) == engines.VIPS  # huge: streamed, never whole in memory
     for format in ("PNG", "TIFF"):
-        assert large.engine(format, "RGB", 4000, 3000) == large.VIPS
-    assert large.engine("WEBP", "RGBA", 4000, 3000) == large.PILLOW
-    assert large.engine("WEBP", "RGBA", 12_000, 9_000) == large.VIPS
-    assert large.engine("HEIF", "RGB", 4032, 3024) == large.HEIF
+        assert engines.engine(format, "RGB", 4000, 3000) == engines.VIPS
+    assert engines.engine("WEBP", "RGBA", 4000, 3000) == engines.PILLOW
+    assert engines.engine("WEBP", "RGBA", 12_000, 9_000) == engines.VIPS
+    assert engines.engine("HEIF", "RGB", 4032, 3024) == engines.HEIF
     for format in ("GIF", "BMP", "PDF"):
-        assert large.engine(format, "RGB", 4000, 3000) == large.PILLOW
-    assert large.engine("JPEG", "RGB", 4000, 3000, preferred=large.PILLOW) == large.PILLOW
+        assert engines.engine(format, "RGB", 4000, 3000) == engines.PILLOW
+    assert engines.engine("JPEG", "RGB", 4000, 3000, preferred=engines.PILLOW) == engines.PILLOW
 
 
 def test_the_shared_uploads_take_the_fast_engines():
     """Not vacuous: the contract above compares different engines for the formats a site inspector uploads."""
-    engines = {name.rsplit(".", 1)[1]: _engine(_upload(name)) for name in SHARED}
-    assert engines == {"jpg": large.TURBO, "png": large.VIPS, "heic": large.HEIF, "webp": large.PILLOW}
+    chosen = {name.rsplit(".", 1)[1]: _engine(_upload(name)) for name in SHARED}
+    assert chosen == {"jpg": engines.TURBO, "png": engines.VIPS, "heic": engines.HEIF, "webp": engines.PILLOW}
 
 
 def test_a_jpeg_drawing_is_recognised_and_tiled():
     """A JPEG is decoded small first (nearly always a photo); a drawing is decoded again at the tiles' scale."""
     chosen = prepare_image(_plan_as_jpeg(), "plan.jpg")
     assert chosen.kind is ImageKind.DRAWING
-    assert [image.role for image in chosen.images[:2]] == [prepare.ROLE_OVERVIEW, prepare.ROLE_TILE]
+    assert [image.role for image in chosen.images[:2]] == [ROLE_OVERVIEW, ROLE_TILE]

@@ -23,7 +23,7 @@ from image_analysis.errors import (
     ServiceError,
     ServiceUnreachableError,
 )
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import TEST_API_KEY, completion_body, make_analysis, shared_image_path, sse
 
 pytestmark = pytest.mark.faults

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from image_analysis import vision_grid
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import MAX_SENT_BYTES, prepare_image
+from image_analysis.imaging import vision_grid
+from image_analysis.imaging.encode import MAX_SENT_BYTES
+from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import SHARED_IMAGES
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.filterwarnings("ignore::UserWarning")]

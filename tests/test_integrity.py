@@ -13,9 +13,10 @@ import struct
 import pytest
 from PIL import Image, ImageCms, ImageDraw
 
-from image_analysis import integrity
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import ImageKind, prepare_image
+from image_analysis.imaging import integrity
+from image_analysis.imaging.kinds import ImageKind
+from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import shared_image_path
 
 

@@ -8,9 +8,10 @@ import subprocess
 
 import pytest
 
-from image_analysis import isolation, pdf, pdf_budget
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import ImageKind, prepare_image
+from image_analysis.imaging import isolation, pdf, pdf_budget
+from image_analysis.imaging.kinds import ImageKind
+from image_analysis.imaging.prepare import prepare_image
 from scripts.make_drawing_set import Sheet, make_set
 from scripts.make_hostile_files import form_bomb, inflate_bomb
 

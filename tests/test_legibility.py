@@ -13,7 +13,8 @@ import subprocess
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from image_analysis.prepare import ImageKind, prepare_image
+from image_analysis.imaging.kinds import ImageKind
+from image_analysis.imaging.prepare import prepare_image
 
 pytestmark = pytest.mark.ocr  # a real external tool: fails, never skips, without it
 

@@ -13,7 +13,7 @@ from werkzeug import Response
 from image_analysis import analysis, model, prompts
 from image_analysis.errors import EmptyReplyError, MalformedReplyError, RateLimitedError, ServiceError
 from image_analysis.findings import MAX_NESTING, parse_reply
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from image_analysis.presets import AnalysisRequest, Preset
 from tests.conftest import completion_body, shared_image_path
 from tests.test_cli import cli, inspect_photo_to_every_output

@@ -20,7 +20,7 @@ from image_analysis.errors import (
     ServiceNotConfiguredError,
     ServiceUnreachableError,
 )
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from image_analysis.presets import AnalysisRequest
 from tests.conftest import TEST_API_KEY
 

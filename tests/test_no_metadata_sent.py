@@ -13,7 +13,8 @@ from docx.image.image import Image as DocxImage
 from PIL import Image, ImageCms, ImageDraw, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
-from image_analysis.prepare import ImageKind, prepare_image
+from image_analysis.imaging.kinds import ImageKind
+from image_analysis.imaging.prepare import prepare_image
 
 MARKERS = {
     "comment": b"comment-leak@example.com",

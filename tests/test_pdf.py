@@ -9,7 +9,8 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import ROLE_TILE, ImageKind, prepare_image
+from image_analysis.imaging.kinds import ROLE_TILE, ImageKind
+from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import REPO
 
 DRAWING = REPO / "sample_images" / "drawing_ground_floor_A3.png"

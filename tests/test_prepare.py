@@ -11,7 +11,9 @@ import pytest
 from PIL import Image, ImageCms, ImageOps, ImageStat
 
 from image_analysis.errors import ImageInputError
-from image_analysis.prepare import ImageKind, Preparation, prepare_image
+from image_analysis.imaging.kinds import ImageKind
+from image_analysis.imaging.prepare import prepare_image
+from image_analysis.imaging.prepared import Preparation
 
 MIME_OF_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 

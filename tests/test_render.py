@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from image_analysis.reports import html_page as render_page
 from image_analysis.reports.html import markdown_to_html, render_empty_page
 from tests.conftest import make_analysis

@@ -10,7 +10,7 @@ import re
 import pytest
 from docx import Document
 
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from image_analysis.reports import findings_csv, word_report
 from image_analysis.reports import html_report as render_report
 from tests.conftest import REPO, make_analysis, shared_image_path

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from image_analysis.prepare import ImageKind, prepare_image
+from image_analysis.imaging.kinds import ImageKind
+from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import REPO
 
 SAMPLES = REPO / "sample_images"

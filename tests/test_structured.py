@@ -12,7 +12,7 @@ from werkzeug import Response
 
 from image_analysis import analysis, chat, model, prompts
 from image_analysis.errors import RequestRejectedError, ServiceNotConfiguredError
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 from tests.conftest import completion_body, shared_image_path, sse
 from tests.reply_corpus import BASE

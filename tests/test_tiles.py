@@ -11,8 +11,11 @@ import sys
 import pytest
 from PIL import Image
 
-from image_analysis import model, prompts, tiles, vision_grid
-from image_analysis.prepare import ROLE_OVERVIEW, ROLE_TILE, ImageKind, Preparation, prepare_image
+from image_analysis import model, prompts
+from image_analysis.imaging import tiles, vision_grid
+from image_analysis.imaging.kinds import ROLE_OVERVIEW, ROLE_TILE, ImageKind
+from image_analysis.imaging.prepare import prepare_image
+from image_analysis.imaging.prepared import Preparation
 from tests.conftest import REPO
 
 DRAWING = REPO / "sample_images" / "drawing_ground_floor_A3.png"

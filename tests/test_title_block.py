@@ -10,7 +10,8 @@ import time
 import pytest
 from werkzeug import Response
 
-from image_analysis import analysis, model, pdf, register, title_text
+from image_analysis import analysis, model, register, title_text
+from image_analysis.imaging import pdf
 from image_analysis.presets import AnalysisRequest, Preset
 from scripts.make_drawing_set import Sheet, make_set
 from tests.conftest import completion_body

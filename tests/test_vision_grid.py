@@ -18,8 +18,8 @@ from mistral_common.tokens.tokenizers.image import (
 )
 from PIL import Image
 
-from image_analysis import vision_grid
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging import vision_grid
+from image_analysis.imaging.prepare import prepare_image
 
 ENCODER = ImageEncoder(
     ImageConfig(image_patch_size=14, max_image_size=1540, spatial_merge_size=2),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from image_analysis.prepare import prepare_image
+from image_analysis.imaging.prepare import prepare_image
 from image_analysis.presets import ConditionScale
 from image_analysis.reports import word_report
 from image_analysis.review import ADDED, AI_CONFIRMED, EDITED, Review, SignOff, ai_findings, record

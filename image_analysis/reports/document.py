@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime
 from image_analysis import register
 from image_analysis.analysis import Analysis
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
-from image_analysis.metadata import GpsPosition, PhotoMetadata
+from image_analysis.imaging.metadata import GpsPosition, PhotoMetadata
+from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import Description
 from image_analysis.photo_map import GREY, scale_colours
-from image_analysis.prepare import Preparation
 from image_analysis.presets import Preset, ScaleDefinition
 from image_analysis.reports.measure import NO_BREAK
 from image_analysis.review import (

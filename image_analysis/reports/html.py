@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from image_analysis.prepare import Preparation
+from image_analysis.imaging.prepared import Preparation
 from image_analysis.reports.document import NOT_FOR_SIGNATURE, Entry, ReportDocument
 from image_analysis.safe_text import clean
 

@@ -14,9 +14,9 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageStat
 
-from image_analysis import pdf_budget
 from image_analysis.errors import ImageInputError
-from image_analysis.isolation import (
+from image_analysis.imaging import pdf_budget
+from image_analysis.imaging.isolation import (
     TIME_LIMIT_SECONDS,
     LimitExceeded,
     NoChildProcess,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from image_analysis import vision_grid
+from image_analysis.imaging import vision_grid
 
 MAX_IMAGES = 8
 """Images per request (Mistral's limit, the strictest): the overview plus at most seven tiles."""

@@ -2,8 +2,8 @@
 
 Some decoders' cost cannot be bounded beforehand (a PDF page can draw one form a billion times, or inflate a content
 stream to gigabytes). They run here: in a fresh interpreter started with ``subprocess`` (``python -m
-image_analysis._child``), which caps its own address space with ``RLIMIT_AS`` where the platform has it and is killed
-when the wall-clock limit passes. The worker itself never holds what the child allocated, and stays healthy.
+image_analysis.imaging._child``), which caps its own address space with ``RLIMIT_AS`` where the platform has it and is
+killed when the wall-clock limit passes. The worker itself never holds what the child allocated, and stays healthy.
 
 ``subprocess`` rather than ``multiprocessing``: it works where the app's code already runs in a daemonic worker
 (whose ``multiprocessing`` children raise ``AssertionError``), beside the threads of a batch, and without importing
@@ -25,7 +25,7 @@ MEMORY_LIMIT_MB = int(os.environ.get("IMAGE_ANALYSIS_MEMORY_MB", "1024"))
 """The memory budget of one upload (MB); an isolated decoder gets three quarters of it (the rest is the worker's)."""
 TIME_LIMIT_SECONDS = float(os.environ.get("IMAGE_ANALYSIS_DECODE_SECONDS", "20"))
 """The wall-clock budget of one isolated decode."""
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class LimitExceeded(Exception):
@@ -59,7 +59,7 @@ def run_isolated(
         if not sys.executable:
             raise OSError("no Python interpreter to start")
         process = subprocess.Popen(
-            [sys.executable, "-m", "image_analysis._child"],
+            [sys.executable, "-m", "image_analysis.imaging._child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

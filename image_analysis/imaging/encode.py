@@ -1,0 +1,55 @@
+"""Pixels to the bytes sent: JPEG for photos, 8-bit grey or palette PNG for drawings, and nothing but pixels (no
+metadata of the source travels, whatever Pillow's writers would carry over)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image, ImageChops, ImageStat
+
+MAX_SENT_BYTES = 3_750_000
+"""Largest image sent (Amazon Bedrock's per-image limit, the strictest along the way)."""
+
+
+JPEG_QUALITY = 90
+
+
+def png_bytes(pixels: Image.Image) -> bytes:
+    """Lossless PNG: 8-bit grey when the drawing has no colour, otherwise a 256-colour palette."""
+    if pixels.mode == "RGB" and _is_grey(pixels):
+        pixels = pixels.convert("L")
+    if pixels.mode == "RGB":
+        pixels = _palette(pixels)
+    return save_pixels(pixels, "PNG", compress_level=6, icc_profile=None)  # no iCCP: the pixels are sRGB already
+
+
+def _palette(pixels: Image.Image) -> Image.Image:
+    """256 colours by fast octree; the most common colour (the paper) keeps its exact value."""
+    quantized = pixels.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    histogram = quantized.histogram()
+    paper = max(range(len(histogram)), key=histogram.__getitem__)
+    mask = quantized.point(lambda index: 255 if index == paper else 0, "1")
+    exact = [round(value) for value in ImageStat.Stat(pixels, mask).median]
+    palette = quantized.getpalette() or []
+    palette[3 * paper : 3 * paper + 3] = exact
+    quantized.putpalette(palette)
+    return quantized
+
+
+def _is_grey(pixels: Image.Image) -> bool:
+    red, green, blue = pixels.split()
+    return ImageChops.difference(red, green).getbbox() is None and ImageChops.difference(green, blue).getbbox() is None
+
+
+def save_pixels(pixels: Image.Image, format: str, **options: Any) -> bytes:
+    """The pixels encoded with ``options`` and nothing else. Pillow's writers also take from the image's ``info``
+    what the source file carried (a JPEG's comment, a PNG's text, transparency or ICC profile), and an image that
+    needed no resize or colour conversion still has it: the info is set aside while saving, so only pixels leave."""
+    buffer = io.BytesIO()
+    carried, pixels.info = pixels.info, {}
+    try:
+        pixels.save(buffer, format, **options)
+    finally:
+        pixels.info = carried
+    return buffer.getvalue()
