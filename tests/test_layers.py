@@ -1,0 +1,101 @@
+"""The package's shape holds: data flows one way, each layer importing only its own and those below it, with no
+import cycle; the image stage and the presets' kinds load no layer above them."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "image_analysis"
+
+LAYERS = [  # lowest first; a module may import its own layer and those before it
+    ("foundation", {"errors", "config", "safe_text", "deadline", "json_salvage", "spreadsheet"}),
+    ("imaging", {"imaging"}),
+    ("presets", {"presets", "vocabulary"}),
+    ("findings", {"findings", "consistency", "title_text"}),
+    ("prompts", {"prompts", "structured_output"}),
+    ("model client", {"model"}),
+    (
+        "store",
+        {"store", "workspace_store"},
+    ),  # a keyed cache of results that analysis writes through; knows nothing above
+    ("analysis", {"analysis", "chat"}),
+    (
+        "store, review, register",
+        {"review", "review_csv", "review_workbook", "register", "photo_map"},
+    ),
+    ("reports", {"reports"}),
+    ("command line", {"cli", "__main__", "__init__"}),
+]
+
+
+def _unit(module: str) -> str:
+    """The layer unit of a dotted module name below ``image_analysis``: its first part."""
+    return module.split(".")[0]
+
+
+def _layer(unit: str) -> int:
+    for index, (_, units) in enumerate(LAYERS):
+        if unit in units:
+            return index
+    raise AssertionError(f"image_analysis.{unit} belongs to no layer: add it to LAYERS in tests/test_layers.py")
+
+
+def _imports() -> dict[str, set[str]]:
+    """Every module below image_analysis (dotted, without the prefix) and the package modules it imports."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("image_analysis"):
+                base = node.module.removeprefix("image_analysis").lstrip(".")
+                for alias in node.names:
+                    target = f"{base}.{alias.name}" if base else alias.name
+                    imported.add(target if (PACKAGE / Path(*target.split("."))).with_suffix(".py").exists() else base)
+            elif isinstance(node, ast.Import):
+                imported |= {
+                    a.name.removeprefix("image_analysis.") for a in node.names if a.name.startswith("image_analysis.")
+                }
+        graph[module] = {target for target in imported if target and target != module}
+    return graph
+
+
+def test_nothing_imports_upwards():
+    upward = [
+        f"{module} ({LAYERS[_layer(_unit(module))][0]}) imports {target} ({LAYERS[_layer(_unit(target))][0]})"
+        for module, targets in _imports().items()
+        for target in targets
+        if _layer(_unit(target)) > _layer(_unit(module))
+    ]
+    assert not upward, "\n".join(upward)
+
+
+def test_there_is_no_import_cycle():
+    graph = {module: {t for t in targets if not t.endswith("__init__")} for module, targets in _imports().items()}
+    try:
+        tuple(TopologicalSorter(graph).static_order())
+    except CycleError as error:
+        raise AssertionError(f"import cycle: {' -> '.join(error.args[1])}") from None
+
+
+def test_the_image_stage_is_its_own_package():
+    stage = {path.stem for path in (PACKAGE / "imaging").glob("*.py")}
+    assert {"prepare", "prepared", "kinds", "decode", "encode", "engines", "vision_grid", "tiles", "pdf"} <= stage
+    assert (PACKAGE / "reports" / "__init__.py").exists()
+
+
+def test_the_presets_load_no_imaging_library():
+    """A preset or a finding's vocabulary is usable where no image is decoded (the command line's help, the app's
+    parametrization): importing them loads neither Pillow nor numpy nor pillow-heif."""
+    code = (
+        "import sys, image_analysis.presets, image_analysis.vocabulary, image_analysis.imaging.kinds; "
+        "print(sorted(m for m in ('PIL', 'numpy', 'pillow_heif', 'pyvips') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
