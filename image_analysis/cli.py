@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from image_analysis import analysis, model, register
-from image_analysis.errors import ImageInputError, ServiceError
+from image_analysis.errors import AnalysisError, ImageInputError, InputError, ServiceError
 from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
+    except AnalysisError as error:  # what a command did not handle itself: its message, with its code
+        return _fail(exit_code(error), str(error))
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
     except Exception as error:  # the last guard of the "never a traceback" promise
@@ -214,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         log.debug("internal error", exc_info=True)
         return _fail(EXIT_INTERNAL, f"internal error ({type(error).__name__}: {error}); please report it")
+
+
+def exit_code(error: AnalysisError) -> int:
+    """The exit code of a user-facing error, decided here for every command (``errors`` draws the hierarchy)."""
+    if isinstance(error, ServiceError):
+        return EXIT_SERVICE
+    return EXIT_BAD_INPUT if isinstance(error, InputError) else EXIT_INTERNAL
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -225,7 +234,7 @@ def _run(args: argparse.Namespace) -> int:
             request = AnalysisRequest(preset=Preset(args.preset), page=args.page, tiles=args.tiles)
             preparation = analysis.prepare(upload, request)
         except ImageInputError as error:
-            return _fail(EXIT_BAD_INPUT, str(error))
+            return _fail(exit_code(error), str(error))
         print(json.dumps(preparation.summary(), indent=2))
         return EXIT_OK
     if args.command == "report":
@@ -253,13 +262,13 @@ def _describe(args: argparse.Namespace) -> int:
     try:
         uploads, sources = _sheets(args.images, args)
     except (ImageInputError, PageSpecError) as error:
-        return _fail(EXIT_BAD_INPUT, str(error))
+        return _fail(exit_code(error), str(error))
     if len(uploads) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"{len(uploads)} sheets: at most {analysis.MAX_BATCH} can be described at once.")
     try:
         store = SqliteStore(args.store) if args.store else None
     except StoreError as error:
-        return _fail(EXIT_BAD_INPUT, str(error))
+        return _fail(exit_code(error), str(error))
     try:
         settings, unavailable = model.ServiceSettings.from_environment(args.model), ""
     except ServiceError as error:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from image_analysis.analysis import Analysis
+from image_analysis.errors import ReviewError
 from image_analysis.findings import InspectionFindings
 from image_analysis.presets import ScaleDefinition
 from image_analysis.safe_text import clean
@@ -135,19 +136,6 @@ FINDING_LABELS = {item.name: item.label for item in FINDING_FIELDS}
 
 EDITABLE = ("element", "defect_type", "location", "extent", "condition_score", "recommended_action", "urgency")
 """The fields that, changed by the inspector, make a finding "edited by the inspector"."""
-
-
-class ReviewError(ValueError):
-    """A reviewed row that cannot be taken: says which sheet (of a workbook), row and column, and why."""
-
-    def __init__(self, row: int, column: str, message: str, sheet: str = "") -> None:
-        self.row, self.column, self.message, self.sheet = row, column, message, sheet
-        where = f"sheet {sheet}, " if sheet else ""
-        super().__init__(f"{where}row {row}, column '{column}': {message}")
-
-    def named(self, columns: Mapping[str, str], sheet: str = "") -> ReviewError:
-        """The same error with the column as the file heads it (``columns``: by ``Finding`` field)."""
-        return ReviewError(self.row, columns.get(self.column, self.column), self.message, sheet or self.sheet)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from image_analysis.errors import StoreError
+
 SCHEMA_VERSION = 2
 LOCK_SECONDS = float(os.environ.get("IMAGE_ANALYSIS_STORE_LOCK_SECONDS", "3"))
 """How long a write waits for another process's lock before the value goes to the journal."""
@@ -58,10 +60,6 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 """The store's schema as named steps, in order; each applied step is recorded in ``migrations``. Append, never
 edit: a store records the names of the steps it has."""
-
-
-class StoreError(Exception):
-    """The store cannot be opened or written (a path that is not a store, a newer schema, a full disk)."""
 
 
 class ResultStore(Protocol):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
-class PageSpecError(ValueError):
-    """A page choice that cannot be read or names pages the file does not have."""
+from image_analysis.errors import PageSpecError
 
 
 def parse_pages(spec: str, count: int) -> list[int]:

@@ -8,13 +8,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from image_analysis.errors import PdfUnavailable
+
 TIMEOUT = 180
 """Seconds LibreOffice may take for one report (a 50-photo report takes about 20)."""
 INSTALL = "install LibreOffice Writer (Debian: apt-get install libreoffice-writer-nogui) to write a PDF"
-
-
-class PdfUnavailable(RuntimeError):
-    """No LibreOffice here, or it could not convert: the message says what to do."""
 
 
 def soffice() -> str | None:
