@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from image_analysis import model, prompts, title_text
+from image_analysis.config import LIMITS
 from image_analysis.consistency import inspection_flags
 from image_analysis.errors import AnalysisError, ServiceError
 from image_analysis.findings import InspectionFindings, ParsedReply, parse_reply
@@ -34,7 +35,7 @@ from image_analysis.store import CLAIM_POLL_SECONDS, ResultStore, StoreError, ne
 
 MAX_BATCH = 50
 DEFAULT_CONCURRENCY = 4
-MAX_UPLOAD_BYTES = int(float(os.environ.get("IMAGE_ANALYSIS_MAX_UPLOAD_MB", "50")) * 1_000_000)
+MAX_UPLOAD_BYTES = int(LIMITS.max_upload_mb * 1_000_000)
 """The largest file taken, on the command line as in the app's upload fields (``IMAGE_ANALYSIS_MAX_UPLOAD_MB``)."""
 INPUT = "input"
 SERVICE = "service"

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import analysis, model, register
+from image_analysis import analysis, config, model, register
 from image_analysis.errors import AnalysisError, ImageInputError, InputError, ServiceError
 from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import PageSpecError
@@ -72,7 +72,7 @@ EXIT_BAD_INPUT = 2
 EXIT_SERVICE = 3
 EXIT_INTERNAL = 1
 PROG = "image_analysis"
-STORE_ENV = "IMAGE_ANALYSIS_STORE"
+STORE_ENV = config.STORE_ENV
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store",
         type=Path,
-        default=os.environ.get(STORE_ENV) or None,
+        default=config.store_path(),
         help=f"a SQLite file that keeps every result (default: ${STORE_ENV}); nothing is described twice",
     )
 
@@ -205,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; an unforeseen failure is one line on stderr, never a traceback
     (``IMAGE_ANALYSIS_DEBUG=1`` shows it)."""
     args = build_parser().parse_args(argv)
+    if config.LIMITS_PROBLEM:
+        return _fail(EXIT_BAD_INPUT, config.LIMITS_PROBLEM)
     try:
         return _run(args)
     except AnalysisError as error:  # what a command did not handle itself: its message, with its code
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
     except Exception as error:  # the last guard of the "never a traceback" promise
-        if os.environ.get("IMAGE_ANALYSIS_DEBUG"):
+        if config.debug():
             raise
         log.debug("internal error", exc_info=True)
         return _fail(EXIT_INTERNAL, f"internal error ({type(error).__name__}: {error}); please report it")

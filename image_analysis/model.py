@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx2
 import openai
 
+from image_analysis import config
 from image_analysis.deadline import Deadline
 from image_analysis.errors import (
     AuthenticationFailedError,
@@ -44,12 +44,12 @@ from image_analysis.prompts import Prompt, image_captions
 from image_analysis.safe_text import clean
 from image_analysis.structured_output import REGISTER, Structured, rejects_format, response_format
 
-DEFAULT_MODEL = "mistral.ministral-3-14b-instruct"
-DEFAULT_TIMEOUT_SECONDS = 120.0
-DEFAULT_MAX_RETRIES = 2
-DEFAULT_MAX_TOKENS = 4096
-DEFAULT_RETRY_AFTER_CAP = 30.0
-DEFAULT_STREAM_SILENCE = 30.0
+DEFAULT_MODEL = config.DEFAULT_MODEL
+DEFAULT_TIMEOUT_SECONDS = config.ServiceEnvironment.timeout
+DEFAULT_MAX_RETRIES = config.ServiceEnvironment.max_retries
+DEFAULT_MAX_TOKENS = config.ServiceEnvironment.max_tokens
+DEFAULT_RETRY_AFTER_CAP = config.ServiceEnvironment.retry_after_cap
+DEFAULT_STREAM_SILENCE = config.ServiceEnvironment.stream_silence
 MAX_REPLY_CHARS = 100_000
 """A longer reply (a runaway generation) is clipped to this for the page, the reports and the cache."""
 INITIAL_BACKOFF = 0.5
@@ -82,21 +82,22 @@ class ServiceSettings:
     @classmethod
     def from_environment(cls, model: str | None = None) -> ServiceSettings:
         """Settings from the environment: ``OPENAI_BASE_URL`` first, else VIKTOR's built-in service."""
-        base_url = os.environ.get("OPENAI_BASE_URL", "").strip()
+        environment = config.service()
+        base_url = environment.base_url
         if base_url:
-            api_key = os.environ.get("OPENAI_API_KEY", "").strip() or "not-needed"
+            api_key = environment.api_key or "not-needed"
         else:
             base_url, api_key = _viktor_service()
         return cls(
             base_url=base_url,
             api_key=api_key,
-            model=model or model_id(),
-            timeout=_env_number("VISION_TIMEOUT", DEFAULT_TIMEOUT_SECONDS, float),
-            max_retries=_env_number("VISION_MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
-            max_tokens=_env_number("VISION_MAX_TOKENS", DEFAULT_MAX_TOKENS, int),
-            retry_after_cap=_env_number("VISION_RETRY_AFTER_CAP", DEFAULT_RETRY_AFTER_CAP, float),
-            stream_silence=_env_number("VISION_STREAM_SILENCE", DEFAULT_STREAM_SILENCE, float),
-            structured=_env_structured(),
+            model=model or environment.model,
+            timeout=environment.timeout,
+            max_retries=environment.max_retries,
+            max_tokens=environment.max_tokens,
+            retry_after_cap=environment.retry_after_cap,
+            stream_silence=environment.stream_silence,
+            structured=_structured(environment.structured),
         )
 
 
@@ -126,7 +127,7 @@ class Description:
 
 def model_id() -> str:
     """The model to call: ``VISION_MODEL`` when set, else VIKTOR's built-in vision model."""
-    return os.environ.get("VISION_MODEL", "").strip() or DEFAULT_MODEL
+    return config.service().model
 
 
 def build_messages(prompt: Prompt, images: Sequence[PreparedImage]) -> list[dict[str, Any]]:
@@ -504,23 +505,10 @@ def _viktor_service() -> tuple[str, str]:
         raise ServiceNotConfiguredError(NOT_CONFIGURED) from error
 
 
-def _env_structured() -> Structured:
-    raw = os.environ.get("VISION_STRUCTURED", "").strip().lower() or Structured.AUTO.value
+def _structured(raw: str) -> Structured:
+    raw = raw.lower()
     try:
         return Structured(raw)
     except ValueError:
         choices = ", ".join(level.value for level in Structured)
         raise ServiceNotConfiguredError(f"VISION_STRUCTURED must be one of {choices}, not {raw!r}.") from None
-
-
-def _env_number(name: str, default: Any, kind: type) -> Any:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ServiceNotConfiguredError(f"{name} must be a non-negative number, not {raw!r}.")
-    return value

@@ -38,10 +38,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from image_analysis.config import LIMITS
 from image_analysis.errors import StoreError
 
 SCHEMA_VERSION = 2
-LOCK_SECONDS = float(os.environ.get("IMAGE_ANALYSIS_STORE_LOCK_SECONDS", "3"))
+LOCK_SECONDS = LIMITS.store_lock_seconds
 """How long a write waits for another process's lock before the value goes to the journal."""
 CLAIM_SECONDS = 600.0
 """How long a claim holds: past it, a run that died while describing no longer keeps others waiting."""

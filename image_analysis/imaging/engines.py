@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import threading
 from types import ModuleType
 from typing import Any
 
 import numpy
 from PIL import Image
+
+from image_analysis.config import LIMITS
 
 LARGE_PIXELS = 40_000_000
 """A source larger than this in a format Pillow decodes whole (HEIC, GIF, BMP) has its decode counted in the budget."""
@@ -36,7 +37,7 @@ HEIF = "pillow-heif"
 PILLOW = "Pillow"
 ENGINES = (TURBO, VIPS, HEIF, PILLOW)
 
-DECODE_BUDGET = int(os.environ.get("IMAGE_ANALYSIS_MEMORY_MB", "1024")) * 1024 * 1024 * 7 // 10
+DECODE_BUDGET = LIMITS.memory_mb * 1024 * 1024 * 7 // 10
 """The most a decoder may need for one upload: 70 % of the budget (the rest is the worker's own)."""
 HEAVY_BYTES = 256 * 1024 * 1024
 """A decode needing more than this waits for any other such decode: a batch never runs two at once."""

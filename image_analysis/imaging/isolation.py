@@ -21,9 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-MEMORY_LIMIT_MB = int(os.environ.get("IMAGE_ANALYSIS_MEMORY_MB", "1024"))
+from image_analysis.config import LIMITS
+
+MEMORY_LIMIT_MB = LIMITS.memory_mb
 """The memory budget of one upload (MB); an isolated decoder gets three quarters of it (the rest is the worker's)."""
-TIME_LIMIT_SECONDS = float(os.environ.get("IMAGE_ANALYSIS_DECODE_SECONDS", "20"))
+TIME_LIMIT_SECONDS = LIMITS.decode_seconds
 """The wall-clock budget of one isolated decode."""
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 

@@ -18,11 +18,11 @@ One decode per image, done at the right size (after Pillow's ``Image.draft`` and
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 from PIL import Image
 
+from image_analysis.config import LIMITS
 from image_analysis.errors import ImageInputError
 from image_analysis.imaging import decode, engines, jpeg_metadata, pdf, tiles, vision_grid
 from image_analysis.imaging import encode as encoding
@@ -35,7 +35,8 @@ _PHOTO_FORMATS = ("JPEG", "MPO", "WEBP", "HEIF")
 first, and at the tiles' scale only when the content turns out to be a drawing."""
 
 
-DECODER = os.environ.get("IMAGE_ANALYSIS_DECODER", engines.VIPS)
+DECODER = LIMITS.decoder
+"""``IMAGE_ANALYSIS_DECODER``: ``libvips`` (the fast engines where they apply) or ``Pillow`` for every format."""
 
 
 def prepare_image(
