@@ -1,5 +1,5 @@
 # make demo   describe a sample image with the model (creates .venv; needs OPENAI_BASE_URL outside VIKTOR)
-# make test   lint and run every test, browser tests included (creates .venv; installs chromium when root)
+# make test   lint, type-check and run every test, browser tests included (creates .venv; installs chromium when root)
 # make test-fast  lint and the tests without a browser, LibreOffice, OCR, budget, fuzz or fault runs (about 9 min)
 # make bench  measure image preparation on ../shared/images and rewrite BENCHMARKS.md
 
@@ -26,12 +26,14 @@ demo: $(VENV)/.app
 
 test: $(VENV)/.test system-packages
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 FAST = not browser and not libreoffice and not ocr and not budget and not fuzz and not faults
 
 test-fast: $(VENV)/.test
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q -m "$(FAST)"
 
 # The README's pictures, from the screenshots and pages the last test run left in tests/artifacts/.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import viktor as vkt
@@ -18,7 +19,7 @@ from image_analysis import analysis, model, photo_map, prompts, register, report
 from image_analysis import chat as follow_up
 from image_analysis import review as review_record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
-from image_analysis.imaging import prepare
+from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import html as render
@@ -63,7 +64,7 @@ class Parametrization(vkt.Parametrization):
     )
     upload.image = vkt.FileField(
         "Image",
-        file_types=prepare.FILE_TYPES,
+        file_types=FILE_TYPES,
         max_size=analysis.MAX_UPLOAD_BYTES,
         description="A site photo or drawing: JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP or PDF, "
         f"up to {analysis.MAX_UPLOAD_BYTES // 1_000_000} MB.",
@@ -73,7 +74,7 @@ class Parametrization(vkt.Parametrization):
     )
     upload.photos = vkt.MultiFileField(
         "Photos (batch)",
-        file_types=prepare.FILE_TYPES,
+        file_types=FILE_TYPES,
         max_size=analysis.MAX_UPLOAD_BYTES,
         description=f"Up to {analysis.MAX_BATCH} site photos, analysed together and numbered in upload order.",
     )
@@ -575,7 +576,7 @@ def analyse_sheets(
 
 
 def _analyse_many(
-    uploads: list[analysis.UploadSource], request: dict, model_name: str, retention: str, noun: str
+    uploads: Sequence[analysis.UploadSource], request: dict, model_name: str, retention: str, noun: str
 ) -> list[dict]:
     def progress(done: int, total: int) -> None:
         vkt.progress_message(f"Analysed {done} of {total} {noun}", percentage=round(100 * done / total))

@@ -34,6 +34,7 @@ def build_messages(history: list[dict[str, str]], analysis: Analysis, budget: in
     turns = _alternating([m for m in history if m.get("role") in ("user", "assistant") and m.get("content")])
     turns = _trimmed(turns, budget)
     preparation, description = analysis.preparation, analysis.description
+    assert preparation is not None, "a chat follows a successful analysis"
     context: list[dict[str, Any]] = [{"type": "text", "text": "The image these questions are about:"}]
     for caption, image in zip(prompts.image_captions(preparation.images), preparation.images, strict=True):
         if caption:

@@ -60,7 +60,7 @@ def _value(name: str, raw: str, default: object) -> object:
     if isinstance(default, str):
         return raw
     try:
-        value = type(default)(raw)
+        value = float(raw) if isinstance(default, float) else int(raw)
     except ValueError:
         value = -1
     if value < 0:  # type: ignore[operator]

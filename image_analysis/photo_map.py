@@ -47,7 +47,8 @@ def scale_colours(scale: ScaleDefinition) -> dict[str, tuple[int, int, int]]:
         low = min(int(position), len(_STOPS) - 2)
         fraction = position - low
         start, end = _STOPS[low], _STOPS[low + 1]
-        colours[code] = tuple(round(a + (b - a) * fraction) for a, b in zip(start, end, strict=True))
+        red, green, blue = (round(a + (b - a) * fraction) for a, b in zip(start, end, strict=True))
+        colours[code] = (red, green, blue)
     return colours
 
 

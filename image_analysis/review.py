@@ -185,11 +185,11 @@ def record(
 ) -> Review:
     """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed photo
     whose row is gone, or whose status says deleted, is one the inspector deleted."""
-    rows = reviewed(rows, analyses, scale, first_row)
-    kept = tuple(row for row in rows if row.status != DELETED)
-    marked = {row.ref: row for row in rows if row.status == DELETED}
+    findings = reviewed(rows, analyses, scale, first_row)
+    kept = tuple(row for row in findings if row.status != DELETED)
+    marked = {row.ref: row for row in findings if row.status == DELETED}
     present = {row.ref for row in kept}
-    photos = {row.photo for row in rows}
+    photos = {row.photo for row in findings}
     deleted = tuple(
         replace(finding, status=DELETED, inspector_note=marked[finding.ref].inspector_note)
         if finding.ref in marked

@@ -44,7 +44,7 @@ def read_review_csv(data: bytes) -> ReviewTable:
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise ReviewError(1, missing[0], "the column is missing (export the CSV from this app and edit that)")
-    rows = []
+    rows: list[dict[str, str]] = []
     for number, record in enumerate(reader, start=2):  # a record is one spreadsheet row, whatever its line breaks
         if not any(value.strip() for value in record):
             continue  # an empty row a spreadsheet left at the end

@@ -171,10 +171,10 @@ def read_confidence(value: object) -> Reading:
     if not isinstance(value, str):
         return Reading(None)
     word = _normal(value)
-    band = _CONFIDENCE_WORDS.get(word) or _CONFIDENCE_WORDS.get(word.removesuffix(" confidence"))
-    if band is None:
+    found = _CONFIDENCE_WORDS.get(word) or _CONFIDENCE_WORDS.get(word.removesuffix(" confidence"))
+    if found is None:
         return Reading(None)
-    return Reading(band, None if band == value.strip().lower() else f"confidence '{value}' read as {band}")
+    return Reading(found, None if found == value.strip().lower() else f"confidence '{value}' read as {found}")
 
 
 def read_urgency(text: str) -> Reading:

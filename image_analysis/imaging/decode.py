@@ -27,11 +27,11 @@ from image_analysis.imaging import engines, integrity
 from image_analysis.imaging.metadata import PhotoMetadata, read_metadata
 
 try:  # HEIC/HEIF, the iPhone's default format.
-    import pillow_heif
+    from pillow_heif import register_heif_opener
 
-    pillow_heif.register_heif_opener()
+    register_heif_opener()
 except ImportError:  # pragma: no cover - pillow-heif is in requirements.txt
-    pillow_heif = None
+    pass
 
 MAX_SOURCE_PIXELS = 250_000_000
 """Largest source accepted (a deliberate decompression-bomb guard: an A0 scan at 600 dpi is ~ 190 MP)."""
@@ -162,7 +162,7 @@ def frames(image: Image.Image) -> str | None:
     return str(getattr(image, "n_frames", "more than one"))
 
 
-def header_metadata(image: ImageFile.ImageFile) -> PhotoMetadata:
+def header_metadata(image: Image.Image) -> PhotoMetadata:
     """Metadata read without decoding pixels: a PNG's EXIF is only read when it comes before the image data
     (Pillow would decode the whole image to look for it after)."""
     if image.format == "PNG" and "exif" not in image.info:
@@ -194,7 +194,7 @@ def decode_with_library(
     return pixels
 
 
-def verify(image: ImageFile.ImageFile, data: bytes, name: str, *, load: bool = True) -> None:
+def verify(image: Image.Image, data: bytes, name: str, *, load: bool = True) -> None:
     """Refuse damaged data before anything is read from it.
 
     Formats that JPEG's draft mode does not apply to are decoded here, so that a decode error surfaces as one:
@@ -210,7 +210,7 @@ def verify(image: ImageFile.ImageFile, data: bytes, name: str, *, load: bool = T
         raise ImageInputError(_decode_failure(name, image.format, error)) from error
 
 
-def decode_with_pillow(image: ImageFile.ImageFile, size: tuple[int, int], orientation: int, name: str) -> Image.Image:
+def decode_with_pillow(image: Image.Image, size: tuple[int, int], orientation: int, name: str) -> Image.Image:
     """Decode ``image`` straight to ``size`` (given upright) in L or sRGB, then turn it upright."""
     stored_size = size[::-1] if orientation in SWAPS_SIDES else size
     try:
@@ -254,6 +254,7 @@ def shrink(image: Image.Image, target: tuple[int, int]) -> Image.Image:
             if working is None:
                 working = Image.new(band.mode, (band.width, -(-image.height // factor[1])))
             working.paste(band, (0, top // factor[1]))
+    assert working is not None, "an image has at least one band of rows"
     return _resize(working, target) if working.size != target else working
 
 
@@ -346,7 +347,9 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     if icc_profile and image.mode in ("RGB", "CMYK"):
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            return ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+            if converted is not None:
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # A broken profile: fall back to Pillow's plain conversion below.
     return image.convert("RGB") if image.mode == "CMYK" else image

@@ -117,8 +117,7 @@ def prepare_image(
         own = _as_uploaded(data, image, (width, height), orientation, kind)
         if own is not None:
             notes.append("Sent as uploaded, not re-encoded: the file's own JPEG data, every metadata segment removed.")
-        sent = own or encode(pixels, kind)
-        return Preparation(source, (sent,), kind, metadata, tuple(notes), **extra)
+        return Preparation(source, (own or encode(pixels, kind),), kind, metadata, tuple(notes), **extra)
 
     def encode_tile(tile: tiles.Tile) -> PreparedImage:
         crop = pixels.crop(tile.box)

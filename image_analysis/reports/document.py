@@ -386,9 +386,10 @@ def _summary(entries: Sequence[Entry], effective: Sequence[Finding], scale: Scal
     for index, finding in enumerate(ordered):
         before = ordered[index - 1] if index else None
         same = before is not None and before.photo == finding.photo
-        element = AS_ABOVE if same and before.element == finding.element else finding.element or "—"
+        above = before if same else None
+        element = AS_ABOVE if above and above.element == finding.element else finding.element or "—"
         action = finding.recommended_action or "—"
-        if same and before.recommended_action == finding.recommended_action and finding.recommended_action:
+        if above and above.recommended_action == finding.recommended_action and finding.recommended_action:
             action = AS_ABOVE
         score, urgent = scale.shown(finding.condition_score), finding.urgency or "—"
         rows.append((str(finding.photo), element, finding.defect_type, score, action, urgent))

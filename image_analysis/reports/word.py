@@ -450,7 +450,8 @@ def _markdown(document: DocumentType, text: str) -> None:
     tokens = _md.parse(text)
     lines = text.splitlines()
     style, table, row, column, header = None, None, None, 0, False
-    rows, overflow, skipping = 0, [], False
+    rows, skipping = 0, False
+    overflow: list[str] = []
     for index, token in enumerate(tokens):
         if skipping:  # a table too wide for Word, up to its end
             if token.type == "table_close":
