@@ -307,8 +307,8 @@ def _store_notes(store: SqliteStore | None, results: list[analysis.Analysis]) ->
     if store is None:
         return False
     if store.unreadable:
-        count = len(set(store.unreadable))
-        _note(f"{count} stored result{'s' * (count > 1)} could not be read; described again and replaced")
+        unreadable = len(set(store.unreadable))
+        _note(f"{unreadable} stored result{'s' * (unreadable > 1)} could not be read; described again and replaced")
     if store.journal_note:
         _fail(0, store.journal_note)
     missing = [result for result in results if result.not_kept]

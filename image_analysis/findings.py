@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, TypeGuard, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
@@ -576,8 +576,8 @@ def _list_item(annotation: Any) -> Any:
     return get_args(annotation)[0] if get_origin(annotation) is list else None
 
 
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+def _is_model(annotation: Any) -> TypeGuard[type[_Model]]:
+    return isinstance(annotation, type) and issubclass(annotation, _Model)
 
 
 def _choices(annotation: Any) -> tuple[str, ...]:

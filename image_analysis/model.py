@@ -12,6 +12,7 @@ Text in the reply is cleaned (``safe_text.clean``) as it enters.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
@@ -20,11 +21,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx2
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from image_analysis import config
 from image_analysis.deadline import Deadline
@@ -160,8 +162,12 @@ def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceS
             extra = {"response_format": fmt} if (fmt := response_format(level, prompt)) else {}
             try:
                 completion = _with_retries(
-                    lambda extra=extra: client.chat.completions.create(
-                        model=settings.model, messages=messages, max_tokens=settings.max_tokens, **extra
+                    functools.partial(
+                        client.chat.completions.create,
+                        model=settings.model,
+                        messages=cast("list[ChatCompletionMessageParam]", messages),
+                        max_tokens=settings.max_tokens,
+                        **extra,
                     ),
                     settings,
                     deadline,
@@ -209,7 +215,7 @@ def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterato
             chunks = _with_retries(
                 lambda: client.chat.completions.create(
                     model=settings.model,
-                    messages=messages,
+                    messages=cast("list[ChatCompletionMessageParam]", messages),
                     max_tokens=settings.max_tokens,
                     stream=True,
                     timeout=timeout,
@@ -286,8 +292,10 @@ def _with_retries(
         except (openai.APIError, httpx2.HTTPError, ValueError) as error:
             deadline.stop()
             status = error.status_code if isinstance(error, openai.APIStatusError) else None
-            said = _service_message(error, settings.api_key) if structured and status else ""
-            if said and rejects_format(status, said):
+            said = ""
+            if structured and isinstance(error, openai.APIStatusError):
+                said = _service_message(error, settings.api_key)
+            if said and status and rejects_format(status, said):
                 reason = f"HTTP {status}: {said[:120]}"
                 raise _FormatRejected(_service_error(error, settings), reason, server_failed=False) from None
             delay = _retry_delay(error, attempt, settings)

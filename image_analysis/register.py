@@ -128,8 +128,11 @@ def check_set(rows: list[RegisterRow], today: date) -> list[RegisterRow]:
                     f"drawing number {row.drawing_number} has different titles on pages {', '.join(map(str, pages))}"
                 )
         for earlier, later in itertools.pairwise(same):
-            backwards = earlier.revision and later.revision
-            if backwards and revision_order(later.revision) < revision_order(earlier.revision):
+            if (
+                earlier.revision
+                and later.revision
+                and revision_order(later.revision) < revision_order(earlier.revision)
+            ):
                 problems[later.page].append(
                     f"revision goes back from {earlier.revision} (page {earlier.page}) to {later.revision}"
                 )

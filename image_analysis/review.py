@@ -344,7 +344,7 @@ def merge_rows(
     kept = [
         dict(row)
         for row in rows
-        if not row.get("file") or photos.get(_number(row.get("photo"))) == _name(str(row.get("file")))
+        if not row.get("file") or photos.get(_number(row.get("photo")) or 0) == _name(str(row.get("file")))
     ]
     present = {parse_ref(str(row.get("ref") or "")) for row in kept} - {""}
     added = [finding.to_row() for finding in proposed if finding.ref not in present]

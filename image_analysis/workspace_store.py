@@ -24,6 +24,8 @@ from image_analysis.safe_text import clean
 from image_analysis.store import StoreError
 
 STORAGE_FAILURES: tuple[type[BaseException], ...] = (OSError, viktor_errors.Error)
+_UNREADABLE: tuple[type[BaseException], ...] = (*STORAGE_FAILURES, ValueError, KeyError, TypeError)
+"""A kept value that cannot be read back: the storage failed, or what it gave is not what was written."""
 """What ``vkt.Storage`` raises when it cannot do what was asked (``FileNotFoundError`` is an ``OSError``)."""
 
 GENERATION_KEY = "results-generation"
@@ -88,7 +90,7 @@ class WorkspaceStore:
             kept = json.loads(file.getvalue_binary())
             stored_at = datetime.fromisoformat(kept["stored_at"])
             value = kept["result"]
-        except (*STORAGE_FAILURES, ValueError, KeyError, TypeError):
+        except _UNREADABLE:
             self.unreadable.append(key)
             return None  # a value that cannot be read is described again, and replaced
         if not isinstance(value, dict) or self._expired(stored_at):
@@ -136,7 +138,7 @@ class WorkspaceStore:
         """The current forget counter (0 when there is none, or when it cannot be read)."""
         try:
             return int(self._storage().get(GENERATION_KEY, scope="workspace").getvalue_binary())
-        except (*STORAGE_FAILURES, ValueError):
+        except _UNREADABLE:
             return 0
 
     def next_generation(self) -> int:

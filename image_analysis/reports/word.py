@@ -304,8 +304,8 @@ class _Writer:
         and first rows stay with what comes before them."""
         widths = widths or self.widths(table)
         word = layout.styled_table(self.document, [column.label for column in table.columns], widths)
-        for index, row in enumerate(table.rows):
-            layout.add_row(word, [clean(cell) for cell in row])
+        for index, values in enumerate(table.rows):
+            layout.add_row(word, [clean(cell) for cell in values])
             if index < len(table.marks) and table.marks[index] == "unreviewed":
                 for cell in word.rows[-1].cells:
                     layout.shade(cell._tc, UNREVIEWED_FILL)

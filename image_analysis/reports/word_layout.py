@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Emu, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -132,7 +133,7 @@ def body_length(document: DocumentType) -> int:
     return len(document.element.body)
 
 
-def shade(cell_element: object, fill: str) -> None:
+def shade(cell_element: Any, fill: str) -> None:
     properties = cell_element.get_or_add_tcPr()
     shading = OxmlElement("w:shd")
     shading.set(qn("w:val"), "clear")
@@ -182,9 +183,9 @@ def page_setup(document: DocumentType, paper: str = "A4") -> None:
 def new_section(document: DocumentType, landscape: bool) -> None:
     """Start a new page in the other orientation (the footer carries on)."""
     previous = document.sections[-1]
-    width, height = previous.page_width, previous.page_height
+    width, height = _length(previous.page_width), _length(previous.page_height)
     section = document.add_section(WD_SECTION.NEW_PAGE)
-    short, long = sorted((width, height))
+    short, long = (Emu(side) for side in sorted((width, height)))
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = (long, short) if landscape else (short, long)
 
@@ -192,12 +193,17 @@ def new_section(document: DocumentType, landscape: bool) -> None:
 def text_width(document: DocumentType) -> float:
     """Points between the margins of the current section."""
     section = document.sections[-1]
-    return (section.page_width - section.left_margin - section.right_margin) / 12700
+    return (_length(section.page_width) - _length(section.left_margin) - _length(section.right_margin)) / 12700
 
 
 def text_height(document: DocumentType) -> float:
     section = document.sections[-1]
-    return (section.page_height - section.top_margin - section.bottom_margin) / 12700
+    return (_length(section.page_height) - _length(section.top_margin) - _length(section.bottom_margin)) / 12700
+
+
+def _length(value: int | None) -> int:
+    """A section's dimension in EMU (python-docx gives ``None`` where the document does not say)."""
+    return int(value or 0)
 
 
 STYLE_SIZES = {"Normal": 10, "Title": 20, "Heading 1": 14, "Heading 2": 11, "Heading 3": 10, "Caption": 8.5}
@@ -266,12 +272,12 @@ FOOTER_FONT = Pt(8)
 FOOTER_COLOUR = RGBColor(0x5B, 0x67, 0x75)
 
 
-def _small(run: object) -> None:
+def _small(run: Any) -> None:
     run.font.size = FOOTER_FONT
     run.font.color.rgb = FOOTER_COLOUR
 
 
-def _field(run: object, instruction: str) -> None:
+def _field(run: Any, instruction: str) -> None:
     begin, code, separate, value, end = (
         OxmlElement(tag) for tag in ("w:fldChar", "w:instrText", "w:fldChar", "w:t", "w:fldChar")
     )
@@ -285,7 +291,7 @@ def _field(run: object, instruction: str) -> None:
         run._r.append(element)
 
 
-def _row_property(row_element: object, tag: str) -> None:
+def _row_property(row_element: Any, tag: str) -> None:
     properties = row_element.get_or_add_trPr()
     element = OxmlElement(tag)
     element.set(qn("w:val"), "true")
