@@ -1,9 +1,13 @@
-"""Helpers the test modules share: the command line run into a store, LibreOffice converting a file, and the
-findings workbook edited as an inspector would."""
+"""Helpers the test modules share: the command line run (to every output, into a store), a CSV saved as Excel saves
+it, LibreOffice converting a file, and the findings workbook edited as an inspector would."""
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,8 +15,48 @@ import openpyxl
 
 from image_analysis.review import ADDED, AI_CONFIRMED, DELETED, EDITED
 from image_analysis.review_workbook import FINDING_HEADINGS, FINDINGS
-from tests.conftest import shared_image_path
-from tests.test_cli import cli
+from tests.conftest import REPO, TEST_API_KEY, shared_image_path
+
+
+def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("VIKTOR", "OPENAI", "VISION"))}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "image_analysis", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def describe_to_every_output(
+    image, tmp_path, *args: str, env_extra: dict[str, str]
+) -> tuple[subprocess.CompletedProcess, Path, Path, Path]:
+    """Run ``describe`` writing the page, the Word report and the CSV; return the run and the three paths."""
+    out, docx, csv = tmp_path / "page.html", tmp_path / "report.docx", tmp_path / "findings.csv"
+    outputs = ("--out", str(out), "--docx", str(docx), "--csv", str(csv))
+    return cli("describe", str(image), *args, *outputs, env_extra=env_extra), out, docx, csv
+
+
+def inspect_photo_to_every_output(model_service, tmp_path) -> tuple[subprocess.CompletedProcess, Path, Path, Path]:
+    """``describe --preset inspection`` of a shared photo against ``model_service`` (no retries), to every output."""
+    photo = shared_image_path("webp_photo_flower.webp")
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    return describe_to_every_output(photo, tmp_path, "--preset", "inspection", env_extra=env)
+
+
+def service_env(model_service) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": model_service.base_url, "OPENAI_API_KEY": TEST_API_KEY, "VISION_MAX_RETRIES": "0"}
+
+
+def excel_rows(path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def save_as_excel(rows: list[dict[str, str]], path, separator: str = ";") -> None:
+    """As Excel saves "CSV UTF-8" where the decimal comma is used: BOM, semicolons, CRLF."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=separator, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
 
 
 def describe_into_store(service, tmp_path: Path, photos: Sequence[str], reply: str) -> tuple[Path, Path]:

@@ -370,7 +370,7 @@ def test_the_drawing_register_of_a_set_reads_in_the_browser(browser, tmp_path, t
     from image_analysis.reports import html_report as render_report
     from scripts.make_drawing_set import make_set
     from tests.conftest import completion_body
-    from tests.test_drawing_set import READINGS, SHEETS, reading
+    from tests.scenarios import READINGS, SHEETS, reading
 
     def handle(request):
         prompt = request.get_json()["messages"][1]["content"][0]["text"]
@@ -403,12 +403,12 @@ def reviewed_report_html() -> str:
     from image_analysis.reports import html_report
     from tests.conftest import shared_image_path
     from tests.long_replies import LONG_REPLIES
-    from tests.test_word_layout import REMOVED, SIGNOFF, _reply, _review
+    from tests.scenarios import REMOVED, SIGNOFF, inspection_reply, inspector_review
 
     analyses = [
         make_analysis(
             prepare_image(shared_image_path(name).read_bytes(), name),
-            _reply(name, number),
+            inspection_reply(name, number),
             preset="inspection",
             model="mistral.ministral-3-14b-instruct",
             number=number,
@@ -417,7 +417,7 @@ def reviewed_report_html() -> str:
     ]
     assert SIGNOFF.inspector
     kept = [result for result in analyses if result.number != REMOVED]
-    return html_report(kept, review=_review(analyses))
+    return html_report(kept, review=inspector_review(analyses))
 
 
 CARDS = ".panel, .cover, .summary-section, .register-section, .appendix"

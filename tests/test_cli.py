@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TEST_API_KEY, shared_image_path
-
-
-def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("VIKTOR", "OPENAI", "VISION"))}
-    env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "image_analysis", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
-
-
-def describe_to_every_output(
-    image, tmp_path, *args: str, env_extra: dict[str, str]
-) -> tuple[subprocess.CompletedProcess, Path, Path, Path]:
-    """Run ``describe`` writing the page, the Word report and the CSV; return the run and the three paths."""
-    out, docx, csv = tmp_path / "page.html", tmp_path / "report.docx", tmp_path / "findings.csv"
-    outputs = ("--out", str(out), "--docx", str(docx), "--csv", str(csv))
-    return cli("describe", str(image), *args, *outputs, env_extra=env_extra), out, docx, csv
-
-
-def inspect_photo_to_every_output(model_service, tmp_path) -> tuple[subprocess.CompletedProcess, Path, Path, Path]:
-    """``describe --preset inspection`` of a shared photo against ``model_service`` (no retries), to every output."""
-    photo = shared_image_path("webp_photo_flower.webp")
-    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
-    return describe_to_every_output(photo, tmp_path, "--preset", "inspection", env_extra=env)
-
-
-def service_env(model_service) -> dict[str, str]:
-    return {"OPENAI_BASE_URL": model_service.base_url, "OPENAI_API_KEY": TEST_API_KEY, "VISION_MAX_RETRIES": "0"}
+from tests.conftest import TEST_API_KEY, shared_image_path
+from tests.helpers import cli, service_env
 
 
 def test_prepare_prints_what_would_be_sent():

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from tests.conftest import REPO, shared_image_path
+from tests.helpers import cli
 from tests.memory import run_measured
-from tests.test_cli import cli
 
 pytestmark = pytest.mark.budget
 

@@ -13,7 +13,7 @@ from image_analysis import chat, model, prompts
 from image_analysis.errors import ServiceUnreachableError
 from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import completion_body, http_response, make_analysis, shared_image_path, sse
-from tests.test_cli import cli
+from tests.helpers import cli
 
 pytestmark = pytest.mark.faults
 

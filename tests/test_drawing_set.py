@@ -12,28 +12,11 @@ import pytest
 from werkzeug import Response
 
 from image_analysis.imaging.pages import PageSpecError, parse_pages
-from scripts.make_drawing_set import Sheet, make_set
+from scripts.make_drawing_set import make_set
 from tests.conftest import completion_body
-from tests.test_cli import cli
+from tests.helpers import cli
+from tests.scenarios import READINGS, SHEETS, reading
 from tests.viktor_platform import app_params, call, downloaded, upload
-
-SHEETS = [
-    Sheet("S-101", "Ground floor plan", sheet="1 of 4"),
-    Sheet("S-102", "First floor plan", revision=None, sheet="2 of 4"),
-    Sheet("S-101", "Roof plan", sheet="3 of 4"),
-    Sheet("S-104", "Sections", scanned=True, sheet="4 of 4"),
-]
-READINGS = {
-    "Ground floor plan": {"drawing_number": "S-1O1", "title": "Ground floor plan", "revision": "A"},  # misread
-    "First floor plan": {"drawing_number": "S-102", "title": "First floor plan", "revision": None},
-    "Roof plan": {"drawing_number": "S-101", "title": "Roof plan", "revision": "A"},
-    None: {"drawing_number": "S-104", "title": "Sections", "revision": "B"},  # the scan: no text to go by
-}
-
-
-def reading(title_block: dict) -> str:
-    block = {"date_of_issue": "2026-03-14", "scale": "1:100", "sheet": None, **title_block}
-    return json.dumps({"drawing_kind": "floor plan", "title_block": block, "notes": [], "summary": "A plan."})
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from image_analysis.findings import MAX_NESTING, parse_reply
 from image_analysis.imaging.prepare import prepare_image
 from image_analysis.presets import AnalysisRequest, Preset
 from tests.conftest import completion_body, shared_image_path
-from tests.test_cli import cli, inspect_photo_to_every_output
+from tests.helpers import cli, inspect_photo_to_every_output
 
 pytestmark = pytest.mark.faults
 

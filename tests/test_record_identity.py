@@ -17,10 +17,8 @@ from werkzeug import Response
 from image_analysis.review import ADDED, AI_NOT_REVIEWED, EDITED
 from image_analysis.review_csv import MAX_ROWS
 from tests.conftest import completion_body, shared_image_path
-from tests.helpers import describe_into_store, libreoffice
+from tests.helpers import cli, describe_into_store, excel_rows, libreoffice, save_as_excel
 from tests.reply_corpus import BASE
-from tests.test_cli import cli
-from tests.test_review import excel_rows, save_as_excel
 
 ELEVEN = {
     **BASE,

@@ -3,8 +3,6 @@ origin; bad rows named; the sign-off and the summary per element."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import pytest
@@ -20,9 +18,8 @@ from image_analysis.review import (
     Review,
     SignOff,
 )
-from tests.helpers import describe_into_store
+from tests.helpers import cli, describe_into_store, excel_rows, save_as_excel
 from tests.reply_corpus import BASE
-from tests.test_cli import cli
 
 PHOTOS = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
 SIGNOFF = ["--project", "Kade Noord", "--inspector", "J. de Vries", "--reference", "INS-2026-014"]
@@ -32,19 +29,6 @@ SIGNOFF = ["--project", "Kade Noord", "--inspector", "J. de Vries", "--reference
 def described(model_service, tmp_path):
     """Two photos described into a store, with the findings CSV as the app writes it."""
     return describe_into_store(model_service, tmp_path, PHOTOS, json.dumps(BASE))
-
-
-def excel_rows(path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-
-
-def save_as_excel(rows: list[dict[str, str]], path, separator: str = ";") -> None:
-    """As Excel saves "CSV UTF-8" where the decimal comma is used: BOM, semicolons, CRLF."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=separator, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
 
 
 def report(store, edited, tmp_path, *extra):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from image_analysis import safe_text
 from tests.conftest import shared_image_path
-from tests.test_cli import cli, service_env
+from tests.helpers import cli, service_env
 
 C0 = [chr(code) for code in range(0x20) if chr(code) not in "\t\n\r"]
 C1 = [chr(code) for code in range(0x7F, 0xA0)]

@@ -11,7 +11,7 @@ from docx import Document
 from image_analysis import analysis, model, reports
 from image_analysis.presets import AnalysisRequest, Preset
 from tests.conftest import TEST_API_KEY, shared_image_path
-from tests.test_cli import describe_to_every_output
+from tests.helpers import describe_to_every_output
 
 
 def test_the_key_is_in_no_output_of_a_run_that_succeeds_and_fails(model_service, caplog, tmp_path):

@@ -21,17 +21,10 @@ from image_analysis import analysis, model
 from image_analysis.presets import AnalysisRequest, Preset
 from image_analysis.store import SqliteStore, StoreError
 from tests.conftest import REPO, completion_body, shared_image_path
+from tests.helpers import cli
 from tests.reply_corpus import BASE
-from tests.test_cli import cli
+from tests.scenarios import STORE_PHOTOS as PHOTOS
 
-PHOTOS = [
-    "webp_photo_flower.webp",
-    "crack_concrete_ozgenel_a.png",
-    "crack_concrete_ozgenel_b.png",
-    "png_rgba_transparent.png",
-    "animated_iss634.webp",
-    "corrosion_rusty_metal_05_polyhaven_1k.jpg",
-]
 REPLY = json.dumps(BASE)
 
 

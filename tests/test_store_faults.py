@@ -22,9 +22,9 @@ from werkzeug import Response
 from image_analysis.review import EDITED
 from image_analysis.store import SqliteStore, StoreError
 from tests.conftest import REPO, completion_body, shared_image_path
+from tests.helpers import cli
 from tests.reply_corpus import BASE
-from tests.test_cli import cli
-from tests.test_store import PHOTOS as STORE_PHOTOS
+from tests.scenarios import STORE_PHOTOS
 
 PHOTOS = [*STORE_PHOTOS, "building_arena_stage_highsmith.jpg", "infrastructure_metro_vault_ustreet.jpg"]
 REPLY = json.dumps(BASE)

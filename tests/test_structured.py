@@ -15,8 +15,8 @@ from image_analysis.errors import RequestRejectedError, ServiceNotConfiguredErro
 from image_analysis.imaging.prepare import prepare_image
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 from tests.conftest import completion_body, shared_image_path, sse
+from tests.helpers import inspect_photo_to_every_output
 from tests.reply_corpus import BASE
-from tests.test_cli import inspect_photo_to_every_output
 
 INSPECTION = AnalysisRequest(preset=Preset.INSPECTION)
 REPLY = json.dumps(BASE)

@@ -5,41 +5,30 @@ and a photo page are kept as pictures for the README."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from image_analysis.imaging.prepare import prepare_image
-from image_analysis.presets import ConditionScale
 from image_analysis.reports import word_report
-from image_analysis.review import ADDED, AI_CONFIRMED, EDITED, Review, SignOff, ai_findings, record
+from image_analysis.review import Review
 from tests.conftest import ARTIFACTS, make_analysis, shared_image_path
 from tests.helpers import libreoffice
 from tests.long_replies import LONG_REPLIES
+from tests.scenarios import (
+    EDITED_LOCATION,
+    MODEL,
+    REMOVED,
+    SIGNOFF,
+    deleted_ref,
+    inspection_reply,
+    inspector_review,
+)
 
 pytestmark = pytest.mark.libreoffice  # a real renderer: fails, never skips, without it
-
-MODEL = "mistral.ministral-3-14b-instruct"
-SIGNOFF = SignOff(
-    "Kade Noord quay wall", "Delft, Kade Noord 12", "J. de Vries", "2026-11-20", "INS-2026-014", "Gemeente Delft"
-)
-REMOVED = 6
-"""The photo the inspector deletes from the reviewed report (all its rows deleted)."""
-EDITED_LOCATION = "lower left, 0.3 mm wide at the base"
-REPAIRED = 2
-"""The photo whose reply needed a repair (its confidence was written 'Moderate')."""
-
-
-def _reply(name: str, number: int) -> str:
-    data = dict(LONG_REPLIES[name])
-    if number == REPAIRED:
-        data["confidence"] = "Moderate"
-    return json.dumps(data, indent=2)
 
 
 @pytest.fixture(scope="module")
@@ -48,28 +37,9 @@ def analyses():
     for number, name in enumerate(LONG_REPLIES, start=1):
         preparation = prepare_image(shared_image_path(name).read_bytes(), name)
         results.append(
-            make_analysis(preparation, _reply(name, number), preset="inspection", model=MODEL, number=number)
+            make_analysis(preparation, inspection_reply(name, number), preset="inspection", model=MODEL, number=number)
         )
     return results
-
-
-def _deleted_ref(analyses) -> str:
-    """The AI finding the inspector deletes: the last of the first photo after photo 1 with two or more."""
-    findings = ai_findings(analyses)
-    photo = next(f.photo for f in findings if f.photo > 1 and sum(o.photo == f.photo for o in findings) > 1)
-    return [finding.ref for finding in findings if finding.photo == photo][-1]
-
-
-def _review(analyses) -> Review:
-    """The inspector's record: every finding confirmed, one edited, one added, one deleted, photo 6 removed."""
-    rows = [{**finding.to_row(), "status": AI_CONFIRMED} for finding in ai_findings(analyses)]
-    rows[0].update(location=EDITED_LOCATION, condition_score="5", inspector_note="gauge fitted")
-    rows.append({**rows[1], "ref": "", "defect_type": "corrosion", "location": "rebar at the spall", "extent": "0.1 m"})
-    rows = [row for row in rows if row["photo"] != REMOVED and row["ref"] != _deleted_ref(analyses)]
-    kept = [result for result in analyses if result.number != REMOVED]
-    review = record(replace(SIGNOFF, final=True), rows, kept, ConditionScale.NEN2767.definition)
-    assert {EDITED, ADDED} <= {finding.status for finding in review.findings} and len(review.deleted) == 1
-    return review
 
 
 def _tool(name: str) -> str:
@@ -96,7 +66,7 @@ def draft_pdf(analyses, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reviewed_pdf(analyses, tmp_path_factory) -> Path:
     kept = [result for result in analyses if result.number != REMOVED]
-    pdf = _pdf(word_report(kept, review=_review(analyses)), tmp_path_factory.mktemp("reviewed"), "reviewed")
+    pdf = _pdf(word_report(kept, review=inspector_review(analyses)), tmp_path_factory.mktemp("reviewed"), "reviewed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for page, name in ((1, "word-cover"), (3, "word-entry")):
         command = [_tool("pdftoppm"), "-png", "-r", "70", "-singlefile", "-f", str(page), "-l", str(page), str(pdf)]
@@ -192,7 +162,7 @@ def test_no_word_of_the_replies_is_split_across_two_lines(version, request):
             shown[0], defects=[{**shown[0]["defects"][0], "location": EDITED_LOCATION}, *shown[0]["defects"][1:]]
         )
         shown = [first, *shown[1:]]
-        photo, defect = (int(part) for part in _deleted_ref(request.getfixturevalue("analyses"))[1:].split("-F"))
+        photo, defect = (int(part) for part in deleted_ref(request.getfixturevalue("analyses"))[1:].split("-F"))
         index = photo - 1 - (photo > REMOVED)  # a deleted finding is listed by what, where and how much
         defects = [dict(item) for item in shown[index]["defects"]]
         defects[defect - 1]["description"] = ""
@@ -261,7 +231,7 @@ def test_a_deleted_photo_keeps_its_number_and_appears_in_the_appendix(reviewed_p
 
 
 def test_a_deleted_finding_is_listed_under_its_photo_and_left_out_of_the_summary(reviewed_pdf, analyses):
-    ref = _deleted_ref(analyses)
+    ref = deleted_ref(analyses)
     shown = [" ".join(_plain(page).split()) for page in pages(reviewed_pdf)]
     [page] = [index for index, text in enumerate(shown) if "AI findings deleted by the inspector" in text]
     assert f"{ref} (" in shown[page] and "deleted by J. de Vries." in shown[page]

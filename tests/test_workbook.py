@@ -21,10 +21,9 @@ from image_analysis.review import ADDED, AI_CONFIRMED, AI_NOT_REVIEWED, DELETED,
 from image_analysis.review_workbook import AI_RECORD, FINDINGS, PHOTOS, SIGNOFF_SHEET
 from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from tests.conftest import REPO, shared_image_path
-from tests.helpers import EDITED_ORIGINS, HEAD, edit_as_an_inspector, libreoffice, origins
+from tests.helpers import EDITED_ORIGINS, HEAD, cli, edit_as_an_inspector, libreoffice, origins
 from tests.long_replies import LONG_REPLIES
 from tests.reply_corpus import BASE
-from tests.test_cli import cli
 
 PHOTOS_SENT = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
 SIGNOFF = ["--client", "Gemeente Zaanstad", "--project", "Kade Noord", "--inspector", "J. de Vries"]
