@@ -91,7 +91,12 @@ def _too_large(path: Path, size: int) -> str:
 
 @dataclass(frozen=True)
 class Analysis:
-    """One image's result: what was sent and what came back, or why nothing did (``error``)."""
+    """One image's result: what was sent and what came back, or why nothing did (``error``).
+
+    Exactly one of ``description`` (it succeeded) and ``error`` (it failed, at ``failed_at``) is set; a result that
+    is both, or neither, cannot be made. A failure at the service keeps what was prepared, so that the image is still
+    shown beside the message.
+    """
 
     number: int
     name: str
@@ -108,6 +113,16 @@ class Analysis:
     not_kept: str | None = None
     """Why a new description could not be kept in the store (it is shown and reported all the same, and ``keep``
     tries again at the next run)."""
+
+    def __post_init__(self) -> None:
+        if (self.description is None) == (self.error is None):
+            raise ValueError("an analysis has either a description or an error, not both and not neither")
+        if (self.error is None) != (self.failed_at is None) or self.failed_at not in (None, INPUT, SERVICE):
+            raise ValueError(f"a failed analysis says where it failed ({INPUT}, {SERVICE}); a successful one does not")
+
+    @property
+    def succeeded(self) -> bool:
+        return self.description is not None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable form that ``from_json`` restores (for ``vkt.memoize``)."""
