@@ -49,8 +49,9 @@ import PIL  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from benchmarks.model_server import model_server  # noqa: E402
-from image_analysis import analysis, model, reports, vision_grid  # noqa: E402
+from image_analysis import analysis, model, reports  # noqa: E402
 from image_analysis.errors import ImageInputError  # noqa: E402
+from image_analysis.imaging import vision_grid  # noqa: E402
 from image_analysis.imaging.prepare import prepare_image  # noqa: E402
 from image_analysis.presets import AnalysisRequest  # noqa: E402
 

@@ -99,3 +99,13 @@ def test_the_presets_load_no_imaging_library():
     )
     loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_the_benchmarks_and_scripts_import():
+    """``make bench`` and the scripts run outside pytest: a moved module must not break them unseen."""
+    modules = ["benchmarks.run", "benchmarks.platform_sizes", "benchmarks.model_server"] + [
+        f"scripts.{path.stem}" for path in sorted((REPO / "scripts").glob("*.py"))
+    ]
+    code = "import importlib, sys; [importlib.import_module(name) for name in sys.argv[1:]]"
+    done = subprocess.run([sys.executable, "-c", code, *modules], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
