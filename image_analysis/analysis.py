@@ -204,10 +204,15 @@ def prepare(upload: Upload, request: AnalysisRequest) -> Preparation:
     )
 
 
+def prompt_for(preparation: Preparation, request: AnalysisRequest) -> prompts.Prompt:
+    """The prompt for ``request`` about a prepared image: a drawing's PDF text goes with it as context."""
+    pdf_text = title_text.region_text(preparation.text) if preparation.text else None
+    return prompts.build_prompt(request, pdf_text)
+
+
 def describe(preparation: Preparation, request: AnalysisRequest, settings: ServiceSettings) -> Description:
     """Ask the model for ``request`` about a prepared image."""
-    pdf_text = title_text.region_text(preparation.text) if preparation.text else None
-    return model.describe(preparation.images, prompts.build_prompt(request, pdf_text), settings)
+    return model.describe(preparation.images, prompt_for(preparation, request), settings)
 
 
 def record_prefix(data: bytes) -> str:

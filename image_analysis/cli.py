@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from image_analysis import analysis, config, model, register
+from image_analysis import campaign as campaign_module
 from image_analysis.errors import AnalysisError, ImageInputError, InputError, ServiceError
 from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import PageSpecError
@@ -129,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_preset(prepare)
     prepare.add_argument("--page", type=_page_number, default=1, help="the page of a PDF (default 1)")
     _add_tiles(prepare)
+
+    campaign = commands.add_parser("campaign", help="thousands of photos through a batch engine (prepare, ...)")
+    steps = campaign.add_subparsers(dest="step", required=True, parser_class=_Parser)
+    shards = steps.add_parser("prepare", help="prepare every image into request shards for a batch engine")
+    shards.add_argument("inputs", type=Path, nargs="+", metavar="FOLDER|FILE", help="folders are walked for images")
+    shards.add_argument("--out", type=Path, required=True, help="the campaign folder: shards and manifest.json")
+    _add_request(shards)
+    shards.add_argument("--model", default=None, help=f"model id (default: $VISION_MODEL or {model.DEFAULT_MODEL})")
+    shards.add_argument(
+        "--format", choices=campaign_module.FORMATS, default="openai", help="openai (also vLLM run_batch) or mistral"
+    )
+    shards.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     return parser
 
 
@@ -241,7 +254,36 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "report":
         return _report(args)
+    if args.command == "campaign":
+        return _campaign(args)
     return _describe(args)
+
+
+def _campaign(args: argparse.Namespace) -> int:
+    """``campaign prepare``: request shards and a manifest, resumable; a summary line on stdout."""
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        return _fail(EXIT_BAD_INPUT, "--workers must be between 1 and 64.")
+    missing = [str(path) for path in args.inputs if not path.exists()]
+    if missing:
+        return _fail(EXIT_BAD_INPUT, f"'{missing[0]}' does not exist; give folders or files of images.")
+    request = AnalysisRequest(
+        preset=Preset(args.preset),
+        language=Language(args.language),
+        scale=ConditionScale(args.scale),
+        question=args.question,
+        page=args.page or 1,
+        tiles=args.tiles,
+    )
+    settings = campaign_module.Settings(request, args.model or model.model_id(), args.format)
+    summary = campaign_module.prepare_campaign(
+        args.inputs, args.out, settings, workers=args.workers, progress=campaign_module.TerminalProgress()
+    )
+    skipped = f", {summary.skipped} already prepared" if summary.skipped else ""
+    print(
+        f"{summary.requests} requests in {len(summary.shards)} new shard{'s' * (len(summary.shards) != 1)}, "
+        f"{summary.refused} refused{skipped}: {args.out / campaign_module.MANIFEST}"
+    )
+    return EXIT_OK
 
 
 def _describe(args: argparse.Namespace) -> int:

@@ -146,12 +146,22 @@ def build_messages(prompt: Prompt, images: Sequence[PreparedImage]) -> list[dict
     ]
 
 
+def request_body(
+    prompt: Prompt, images: Sequence[PreparedImage], model: str, max_tokens: int, level: Structured
+) -> dict[str, Any]:
+    """The Chat Completions request for ``images``, as a live call sends it and a batch line carries it (``campaign``):
+    the model, the messages, the reply's length limit and, at ``level``, the ``response_format``."""
+    body: dict[str, Any] = {"model": model, "messages": build_messages(prompt, images), "max_tokens": max_tokens}
+    if (fmt := response_format(level, prompt)) is not None:
+        body["response_format"] = fmt
+    return body
+
+
 def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceSettings) -> Description:
     """Ask the model to describe ``images``; raises a ``ServiceError`` subclass on any failure.
 
     A prompt with a schema asks for structured output (``response_format``); a server that rejects it is asked
     again one level down (JSON mode, then none), and what it accepted is remembered (``structured_output``)."""
-    messages = build_messages(prompt, images)
     levels = REGISTER.levels(settings.structured, prompt, settings.base_url, settings.model)
     deadline = Deadline()
     note = None
@@ -159,19 +169,13 @@ def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceS
         level_index = 0
         while True:
             level = levels[level_index]
-            extra = {"response_format": fmt} if (fmt := response_format(level, prompt)) else {}
+            body = request_body(prompt, images, settings.model, settings.max_tokens, level)
             try:
                 completion = _with_retries(
-                    functools.partial(
-                        client.chat.completions.create,
-                        model=settings.model,
-                        messages=cast("list[ChatCompletionMessageParam]", messages),
-                        max_tokens=settings.max_tokens,
-                        **extra,
-                    ),
+                    functools.partial(client.chat.completions.create, **body),
                     settings,
                     deadline,
-                    structured=bool(extra),
+                    structured="response_format" in body,
                 )
             except _FormatRejected as rejection:
                 if level_index == len(levels) - 1:

@@ -1,0 +1,364 @@
+"""Campaign scale: thousands of photos and PDF sets prepared once, in parallel, into request shards that a batch
+engine runs (the OpenAI Batch API, vLLM's ``run_batch``, Mistral's batch API; ``../shared/docs/batch-engines.md``).
+
+``prepare_campaign`` walks the inputs, prepares every image in worker processes (one per core by default, each
+upload within its own budget), and writes ``requests-0001.jsonl``, ``requests-0002.jsonl``, ... each under
+``MAX_LINES`` lines and ``MAX_SHARD_BYTES`` bytes, and ``manifest.json``: every input with its size, hash,
+``custom_id`` (the store's record key, so that results import into the store as a live run keeps them) and shard, or
+why it was refused. A shard is written as ``.part`` and renamed when complete, and the manifest is replaced after
+each one: killed and run again, the work resumes after the last complete shard.
+
+A line is the request a live call sends (``model.request_body``), in the engine's envelope:
+``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}`` (OpenAI, vLLM, LiteLLM) or
+``{"custom_id", "body"}`` (Mistral).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from image_analysis import analysis, model
+from image_analysis.errors import AnalysisError, InputError
+from image_analysis.imaging.decode import FILE_TYPES
+from image_analysis.model import DEFAULT_MAX_TOKENS
+from image_analysis.presets import AnalysisRequest
+from image_analysis.safe_text import clean
+from image_analysis.structured_output import Structured
+
+FORMATS = ("openai", "mistral")
+MAX_LINES = 49_999
+"""Requests a shard holds at most: under OpenAI's 50,000 a file."""
+MAX_SHARD_BYTES = 190_000_000
+"""Bytes a shard holds at most: under OpenAI's 200 MB a file (vLLM and Mistral take more)."""
+MANIFEST = "manifest.json"
+CHAT_URL = "/v1/chat/completions"
+MANIFEST_VERSION = 1
+
+
+class CampaignError(InputError):
+    """A campaign folder or its inputs cannot be used as asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One input of the campaign (one sheet, for a PDF set): where its request went, or why it has none."""
+
+    path: str
+    bytes: int
+    sha256: str
+    page: int | None = None
+    custom_id: str | None = None
+    shard: str | None = None
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every request of a campaign was prepared with; a resumed run must ask for the same."""
+
+    request: AnalysisRequest
+    model: str
+    format: str = "openai"
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    structured: str = Structured.SCHEMA.value
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "request": self.request.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Settings:
+        return cls(**{**data, "request": AnalysisRequest.from_json(data["request"])})
+
+
+def inputs(paths: Sequence[Path]) -> list[Path]:
+    """The files of a campaign in a stable order: folders walked (files with an accepted extension, hidden ones
+    skipped), files given by name taken as they are (the content decides), each once."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for root, folders, files in os.walk(path):
+                folders[:] = sorted(folder for folder in folders if not folder.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and Path(name).suffix.lower() in FILE_TYPES:
+                        found.setdefault(Path(root) / name)
+        else:
+            found.setdefault(path)
+    return list(found)
+
+
+def request_line(custom_id: str, body: dict[str, Any], format: str) -> str:
+    """One line of a request shard in ``format``'s envelope."""
+    if format == "mistral":
+        envelope: dict[str, Any] = {"custom_id": custom_id, "body": body}
+    else:
+        envelope = {"custom_id": custom_id, "method": "POST", "url": CHAT_URL, "body": body}
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+
+
+def prepare_file(path: str, settings: Settings) -> list[tuple[Entry, str | None]]:
+    """Every request of one input file (one per sheet of a PDF set) with its manifest entry; a file that cannot be
+    used gives one entry that says why. Runs in a worker process: nothing here is shared."""
+    upload = analysis.Upload.from_path(Path(path))
+    size, digest = len(upload.data), hashlib.sha256(upload.data).hexdigest()
+    if upload.unreadable:
+        return [(Entry(path, size, digest, refused=upload.unreadable), None)]
+    try:
+        pages = analysis.chosen_pages(upload, "all")
+        uploads = analysis.sheet_uploads(upload, pages) if pages else [upload]
+    except AnalysisError as error:
+        return [(Entry(path, size, digest, refused=clean(str(error))), None)]
+    made: list[tuple[Entry, str | None]] = []
+    for sheet in uploads:
+        page = sheet.page if pages else None
+        try:
+            preparation = analysis.prepare(sheet, settings.request)
+        except AnalysisError as error:
+            made.append((Entry(path, size, digest, page, refused=clean(str(error))), None))
+            continue
+        key = analysis.record_key(sheet, settings.request, settings.model)
+        prompt = analysis.prompt_for(preparation, settings.request)
+        level = Structured(settings.structured)
+        body = model.request_body(prompt, preparation.images, settings.model, settings.max_tokens, level)
+        made.append((Entry(path, size, digest, page, custom_id=key), request_line(key, body, settings.format)))
+    return made
+
+
+@dataclass
+class Manifest:
+    """The campaign folder's record: its settings, every input's entry, and the shards complete."""
+
+    settings: Settings
+    entries: list[Entry] = dataclasses.field(default_factory=list)
+    shards: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "settings": self.settings.to_json(),
+            "shards": self.shards,
+            "entries": [dataclasses.asdict(entry) for entry in self.entries],
+        }
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest | None:
+        """The manifest in ``folder``, or ``None`` when there is none yet."""
+        path = folder / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise CampaignError(f"'{path}' cannot be read ({error}); prepare into a new folder.") from None
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            raise CampaignError(f"'{path}' is not a campaign manifest this version reads; prepare into a new folder.")
+        entries = [Entry(**entry) for entry in data["entries"]]
+        return cls(Settings.from_json(data["settings"]), entries, data["shards"])
+
+    def write(self, folder: Path) -> None:
+        """Replace the manifest atomically: a kill leaves the old one or the new one, never half of either."""
+        part = folder / f"{MANIFEST}.part"
+        part.write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")
+        os.replace(part, folder / MANIFEST)
+
+    def done(self) -> set[str]:
+        """The inputs (paths) whose requests are all in complete shards, or that were refused."""
+        return {entry.path for entry in self.entries}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What one ``prepare_campaign`` run did."""
+
+    requests: int
+    refused: int
+    skipped: int
+    shards: tuple[str, ...]
+
+
+class _Shard:
+    """The shard being written: lines go to ``.part``; ``close`` makes it complete."""
+
+    def __init__(self, folder: Path, number: int) -> None:
+        self.name = f"requests-{number:04d}.jsonl"
+        self.path = folder / self.name
+        self.part = folder / f"{self.name}.part"
+        self.file = self.part.open("w", encoding="utf-8", newline="\n")
+        self.lines = 0
+        self.bytes = 0
+        self.digest = hashlib.sha256()
+
+    def fits(self, *lines: str) -> bool:
+        size = sum(len(line.encode("utf-8")) + 1 for line in lines)
+        return self.lines + len(lines) <= MAX_LINES and self.bytes + size < MAX_SHARD_BYTES
+
+    def add(self, line: str) -> None:
+        data = line + "\n"
+        self.file.write(data)
+        encoded = data.encode("utf-8")
+        self.lines += 1
+        self.bytes += len(encoded)
+        self.digest.update(encoded)
+
+    def close(self) -> dict[str, Any]:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self.part, self.path)
+        return {"name": self.name, "requests": self.lines, "bytes": self.bytes, "sha256": self.digest.hexdigest()}
+
+
+def prepare_campaign(
+    paths: Sequence[Path],
+    folder: Path,
+    settings: Settings,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Prepare every input into request shards in ``folder`` (made if need be), resuming after the last complete
+    shard of an earlier run with the same settings. Raises ``CampaignError`` for a folder prepared otherwise."""
+    if settings.format not in FORMATS:
+        raise CampaignError(f"--format must be one of {', '.join(FORMATS)}, not {settings.format!r}.")
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.read(folder)
+    if manifest is None:
+        manifest = Manifest(settings)
+    elif manifest.settings != settings:
+        raise CampaignError(
+            f"'{folder}' holds a campaign prepared with other settings ({_differences(manifest.settings, settings)}); "
+            "prepare into a new folder, or ask for the same."
+        )
+    for stale in folder.glob("*.part"):  # what a killed run was writing
+        stale.unlink()
+    files = [os.path.abspath(path) for path in inputs(paths)]
+    done = manifest.done()
+    todo = [path for path in files if path not in done]
+    report = progress or Progress()
+    counted = 0
+    number = len(manifest.shards) + 1
+    shard: _Shard | None = None
+    pending: list[Entry] = []  # entries of the shard being written: recorded when it is complete
+    written: list[str] = []
+    requests = refused = 0
+
+    def finish() -> None:
+        nonlocal shard, number
+        if shard is None:
+            return
+        manifest.shards.append(shard.close())
+        manifest.entries.extend(pending)
+        manifest.write(folder)
+        written.append(shard.name)
+        report.shard(f"{shard.name}: {shard.lines} requests, {shard.bytes / 1e6:.1f} MB")
+        pending.clear()
+        shard, number = None, number + 1
+
+    with _pool(workers) as pool:
+        for made in _in_order(pool, prepare_file, todo, settings):
+            whole_file: list[Entry] = []
+            lines = [line for _, line in made if line is not None]
+            if shard is not None and lines and not shard.fits(*lines):
+                finish()  # a file's requests stay in one shard, unless they alone are more than one holds
+            for entry, line in made:
+                if line is None:
+                    whole_file.append(entry)
+                    refused += 1
+                    continue
+                if shard is not None and not shard.fits(line):
+                    finish()
+                if shard is None:
+                    shard = _Shard(folder, number)
+                shard.add(line)
+                whole_file.append(dataclasses.replace(entry, shard=shard.name))
+                requests += 1
+            if shard is None:  # every sheet refused: recorded at once
+                manifest.entries.extend(whole_file)
+            else:
+                pending.extend(whole_file)
+            counted += 1
+            report.file(counted, len(todo))
+        finish()
+    report.close()
+    if not written and refused:
+        manifest.write(folder)
+    return Summary(requests, refused, len(files) - len(todo), tuple(written))
+
+
+def _differences(old: Settings, new: Settings) -> str:
+    before, after = _flat(old.to_json()), _flat(new.to_json())
+    changed = [name for name in after if before.get(name) != after.get(name)]
+    return ", ".join(f"{name} {before.get(name)!r}, not {after.get(name)!r}" for name in changed)
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def _pool(workers: int | None) -> Executor:
+    """Worker processes, started fresh (``spawn``: no decoder state, lock or thread carried over from this one)."""
+    count = workers or max(1, os.cpu_count() or 1)
+    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _in_order(
+    pool: Executor, function: Callable[..., list[tuple[Entry, str | None]]], items: Iterable[str], *args: Any
+) -> Iterator[list[tuple[Entry, str | None]]]:
+    """``map`` on the pool with results in order, at most twice as many in flight as workers, so that prepared
+    requests (hundreds of kB each) never pile up in memory."""
+    window = 2 * getattr(pool, "_max_workers", 2)
+    pending: deque[Future] = deque()
+    for item in items:
+        pending.append(pool.submit(function, item, *args))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+class Progress:
+    """Where a run says how far it is: silent here; ``TerminalProgress`` for the command line."""
+
+    def file(self, done: int, total: int) -> None:
+        """``done`` of ``total`` inputs prepared."""
+
+    def shard(self, line: str) -> None:
+        """A shard is complete: ``line`` says which, with its size."""
+
+    def close(self) -> None:
+        """The run is over."""
+
+
+class TerminalProgress(Progress):
+    """On a terminal, a counter kept on one line; otherwise (a log, CI) one line per shard."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def file(self, done: int, total: int) -> None:
+        if self.live:
+            print(f"\r{done} of {total} prepared", end="", file=self.stream, flush=True)
+
+    def shard(self, line: str) -> None:
+        print(("\r\033[K" if self.live else "") + line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.live:
+            print(file=self.stream, flush=True)
