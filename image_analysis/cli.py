@@ -30,8 +30,10 @@ import json
 import logging
 import os
 import shlex
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=campaign_module.FORMATS, default="openai", help="openai (also vLLM run_batch) or mistral"
     )
     shards.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    runner = steps.add_parser("run", help="send the shards to an OpenAI-compatible server, resumably (no batch API)")
+    runner.add_argument("folder", type=Path, metavar="DIR", help="the campaign folder `campaign prepare` wrote")
+    runner.add_argument("--concurrency", type=int, default=analysis.DEFAULT_CONCURRENCY, help="requests in flight")
     return parser
 
 
@@ -260,7 +265,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _campaign(args: argparse.Namespace) -> int:
-    """``campaign prepare``: request shards and a manifest, resumable; a summary line on stdout."""
+    """``campaign prepare``: request shards and a manifest; ``campaign run``: their answers. Both resumable, with a
+    summary line on stdout."""
+    if args.step == "run":
+        return _campaign_run(args)
     if args.workers is not None and not 1 <= args.workers <= 64:
         return _fail(EXIT_BAD_INPUT, "--workers must be between 1 and 64.")
     missing = [str(path) for path in args.inputs if not path.exists()]
@@ -284,6 +292,27 @@ def _campaign(args: argparse.Namespace) -> int:
         f"{summary.refused} refused{skipped}: {args.out / campaign_module.MANIFEST}"
     )
     return EXIT_OK
+
+
+def _campaign_run(args: argparse.Namespace) -> int:
+    if not 1 <= args.concurrency <= 64:
+        return _fail(EXIT_BAD_INPUT, "--concurrency must be between 1 and 64.")
+    settings = model.ServiceSettings.from_environment()
+    stop = threading.Event()
+    # Ctrl-C or a scheduler's SIGTERM: no new request starts; those sent are answered and kept, never sent twice
+    handlers = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = campaign_module.run_campaign(
+            args.folder, settings, concurrency=args.concurrency, progress=campaign_module.TerminalProgress(), stop=stop
+        )
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if summary.interrupted:
+        return _fail(130, "interrupted: every answer received is kept; run the same command to send the rest")
+    done = f", {summary.skipped} answered before" if summary.skipped else ""
+    print(f"{summary.answered} answered, {summary.failed} with an error{done}: {args.folder}")
+    return EXIT_SERVICE if summary.failed else EXIT_OK
 
 
 def _describe(args: argparse.Namespace) -> int:

@@ -191,6 +191,21 @@ def describe(images: Sequence[PreparedImage], prompt: Prompt, settings: ServiceS
     return _description(completion, settings.model, structured=level, format_note=note)
 
 
+def complete(body: dict[str, Any], settings: ServiceSettings) -> dict[str, Any]:
+    """Send one request exactly as prepared (a campaign's line: its model, messages and format) with the retries and
+    the deadline of a live call; the completion as JSON. Raises a ``ServiceError`` subclass on any failure."""
+    deadline = Deadline()
+    with _client(settings, deadline) as client:
+        completion = _with_retries(functools.partial(client.chat.completions.create, **body), settings, deadline)
+    return completion.model_dump(mode="json", exclude_unset=True)
+
+
+def description_from_body(body: Any, requested_model: str, structured: str = Structured.OFF.value) -> Description:
+    """A completion's JSON (a batch engine's output line) read as a live reply is: every shape the protocol does
+    not promise is a ``MalformedReplyError``, the text cleaned, a reply cut off at the length limit said so."""
+    return _description(body, requested_model, structured=Structured(structured))
+
+
 def _level_name(level: Structured) -> str:
     return {
         Structured.SCHEMA: "a JSON schema",

@@ -5,18 +5,24 @@ manifest of every input; killed and run again, it resumes and every request is i
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from mistral_common.protocol.instruct.request import ChatCompletionRequest
 from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
 from pydantic import TypeAdapter
+from werkzeug import Response
 
 from image_analysis import analysis, campaign
 from image_analysis.presets import AnalysisRequest, Preset
 from scripts.make_drawing_set import make_set
-from tests.conftest import shared_image_path
+from tests.conftest import REPO, completion_body, shared_image_path
 from tests.helpers import cli
 from tests.scenarios import SHEETS
 
@@ -152,3 +158,58 @@ def test_a_folder_prepared_otherwise_is_refused_in_one_line(survey, tmp_path):
     ]
     missing = cli("campaign", "prepare", str(tmp_path / "nowhere"), "--out", str(out))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_campaign_run_killed_half_way_and_run_again_sends_every_request_exactly_once(
+    survey, tmp_path, threaded_model_service
+):
+    out = tmp_path / "campaign"
+    settings = campaign.Settings(AnalysisRequest(preset=Preset.INSPECTION), "test-model")
+    campaign.prepare_campaign([survey / "day 2"], out, settings, workers=1)
+    prepared = lines(out)
+    assert len(prepared) == 3
+
+    def slow(request):
+        time.sleep(0.5)
+        return Response(json.dumps(completion_body('{"summary": "A wall."}')), content_type="application/json")
+
+    threaded_model_service.handle(slow)
+    env = {**os.environ, "OPENAI_BASE_URL": threaded_model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    command = [sys.executable, "-m", "image_analysis", "campaign", "run", str(out), "--concurrency", "1"]
+    running = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = out / "results-0001.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not results.exists() or not results.read_text().count("\n")):
+        time.sleep(0.05)
+    running.send_signal(signal.SIGTERM)  # as a scheduler stops a job
+    _stdout, stderr = running.communicate(timeout=60)
+    assert running.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1].startswith("image_analysis: error: interrupted: every answer received")
+    first = results.read_text().splitlines()
+    assert 1 <= len(first) < 3, "stopped half-way, with the requests in flight answered"
+    assert len(threaded_model_service.requests) == len(first)
+
+    again = cli("campaign", "run", str(out), env_extra={"OPENAI_BASE_URL": threaded_model_service.base_url})
+    assert again.returncode == 0, again.stderr
+    assert f"{3 - len(first)} answered, 0 with an error, {len(first)} answered before" in again.stdout
+    answers = [json.loads(line) for line in results.read_text().splitlines()]
+    assert sorted(answer["custom_id"] for answer in answers) == sorted(line["custom_id"] for line in prepared)
+    assert all(answer["response"]["status_code"] == 200 and answer["error"] is None for answer in answers)
+    sent = [_images(request) for request in threaded_model_service.requests]
+    assert len(sent) == 3 and sorted(sent) == sorted(_images(line["body"]) for line in prepared), "each once"
+
+
+def _images(body: dict) -> str:
+    return "".join(part["image_url"]["url"][-64:] for part in body["messages"][1]["content"] if "image_url" in part)
+
+
+def test_campaign_run_keeps_an_error_in_its_place(survey, tmp_path, threaded_model_service):
+    out = tmp_path / "campaign"
+    settings = campaign.Settings(AnalysisRequest(), "test-model")
+    campaign.prepare_campaign([survey / "day 1"], out, settings, workers=1)
+    threaded_model_service.fail(400, {"error": {"message": "image too small"}})
+    done = cli("campaign", "run", str(out), env_extra={"OPENAI_BASE_URL": threaded_model_service.base_url})
+    assert done.returncode == 3, done.stderr
+    answers = [json.loads(line) for line in (out / "results-0001.jsonl").read_text().splitlines()]
+    assert len(answers) == 2 and all(answer["response"] is None for answer in answers)
+    assert all("image too small" in answer["error"]["message"] for answer in answers)
