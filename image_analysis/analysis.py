@@ -258,12 +258,12 @@ def analyse(
         return dataclasses.replace(kept, number=number, name=upload.name, from_store=True)
     try:
         result = dataclasses.replace(_analyse(upload, request, settings, number, unavailable), record=key)
-        return _put(store, result) if result.error is None else result
+        return put_result(store, result) if result.error is None else result
     finally:
         store.release(key, owner)
 
 
-def _put(store: ResultStore, result: Analysis) -> Analysis:
+def put_result(store: ResultStore, result: Analysis) -> Analysis:
     """Keep a described result; when the store fails, the result says why (and is shown all the same)."""
     assert result.record is not None
     value = result if store.keeps_sent_images else result.for_display()
@@ -280,7 +280,7 @@ def keep(results: Sequence[Analysis], store: ResultStore | None) -> list[Analysi
     no longer say they were not."""
     if store is None:
         return list(results)
-    return [_put(store, result) if result.not_kept and result.record else result for result in results]
+    return [put_result(store, result) if result.not_kept and result.record else result for result in results]
 
 
 def not_kept_message(results: Sequence[Analysis]) -> str | None:

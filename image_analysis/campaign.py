@@ -28,11 +28,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from image_analysis import analysis, model
 from image_analysis.errors import AnalysisError, InputError
 from image_analysis.imaging.decode import FILE_TYPES
+from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import DEFAULT_MAX_TOKENS
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
@@ -46,6 +47,7 @@ MAX_SHARD_BYTES = 190_000_000
 MANIFEST = "manifest.json"
 CHAT_URL = "/v1/chat/completions"
 MANIFEST_VERSION = 1
+_Result = TypeVar("_Result")
 
 
 class CampaignError(InputError):
@@ -319,9 +321,7 @@ def _pool(workers: int | None) -> Executor:
     return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _in_order(
-    pool: Executor, function: Callable[..., list[tuple[Entry, str | None]]], items: Iterable[str], *args: Any
-) -> Iterator[list[tuple[Entry, str | None]]]:
+def _in_order(pool: Executor, function: Callable[..., _Result], items: Iterable[Any], *args: Any) -> Iterator[_Result]:
     """``map`` on the pool with results in order, at most twice as many in flight as workers, so that prepared
     requests (hundreds of kB each) never pile up in memory."""
     window = 2 * getattr(pool, "_max_workers", 2)
@@ -488,3 +488,119 @@ def _send_all(
             for future in finished:
                 write(future)
     return counts[0], counts[1]
+
+
+ERROR_KEY = "campaign-error:"
+"""A failed request's answer is kept under this prefix and its ``custom_id``, never under the record key: a live run
+of the same photo is not served a failure from the store."""
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What one ``import_results`` did; ``refused`` names each line that was not taken, and why."""
+
+    imported: int
+    errors: int
+    unchanged: int
+    refused: tuple[str, ...]
+
+
+def import_results(paths: Sequence[Path], store: Any, folder: Path, *, workers: int | None = None) -> ImportSummary:
+    """Every answer line of ``paths`` (any engine's batch output) into ``store`` under its ``custom_id``, read and
+    salvaged as a live reply is, beside the image it was about (prepared again from the manifest's input, in worker
+    processes). An error line is kept with its message under ``ERROR_KEY``; a line whose ``custom_id`` the manifest of
+    ``folder`` does not know is refused, named; an answer already in the store is left as it is, so that importing
+    twice changes nothing."""
+    manifest = Manifest.read(folder)
+    if manifest is None:
+        raise CampaignError(f"'{folder}' holds no {MANIFEST}: give the campaign folder with --manifest.")
+    positions = {
+        entry.custom_id: (number, entry) for number, entry in enumerate(manifest.entries, 1) if entry.custom_id
+    }
+    settings = manifest.settings
+    refused: list[str] = []
+    imported = errors = unchanged = 0
+    answers = []  # (number, entry, description), prepared again below in order, a window at a time
+    for where, line in _result_lines(paths, refused):
+        custom_id = line.get("custom_id")
+        if custom_id not in positions:
+            refused.append(f"{where}: custom_id {str(custom_id)[:80]!r} is not in {folder / MANIFEST}")
+            continue
+        number, entry = positions[custom_id]
+        outcome = _outcome(line, settings)
+        if isinstance(outcome, str):
+            failure = {"custom_id": custom_id, "path": entry.path, "error": outcome}
+            if store.get(custom_id) is None and store.get(ERROR_KEY + custom_id) != failure:
+                store.put(ERROR_KEY + custom_id, failure)
+                errors += 1
+            else:
+                unchanged += 1  # answered meanwhile, or this failure is kept already
+            continue
+        kept = store.get(custom_id)
+        if kept is not None and (kept.get("description") or {}).get("text") == outcome.text:
+            unchanged += 1
+            continue
+        answers.append((number, entry, outcome))
+    with _pool(workers) as pool:
+        sources = [(entry.path, entry.page) for _, entry, _ in answers]
+        for (number, entry, description), preparation in zip(
+            answers, _in_order(pool, _prepared_again, sources, settings.request), strict=True
+        ):
+            result = analysis.Analysis(
+                number,
+                clean(Path(entry.path).name if entry.page is None else f"{Path(entry.path).name} (page {entry.page})"),
+                settings.request,
+                preparation,
+                description,
+                record=entry.custom_id,
+            )
+            analysis.put_result(store, result)
+            imported += 1
+    return ImportSummary(imported, errors, unchanged, tuple(refused))
+
+
+def _result_lines(paths: Sequence[Path], refused: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each answer line with where it is (``file:line``); a line that is not a JSON object is refused, named."""
+    for path in paths:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for number, text in enumerate(lines, 1):
+                if not text.strip():
+                    continue
+                where = f"{path.name}:{number}"
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    refused.append(f"{where}: not a JSON line")
+                    continue
+                if isinstance(line, dict):
+                    yield where, line
+                else:
+                    refused.append(f"{where}: not a JSON object")
+
+
+def _outcome(line: dict[str, Any], settings: Settings) -> model.Description | str:
+    """An answer line's description, or the message of its failure (the engine's error, an HTTP status, or a reply
+    that is not one)."""
+    error = line.get("error")
+    response = line.get("response") if isinstance(line.get("response"), dict) else None
+    if error or response is None:
+        said = error.get("message") if isinstance(error, dict) else error
+        return clean(str(said or "the batch engine gave no response for this request"))[:2000]
+    status = response.get("status_code")
+    body = response.get("body")
+    if status != 200:
+        detail = body.get("error", {}).get("message") if isinstance(body, dict) else None
+        return clean(f"HTTP {status}" + (f": {detail}" if detail else ""))[:2000]
+    try:
+        return model.description_from_body(body, settings.model, settings.structured)
+    except AnalysisError as failure:
+        return str(failure)
+
+
+def _prepared_again(source: tuple[str, int | None], request: AnalysisRequest) -> Preparation:
+    """The image of a manifest entry prepared again (deterministic: the same bytes and choices, the same pixels)."""
+    path, page = source
+    upload = analysis.Upload.from_path(Path(path))
+    if page is not None:
+        upload = analysis.sheet_uploads(upload, [page])[0]
+    return analysis.prepare(upload, request)

@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     runner = steps.add_parser("run", help="send the shards to an OpenAI-compatible server, resumably (no batch API)")
     runner.add_argument("folder", type=Path, metavar="DIR", help="the campaign folder `campaign prepare` wrote")
     runner.add_argument("--concurrency", type=int, default=analysis.DEFAULT_CONCURRENCY, help="requests in flight")
+    importer = steps.add_parser("import", help="every answer of a batch engine's output into the store")
+    importer.add_argument("results", type=Path, nargs="+", metavar="RESULTS.jsonl", help="output files, any engine's")
+    importer.add_argument(
+        "--manifest", type=Path, default=None, help="the campaign folder (default: the first output file's folder)"
+    )
+    _add_store(importer)
+    importer.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     return parser
 
 
@@ -269,6 +276,8 @@ def _campaign(args: argparse.Namespace) -> int:
     summary line on stdout."""
     if args.step == "run":
         return _campaign_run(args)
+    if args.step == "import":
+        return _campaign_import(args)
     if args.workers is not None and not 1 <= args.workers <= 64:
         return _fail(EXIT_BAD_INPUT, "--workers must be between 1 and 64.")
     missing = [str(path) for path in args.inputs if not path.exists()]
@@ -292,6 +301,30 @@ def _campaign(args: argparse.Namespace) -> int:
         f"{summary.refused} refused{skipped}: {args.out / campaign_module.MANIFEST}"
     )
     return EXIT_OK
+
+
+def _campaign_import(args: argparse.Namespace) -> int:
+    if args.store is None:
+        return _fail(
+            EXIT_BAD_INPUT, f"campaign import keeps the answers in a store: give --store PATH or set {STORE_ENV}."
+        )
+    missing = [str(path) for path in args.results if not path.is_file()]
+    if missing:
+        return _fail(EXIT_BAD_INPUT, f"'{missing[0]}' is not a file; give the batch engine's output files.")
+    folder = args.manifest or args.results[0].parent
+    if folder.name == campaign_module.MANIFEST:
+        folder = folder.parent
+    store = SqliteStore(args.store)
+    summary = campaign_module.import_results(args.results, store, folder, workers=args.workers)
+    for line in summary.refused[:10]:
+        _note(f"refused {line}")
+    if len(summary.refused) > 10:
+        _note(f"... and {len(summary.refused) - 10} more lines refused")
+    print(
+        f"{summary.imported} imported, {summary.errors} errors kept, {summary.unchanged} already in the store, "
+        f"{len(summary.refused)} refused: {args.store}"
+    )
+    return EXIT_BAD_INPUT if summary.refused else EXIT_OK
 
 
 def _campaign_run(args: argparse.Namespace) -> int:

@@ -20,10 +20,13 @@ from pydantic import TypeAdapter
 from werkzeug import Response
 
 from image_analysis import analysis, campaign
+from image_analysis.errors import ServiceUnreachableError
 from image_analysis.presets import AnalysisRequest, Preset
+from image_analysis.store import SqliteStore
 from scripts.make_drawing_set import make_set
 from tests.conftest import REPO, completion_body, shared_image_path
 from tests.helpers import cli
+from tests.long_replies import LONG_REPLIES
 from tests.scenarios import SHEETS
 
 PHOTOS = [
@@ -213,3 +216,41 @@ def test_campaign_run_keeps_an_error_in_its_place(survey, tmp_path, threaded_mod
     answers = [json.loads(line) for line in (out / "results-0001.jsonl").read_text().splitlines()]
     assert len(answers) == 2 and all(answer["response"] is None for answer in answers)
     assert all("image too small" in answer["error"]["message"] for answer in answers)
+
+
+def test_import_keeps_every_answer_in_the_store_as_a_live_run_would_and_twice_changes_nothing(survey, tmp_path):
+    """Answers in the engines' output format (as vLLM's run_batch writes them): a reply in a fence with prose
+    around it is salvaged as a live one, an error keeps its message, a line the manifest does not know is refused."""
+    out = tmp_path / "campaign"
+    settings = campaign.Settings(AnalysisRequest(preset=Preset.INSPECTION), "test-model")
+    campaign.prepare_campaign([survey / "day 2"], out, settings, workers=1)
+    prepared = lines(out)
+    reply = "Here is the assessment:\n```json\n" + json.dumps(LONG_REPLIES["crack_concrete_ozgenel_a.png"]) + "\n```"
+    answers = [
+        campaign.result_line(prepared[0]["custom_id"], completion_body(reply, model="test-model"), None),
+        campaign.result_line(prepared[1]["custom_id"], None, ServiceUnreachableError("The service timed out.")),
+        campaign.result_line(prepared[2]["custom_id"], completion_body('{"element": "deck"}'), None),
+    ]
+    (out / "results-0001.jsonl").write_text("\n".join(answers) + "\n")
+    stray = tmp_path / "other.jsonl"
+    stray.write_text(campaign.result_line("result-not-ours", completion_body("{}"), None) + "\nnot json\n")
+    store = tmp_path / "results.sqlite"
+
+    done = cli("campaign", "import", str(out / "results-0001.jsonl"), str(stray), "--store", str(store))
+    assert done.returncode == 2, done.stderr
+    assert "2 imported, 1 errors kept, 0 already in the store, 2 refused" in done.stdout
+    assert f"refused other.jsonl:1: custom_id 'result-not-ours' is not in {out / campaign.MANIFEST}" in done.stderr
+    assert "refused other.jsonl:2: not a JSON line" in done.stderr
+
+    kept = SqliteStore(store)
+    result = analysis.Analysis.from_json(kept.get(prepared[0]["custom_id"]))
+    assert result.description.text == reply and result.preparation.images[0].data  # the model's words, the image
+    assert result.parsed.findings.element == "concrete retaining wall, exposed face"
+    assert kept.get(prepared[1]["custom_id"]) is None, "a failure never stands in for a result"
+    assert kept.get(campaign.ERROR_KEY + prepared[1]["custom_id"])["error"] == "The service timed out."
+    before = {key: kept.get(key) for key in kept.keys()}
+
+    again = cli("campaign", "import", str(out / "results-0001.jsonl"), "--store", str(store))
+    assert again.returncode == 0, again.stderr
+    assert "0 imported, 0 errors kept, 3 already in the store, 0 refused" in again.stdout
+    assert {key: kept.get(key) for key in kept.keys()} == before
