@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     runner = steps.add_parser("run", help="send the shards to an OpenAI-compatible server, resumably (no batch API)")
     runner.add_argument("folder", type=Path, metavar="DIR", help="the campaign folder `campaign prepare` wrote")
     runner.add_argument("--concurrency", type=int, default=analysis.DEFAULT_CONCURRENCY, help="requests in flight")
+    for step, what in (
+        ("submit", "upload the shards to the server's batch API (OpenAI, Azure, LiteLLM before vLLM)"),
+        ("status", "how far each submitted batch is"),
+        ("fetch", "download the answers of the completed batches, for `campaign import`"),
+    ):
+        batch = steps.add_parser(step, help=what)
+        batch.add_argument("folder", type=Path, metavar="DIR", help="the campaign folder `campaign prepare` wrote")
     importer = steps.add_parser("import", help="every answer of a batch engine's output into the store")
     importer.add_argument("results", type=Path, nargs="+", metavar="RESULTS.jsonl", help="output files, any engine's")
     importer.add_argument(
@@ -278,6 +285,15 @@ def _campaign(args: argparse.Namespace) -> int:
         return _campaign_run(args)
     if args.step == "import":
         return _campaign_import(args)
+    if args.step in ("submit", "status", "fetch"):
+        step = {
+            "submit": campaign_module.submit_campaign,
+            "status": campaign_module.campaign_status,
+            "fetch": campaign_module.fetch_campaign,
+        }[args.step]
+        for state in step(args.folder, model.ServiceSettings.from_environment()):
+            print(state.line())
+        return EXIT_OK
     if args.workers is not None and not 1 <= args.workers <= 64:
         return _fail(EXIT_BAD_INPUT, "--workers must be between 1 and 64.")
     missing = [str(path) for path in args.inputs if not path.exists()]

@@ -200,6 +200,25 @@ def complete(body: dict[str, Any], settings: ServiceSettings) -> dict[str, Any]:
     return completion.model_dump(mode="json", exclude_unset=True)
 
 
+SERVICE_FAILURES: tuple[type[Exception], ...] = (openai.APIError, httpx2.HTTPError)
+"""What a call to the service raises when the service fails (``service_failure`` words it)."""
+
+
+def batch_client(settings: ServiceSettings) -> openai.OpenAI:
+    """The client for a server's files and batches API (a campaign's ``submit``, ``status`` and ``fetch``), with the
+    client's own retries bounded by ``settings``."""
+    return openai.OpenAI(
+        base_url=settings.base_url, api_key=settings.api_key, timeout=settings.timeout, max_retries=settings.max_retries
+    )
+
+
+def service_failure(error: Exception, settings: ServiceSettings) -> ServiceError:
+    """Any failure of a call to the service as the ``ServiceError`` that says it in one sentence (never the key)."""
+    if isinstance(error, ServiceError):
+        return error
+    return _service_error(error, settings)
+
+
 def description_from_body(body: Any, requested_model: str, structured: str = Structured.OFF.value) -> Description:
     """A completion's JSON (a batch engine's output line) read as a live reply is: every shape the protocol does
     not promise is a ``MalformedReplyError``, the text cleaned, a reply cut off at the length limit said so."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -254,3 +255,137 @@ def test_import_keeps_every_answer_in_the_store_as_a_live_run_would_and_twice_ch
     assert again.returncode == 0, again.stderr
     assert "0 imported, 0 errors kept, 3 already in the store, 0 refused" in again.stdout
     assert {key: kept.get(key) for key in kept.keys()} == before
+
+
+class FakeBatchServer:
+    """A provider's files and batches API on 127.0.0.1 (as OpenAI, Azure and LiteLLM offer it): a batch is
+    ``in_progress`` when first looked at and ``completed`` after, its answers in an output file and its failures in an
+    error file, each line in the batch output format."""
+
+    def __init__(self, server, reply: str, failing: int = 1) -> None:
+        self.server, self.reply, self.failing = server, reply, failing
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict] = {}
+        self.looked: dict[str, int] = {}
+        server.expect_request(re.compile(r"/v1/.*")).respond_with_handler(self.handle)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url_for("/v1")
+
+    def handle(self, request):
+        path = request.path.removeprefix("/v1")
+        if request.method == "POST" and path == "/files":
+            upload = request.files["file"]
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = upload.read()
+            return self._json(
+                {
+                    "id": file_id,
+                    "object": "file",
+                    "bytes": len(self.files[file_id]),
+                    "created_at": 1,
+                    "filename": upload.filename,
+                    "purpose": "batch",
+                    "status": "processed",
+                }
+            )
+        if request.method == "POST" and path == "/batches":
+            asked = request.get_json()
+            batch_id = f"batch_{len(self.batches) + 1}"
+            lines = [json.loads(line) for line in self.files[asked["input_file_id"]].splitlines()]
+            answers = [self._answer(line) for line in lines[self.failing :]]
+            failures = [
+                {
+                    "id": "batch_req_e",
+                    "custom_id": line["custom_id"],
+                    "response": None,
+                    "error": {"code": "invalid_request", "message": "image could not be decoded"},
+                }
+                for line in lines[: self.failing]
+            ]
+            self.files[f"{batch_id}-out"] = "".join(json.dumps(a) + "\n" for a in answers).encode()
+            self.files[f"{batch_id}-err"] = "".join(json.dumps(f) + "\n" for f in failures).encode()
+            self.batches[batch_id] = {
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": asked["endpoint"],
+                "created_at": 1,
+                "input_file_id": asked["input_file_id"],
+                "completion_window": asked["completion_window"],
+                "status": "validating",
+                "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+            }
+            return self._json(self.batches[batch_id])
+        if request.method == "GET" and path.startswith("/batches/"):
+            batch = self.batches[path.rsplit("/", 1)[1]]
+            self.looked[batch["id"]] = self.looked.get(batch["id"], 0) + 1
+            if self.looked[batch["id"]] == 1:
+                batch.update(status="in_progress")
+            else:
+                total = batch["request_counts"]["total"]
+                batch.update(
+                    status="completed",
+                    output_file_id=f"{batch['id']}-out",
+                    error_file_id=f"{batch['id']}-err",
+                    request_counts={"total": total, "completed": total - self.failing, "failed": self.failing},
+                )
+            return self._json(batch)
+        if request.method == "GET" and path.startswith("/files/") and path.endswith("/content"):
+            return Response(self.files[path.split("/")[2]], content_type="application/octet-stream")
+        return Response("not found", status=404)
+
+    def _answer(self, line: dict) -> dict:
+        body = completion_body(self.reply, model=line["body"]["model"])
+        return {
+            "id": "batch_req_1",
+            "custom_id": line["custom_id"],
+            "response": {"status_code": 200, "request_id": "req_1", "body": body},
+            "error": None,
+        }
+
+    @staticmethod
+    def _json(value: dict) -> Response:
+        return Response(json.dumps(value), content_type="application/json")
+
+
+def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import(survey, tmp_path, httpserver):
+    batch_api = FakeBatchServer(httpserver, json.dumps(LONG_REPLIES["crack_concrete_ozgenel_b.png"]))
+    env = {"OPENAI_BASE_URL": batch_api.base_url, "OPENAI_API_KEY": "sk-test", "VISION_MAX_RETRIES": "0"}
+    out, store = tmp_path / "campaign", tmp_path / "results.sqlite"
+    assert (
+        cli("campaign", "prepare", str(survey / "day 2"), "--out", str(out), "--preset", "inspection").returncode == 0
+    )
+
+    submitted = cli("campaign", "submit", str(out), env_extra=env)
+    assert submitted.returncode == 0, submitted.stderr
+    assert submitted.stdout.splitlines() == ["requests-0001.jsonl: validating, 0 of 3 done"]
+    assert batch_api.files["file-1"] == (out / "requests-0001.jsonl").read_bytes()
+    again = cli("campaign", "submit", str(out), env_extra=env)
+    assert again.returncode == 0 and len(batch_api.batches) == 1, "a shard is submitted once"
+
+    assert cli("campaign", "status", str(out), env_extra=env).stdout.startswith("requests-0001.jsonl: in_progress")
+    fetched = cli("campaign", "fetch", str(out), env_extra=env)
+    assert fetched.returncode == 0, fetched.stderr
+    assert fetched.stdout.strip() == "requests-0001.jsonl: completed, 2 of 3 done, 1 failed, fetched"
+    answers = [json.loads(line) for line in (out / "results-0001.jsonl").read_text().splitlines()]
+    assert sorted(answer["custom_id"] for answer in answers) == sorted(line["custom_id"] for line in lines(out))
+
+    imported = cli("campaign", "import", str(out / "results-0001.jsonl"), "--store", str(store))
+    assert imported.returncode == 0, imported.stderr
+    assert "2 imported, 1 errors kept, 0 already in the store, 0 refused" in imported.stdout
+    kept = SqliteStore(store)
+    described = [analysis.Analysis.from_json(kept.get(a["custom_id"])) for a in answers if a["error"] is None]
+    assert all(result.parsed.findings.element for result in described)
+
+
+def test_a_server_without_a_batch_api_says_what_to_use_instead(survey, tmp_path, httpserver):
+    httpserver.expect_request("/v1/files", method="POST").respond_with_data("Not Found", status=404)
+    out = tmp_path / "campaign"
+    assert cli("campaign", "prepare", str(survey / "day 1"), "--out", str(out)).returncode == 0
+    env = {"OPENAI_BASE_URL": httpserver.url_for("/v1"), "VISION_MAX_RETRIES": "0"}
+    done = cli("campaign", "submit", str(out), env_extra=env)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and "offers no batch API (HTTP 404)" in line
+    assert f"campaign run {out}" in line and "vllm.entrypoints.openai.run_batch" in line
