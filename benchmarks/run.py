@@ -20,6 +20,8 @@ Measures, in one run, on this machine:
 7. a 40-sheet A1 drawing set (scripts/make_drawing_set.py): time and peak memory per sheet and for the set;
 8. what the VIKTOR app moves per photo (benchmarks/platform_sizes.py): the memoized value and the view's HTML, for a
    photo, a drawing with tiles, a drawing set and a 50-photo batch, run as the platform runs them.
+9. a campaign: generated survey photos prepared into batch shards with one and two worker processes, and the
+   peak memory for four times as many photos.
 
 ``--only NAME ...`` runs some sections and replaces just those in the existing BENCHMARKS.md.
 """
@@ -536,6 +538,90 @@ def budget_section(lines: list[str]) -> list[str]:
     return [] if ok else ["every upload prepared or refused within 1 GB and 20 s"]
 
 
+CAMPAIGN_BASES = (
+    "site_aerial_construction_caliterra_IMG_9402.jpg",
+    "building_arena_stage_highsmith.jpg",
+    "exif_orientation_6_landscape.jpg",
+    "infrastructure_metro_vault_ustreet.jpg",
+)
+
+
+def survey_photos(images: Path, folder: Path, count: int) -> list[Path]:
+    """``count`` distinct photos made from the shared ones: each re-encoded with a few pixels changed, so that every
+    hash (and every record key) differs, as a drone survey's would."""
+    bases = []
+    for name in CAMPAIGN_BASES:
+        with Image.open(images / name) as image:
+            bases.append((ImageOps.exif_transpose(image).convert("RGB"), image.getexif()))
+    made = []
+    for index in range(count):
+        photo, exif = bases[index % len(bases)]
+        varied = photo.copy()
+        varied.putpixel((index % varied.width, (index // varied.width) % varied.height), (index % 256, 0, 0))
+        path = folder / f"IMG_{index:05d}.jpg"
+        varied.save(path, "JPEG", quality=88, exif=exif)
+        made.append(path)
+    return made
+
+
+def campaign_section(images: Path, lines: list[str]) -> list[str]:
+    """``campaign prepare`` on generated survey photos: throughput with one and two worker processes, and the peak
+    memory of the whole process tree for a survey four times as large."""
+    import tempfile
+
+    from tests.memory import run_measured
+
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI", "VISION", "IMAGE_"))}
+    small, large = 100, 400
+
+    def prepare(folder: Path, workers: int, out: Path) -> Any:
+        command = [sys.executable, "-m", "image_analysis", "campaign", "prepare", str(folder), "--out", str(out)]
+        measured = run_measured(
+            [*command, "--preset", "inspection", "--workers", str(workers)], cwd=REPO, env=base, timeout=1800
+        )
+        if measured.returncode != 0:
+            raise RuntimeError(measured.stderr)
+        return measured
+
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        (root / "small").mkdir()
+        (root / "large").mkdir()
+        survey_photos(images, root / "small", small)
+        survey_photos(images, root / "large", large)
+        one = prepare(root / "small", 1, root / "one")
+        two = prepare(root / "small", 2, root / "two")
+        bigger = prepare(root / "large", 2, root / "bigger")
+        shards = sum(path.stat().st_size for path in (root / "bigger").glob("requests-*.jsonl"))
+    speedup = one.seconds / two.seconds
+    growth = bigger.peak_mb / two.peak_mb
+    verdicts = [
+        ("2 processes at least 1.8 x the throughput of 1", speedup >= 1.8),
+        (f"peak memory for {large} photos within 10 % of that for {small}", growth <= 1.10),
+    ]
+    lines += [
+        "## A campaign: generated survey photos prepared into batch shards",
+        "",
+        "`python -m image_analysis campaign prepare FOLDER --preset inspection --workers N` in a fresh process on "
+        "photos made from four shared ones (12 MP, 1.8 MP, 2.2 MP and 1.2 MP, in turn), each re-encoded with a pixel "
+        "changed so that every hash differs; wall time including start-up, peak resident memory of the whole process "
+        "tree (workers included).",
+        "",
+        "| photos | workers | time | photos a second | peak memory |",
+        "|---|---|---|---|---|",
+        f"| {small} | 1 | {one.seconds:.1f} s | {small / one.seconds:.1f} | {one.peak_mb:,.0f} MB |",
+        f"| {small} | 2 | {two.seconds:.1f} s | {small / two.seconds:.1f} | {two.peak_mb:,.0f} MB |",
+        f"| {large} | 2 | {bigger.seconds:.1f} s | {large / bigger.seconds:.1f} | {bigger.peak_mb:,.0f} MB |",
+        "",
+        f"Speed-up from 1 to 2 processes **{speedup:.2f} x**; peak memory {large} / {small} photos **{growth:.2f}**; "
+        f"the {large} requests take {shards / 1e6:,.0f} MB of shards ({shards / large / 1e3:,.0f} kB a request).",
+        "",
+        *[f"- {'met' if ok else 'MISSED'}: {target}" for target, ok in verdicts],
+        "",
+    ]
+    return [target for target, ok in verdicts if not ok]
+
+
 def drawing_set_section(lines: list[str]) -> list[str]:
     """A 40-sheet A1 set: every sheet rendered (in its isolated child) and prepared, no model service."""
     import tempfile
@@ -657,6 +743,7 @@ SECTIONS: dict[str, Callable[[Path, list[str]], list[str] | None]] = {
     "drawing-set": lambda images, lines: drawing_set_section(lines),
     "platform": _platform,
     "every-file": every_file_section,
+    "campaign": campaign_section,
 }
 
 

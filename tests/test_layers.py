@@ -20,15 +20,9 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("findings", {"findings", "consistency", "title_text"}),
     ("prompts", {"prompts", "structured_output"}),
     ("model client", {"model"}),
-    (
-        "store",
-        {"store", "workspace_store"},
-    ),  # a keyed cache of results that analysis writes through; knows nothing above
+    ("store", {"store", "workspace_store"}),  # a keyed cache of results that analysis writes through
     ("analysis", {"analysis", "chat"}),
-    (
-        "store, review, register",
-        {"review", "review_csv", "review_workbook", "register", "photo_map"},
-    ),
+    ("review, register, campaign", {"review", "review_csv", "review_workbook", "register", "photo_map", "campaign"}),
     ("reports", {"reports"}),
     ("command line", {"cli", "__main__", "__init__"}),
 ]
