@@ -1,6 +1,6 @@
 # make demo   describe a sample image with the model (creates .venv; needs OPENAI_BASE_URL outside VIKTOR)
 # make test   lint, type-check and run every test, browser tests included (creates .venv; installs chromium when root)
-# make test-fast  lint and the tests without a browser, LibreOffice, OCR, budget, fuzz or fault runs (about 9 min)
+# make test-fast  lint and the in-process tests of the core modules, for the edit-run loop (about 20 s)
 # make bench  measure image preparation on ../shared/images and rewrite BENCHMARKS.md
 
 PYTHON ?= python3
@@ -29,12 +29,12 @@ test: $(VENV)/.test system-packages
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-FAST = not browser and not libreoffice and not ocr and not budget and not fuzz and not faults
+# The edit-run loop (about 20 s): the findings, salvage, grid, report, model client, analysis and layer tests, in process.
+FAST_TESTS = findings salvage vision_grid report untrusted_text chat analysis analysis_result config model layers
 
 test-fast: $(VENV)/.test
 	$(PY) -m ruff check .
-	$(PY) -m mypy
-	$(PY) -m pytest -q -m "$(FAST)"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not process" $(FAST_TESTS:%=tests/test_%.py)
 
 # The README's pictures, from the screenshots and pages the last test run left in tests/artifacts/.
 pictures:

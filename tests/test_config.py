@@ -36,6 +36,7 @@ def test_a_bad_service_setting_raises_naming_it():
     assert config.service({"VISION_TIMEOUT": " 5 ", "OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}).timeout == 5.0
 
 
+@pytest.mark.process
 def test_the_command_line_says_a_bad_limit_in_one_line():
     env = {**os.environ, "IMAGE_ANALYSIS_MEMORY_MB": "lots"}
     done = subprocess.run(

@@ -9,6 +9,8 @@ import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 PACKAGE = REPO / "image_analysis"
@@ -95,6 +97,7 @@ def test_the_presets_load_no_imaging_library():
     assert loaded.stdout.strip() == "[]"
 
 
+@pytest.mark.process
 def test_the_benchmarks_and_scripts_import():
     """``make bench`` and the scripts run outside pytest: a moved module must not break them unseen."""
     modules = ["benchmarks.run", "benchmarks.platform_sizes", "benchmarks.model_server"] + [

@@ -112,6 +112,7 @@ def test_a_long_broken_reply_is_salvaged_quickly():
     assert parsed.findings is not None and len(parsed.findings.defects) > 1000
 
 
+@pytest.mark.process
 def test_the_26_shapes_of_the_issue_come_out_in_the_csv(model_service):
     """As a user would see them: through the real client, the pipeline and the findings CSV."""
     upload = analysis.Upload("photo.webp", shared_image_path("webp_photo_flower.webp").read_bytes())
