@@ -589,12 +589,12 @@ def campaign_section(images: Path, lines: list[str]) -> list[str]:
         (root / "large").mkdir()
         survey_photos(images, root / "small", small)
         survey_photos(images, root / "large", large)
-        one = prepare(root / "small", 1, root / "one")
-        two = prepare(root / "small", 2, root / "two")
-        bigger = prepare(root / "large", 2, root / "bigger")
-        shards = sum(path.stat().st_size for path in (root / "bigger").glob("requests-*.jsonl"))
+        fewer = prepare(root / "small", 2, root / "fewer")
+        one = prepare(root / "large", 1, root / "one")
+        two = prepare(root / "large", 2, root / "two")
+        shards = sum(path.stat().st_size for path in (root / "two").glob("requests-*.jsonl"))
     speedup = one.seconds / two.seconds
-    growth = bigger.peak_mb / two.peak_mb
+    growth = two.peak_mb / fewer.peak_mb
     verdicts = [
         ("2 processes at least 1.8 x the throughput of 1", speedup >= 1.8),
         (f"peak memory for {large} photos within 10 % of that for {small}", growth <= 1.10),
@@ -609,11 +609,12 @@ def campaign_section(images: Path, lines: list[str]) -> list[str]:
         "",
         "| photos | workers | time | photos a second | peak memory |",
         "|---|---|---|---|---|",
-        f"| {small} | 1 | {one.seconds:.1f} s | {small / one.seconds:.1f} | {one.peak_mb:,.0f} MB |",
-        f"| {small} | 2 | {two.seconds:.1f} s | {small / two.seconds:.1f} | {two.peak_mb:,.0f} MB |",
-        f"| {large} | 2 | {bigger.seconds:.1f} s | {large / bigger.seconds:.1f} | {bigger.peak_mb:,.0f} MB |",
+        f"| {large} | 1 | {one.seconds:.1f} s | {large / one.seconds:.1f} | {one.peak_mb:,.0f} MB |",
+        f"| {large} | 2 | {two.seconds:.1f} s | {large / two.seconds:.1f} | {two.peak_mb:,.0f} MB |",
+        f"| {small} | 2 | {fewer.seconds:.1f} s | {small / fewer.seconds:.1f} | {fewer.peak_mb:,.0f} MB |",
         "",
-        f"Speed-up from 1 to 2 processes **{speedup:.2f} x**; peak memory {large} / {small} photos **{growth:.2f}**; "
+        f"Speed-up from 1 to 2 processes ({large} photos, start-up included) **{speedup:.2f} x**; peak memory "
+        f"{large} / {small} photos **{growth:.2f}**; "
         f"the {large} requests take {shards / 1e6:,.0f} MB of shards ({shards / large / 1e3:,.0f} kB a request).",
         "",
         *[f"- {'met' if ok else 'MISSED'}: {target}" for target, ok in verdicts],
