@@ -299,14 +299,7 @@ def _campaign(args: argparse.Namespace) -> int:
     missing = [str(path) for path in args.inputs if not path.exists()]
     if missing:
         return _fail(EXIT_BAD_INPUT, f"'{missing[0]}' does not exist; give folders or files of images.")
-    request = AnalysisRequest(
-        preset=Preset(args.preset),
-        language=Language(args.language),
-        scale=ConditionScale(args.scale),
-        question=args.question,
-        page=args.page or 1,
-        tiles=args.tiles,
-    )
+    request = _request(args)
     settings = campaign_module.Settings(request, args.model or model.model_id(), args.format)
     summary = campaign_module.prepare_campaign(
         args.inputs, args.out, settings, workers=args.workers, progress=campaign_module.TerminalProgress()
@@ -364,10 +357,9 @@ def _campaign_run(args: argparse.Namespace) -> int:
     return EXIT_SERVICE if summary.failed else EXIT_OK
 
 
-def _describe(args: argparse.Namespace) -> int:
-    if not 1 <= args.concurrency <= 16:
-        return _fail(EXIT_BAD_INPUT, "--concurrency must be between 1 and 16.")
-    request = AnalysisRequest(
+def _request(args: argparse.Namespace) -> AnalysisRequest:
+    """What the user asked for, from the options ``_add_request`` gives a command."""
+    return AnalysisRequest(
         preset=Preset(args.preset),
         language=Language(args.language),
         scale=ConditionScale(args.scale),
@@ -375,6 +367,12 @@ def _describe(args: argparse.Namespace) -> int:
         page=args.page or 1,
         tiles=args.tiles,
     )
+
+
+def _describe(args: argparse.Namespace) -> int:
+    if not 1 <= args.concurrency <= 16:
+        return _fail(EXIT_BAD_INPUT, "--concurrency must be between 1 and 16.")
+    request = _request(args)
     if len(args.images) > analysis.MAX_BATCH:
         return _fail(EXIT_BAD_INPUT, f"At most {analysis.MAX_BATCH} images can be described at once.")
     if args.xlsx and request.preset is not Preset.INSPECTION:
