@@ -70,4 +70,4 @@ system-packages:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts $(OUT)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/artifacts $(OUT)
