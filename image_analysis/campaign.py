@@ -20,6 +20,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import sys
 import threading
 import uuid
@@ -110,32 +111,49 @@ def request_line(custom_id: str, body: dict[str, Any], format: str) -> str:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
 
 
-def prepare_file(path: str, settings: Settings) -> list[tuple[Entry, str | None]]:
-    """Every request of one input file (one per sheet of a PDF set) with its manifest entry; a file that cannot be
-    used gives one entry that says why. Runs in a worker process: nothing here is shared."""
+Made = tuple[Entry, str | None, str | None]
+"""An input's entry, its request line and its facts line (``None``, ``None`` when it was refused)."""
+
+
+def prepare_file(path: str, settings: Settings) -> list[Made]:
+    """Every request of one input file (one per sheet of a PDF set) with its manifest entry and the facts of what
+    is sent (the source, the metadata shown but never sent, the notes: ``facts_line``); a file that cannot be used
+    gives one entry that says why. Runs in a worker process: nothing here is shared."""
     upload = analysis.Upload.from_path(Path(path))
     size, digest = len(upload.data), hashlib.sha256(upload.data).hexdigest()
     if upload.unreadable:
-        return [(Entry(path, size, digest, refused=upload.unreadable), None)]
+        return [(Entry(path, size, digest, refused=upload.unreadable), None, None)]
     try:
         pages = analysis.chosen_pages(upload, "all")
         uploads = analysis.sheet_uploads(upload, pages) if pages else [upload]
     except AnalysisError as error:
-        return [(Entry(path, size, digest, refused=clean(str(error))), None)]
-    made: list[tuple[Entry, str | None]] = []
+        return [(Entry(path, size, digest, refused=clean(str(error))), None, None)]
+    made: list[Made] = []
     for sheet in uploads:
         page = sheet.page if pages else None
         try:
             preparation = analysis.prepare(sheet, settings.request)
         except AnalysisError as error:
-            made.append((Entry(path, size, digest, page, refused=clean(str(error))), None))
+            made.append((Entry(path, size, digest, page, refused=clean(str(error))), None, None))
             continue
         key = analysis.record_key(sheet, settings.request, settings.model)
         prompt = analysis.prompt_for(preparation, settings.request)
         level = Structured(settings.structured)
         body = model.request_body(prompt, preparation.images, settings.model, settings.max_tokens, level)
-        made.append((Entry(path, size, digest, page, custom_id=key), request_line(key, body, settings.format)))
+        entry = Entry(path, size, digest, page, custom_id=key)
+        made.append((entry, request_line(key, body, settings.format), facts_line(key, preparation)))
     return made
+
+
+def facts_line(custom_id: str, preparation: Preparation) -> str:
+    """What ``import`` needs besides the pixels, which the request line carries: the preparation without them."""
+    facts = dataclasses.replace(
+        preparation,
+        images=tuple(dataclasses.replace(image, data=b"", sent=image.sent_bytes) for image in preparation.images),
+    )
+    return json.dumps(
+        {"custom_id": custom_id, "preparation": facts.to_json()}, ensure_ascii=False, separators=(",", ":")
+    )
 
 
 @dataclass
@@ -191,13 +209,16 @@ class Summary:
 
 
 class _Shard:
-    """The shard being written: lines go to ``.part``; ``close`` makes it complete."""
+    """The shard being written, with its facts file: lines go to ``.part`` files; ``close`` makes them complete."""
 
     def __init__(self, folder: Path, number: int) -> None:
         self.name = f"requests-{number:04d}.jsonl"
         self.path = folder / self.name
         self.part = folder / f"{self.name}.part"
         self.file = self.part.open("w", encoding="utf-8", newline="\n")
+        self.facts_path = folder / facts_name(self.name)
+        self.facts_part = folder / f"{self.facts_path.name}.part"
+        self.facts = self.facts_part.open("w", encoding="utf-8", newline="\n")
         self.lines = 0
         self.bytes = 0
         self.digest = hashlib.sha256()
@@ -206,18 +227,21 @@ class _Shard:
         size = sum(len(line.encode("utf-8")) + 1 for line in lines)
         return self.lines + len(lines) <= MAX_LINES and self.bytes + size < MAX_SHARD_BYTES
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, facts: str) -> None:
         data = line + "\n"
         self.file.write(data)
+        self.facts.write(facts + "\n")
         encoded = data.encode("utf-8")
         self.lines += 1
         self.bytes += len(encoded)
         self.digest.update(encoded)
 
     def close(self) -> dict[str, Any]:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
+        for file in (self.facts, self.file):
+            file.flush()
+            os.fsync(file.fileno())
+            file.close()
+        os.replace(self.facts_part, self.facts_path)
         os.replace(self.part, self.path)
         return {"name": self.name, "requests": self.lines, "bytes": self.bytes, "sha256": self.digest.hexdigest()}
 
@@ -271,11 +295,11 @@ def prepare_campaign(
     with _pool(workers) as pool:
         for made in _in_order(pool, prepare_file, todo, settings):
             whole_file: list[Entry] = []
-            lines = [line for _, line in made if line is not None]
+            lines = [line for _, line, _ in made if line is not None]
             if shard is not None and lines and not shard.fits(*lines):
                 finish()  # a file's requests stay in one shard, unless they alone are more than one holds
-            for entry, line in made:
-                if line is None:
+            for entry, line, facts in made:
+                if line is None or facts is None:
                     whole_file.append(entry)
                     refused += 1
                     continue
@@ -283,7 +307,7 @@ def prepare_campaign(
                     finish()
                 if shard is None:
                     shard = _Shard(folder, number)
-                shard.add(line)
+                shard.add(line, facts)
                 whole_file.append(dataclasses.replace(entry, shard=shard.name))
                 requests += 1
             if shard is None:  # every sheet refused: recorded at once
@@ -374,6 +398,11 @@ class RunSummary:
     failed: int
     skipped: int
     interrupted: bool = False
+
+
+def facts_name(shard: str) -> str:
+    """The facts file of a request shard: ``requests-0001.jsonl`` gives ``facts-0001.jsonl``."""
+    return shard.replace("requests-", "facts-", 1)
 
 
 def results_name(shard: str) -> str:
@@ -505,22 +534,21 @@ class ImportSummary:
     refused: tuple[str, ...]
 
 
-def import_results(paths: Sequence[Path], store: Any, folder: Path, *, workers: int | None = None) -> ImportSummary:
+def import_results(paths: Sequence[Path], store: Any, folder: Path) -> ImportSummary:
     """Every answer line of ``paths`` (any engine's batch output) into ``store`` under its ``custom_id``, read and
-    salvaged as a live reply is, beside the image it was about (prepared again from the manifest's input, in worker
-    processes). An error line is kept with its message under ``ERROR_KEY``; a line whose ``custom_id`` the manifest of
-    ``folder`` does not know is refused, named; an answer already in the store is left as it is, so that importing
-    twice changes nothing."""
+    salvaged as a live reply is, beside exactly the image it was about: the pixels from the request shard, the facts
+    from the shard's facts file, nothing decoded again. An error line is kept with its message under ``ERROR_KEY``;
+    a line whose ``custom_id`` the manifest of ``folder`` does not know is refused, named; an answer already in the
+    store is left as it is, so that importing twice changes nothing. Lines are taken one at a time."""
     manifest = Manifest.read(folder)
     if manifest is None:
         raise CampaignError(f"'{folder}' holds no {MANIFEST}: give the campaign folder with --manifest.")
-    positions = {
-        entry.custom_id: (number, entry) for number, entry in enumerate(manifest.entries, 1) if entry.custom_id
-    }
+    numbered = enumerate(manifest.entries, 1)
+    positions = {entry.custom_id: (number, entry) for number, entry in numbered if entry.custom_id}
     settings = manifest.settings
+    sent = _SentImages(folder)
     refused: list[str] = []
     imported = errors = unchanged = 0
-    answers = []  # (number, entry, description), prepared again below in order, a window at a time
     for where, line in _result_lines(paths, refused):
         custom_id = line.get("custom_id")
         if custom_id not in positions:
@@ -540,23 +568,57 @@ def import_results(paths: Sequence[Path], store: Any, folder: Path, *, workers: 
         if kept is not None and (kept.get("description") or {}).get("text") == outcome.text:
             unchanged += 1
             continue
-        answers.append((number, entry, outcome))
-    with _pool(workers) as pool:
-        sources = [(entry.path, entry.page) for _, entry, _ in answers]
-        for (number, entry, description), preparation in zip(
-            answers, _in_order(pool, _prepared_again, sources, settings.request), strict=True
-        ):
-            result = analysis.Analysis(
-                number,
-                clean(Path(entry.path).name if entry.page is None else f"{Path(entry.path).name} (page {entry.page})"),
-                settings.request,
-                preparation,
-                description,
-                record=entry.custom_id,
-            )
-            analysis.put_result(store, result)
-            imported += 1
+        name = Path(entry.path).name if entry.page is None else f"{Path(entry.path).name} (page {entry.page})"
+        preparation = sent.preparation(entry)
+        result = analysis.Analysis(number, clean(name), settings.request, preparation, outcome, record=custom_id)
+        analysis.put_result(store, result)
+        imported += 1
     return ImportSummary(imported, errors, unchanged, tuple(refused))
+
+
+class _SentImages:
+    """The preparation of an entry as it was sent, from its shard: the facts file gives the source, metadata and
+    notes, the request line the exact pixels. One shard's index is held at a time (the offset of each request line,
+    and its facts), so that a campaign of any size is imported in the same memory."""
+
+    _ID = re.compile(rb'"custom_id":"([^"]+)"')
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.shard: str | None = None
+        self.offsets: dict[str, int] = {}
+        self.facts: dict[str, dict[str, Any]] = {}
+
+    def preparation(self, entry: Entry) -> Preparation:
+        assert entry.shard is not None and entry.custom_id is not None
+        if entry.shard != self.shard:
+            self._index(entry.shard)
+        with (self.folder / entry.shard).open("rb") as requests:
+            requests.seek(self.offsets[entry.custom_id])
+            body = json.loads(requests.readline())["body"]
+        pixels = [
+            part["image_url"]["url"].split(",", 1)[1]
+            for part in body["messages"][-1]["content"]
+            if part.get("type") == "image_url"
+        ]
+        facts = self.facts[entry.custom_id]
+        for image, data in zip(facts["images"], pixels, strict=True):
+            image["data"] = data
+        return Preparation.from_json(facts)
+
+    def _index(self, shard: str) -> None:
+        self.offsets, self.facts, self.shard = {}, {}, shard
+        with (self.folder / shard).open("rb") as requests:
+            offset = 0
+            for line in requests:
+                found = self._ID.search(line, 0, 400)
+                if found:
+                    self.offsets[found.group(1).decode()] = offset
+                offset += len(line)
+        with (self.folder / facts_name(shard)).open(encoding="utf-8") as facts:
+            for text in facts:
+                line = json.loads(text)
+                self.facts[line["custom_id"]] = line["preparation"]
 
 
 def _result_lines(paths: Sequence[Path], refused: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -595,15 +657,6 @@ def _outcome(line: dict[str, Any], settings: Settings) -> model.Description | st
         return model.description_from_body(body, settings.model, settings.structured)
     except AnalysisError as failure:
         return str(failure)
-
-
-def _prepared_again(source: tuple[str, int | None], request: AnalysisRequest) -> Preparation:
-    """The image of a manifest entry prepared again (deterministic: the same bytes and choices, the same pixels)."""
-    path, page = source
-    upload = analysis.Upload.from_path(Path(path))
-    if page is not None:
-        upload = analysis.sheet_uploads(upload, [page])[0]
-    return analysis.prepare(upload, request)
 
 
 BATCHES = "batches.json"

@@ -160,7 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--manifest", type=Path, default=None, help="the campaign folder (default: the first output file's folder)"
     )
     _add_store(importer)
-    importer.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     return parser
 
 
@@ -324,7 +323,7 @@ def _campaign_import(args: argparse.Namespace) -> int:
     if folder.name == campaign_module.MANIFEST:
         folder = folder.parent
     store = SqliteStore(args.store)
-    summary = campaign_module.import_results(args.results, store, folder, workers=args.workers)
+    summary = campaign_module.import_results(args.results, store, folder)
     for line in summary.refused[:10]:
         _note(f"refused {line}")
     if len(summary.refused) > 10:

@@ -245,7 +245,10 @@ def test_import_keeps_every_answer_in_the_store_as_a_live_run_would_and_twice_ch
 
     kept = SqliteStore(store)
     result = analysis.Analysis.from_json(kept.get(prepared[0]["custom_id"]))
-    assert result.description.text == reply and result.preparation.images[0].data  # the model's words, the image
+    assert result.description.text == reply  # the model's words as they came
+    photo = next(e for e in campaign.Manifest.read(out).entries if e.custom_id == prepared[0]["custom_id"])
+    again_prepared = analysis.prepare(analysis.Upload.from_path(Path(photo.path)), settings.request)
+    assert result.preparation == again_prepared, "exactly what was sent, with the facts shown beside it"
     assert result.parsed.findings.element == "concrete retaining wall, exposed face"
     assert kept.get(prepared[1]["custom_id"]) is None, "a failure never stands in for a result"
     assert kept.get(campaign.ERROR_KEY + prepared[1]["custom_id"])["error"] == "The service timed out."
