@@ -318,8 +318,7 @@ def prepare_campaign(
             report.file(counted, len(todo))
         finish()
     report.close()
-    if not written and refused:
-        manifest.write(folder)
+    manifest.write(folder)  # with the inputs refused after the last shard
     return Summary(requests, refused, len(files) - len(todo), tuple(written))
 
 
@@ -380,7 +379,7 @@ class TerminalProgress(Progress):
 
     def file(self, done: int, total: int) -> None:
         if self.live:
-            print(f"\r{done} of {total} prepared", end="", file=self.stream, flush=True)
+            print(f"\r{done} of {total}", end="", file=self.stream, flush=True)
 
     def shard(self, line: str) -> None:
         print(("\r\033[K" if self.live else "") + line, file=self.stream, flush=True)

@@ -392,3 +392,14 @@ def test_a_server_without_a_batch_api_says_what_to_use_instead(survey, tmp_path,
     line = done.stderr.strip()
     assert len(line.splitlines()) == 1 and "offers no batch API (HTTP 404)" in line
     assert f"campaign run {out}" in line and "vllm.entrypoints.openai.run_batch" in line
+
+
+def test_a_file_refused_after_the_last_shard_is_in_the_manifest(tmp_path):
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    shutil.copy(shared_image_path("webp_photo_flower.webp"), folder / "a.webp")
+    shutil.copy(shared_image_path("corrupt_truncated_jpeg.jpg"), folder / "z.jpg")  # walked last
+    out = tmp_path / "campaign"
+    campaign.prepare_campaign([folder], out, campaign.Settings(AnalysisRequest(), "test-model"), workers=1)
+    manifest = campaign.Manifest.read(out)
+    assert [(Path(e.path).name, bool(e.refused)) for e in manifest.entries] == [("a.webp", False), ("z.jpg", True)]
