@@ -102,6 +102,12 @@ def inputs(paths: Sequence[Path]) -> list[Path]:
     return list(found)
 
 
+def batch_level(setting: Structured) -> Structured:
+    """The ``response_format`` level a batch line asks for: no fallback can follow a refusal in a batch, so
+    ``auto`` asks for the schema, which vLLM, OpenAI and Mistral all enforce; an explicit level is kept."""
+    return Structured.SCHEMA if setting is Structured.AUTO else setting
+
+
 def request_line(custom_id: str, body: dict[str, Any], format: str) -> str:
     """One line of a request shard in ``format``'s envelope."""
     if format == "mistral":
@@ -292,31 +298,30 @@ def prepare_campaign(
         pending.clear()
         shard, number = None, number + 1
 
-    with _pool(workers) as pool:
-        for made in _in_order(pool, prepare_file, todo, settings):
-            whole_file: list[Entry] = []
-            lines = [line for _, line, _ in made if line is not None]
-            if shard is not None and lines and not shard.fits(*lines):
-                finish()  # a file's requests stay in one shard, unless they alone are more than one holds
-            for entry, line, facts in made:
-                if line is None or facts is None:
-                    whole_file.append(entry)
-                    refused += 1
-                    continue
-                if shard is not None and not shard.fits(line):
-                    finish()
-                if shard is None:
-                    shard = _Shard(folder, number)
-                shard.add(line, facts)
-                whole_file.append(dataclasses.replace(entry, shard=shard.name))
-                requests += 1
-            if shard is None:  # every sheet refused: recorded at once
-                manifest.entries.extend(whole_file)
-            else:
-                pending.extend(whole_file)
-            counted += 1
-            report.file(counted, len(todo))
-        finish()
+    for made in _in_order(workers, prepare_file, todo, settings):
+        whole_file: list[Entry] = []
+        lines = [line for _, line, _ in made if line is not None]
+        if shard is not None and lines and not shard.fits(*lines):
+            finish()  # a file's requests stay in one shard, unless they alone are more than one holds
+        for entry, line, facts in made:
+            if line is None or facts is None:
+                whole_file.append(entry)
+                refused += 1
+                continue
+            if shard is not None and not shard.fits(line):
+                finish()
+            if shard is None:
+                shard = _Shard(folder, number)
+            shard.add(line, facts)
+            whole_file.append(dataclasses.replace(entry, shard=shard.name))
+            requests += 1
+        if shard is None:  # every sheet refused: recorded at once
+            manifest.entries.extend(whole_file)
+        else:
+            pending.extend(whole_file)
+        counted += 1
+        report.file(counted, len(todo))
+    finish()
     report.close()
     manifest.write(folder)  # with the inputs refused after the last shard
     return Summary(requests, refused, len(files) - len(todo), tuple(written))
@@ -338,16 +343,20 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _pool(workers: int | None) -> Executor:
-    """Worker processes, started fresh (``spawn``: no decoder state, lock or thread carried over from this one)."""
+def _in_order(
+    workers: int | None, function: Callable[..., _Result], items: Iterable[Any], *args: Any
+) -> Iterator[_Result]:
+    """``map`` on worker processes started fresh (``spawn``: no decoder state, lock or thread carried over from this
+    one), one per core by default, with results in order and at most twice as many in flight as workers, so that
+    prepared requests (hundreds of kB each) never pile up in memory."""
     count = workers or max(1, os.cpu_count() or 1)
-    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from _windowed(pool, 2 * count, function, items, *args)
 
 
-def _in_order(pool: Executor, function: Callable[..., _Result], items: Iterable[Any], *args: Any) -> Iterator[_Result]:
-    """``map`` on the pool with results in order, at most twice as many in flight as workers, so that prepared
-    requests (hundreds of kB each) never pile up in memory."""
-    window = 2 * getattr(pool, "_max_workers", 2)
+def _windowed(
+    pool: Executor, window: int, function: Callable[..., _Result], items: Iterable[Any], *args: Any
+) -> Iterator[_Result]:
     pending: deque[Future] = deque()
     for item in items:
         pending.append(pool.submit(function, item, *args))
@@ -601,9 +610,8 @@ class _SentImages:
             if part.get("type") == "image_url"
         ]
         facts = self.facts[entry.custom_id]
-        for image, data in zip(facts["images"], pixels, strict=True):
-            image["data"] = data
-        return Preparation.from_json(facts)
+        images = [{**image, "data": data} for image, data in zip(facts["images"], pixels, strict=True)]
+        return Preparation.from_json({**facts, "images": images})
 
     def _index(self, shard: str) -> None:
         self.offsets, self.facts, self.shard = {}, {}, shard
@@ -804,6 +812,6 @@ def _batch_failure(error: Exception, settings: model.ServiceSettings, folder: Pa
     the service's own message."""
     status = getattr(error, "status_code", None)
     if status in (404, 405, 501):
-        host = settings.base_url.split("//", 1)[-1].split("/", 1)[0]
-        return CampaignError(NO_BATCH_API.format(host=host, what=f"HTTP {status}", folder=folder))
+        where = model.host(settings.base_url)
+        return CampaignError(NO_BATCH_API.format(host=where, what=f"HTTP {status}", folder=folder))
     return model.service_failure(error, settings)

@@ -299,7 +299,15 @@ def _campaign(args: argparse.Namespace) -> int:
     if missing:
         return _fail(EXIT_BAD_INPUT, f"'{missing[0]}' does not exist; give folders or files of images.")
     request = _request(args)
-    settings = campaign_module.Settings(request, args.model or model.model_id(), args.format)
+    environment = config.service()  # what a live call would send: the reply's length limit and its format
+    level = model.structured_setting(environment.structured)
+    settings = campaign_module.Settings(
+        request,
+        args.model or environment.model,
+        args.format,
+        max_tokens=environment.max_tokens,
+        structured=campaign_module.batch_level(level).value,
+    )
     summary = campaign_module.prepare_campaign(
         args.inputs, args.out, settings, workers=args.workers, progress=campaign_module.TerminalProgress()
     )

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -89,7 +90,7 @@ def read_limits(environ: Mapping[str, str] = os.environ) -> tuple[Limits, str | 
     assert isinstance(limits, Limits)
     if limits.decoder not in DECODERS:
         problems.append(f"IMAGE_ANALYSIS_DECODER must be one of {', '.join(DECODERS)}, not {limits.decoder!r}.")
-        limits = Limits(**{**limits.__dict__, "decoder": Limits.decoder})
+        limits = dataclasses.replace(limits, decoder=Limits.decoder)
     return limits, " ".join(problems) or None
 
 

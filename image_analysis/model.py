@@ -99,7 +99,7 @@ class ServiceSettings:
             max_tokens=environment.max_tokens,
             retry_after_cap=environment.retry_after_cap,
             stream_silence=environment.stream_silence,
-            structured=_structured(environment.structured),
+            structured=structured_setting(environment.structured),
         )
 
 
@@ -278,7 +278,7 @@ def stream(messages: list[dict[str, Any]], settings: ServiceSettings) -> Iterato
     except (openai.APIError, httpx2.HTTPError, ValueError) as error:  # failures while the stream is being read
         if reading and not deadline.expired and isinstance(error, openai.APITimeoutError | httpx2.TimeoutException):
             message = (
-                f"The vision model service at {_host(settings.base_url)} sent nothing for "
+                f"The vision model service at {host(settings.base_url)} sent nothing for "
                 f"{settings.stream_silence:g} s. Please ask again (VISION_STREAM_SILENCE sets the limit)."
             )
         else:
@@ -483,7 +483,7 @@ def _service_error(
 ) -> ServiceError:
     """Translate an ``openai`` (or, while a stream is read, ``httpx``) error into the project's error with a
     message that says what to do. ``expired``: the attempt's deadline ended it."""
-    where = _host(settings.base_url)
+    where = host(settings.base_url)
     tries = f" (tried {attempts} times)" if attempts > 1 else ""
     if isinstance(error, openai.RateLimitError):
         return RateLimitedError("Fair usage limit reached. Please try again later.")
@@ -536,7 +536,8 @@ def _service_message(error: openai.APIStatusError, api_key: str) -> str:
     return clean(message[:300])
 
 
-def _host(base_url: str) -> str:
+def host(base_url: str) -> str:
+    """The host of a service address as messages name it: never the credentials a URL may carry."""
     parts = urlsplit(base_url)
     return parts.netloc.rpartition("@")[2] or base_url
 
@@ -551,7 +552,8 @@ def _viktor_service() -> tuple[str, str]:
         raise ServiceNotConfiguredError(NOT_CONFIGURED) from error
 
 
-def _structured(raw: str) -> Structured:
+def structured_setting(raw: str) -> Structured:
+    """``VISION_STRUCTURED`` read; a value that is not a level raises ``ServiceNotConfiguredError`` naming it."""
     raw = raw.lower()
     try:
         return Structured(raw)

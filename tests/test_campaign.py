@@ -403,3 +403,15 @@ def test_a_file_refused_after_the_last_shard_is_in_the_manifest(tmp_path):
     campaign.prepare_campaign([folder], out, campaign.Settings(AnalysisRequest(), "test-model"), workers=1)
     manifest = campaign.Manifest.read(out)
     assert [(Path(e.path).name, bool(e.refused)) for e in manifest.entries] == [("a.webp", False), ("z.jpg", True)]
+
+
+def test_the_lines_ask_what_a_live_call_would_ask(survey, tmp_path):
+    """``VISION_MAX_TOKENS`` and ``VISION_STRUCTURED`` decide a batch line as they decide a live request."""
+    out = tmp_path / "campaign"
+    env = {"VISION_MAX_TOKENS": "900", "VISION_STRUCTURED": "off"}
+    done = cli("campaign", "prepare", str(survey / "day 1"), "--out", str(out), "--preset", "inspection", env_extra=env)
+    assert done.returncode == 0, done.stderr
+    bodies = [line["body"] for line in lines(out)]
+    assert bodies and all(body["max_tokens"] == 900 and "response_format" not in body for body in bodies)
+    bad = cli("campaign", "prepare", str(survey), "--out", str(tmp_path / "x"), env_extra={"VISION_STRUCTURED": "x"})
+    assert bad.returncode == 3 and "VISION_STRUCTURED must be one of" in bad.stderr
