@@ -148,8 +148,30 @@ def is_workbook(data: bytes) -> bool:
 
 def digest(scale: str, rows: Sequence[Mapping[str, str]]) -> str:
     """What the AI record says, in one value: a changed record no longer matches it."""
-    text = json.dumps([FORMAT, scale, [[row.get(name, "") for name in AI_COLUMNS] for row in rows]])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    counted = AiRecordDigest(scale)
+    for row in rows:
+        counted.add(row)
+    return counted.hexdigest()
+
+
+class AiRecordDigest:
+    """``digest`` taken one row at a time (a campaign's workbook is written without holding its record): the
+    SHA-256 of ``json.dumps([FORMAT, scale, [[cell, ...], ...]])``, fed piece by piece."""
+
+    def __init__(self, scale: str) -> None:
+        self.scale = scale
+        self._hash = hashlib.sha256(json.dumps([FORMAT, scale])[:-1].encode("utf-8") + b", [")
+        self._rows = 0
+
+    def add(self, row: Mapping[str, str]) -> None:
+        cells = json.dumps([row.get(name, "") for name in AI_COLUMNS])
+        self._hash.update(((", " if self._rows else "") + cells).encode("utf-8"))
+        self._rows += 1
+
+    def hexdigest(self) -> str:
+        whole = self._hash.copy()
+        whole.update(b"]]")
+        return whole.hexdigest()
 
 
 def ai_record(analyses: Sequence[Analysis]) -> list[dict[str, str]]:

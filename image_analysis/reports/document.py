@@ -212,19 +212,79 @@ def build(
     rows = register.build_register(analyses, today) if preset is Preset.DRAWING else []
     by_page = {row.page: row for row in rows}
     entries = tuple(_entry(result, review, by_page) for result in analyses)
+    tally = Tally(preset, review)
+    for result in analyses:
+        tally.add(result)
+    totals = tally.totals()
     effective = review.effective(ai_findings(analyses)) if preset is Preset.INSPECTION else []
+    summary = None
+    if preset is Preset.INSPECTION and scale:
+        summary = Summary(_summary_table(effective, scale), _score_counts(totals, scale), _summary_lines(entries))
     return ReportDocument(
         preset=preset,
-        cover=_cover(preset, analyses, review, effective, title, today),
+        cover=_cover(totals, review, title, today),
         entries=entries,
-        summary=_summary(entries, effective, scale) if preset is Preset.INSPECTION and scale else None,
+        summary=summary,
         register=_register(rows) if rows else None,
-        appendix=Appendix(
-            repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
-            removed=_removed(analyses, review),
-            removed_title=f"Removed {_noun(preset)}s",
-            sent=_sent_table(entries) if preset is not Preset.GENERAL else None,  # a description has no audit trail
-        ),
+        appendix=_appendix(preset, analyses, entries, review),
+    )
+
+
+def build_campaign(
+    totals: Totals,
+    shown: Sequence[Analysis],
+    worst_from: str,
+    scale: ScaleDefinition,
+    review: Review | None = None,
+    title: str | None = None,
+    today: date | None = None,
+) -> ReportDocument:
+    """The report of a campaign too large to show whole: the cover and the condition summary count every photo
+    (``totals``, tallied one result at a time), the summary's table holds the findings scored ``worst_from`` or
+    worse, worst first, and only the photos with such a finding (``shown``) get an entry; everything else is in the
+    findings workbook and the CSV."""
+    review = review or Review()
+    today = today or datetime.now(UTC).date()
+    entries = tuple(_entry(result, review, {}) for result in shown)
+    serious = [
+        finding
+        for finding in review.effective(ai_findings(shown))
+        if finding.defect_type and scale.rank(finding.condition_score) >= scale.rank(worst_from)
+    ]
+    threshold = f"{scale.shown(worst_from)} or worse"
+    photos = len({finding.photo for finding in serious})
+    others = totals.findings - len(serious)
+    lines = [
+        f"Photo entries follow for the {_count(photos, 'photo')} with a finding scored {threshold} "
+        f"({_count(len(serious), 'finding')}, listed above worst first); each entry shows all its findings."
+    ]
+    if others:
+        lines.append(
+            f"The other {_count(others, 'finding')}, and every photo, are in the findings workbook and the CSV."
+        )
+    if totals.without_findings:
+        lines.append(f"{_count(totals.without_findings, 'photo')} without findings.")
+    summary = Summary(
+        _summary_table(serious, scale),
+        _score_counts(totals, scale),
+        tuple(lines),
+        empty=f"No finding was scored {threshold}.",
+    )
+    return ReportDocument(
+        preset=Preset.INSPECTION,
+        cover=_cover(totals, review, title, today),
+        entries=entries,
+        summary=summary,
+        appendix=_appendix(Preset.INSPECTION, shown, entries, review),
+    )
+
+
+def _appendix(preset: Preset, analyses: Sequence[Analysis], entries: Sequence[Entry], review: Review) -> Appendix:
+    return Appendix(
+        repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
+        removed=_removed(analyses, review) if entries and len(entries) == len(analyses) else (),
+        removed_title=f"Removed {_noun(preset)}s",
+        sent=_sent_table(entries) if preset is not Preset.GENERAL else None,  # a description has no audit trail
     )
 
 
@@ -232,8 +292,71 @@ def status(analyses: Sequence[Analysis], review: Review | None = None) -> str:
     """The report's status as its cover says it, without building the report (the findings workbook shows it)."""
     review = review or Review()
     preset = analyses[0].request.preset if analyses else Preset.GENERAL
-    effective = review.effective(ai_findings(analyses)) if preset is Preset.INSPECTION else []
-    return _status(preset, effective, review).text
+    tally = Tally(preset, review)
+    for result in analyses:
+        tally.add(result)
+    return _status(tally.totals(), review).text
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What the cover and the condition summary count over a whole record, as ``Tally`` counted it."""
+
+    preset: Preset
+    count: int
+    failed: tuple[int, ...]
+    """The numbers of the photos without a description."""
+    models: tuple[str, ...]
+    not_kept: int
+    findings: int
+    """Findings as the record stands (each photo's reviewed ones where reviewed, the AI's otherwise)."""
+    unreviewed: int
+    """Rows still the AI's, not reviewed."""
+    scores: tuple[tuple[str, int], ...]
+    """Findings per condition score."""
+    without_findings: int
+    """Photos described with no finding."""
+
+
+class Tally:
+    """Counts a record one result at a time, so that a campaign of any size is counted without being held: what
+    every cover and condition summary says is counted here, for a batch in memory and a campaign alike."""
+
+    def __init__(self, preset: Preset, review: Review | None = None) -> None:
+        self.preset, self.review = preset, review or Review()
+        self.count = self.not_kept = self.unreviewed = self.without_findings = 0
+        self.failed: list[int] = []
+        self.models: set[str] = set()
+        self.scores: Counter[str] = Counter()
+
+    def add(self, result: Analysis) -> None:
+        self.count += 1
+        if result.error:
+            self.failed.append(result.number)
+        if result.description:
+            self.models.add(result.description.model)
+        self.not_kept += bool(result.not_kept)
+        if self.preset is not Preset.INSPECTION:
+            return
+        reviewed = result.number in self.review.reviewed_photos
+        rows = self.review.for_photo(result.number) if reviewed else ai_findings([result])
+        self.unreviewed += sum(1 for row in rows if row.status == AI_NOT_REVIEWED)
+        defects = [row.condition_score for row in rows if row.defect_type]
+        self.scores.update(defects)
+        self.without_findings += bool(result.description and not result.error and not defects)
+
+    def totals(self) -> Totals:
+        return Totals(
+            preset=self.preset,
+            count=self.count,
+            failed=tuple(self.failed),
+            models=tuple(sorted(self.models)),
+            not_kept=self.not_kept,
+            findings=sum(self.scores.values()),
+            unreviewed=self.unreviewed,
+            scores=tuple(self.scores.items()),
+            without_findings=self.without_findings,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -251,10 +374,10 @@ class _Status:
 NOT_SIGNED = "not signed"
 
 
-def _status(preset: Preset, effective: Sequence[Finding], review: Review) -> _Status:
+def _status(totals: Totals, review: Review) -> _Status:
     """The report's status: a draft until every finding is reviewed, then reviewed, or final when asked; a reviewed
     or final report that names no inspector says it is not signed."""
-    state = _review_status(preset, effective, review)
+    state = _review_status(totals, review)
     if not state.signable or review.signoff.inspector:
         return state
     note = Note(
@@ -265,10 +388,10 @@ def _status(preset: Preset, effective: Sequence[Finding], review: Review) -> _St
     return replace(state, text=f"{state.text}, {NOT_SIGNED}", note=note)
 
 
-def _review_status(preset: Preset, effective: Sequence[Finding], review: Review) -> _Status:
-    open_rows = sum(1 for finding in effective if finding.status == AI_NOT_REVIEWED)
+def _review_status(totals: Totals, review: Review) -> _Status:
+    open_rows = totals.unreviewed
     reviewed_any = bool(review.findings or review.deleted)
-    if preset is Preset.INSPECTION and (open_rows or not reviewed_any):
+    if totals.preset is Preset.INSPECTION and (open_rows or not reviewed_any):
         text = DRAFT if not reviewed_any else f"Draft: {_count(open_rows, 'AI finding')} not reviewed"
         if review.signoff.final:
             left = _count(open_rows, "finding")
@@ -280,45 +403,42 @@ def _review_status(preset: Preset, effective: Sequence[Finding], review: Review)
     return _Status(REVIEWED, True) if reviewed_any else _Status(DRAFT_DESCRIPTIONS, False)
 
 
-def _cover(
-    preset: Preset,
-    analyses: Sequence[Analysis],
-    review: Review,
-    effective: Sequence[Finding],
-    title: str | None,
-    today: date,
-) -> Cover:
-    signoff = review.signoff
-    state = _status(preset, effective, review)
+def _cover(totals: Totals, review: Review, title: str | None, today: date) -> Cover:
+    preset, signoff = totals.preset, review.signoff
+    state = _status(totals, review)
     labels = {"location": "Object" if preset is Preset.INSPECTION else "Object / location"}
     shown = [(name, labels.get(name, label)) for name, label in _signoff_labels(preset)]
     every = preset is Preset.INSPECTION  # an inspection lists every sign-off field, to be filled if blank
     fields = [Field(label, getattr(signoff, name) or "—") for name, label in shown if every or getattr(signoff, name)]
     fields.append(Field("Report date", long_date(today)))
-    models = sorted({result.description.model for result in analyses if result.description})
     notes = [state.note] if state.note else []
-    failed = [result for result in analyses if result.error]
+    failed = totals.failed
     if failed:
         noun = _noun(preset)
-        numbers = ", ".join(str(result.number) for result in failed)
+        numbers = ", ".join(str(number) for number in failed[:LISTED_FAILURES])
+        if len(failed) > LISTED_FAILURES:
+            numbers += f" and {len(failed) - LISTED_FAILURES} more, listed in the findings workbook"
         which = f"{noun} {numbers}" if len(failed) == 1 else f"{noun}s {numbers}"
         retry = "them" if len(failed) > 1 else "it"
         text = f"{_count(len(failed), noun)} without a description ({which}): each says why. "
         notes.append(Note(text + f"Run the analysis again to retry {retry}.", "error"))
-    not_kept = [result for result in analyses if result.not_kept]
-    if not_kept:
-        notes.append(Note(f"{_count(len(not_kept), 'description')} shown but not kept; kept at the next run."))
+    if totals.not_kept:
+        notes.append(Note(f"{_count(totals.not_kept, 'description')} shown but not kept; kept at the next run."))
     return Cover(
         title=clean(title or TITLES[preset]),
         status=state.text,
         fields=tuple(fields),
         signatory=signoff.inspector,
         signable=state.signable,
-        disclaimer=_disclaimer(preset, models, reviewed_by=signoff.inspector if state.signable else ""),
-        counts=_counts(preset, analyses, effective),
+        disclaimer=_disclaimer(preset, totals.models, reviewed_by=signoff.inspector if state.signable else ""),
+        counts=_counts(totals),
         footer=" · ".join(part for part in (signoff.project, signoff.reference) if part),
         notes=tuple(notes),
     )
+
+
+LISTED_FAILURES = 30
+"""Photos without a description named on the cover at most (a campaign's others are in the workbook)."""
 
 
 def _signoff_labels(preset: Preset) -> list[tuple[str, str]]:
@@ -352,13 +472,12 @@ def _disclaimer(preset: Preset, models: Sequence[str], reviewed_by: str = "") ->
     return f"The descriptions were written by an AI vision model ({model}) and have not been checked."
 
 
-def _counts(preset: Preset, analyses: Sequence[Analysis], effective: Sequence[Finding]) -> str:
-    parts = [_count(len(analyses), _noun(preset))]
-    if preset is Preset.INSPECTION:
-        parts.append(_count(sum(1 for finding in effective if finding.defect_type), "finding"))
-    failed = sum(1 for result in analyses if result.error)
-    if failed:
-        parts.append(f"{failed} without a description")
+def _counts(totals: Totals) -> str:
+    parts = [_count(totals.count, _noun(totals.preset))]
+    if totals.preset is Preset.INSPECTION:
+        parts.append(_count(totals.findings, "finding"))
+    if totals.failed:
+        parts.append(f"{len(totals.failed)} without a description")
     return " · ".join(parts)
 
 
@@ -370,8 +489,8 @@ AS_ABOVE = "as above"
 _SUMMARY_COLUMNS = ("Photo", "Element", "Defect", "Condition score", "Recommended action", "Urgency")
 
 
-def _summary(entries: Sequence[Entry], effective: Sequence[Finding], scale: ScaleDefinition) -> Summary:
-    """Every finding ordered worst condition first, then most urgent first, then by photo."""
+def _summary_table(effective: Sequence[Finding], scale: ScaleDefinition) -> Table | None:
+    """Every finding of ``effective`` ordered worst condition first, then most urgent first, then by photo."""
     urgency = {name: index for index, name in enumerate(URGENCIES)}
     defects = [finding for finding in effective if finding.defect_type]
     ordered = sorted(
@@ -395,21 +514,28 @@ def _summary(entries: Sequence[Entry], effective: Sequence[Finding], scale: Scal
         rows.append((str(finding.photo), element, finding.defect_type, score, action, urgent))
     columns = tuple(Column(label, unbroken=label in ("Photo", "Urgency")) for label in _SUMMARY_COLUMNS)
     marks = tuple("unreviewed" if finding.status == AI_NOT_REVIEWED else "" for finding in ordered)
-    counted = Counter(finding.condition_score for finding in defects)
+    return Table(columns, tuple(rows), "summary", marks) if rows else None
+
+
+def _score_counts(totals: Totals, scale: ScaleDefinition) -> tuple[tuple[str, int, tuple[int, int, int]], ...]:
+    """Findings per condition score, worst first, each with its colour (the map's)."""
+    counted = Counter(dict(totals.scores))
     colours = scale_colours(scale)
     counts = tuple((scale.shown(code), counted[code], colours[code]) for code in reversed(scale.codes) if counted[code])
     if counted[CANNOT_TELL]:
         counts += ((CANNOT_TELL, counted[CANNOT_TELL], GREY),)
-    with_defects = {finding.photo for finding in defects}
-    without = [entry.heading for entry in entries if not entry.failed and entry.number not in with_defects]
+    return counts
+
+
+def _summary_lines(entries: Sequence[Entry]) -> tuple[str, ...]:
+    """Which photos have no findings, and which no description."""
+    without = [entry.heading for entry in entries if not entry.failed and entry.findings is None]
     failed = [entry.heading for entry in entries if entry.failed]
-    lines = [
+    return tuple(
         f"{label}: {'; '.join(headings)}."
         for label, headings in (("Photos without findings", without), ("Without a description", failed))
         if headings
-    ]
-    table = Table(columns, tuple(rows), "summary", marks) if rows else None
-    return Summary(table, counts, tuple(lines))
+    )
 
 
 _REGISTER_COLUMNS = (
