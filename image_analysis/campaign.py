@@ -21,8 +21,10 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import sys
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -66,6 +68,12 @@ class Entry:
     custom_id: str | None = None
     shard: str | None = None
     refused: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The file name as the reports show it, with the sheet of a PDF set."""
+        name = Path(self.path).name
+        return clean(name if self.page is None else f"{name} (page {self.page})")
 
 
 @dataclass(frozen=True)
@@ -380,15 +388,23 @@ class Progress:
 
 
 class TerminalProgress(Progress):
-    """On a terminal, a counter kept on one line; otherwise (a log, CI) one line per shard."""
+    """On a terminal, a progress bar kept on one line (done, total, share, time left); otherwise (a log, CI) one
+    line per shard."""
+
+    REDRAW_SECONDS = 0.1
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
         self.live = stream.isatty()
+        self.started = time.monotonic()
+        self.drawn = 0.0
 
     def file(self, done: int, total: int) -> None:
-        if self.live:
-            print(f"\r{done} of {total}", end="", file=self.stream, flush=True)
+        now = time.monotonic()
+        if not self.live or (now - self.drawn < self.REDRAW_SECONDS and done < total):
+            return
+        self.drawn = now
+        print(f"\r{progress_bar(done, total, now - self.started)}", end="", file=self.stream, flush=True)
 
     def shard(self, line: str) -> None:
         print(("\r\033[K" if self.live else "") + line, file=self.stream, flush=True)
@@ -396,6 +412,19 @@ class TerminalProgress(Progress):
     def close(self) -> None:
         if self.live:
             print(file=self.stream, flush=True)
+
+
+def progress_bar(done: int, total: int, elapsed: float, width: int | None = None) -> str:
+    """``[########--------] 4,120 of 10,000 (41 %), 1 min 12 s left``, as wide as the terminal."""
+    share = done / total if total else 1.0
+    left = elapsed / done * (total - done) if done and done < total else 0.0
+    minutes, seconds = divmod(round(left), 60)
+    remaining = f", {minutes} min {seconds} s left" if minutes else f", {seconds} s left" if left else ""
+    text = f" {done:,} of {total:,} ({share:.0%}){remaining}"
+    room = (width or shutil.get_terminal_size((80, 24)).columns) - len(text) - 3
+    bar = max(10, min(room, 50))
+    filled = round(bar * share)
+    return f"[{'#' * filled}{'-' * (bar - filled)}]{text}"
 
 
 @dataclass(frozen=True)
@@ -576,12 +605,50 @@ def import_results(paths: Sequence[Path], store: Any, folder: Path) -> ImportSum
         if kept is not None and (kept.get("description") or {}).get("text") == outcome.text:
             unchanged += 1
             continue
-        name = Path(entry.path).name if entry.page is None else f"{Path(entry.path).name} (page {entry.page})"
         preparation = sent.preparation(entry)
-        result = analysis.Analysis(number, clean(name), settings.request, preparation, outcome, record=custom_id)
+        result = analysis.Analysis(number, entry.name, settings.request, preparation, outcome, record=custom_id)
         analysis.put_result(store, result)
         imported += 1
     return ImportSummary(imported, errors, unchanged, tuple(refused))
+
+
+NOT_IMPORTED = "No answer has been imported for this photo yet: import its results with `campaign import`."
+
+
+class StoredCampaign:
+    """A campaign's results as the store keeps them, numbered as the manifest lists the inputs: each entry's
+    answer, its failure, why it was refused, or that no answer was imported yet. Read one at a time (``__iter__``
+    in the manifest's order, ``result`` for one photo), so that nothing holds the campaign whole."""
+
+    def __init__(self, store: Any, folder: Path) -> None:
+        manifest = Manifest.read(folder)
+        if manifest is None:
+            raise CampaignError(f"'{folder}' holds no {MANIFEST}: give the campaign folder with --manifest.")
+        self.store, self.folder = store, folder
+        self.settings = manifest.settings
+        self.entries = manifest.entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[analysis.Analysis]:
+        for number in range(1, len(self.entries) + 1):
+            yield self.result(number)
+
+    def result(self, number: int) -> analysis.Analysis:
+        """Photo ``number`` (from 1, the manifest's order) as the store keeps it."""
+        entry, request = self.entries[number - 1], self.settings.request
+        if entry.refused or entry.custom_id is None:
+            refused = entry.refused or "it was not prepared"
+            return analysis.Analysis(number, entry.name, request, error=refused, failed_at=analysis.INPUT)
+        kept = self.store.get(entry.custom_id)
+        if kept is not None:
+            stored = analysis.Analysis.from_json(kept)
+            return dataclasses.replace(stored, number=number, from_store=True)
+        failure = self.store.get(ERROR_KEY + entry.custom_id)
+        said = failure.get("error") if isinstance(failure, dict) else None
+        error = clean(str(said)) if said else NOT_IMPORTED
+        return analysis.Analysis(number, entry.name, request, error=error, failed_at=analysis.SERVICE)
 
 
 class _SentImages:

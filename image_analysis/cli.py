@@ -34,10 +34,10 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, Any, NoReturn
 
 from image_analysis import analysis, config, model, register
 from image_analysis import campaign as campaign_module
@@ -46,6 +46,7 @@ from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import document, findings_workbook, html, terminal, word
+from image_analysis.reports.campaign import campaign_report, default_threshold
 from image_analysis.reports.findings_csv import findings_csv
 from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
 from image_analysis.review import (
@@ -160,6 +161,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--manifest", type=Path, default=None, help="the campaign folder (default: the first output file's folder)"
     )
     _add_store(importer)
+    summary = steps.add_parser(
+        "report", help="the campaign report from the store: cover and summary of every photo, entries of the worst"
+    )
+    summary.add_argument(
+        "--manifest",
+        type=Path,
+        required=True,
+        help="the campaign folder (or its manifest.json) `campaign prepare` wrote",
+    )
+    summary.add_argument(
+        "--photos-from",
+        default=None,
+        metavar="SCORE",
+        help="photo entries for the photos with a finding scored SCORE or worse (default: the worse half of the "
+        "scale, 4 on NEN 2767); every photo is in the workbook and the CSV",
+    )
+    summary.add_argument("--title", default=None, help="the report's title")
+    summary.add_argument("--out", type=Path, help="write the HTML report")
+    summary.add_argument("--docx", type=Path, help="write the Word report")
+    _add_pdf(summary)
+    summary.add_argument("--xlsx", type=Path, help="write the findings workbook of every photo")
+    summary.add_argument("--csv", type=Path, help="write the findings of every photo as CSV")
+    _add_store(summary)
+    _add_signoff(summary)
     return parser
 
 
@@ -284,6 +309,8 @@ def _campaign(args: argparse.Namespace) -> int:
         return _campaign_run(args)
     if args.step == "import":
         return _campaign_import(args)
+    if args.step == "report":
+        return _campaign_report(args)
     if args.step in ("submit", "status", "fetch"):
         step = {
             "submit": campaign_module.submit_campaign,
@@ -341,6 +368,82 @@ def _campaign_import(args: argparse.Namespace) -> int:
         f"{len(summary.refused)} refused: {args.store}"
     )
     return EXIT_BAD_INPUT if summary.refused else EXIT_OK
+
+
+def _campaign_report(args: argparse.Namespace) -> int:
+    """The campaign report: one pass over the store streams the workbook and the CSV and counts the cover; the
+    photos at or above ``--photos-from`` are read again for the Word and HTML entries."""
+    if args.store is None:
+        return _fail(
+            EXIT_BAD_INPUT, f"campaign report reads the answers from a store: give --store PATH or set {STORE_ENV}."
+        )
+    if not any((args.out, args.docx, args.pdf, args.xlsx, args.csv)):
+        return _fail(EXIT_BAD_INPUT, "say what to write: --docx, --pdf, --out (HTML), --xlsx or --csv.")
+    folder = args.manifest.parent if args.manifest.name == campaign_module.MANIFEST else args.manifest
+    stored = campaign_module.StoredCampaign(SqliteStore(args.store, readonly=True), folder)
+    request = stored.settings.request
+    if request.preset is not Preset.INSPECTION:
+        return _fail(
+            EXIT_BAD_INPUT,
+            f"the campaign report summarises inspection findings; this campaign was prepared with --preset "
+            f"{request.preset.value}: its answers are in the store, for `describe --store` and `report`.",
+        )
+    scale = request.scale.definition
+    worst = args.photos_from if args.photos_from is not None else default_threshold(scale)
+    if worst not in scale.codes:
+        codes = ", ".join(scale.codes)
+        return _fail(
+            EXIT_BAD_INPUT, f"--photos-from {worst!r} is not a score of the {scale.name}: give one of {codes}."
+        )
+    review = Review(signoff=_signoff(args))
+    staged: dict[Path, _Staged] = {}
+    for what, path in (("the findings workbook", args.xlsx), ("the findings CSV", args.csv)):
+        try:
+            staged.update({path: _Staged(path, text=path is args.csv)} if path else {})
+        except OSError as error:
+            for file in staged.values():
+                file.discard()
+            return _fail(EXIT_BAD_INPUT, f"cannot write {what} to '{path}': {error.strerror or error}")
+    progress = campaign_module.TerminalProgress()
+    try:
+        made = campaign_report(
+            stored,
+            scale,
+            worst,
+            review=review,
+            title=args.title,
+            workbook=staged[args.xlsx].file if args.xlsx else None,  # type: ignore[arg-type]
+            csv=staged[args.csv].file if args.csv else None,  # type: ignore[arg-type]
+            progress=lambda done: progress.file(done, len(stored)),
+        )
+    except BaseException:
+        for file in staged.values():
+            file.discard()
+        raise
+    finally:
+        progress.close()
+    failed = {what for what, _ in made.failures}
+    for what, failure in made.failures:
+        log.debug("building %s failed", what, exc_info=failure)
+        _fail(0, f"{what} could not be made ({type(failure).__name__}: {failure}); please report it")
+    for what, path in (("the findings workbook", args.xlsx), ("the findings CSV", args.csv)):
+        if path is None:
+            continue
+        if what in failed:
+            staged[path].discard()
+            continue
+        try:
+            staged[path].commit()
+        except OSError as error:
+            failed.add(what)
+            _fail(0, f"cannot write {what} to '{path}': {error.strerror or error}")
+        else:
+            _note(f"wrote {path}", label="")
+    report = made.document
+    _note(f"{len(stored)} photos; {made.shown} with a finding scored {scale.shown(worst)} or worse get an entry")
+    _say(terminal.cover_lines(report))
+    outputs = _report_outputs(args, report, lambda: html.render_report(report).encode("utf-8"))
+    return EXIT_OK if _write_all(outputs) and not failed else EXIT_SERVICE
 
 
 def _campaign_run(args: argparse.Namespace) -> int:
@@ -644,21 +747,38 @@ def _write_outputs(
 ) -> bool:
     """Build and write each output asked for from the one report document, independently: one that fails is
     reported, the others are still written. Returns whether all were."""
-    outputs: list[tuple[str, Path, Callable[[], bytes]]] = []
-    word_report = functools.cache(lambda: word.render(report, args.paper))  # the Word report and its PDF
-    if args.out:
-        outputs.append(("the page", args.out, lambda: _page(report, review).encode("utf-8")))
-    if args.docx:
-        outputs.append(("the Word report", args.docx, lambda: word_report()))
+    outputs = _report_outputs(args, report, lambda: _page(report, review).encode("utf-8"))
     if args.csv:
         outputs.append(("the findings CSV", args.csv, lambda: findings_csv(results, review).encode("utf-8")))
     if getattr(args, "xlsx", None):
         outputs.append(("the findings workbook", args.xlsx, lambda: findings_workbook(results, review)))
-    if args.pdf:
-        outputs.append(("the PDF report", args.pdf, lambda: word_to_pdf(word_report())))
     if getattr(args, "register", None):
         rows = lambda: register.register_csv(register.build_register(results)).encode("utf-8")  # noqa: E731
         outputs.append(("the drawing register", args.register, rows))
+    return _write_all(outputs)
+
+
+Output = tuple[str, Path, Callable[[], bytes]]
+"""What an output is (for its messages), where it goes, and how it is made."""
+
+
+def _report_outputs(
+    args: argparse.Namespace, report: document.ReportDocument, page: Callable[[], bytes]
+) -> list[Output]:
+    """The page, the Word report and its PDF, as asked for (the Word report is made once for both)."""
+    outputs: list[Output] = []
+    word_report = functools.cache(lambda: word.render(report, args.paper))
+    if args.out:
+        outputs.append(("the page", args.out, page))
+    if args.docx:
+        outputs.append(("the Word report", args.docx, lambda: word_report()))
+    if args.pdf:
+        outputs.append(("the PDF report", args.pdf, lambda: word_to_pdf(word_report())))
+    return outputs
+
+
+def _write_all(outputs: Sequence[Output]) -> bool:
+    """Make and write each output independently: one that fails is reported, the others are still written."""
     failed = 0
     for what, path, build in outputs:
         try:
@@ -687,18 +807,35 @@ def _page(report: document.ReportDocument, review: Review) -> str:
 
 def write_atomically(path: Path, content: bytes) -> None:
     """Write ``content`` to a temporary file beside ``path``, then rename it into place: a reader never sees a
-    half-written file, and a failure leaves any earlier file as it was. The file gets the permissions a plain
-    ``open`` would give it (``mkstemp`` makes it private)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    half-written file, and a failure leaves any earlier file as it was."""
+    staged = _Staged(path)
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+        staged.file.write(content)
+        staged.commit()
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        staged.discard()
         raise
+
+
+class _Staged:
+    """A file written beside ``path`` and renamed into place once complete (``commit``), or removed (``discard``):
+    a reader never sees half of it. It gets the permissions a plain ``open`` would give it (``mkstemp`` makes it
+    private). ``text``: opened for CSV text (UTF-8, no newline translation)."""
+
+    def __init__(self, path: Path, text: bool = False) -> None:
+        self.path = path
+        handle, self.temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        self.file: IO[Any] = os.fdopen(handle, "w", encoding="utf-8", newline="") if text else os.fdopen(handle, "wb")
+
+    def commit(self) -> None:
+        self.file.close()
+        os.chmod(self.temporary, 0o666 & ~_umask())
+        os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        self.file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.temporary)
 
 
 def _umask() -> int:

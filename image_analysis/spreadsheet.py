@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import IO
 
 FORMULA_START = "=+-@\t\r"
 
@@ -28,7 +29,17 @@ def from_cell(value: object) -> str:
 def csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A CSV file: the header, then each row's cells."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows([cell(value) for value in row] for row in rows)
-    return "\ufeff" + buffer.getvalue()
+    CsvWriter(buffer, columns).rows(rows)
+    return buffer.getvalue()
+
+
+class CsvWriter:
+    """The file of ``csv_text`` written to ``file`` (opened with ``newline=""``) row by row, as the rows come."""
+
+    def __init__(self, file: IO[str], columns: Sequence[str]) -> None:
+        file.write("\ufeff")
+        self._writer = csv.writer(file, lineterminator="\r\n")
+        self._writer.writerow(columns)
+
+    def rows(self, rows: Iterable[Sequence[object]]) -> None:
+        self._writer.writerows([cell(value) for value in row] for row in rows)

@@ -238,14 +238,16 @@ def build_campaign(
     review: Review | None = None,
     title: str | None = None,
     today: date | None = None,
+    pending: int = 0,
 ) -> ReportDocument:
     """The report of a campaign too large to show whole: the cover and the condition summary count every photo
     (``totals``, tallied one result at a time), the summary's table holds the findings scored ``worst_from`` or
     worse, worst first, and only the photos with such a finding (``shown``) get an entry; everything else is in the
-    findings workbook and the CSV."""
+    findings workbook and the CSV. ``pending``: photos with no answer imported yet, which the cover says."""
     review = review or Review()
     today = today or datetime.now(UTC).date()
     entries = tuple(_entry(result, review, {}) for result in shown)
+    cover = _cover(totals, review, title, today, pending=pending)
     serious = [
         finding
         for finding in review.effective(ai_findings(shown))
@@ -272,7 +274,7 @@ def build_campaign(
     )
     return ReportDocument(
         preset=Preset.INSPECTION,
-        cover=_cover(totals, review, title, today),
+        cover=cover,
         entries=entries,
         summary=summary,
         appendix=_appendix(Preset.INSPECTION, shown, entries, review),
@@ -295,7 +297,12 @@ def status(analyses: Sequence[Analysis], review: Review | None = None) -> str:
     tally = Tally(preset, review)
     for result in analyses:
         tally.add(result)
-    return _status(tally.totals(), review).text
+    return status_of(tally.totals(), review)
+
+
+def status_of(totals: Totals, review: Review) -> str:
+    """The status the cover of a record with these ``totals`` and this ``review`` says."""
+    return _status(totals, review).text
 
 
 @dataclass(frozen=True)
@@ -403,7 +410,9 @@ def _review_status(totals: Totals, review: Review) -> _Status:
     return _Status(REVIEWED, True) if reviewed_any else _Status(DRAFT_DESCRIPTIONS, False)
 
 
-def _cover(totals: Totals, review: Review, title: str | None, today: date) -> Cover:
+def _cover(totals: Totals, review: Review, title: str | None, today: date, pending: int | None = None) -> Cover:
+    """The cover; ``pending`` (a campaign's: its photos have no entry of their own) says how many photos have no
+    answer imported yet, and the note on photos without a description points to the workbook."""
     preset, signoff = totals.preset, review.signoff
     state = _status(totals, review)
     labels = {"location": "Object" if preset is Preset.INSPECTION else "Object / location"}
@@ -420,8 +429,15 @@ def _cover(totals: Totals, review: Review, title: str | None, today: date) -> Co
             numbers += f" and {len(failed) - LISTED_FAILURES} more, listed in the findings workbook"
         which = f"{noun} {numbers}" if len(failed) == 1 else f"{noun}s {numbers}"
         retry = "them" if len(failed) > 1 else "it"
-        text = f"{_count(len(failed), noun)} without a description ({which}): each says why. "
-        notes.append(Note(text + f"Run the analysis again to retry {retry}.", "error"))
+        text = f"{_count(len(failed), noun)} without a description ({which}): "
+        if pending is None:
+            text += f"each says why. Run the analysis again to retry {retry}."
+        else:
+            text += "the Photos sheet of the findings workbook says why for each."
+            if pending:
+                text += f" {pending} of them {'has' if pending == 1 else 'have'} no answer imported yet: import "
+                text += "the results and make the report again."
+        notes.append(Note(text, "error"))
     if totals.not_kept:
         notes.append(Note(f"{_count(totals.not_kept, 'description')} shown but not kept; kept at the next run."))
     return Cover(

@@ -46,22 +46,24 @@ def findings_csv(analyses: Sequence[Analysis], review: Review | None = None) -> 
     reviewed findings of a photo replace the model's when there are any. A drawing set gets ``drawing_csv``."""
     if analyses and analyses[0].request.preset is Preset.DRAWING:
         return drawing_csv(analyses)
-    lines: list[list[object]] = []
-    for analysis in analyses:
-        rows = _rows(analysis)
-        reviewed = [*review.for_photo(analysis.number), *review.deleted_from(analysis.number)] if review else []
-        if reviewed:
-            base = {key: value for key, value in rows[0].items() if not key.startswith("defect")}
-            rows = [
-                {
-                    **base,
-                    "defect": number if finding.defect_type else None,
-                    **{item.csv: getattr(finding, item.name) for item in _REVIEWED},
-                }
-                for number, finding in enumerate(reviewed, start=1)
-            ]
-        lines += [[row.get(column) for column in CSV_COLUMNS] for row in rows]
-    return csv_text(CSV_COLUMNS, lines)
+    return csv_text(CSV_COLUMNS, (line for analysis in analyses for line in findings_lines(analysis, review)))
+
+
+def findings_lines(analysis: Analysis, review: Review | None = None) -> list[list[object]]:
+    """One image's rows of the findings CSV (``CSV_COLUMNS``): a campaign writes them one image at a time."""
+    rows = _rows(analysis)
+    reviewed = [*review.for_photo(analysis.number), *review.deleted_from(analysis.number)] if review else []
+    if reviewed:
+        base = {key: value for key, value in rows[0].items() if not key.startswith("defect")}
+        rows = [
+            {
+                **base,
+                "defect": number if finding.defect_type else None,
+                **{item.csv: getattr(finding, item.name) for item in _REVIEWED},
+            }
+            for number, finding in enumerate(reviewed, start=1)
+        ]
+    return [[row.get(column) for column in CSV_COLUMNS] for row in rows]
 
 
 def _rows(analysis: Analysis) -> list[dict[str, object]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from copy import copy
 from typing import IO, Any
 
@@ -92,10 +92,11 @@ FONT = Font(name="Arial", size=10)
 def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None, status: str = "") -> bytes:
     """The workbook of the inspection ``analyses`` with the ``review`` so far; ``status`` is the report's (as the
     cover says it), shown on the Sign-off sheet."""
-    writer = WorkbookWriter(analyses[0].request.scale.definition if analyses else None, review, status)
-    writer.add_all(analyses)
+    writer = WorkbookWriter(analyses[0].request.scale.definition if analyses else None, review)
+    for result in analyses:
+        writer.add(result)
     buffer = io.BytesIO()
-    writer.save(buffer)
+    writer.save(buffer, status)
     return buffer.getvalue()
 
 
@@ -109,11 +110,12 @@ HEADING = NamedStyle(
 
 class WorkbookWriter:
     """The findings workbook, one photo at a time: ``add`` writes a photo's rows (its findings as the record
-    stands, its Photos row with a thumbnail, its AI record), ``save`` finishes the sheets and writes the file.
+    stands, its Photos row with a thumbnail, its AI record), ``save`` finishes the sheets (the Sign-off sheet with the
+    report's status, known once every photo is counted) and writes the file.
     Memory stays that of one photo (and the thumbnails, a few kB each), whatever the number of photos."""
 
-    def __init__(self, scale: ScaleDefinition | None, review: Review | None = None, status: str = "") -> None:
-        self.scale, self.review, self.status = scale, review or Review(), status
+    def __init__(self, scale: ScaleDefinition | None, review: Review | None = None) -> None:
+        self.scale, self.review = scale, review or Review()
         self.reviewed = self.review.reviewed_photos
         self.book = Workbook(write_only=True)
         for style in (TEXT, UNREVIEWED, HEADING):
@@ -133,10 +135,6 @@ class WorkbookWriter:
         self.ai_rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # the AI record follows its digest
         self.digest = AiRecordDigest(scale.name if scale else "")
 
-    def add_all(self, analyses: Iterable[Analysis]) -> None:
-        for result in analyses:
-            self.add(result)
-
     def add(self, result: Analysis) -> None:
         """Write one photo's rows: the reviewed ones (and those deleted, marked so) where reviewed, the AI's
         otherwise; its Photos row; its AI record (kept aside until ``save``, below the record's digest)."""
@@ -151,10 +149,10 @@ class WorkbookWriter:
             self.digest.add(row)
             self.ai_rows.write(json.dumps(row) + "\n")
 
-    def save(self, target: IO[bytes]) -> None:
+    def save(self, target: IO[bytes], status: str = "") -> None:
         self._finish_findings()
         self._finish_photos()
-        self._signoff()
+        self._signoff(status)
         self._ai_record()
         self.book.save(target)
         self.ai_rows.close()
@@ -269,11 +267,11 @@ class WorkbookWriter:
     def _finish_photos(self) -> None:
         self.photos.protection.sheet = True  # the AI's words: an inspector writes in the Inspector's note
 
-    def _signoff(self) -> None:
+    def _signoff(self, status: str) -> None:
         sheet, signoff = self.signoff, self.review.signoff
         self._header(sheet, ["Sign-off", "Value"], [22, 50])
         rows = [(label, getattr(signoff, name)) for name, label in SIGNOFF_LABELS.items()]
-        rows += [(FINAL, YES if signoff.final else NO), (STATUS, self.status)]
+        rows += [(FINAL, YES if signoff.final else NO), (STATUS, status)]
         for label, value in rows:
             self._append(sheet, [label, value])
         check = DataValidation(type="list", formula1=f'"{YES},{NO}"', allow_blank=True, showErrorMessage=True)
