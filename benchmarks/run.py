@@ -21,7 +21,9 @@ Measures, in one run, on this machine:
 8. what the VIKTOR app moves per photo (benchmarks/platform_sizes.py): the memoized value and the view's HTML, for a
    photo, a drawing with tiles, a drawing set and a 50-photo batch, run as the platform runs them.
 9. a campaign: generated survey photos prepared into batch shards with one and two worker processes, and the
-   peak memory for four times as many photos.
+   peak memory for four times as many photos;
+10. a campaign at scale: a flight of 1,000 and of 10,000 photos prepared, imported and reported (``BENCH_FLIGHT``
+   sets the sizes).
 
 ``--only NAME ...`` runs some sections and replaces just those in the existing BENCHMARKS.md.
 """
@@ -623,6 +625,162 @@ def campaign_section(images: Path, lines: list[str]) -> list[str]:
     return [target for target, ok in verdicts if not ok]
 
 
+SCALE_BASES = (
+    "building_arena_stage_highsmith.jpg",
+    "exif_orientation_6_landscape.jpg",
+    "infrastructure_metro_vault_ustreet.jpg",
+    "site_aerial_construction_caliterra_IMG_9402.jpg",
+)
+
+
+def survey_flight(images: Path, folder: Path, count: int) -> list[Path]:
+    """``count`` photos as a drone flight leaves them: the shared photos (re-encoded once each), every copy with EXIF
+    of its own (the time it was taken, its position along the flight line, its serial), so that every file and
+    every record key differs. Made by writing the EXIF segment, not by encoding again: ten thousand in seconds."""
+    bases = []
+    for name in SCALE_BASES:
+        with Image.open(images / name) as image:
+            pixels = ImageOps.exif_transpose(image).convert("RGB")
+        buffer = io.BytesIO()
+        pixels.save(buffer, "JPEG", quality=88)
+        bases.append(buffer.getvalue())
+    made = []
+    for index in range(count):
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0110] = "DJI", "FC3582"  # make, model
+        gps = exif.get_ifd(0x8825)
+        gps.update({1: "N", 2: (52.0, 22.0, 10.0 + index * 0.01), 3: "E", 4: (4.0, 53.0, 20.0)})
+        stamp = datetime(2026, 6, 1, 8, 0, 0, tzinfo=UTC).timestamp() + 2 * index
+        exif.get_ifd(0x8769).update(
+            {0x9003: datetime.fromtimestamp(stamp, UTC).strftime("%Y:%m:%d %H:%M:%S"), 0xA420: f"{index:032x}"}
+        )
+        data = exif.tobytes()
+        jpeg = bases[index % len(bases)]
+        path = folder / f"DJI_{index:05d}.JPG"
+        path.write_bytes(jpeg[:2] + b"\xff\xe1" + (len(data) + 2).to_bytes(2, "big") + data + jpeg[2:])
+        made.append(path)
+    return made
+
+
+def flight_replies() -> list[str]:
+    """The model's answers for a flight, as long as a real model writes (``tests/long_replies.py``): one photo in
+    twenty scored 5, one in twenty 4, the others 3 or better or without a defect."""
+    from tests.long_replies import LONG_REPLIES
+
+    worst = LONG_REPLIES["corrosion_rusty_metal_05_polyhaven_1k.jpg"]
+    mediocre = LONG_REPLIES["crack_concrete_ozgenel_a.png"]
+    fair = LONG_REPLIES["crack_concrete_ozgenel_b.png"]
+    good = {**LONG_REPLIES["infrastructure_metro_vault_ustreet.jpg"], "condition_score": "2"}
+    sound = LONG_REPLIES["exif_orientation_6_landscape.jpg"]
+    cycle = [worst, mediocre] + [fair, good, sound, good, fair, sound, good, fair, good] * 2
+    return [json.dumps(reply) for reply in cycle]
+
+
+def campaign_scale_section(images: Path, lines: list[str]) -> list[str]:
+    """A flight of 10,000 photos (and one of 1,000): ``campaign prepare`` (peak memory against the number of
+    photos), ``campaign import`` of every answer, and ``campaign report`` to Word, workbook and CSV, each a fresh
+    process measured as a whole (time, peak resident memory of the process tree)."""
+    import tempfile
+
+    from image_analysis import campaign
+    from tests.memory import run_measured
+
+    counts = [int(count) for count in os.environ.get("BENCH_FLIGHT", "1000,10000").split(",")]
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI", "VISION", "IMAGE_"))}
+    replies = flight_replies()
+
+    def run(*arguments: str) -> Any:
+        command = [sys.executable, "-m", "image_analysis", "campaign", *arguments]
+        measured = run_measured(command, cwd=REPO, env=base, timeout=3600)
+        if measured.returncode != 0:
+            raise RuntimeError(measured.stderr)
+        return measured
+
+    rows, figures = [], {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for count in counts:
+            root = Path(scratch) / str(count)
+            (root / "photos").mkdir(parents=True)
+            survey_flight(images, root / "photos", count)
+            out, store = root / "campaign", root / "store.sqlite"
+            prepared = run(
+                "prepare", str(root / "photos"), "--out", str(out), "--preset", "inspection", "--workers", "2"
+            )
+            shutil_rm(root / "photos")
+            answers = out / "results-0001.jsonl"
+            with answers.open("w", encoding="utf-8") as file:
+                for number, entry in enumerate(campaign.Manifest.read(out).entries):
+                    if entry.custom_id:
+                        body = _completion(replies[number % len(replies)])
+                        file.write(campaign.result_line(entry.custom_id, body, None) + "\n")
+            imported = run("import", str(answers), "--store", str(store))
+            made = root / "report"
+            made.mkdir()
+            report = run(
+                "report", "--store", str(store), "--manifest", str(out), "--photos-from", "4",
+                "--docx", str(made / "report.docx"), "--xlsx", str(made / "findings.xlsx"), "--csv", str(made / "f.csv"),
+            )  # fmt: skip
+            sizes = {path.suffix: path.stat().st_size for path in made.iterdir()}
+            stored = store.stat().st_size
+            figures[count] = (prepared, imported, report)
+            rows += [
+                f"| {count:,} | prepare (2 workers) | {prepared.seconds:.0f} s | {prepared.peak_mb:,.0f} MB | "
+                f"{sum(p.stat().st_size for p in out.glob('requests-*.jsonl')) / 1e6:,.0f} MB of shards |",
+                f"| {count:,} | import | {imported.seconds:.0f} s | {imported.peak_mb:,.0f} MB | "
+                f"{stored / 1e6:,.0f} MB store |",
+                f"| {count:,} | report (Word, workbook, CSV) | {report.seconds:.0f} s | {report.peak_mb:,.0f} MB | "
+                f"Word {sizes['.docx'] / 1e6:,.0f} MB, workbook {sizes['.xlsx'] / 1e6:,.1f} MB, "
+                f"CSV {sizes['.csv'] / 1e6:,.1f} MB |",
+            ]
+            shutil_rm(root)
+    small, large = min(counts), max(counts)
+    growth = figures[large][0].peak_mb / figures[small][0].peak_mb
+    verdicts = [
+        (f"prepare's peak memory for {large:,} photos within 10 % of that for {small:,}", growth <= 1.10),
+        *[
+            (f"{what} of {large:,} photos within 2 minutes and 1 GB", m.seconds <= 120 and m.peak_mb <= 1024)
+            for what, m in (("import", figures[large][1]), ("the report", figures[large][2]))
+        ],
+    ]
+    lines += [
+        "## A campaign at scale: a flight of 10,000 photos",
+        "",
+        "Photos made from four shared ones (1.8 MP, 2.2 MP, 1.2 MP and 12 MP, in turn), each with EXIF of its own "
+        "(time, position, serial) so that every file differs (`survey_flight`). Each step is `python -m "
+        "image_analysis campaign ...` in a fresh process: wall time including start-up, peak resident memory of the "
+        "whole process tree. The answers are replies as long as a real model writes (`tests/long_replies.py`): one "
+        "photo in twenty scored 5, one in twenty 4, the rest 3 or better, so that `--photos-from 4` gives a tenth "
+        "of the photos an entry in the Word report.",
+        "",
+        "| photos | step | time | peak memory | size |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Peak memory of prepare, {large:,} / {small:,} photos: **{growth:.2f}**.",
+        "",
+        *[f"- {'met' if ok else 'MISSED'}: {target}" for target, ok in verdicts],
+        "",
+    ]
+    return [target for target, ok in verdicts if not ok]
+
+
+def _completion(text: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model.DEFAULT_MODEL,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1200, "completion_tokens": 600, "total_tokens": 1800},
+    }
+
+
+def shutil_rm(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def drawing_set_section(lines: list[str]) -> list[str]:
     """A 40-sheet A1 set: every sheet rendered (in its isolated child) and prepared, no model service."""
     import tempfile
@@ -745,6 +903,7 @@ SECTIONS: dict[str, Callable[[Path, list[str]], list[str] | None]] = {
     "platform": _platform,
     "every-file": every_file_section,
     "campaign": campaign_section,
+    "campaign-scale": campaign_scale_section,
 }
 
 

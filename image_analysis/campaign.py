@@ -15,6 +15,7 @@ A line is the request a live call sends (``model.request_body``), in the engine'
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -36,10 +37,12 @@ from typing import Any, TextIO, TypeVar
 from image_analysis import analysis, model
 from image_analysis.errors import AnalysisError, InputError
 from image_analysis.imaging.decode import FILE_TYPES
+from image_analysis.imaging.encode import thumbnail
 from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import DEFAULT_MAX_TOKENS
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
+from image_analysis.store import SqliteStore
 from image_analysis.structured_output import Structured
 
 FORMATS = ("openai", "mistral")
@@ -160,13 +163,18 @@ def prepare_file(path: str, settings: Settings) -> list[Made]:
 
 
 def facts_line(custom_id: str, preparation: Preparation) -> str:
-    """What ``import`` needs besides the pixels, which the request line carries: the preparation without them."""
+    """What ``import`` needs besides the pixels, which the request line carries: the preparation without them; and
+    the photo's thumbnail, for the report's workbook (made here, from the image in memory, rather than from ten
+    thousand stored images again)."""
     facts = dataclasses.replace(
         preparation,
         images=tuple(dataclasses.replace(image, data=b"", sent=image.sent_bytes) for image in preparation.images),
     )
+    small = base64.b64encode(thumbnail(preparation.display.data)).decode("ascii")  # made once, while in memory
     return json.dumps(
-        {"custom_id": custom_id, "preparation": facts.to_json()}, ensure_ascii=False, separators=(",", ":")
+        {"custom_id": custom_id, "preparation": facts.to_json(), "thumbnail": small},
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
 
 
@@ -571,12 +579,17 @@ class ImportSummary:
     refused: tuple[str, ...]
 
 
-def import_results(paths: Sequence[Path], store: Any, folder: Path) -> ImportSummary:
+IMPORT_BATCH = 50
+"""Answers kept in one transaction at a time: one commit per answer would cost more than the answers."""
+
+
+def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> ImportSummary:
     """Every answer line of ``paths`` (any engine's batch output) into ``store`` under its ``custom_id``, read and
     salvaged as a live reply is, beside exactly the image it was about: the pixels from the request shard, the facts
     from the shard's facts file, nothing decoded again. An error line is kept with its message under ``ERROR_KEY``;
     a line whose ``custom_id`` the manifest of ``folder`` does not know is refused, named; an answer already in the
-    store is left as it is, so that importing twice changes nothing. Lines are taken one at a time."""
+    store is left as it is, so that importing twice changes nothing. Lines are taken one at a time and kept
+    ``IMPORT_BATCH`` at a time (killed, the next import takes the rest)."""
     manifest = Manifest.read(folder)
     if manifest is None:
         raise CampaignError(f"'{folder}' holds no {MANIFEST}: give the campaign folder with --manifest.")
@@ -584,7 +597,9 @@ def import_results(paths: Sequence[Path], store: Any, folder: Path) -> ImportSum
     positions = {entry.custom_id: (number, entry) for number, entry in numbered if entry.custom_id}
     settings = manifest.settings
     sent = _SentImages(folder)
+    stored = set(store.keys())
     refused: list[str] = []
+    batch: list[tuple[str, str]] = []
     imported = errors = unchanged = 0
     for where, line in _result_lines(paths, refused):
         custom_id = line.get("custom_id")
@@ -595,21 +610,45 @@ def import_results(paths: Sequence[Path], store: Any, folder: Path) -> ImportSum
         outcome = _outcome(line, settings)
         if isinstance(outcome, str):
             failure = {"custom_id": custom_id, "path": entry.path, "error": outcome}
-            if store.get(custom_id) is None and store.get(ERROR_KEY + custom_id) != failure:
-                store.put(ERROR_KEY + custom_id, failure)
-                errors += 1
-            else:
+            kept = store.get(ERROR_KEY + custom_id) if ERROR_KEY + custom_id in stored else None
+            if custom_id in stored or kept == failure:
                 unchanged += 1  # answered meanwhile, or this failure is kept already
-            continue
-        kept = store.get(custom_id)
-        if kept is not None and (kept.get("description") or {}).get("text") == outcome.text:
-            unchanged += 1
-            continue
-        preparation = sent.preparation(entry)
-        result = analysis.Analysis(number, entry.name, settings.request, preparation, outcome, record=custom_id)
-        analysis.put_result(store, result)
-        imported += 1
+                continue
+            batch.append((ERROR_KEY + custom_id, json.dumps(failure)))
+            stored.add(ERROR_KEY + custom_id)
+            errors += 1
+        else:
+            if custom_id in stored:
+                kept = store.get(custom_id)
+                if kept is None or (kept.get("description") or {}).get("text") == outcome.text:
+                    unchanged += 1
+                    continue
+            facts, pixels = sent.images(entry)
+            result = analysis.Analysis(number, entry.name, settings.request, facts, outcome, record=custom_id)
+            batch.append((custom_id, _with_pixels(result, pixels)))
+            stored.add(custom_id)
+            imported += 1
+        if len(batch) >= IMPORT_BATCH:
+            store.put_many(batch)
+            batch.clear()
+    store.put_many(batch)
     return ImportSummary(imported, errors, unchanged, tuple(refused))
+
+
+def _with_pixels(result: analysis.Analysis, pixels: Sequence[str]) -> str:
+    """The store's value of ``result`` (whose preparation carries the facts of what was sent but not its pixels)
+    with the pixels put back as the request line carries them, base64: exactly what a live run keeps, without
+    decoding a megabyte of base64 to encode it again. The pixels go in by placeholder, which no escaped text of
+    the value can spell (a quote inside a JSON string is always escaped)."""
+    value = result.to_json()
+    marker = uuid.uuid4().hex
+    images = value["preparation"]["images"]
+    for index, image in enumerate(images):
+        image["data"] = f"{marker}-{index}"
+    text = json.dumps(value)
+    for index, data in enumerate(pixels):
+        text = text.replace(f'"{marker}-{index}"', f'"{data}"', 1)
+    return text
 
 
 NOT_IMPORTED = "No answer has been imported for this photo yet: import its results with `campaign import`."
@@ -618,13 +657,16 @@ NOT_IMPORTED = "No answer has been imported for this photo yet: import its resul
 class StoredCampaign:
     """A campaign's results as the store keeps them, numbered as the manifest lists the inputs: each entry's
     answer, its failure, why it was refused, or that no answer was imported yet. Read one at a time (``__iter__``
-    in the manifest's order, ``result`` for one photo), so that nothing holds the campaign whole."""
+    and ``photos`` in the manifest's order, ``result`` for one photo), so that nothing holds the campaign whole."""
 
-    def __init__(self, store: Any, folder: Path) -> None:
+    POOLED = 200
+    """Photos from which ``photos`` and ``shown`` read in worker processes (one per core): fewer, in this one."""
+
+    def __init__(self, store: SqliteStore, folder: Path, workers: int | None = None) -> None:
         manifest = Manifest.read(folder)
         if manifest is None:
             raise CampaignError(f"'{folder}' holds no {MANIFEST}: give the campaign folder with --manifest.")
-        self.store, self.folder = store, folder
+        self.store, self.folder, self.workers = store, folder, workers
         self.settings = manifest.settings
         self.entries = manifest.entries
 
@@ -635,13 +677,26 @@ class StoredCampaign:
         for number in range(1, len(self.entries) + 1):
             yield self.result(number)
 
-    def result(self, number: int) -> analysis.Analysis:
-        """Photo ``number`` (from 1, the manifest's order) as the store keeps it."""
+    def photos(self) -> Iterator[tuple[analysis.Analysis, bytes | None]]:
+        """Every photo in order without its pixels (its reply read, its facts kept), with its thumbnail (JPEG, made
+        by ``campaign prepare``): what the cover, the summary, the workbook and the CSV need."""
+        thumbnails = self._thumbnails()
+        numbers = range(1, len(self.entries) + 1)
+        for result in self._map(_described, numbers):
+            yield result, next(thumbnails)
+
+    def shown(self, numbers: Sequence[int]) -> Iterator[analysis.Analysis]:
+        """The photos ``numbers`` with a display copy (``Analysis.for_display``), for the report's entries."""
+        yield from self._map(_displayed, numbers)
+
+    def result(self, number: int, pixels: bool = True) -> analysis.Analysis:
+        """Photo ``number`` (from 1, the manifest's order) as the store keeps it; ``pixels`` ``False``: without the
+        images (cut out of the stored text before it is parsed), their facts kept."""
         entry, request = self.entries[number - 1], self.settings.request
         if entry.refused or entry.custom_id is None:
             refused = entry.refused or "it was not prepared"
             return analysis.Analysis(number, entry.name, request, error=refused, failed_at=analysis.INPUT)
-        kept = self.store.get(entry.custom_id)
+        kept = self.store.get(entry.custom_id, json.loads if pixels else _without_pixels)
         if kept is not None:
             stored = analysis.Analysis.from_json(kept)
             return dataclasses.replace(stored, number=number, from_store=True)
@@ -650,11 +705,82 @@ class StoredCampaign:
         error = clean(str(said)) if said else NOT_IMPORTED
         return analysis.Analysis(number, entry.name, request, error=error, failed_at=analysis.SERVICE)
 
+    def _map(self, function: Callable[..., analysis.Analysis], numbers: Sequence[int]) -> Iterator[analysis.Analysis]:
+        if len(numbers) < self.POOLED:
+            yield from (function(number, self) for number in numbers)
+            return
+        yield from _in_order(self.workers, function, numbers, (str(self.store.path), str(self.folder)))
+
+    def _thumbnails(self) -> Iterator[bytes | None]:
+        """Each entry's thumbnail from the facts files, read along in the manifest's order (the order the shards
+        hold the requests in); ``None`` for an entry without a request, or from a folder prepared without them."""
+        facts: TextIO | None = None
+        shard = None
+        try:
+            for entry in self.entries:
+                if entry.shard is None or entry.custom_id is None:
+                    yield None
+                    continue
+                if entry.shard != shard:
+                    if facts is not None:
+                        facts.close()
+                    shard, facts = entry.shard, (self.folder / facts_name(entry.shard)).open(encoding="utf-8")
+                assert facts is not None
+                line = json.loads(facts.readline() or "{}")
+                small = line.get("thumbnail") if line.get("custom_id") == entry.custom_id else None
+                yield base64.b64decode(small) if small else None
+        finally:
+            if facts is not None:
+                facts.close()
+
+
+_OPENED: dict[tuple[str, str], StoredCampaign] = {}
+"""The campaign each worker process reads from, opened once."""
+
+
+def _campaign(where: StoredCampaign | tuple[str, str]) -> StoredCampaign:
+    if isinstance(where, StoredCampaign):
+        return where
+    if where not in _OPENED:
+        _OPENED[where] = StoredCampaign(SqliteStore(Path(where[0]), readonly=True), Path(where[1]))
+    return _OPENED[where]
+
+
+def _described(number: int, where: StoredCampaign | tuple[str, str]) -> analysis.Analysis:
+    """Photo ``number`` without its pixels, its reply read (in a worker process: the reading is most of the work)."""
+    result = _campaign(where).result(number, pixels=False)
+    _ = result.parsed  # read here, cached with the result
+    return result
+
+
+def _displayed(number: int, where: StoredCampaign | tuple[str, str]) -> analysis.Analysis:
+    result = _campaign(where).result(number).for_display()
+    _ = result.parsed
+    return result
+
+
+_PIXELS = '"data": "'
+
+
+def _without_pixels(text: str) -> Any:
+    """A stored value parsed without the base64 of its images (nearly all of its megabyte), each ``data`` left
+    empty; the stored text is ``json.dumps``', in which no escaped text can spell ``"data": "``."""
+    parts, start = [], 0
+    found = text.find(_PIXELS)
+    while found >= 0:
+        begin = found + len(_PIXELS)
+        parts.append(text[start:begin])
+        start = text.index('"', begin)
+        found = text.find(_PIXELS, start)
+    parts.append(text[start:])
+    return json.loads("".join(parts))
+
 
 class _SentImages:
-    """The preparation of an entry as it was sent, from its shard: the facts file gives the source, metadata and
-    notes, the request line the exact pixels. One shard's index is held at a time (the offset of each request line,
-    and its facts), so that a campaign of any size is imported in the same memory."""
+    """The images of an entry as they were sent, from its shard: the facts file gives the source, metadata and
+    notes, the request line the exact pixels (as base64, as it carries them). One shard's index is held at a time
+    (the offset of each request line, and its facts), so that a campaign of any size is imported in the same
+    memory."""
 
     _ID = re.compile(rb'"custom_id":"([^"]+)"')
 
@@ -664,21 +790,19 @@ class _SentImages:
         self.offsets: dict[str, int] = {}
         self.facts: dict[str, dict[str, Any]] = {}
 
-    def preparation(self, entry: Entry) -> Preparation:
+    def images(self, entry: Entry) -> tuple[Preparation, list[str]]:
+        """The preparation of ``entry`` without its pixels, and the pixels of each image, base64."""
         assert entry.shard is not None and entry.custom_id is not None
         if entry.shard != self.shard:
             self._index(entry.shard)
         with (self.folder / entry.shard).open("rb") as requests:
             requests.seek(self.offsets[entry.custom_id])
-            body = json.loads(requests.readline())["body"]
-        pixels = [
-            part["image_url"]["url"].split(",", 1)[1]
-            for part in body["messages"][-1]["content"]
-            if part.get("type") == "image_url"
-        ]
-        facts = self.facts[entry.custom_id]
-        images = [{**image, "data": data} for image, data in zip(facts["images"], pixels, strict=True)]
-        return Preparation.from_json({**facts, "images": images})
+            line = requests.readline()
+        pixels = list(_pixels(line))
+        facts = Preparation.from_json(self.facts[entry.custom_id])
+        if len(pixels) != len(facts.images):
+            raise CampaignError(f"'{entry.shard}' does not hold the images of {entry.name}; prepare again.")
+        return facts, pixels
 
     def _index(self, shard: str) -> None:
         self.offsets, self.facts, self.shard = {}, {}, shard
@@ -693,6 +817,21 @@ class _SentImages:
             for text in facts:
                 line = json.loads(text)
                 self.facts[line["custom_id"]] = line["preparation"]
+
+
+_IMAGE_URL = b'"url":"data:'
+
+
+def _pixels(line: bytes) -> Iterator[str]:
+    """The base64 of each image of a request line as ``request_line`` writes it (``"url":"data:...;base64,..."``;
+    no text of the line can spell that, its quotes being escaped), found by search rather than parsed: a line is a
+    megabyte, nearly all of it pixels."""
+    start = line.find(_IMAGE_URL)
+    while start >= 0:
+        begin = line.index(b";base64,", start) + len(b";base64,")
+        end = line.index(b'"', begin)
+        yield line[begin:end].decode("ascii")
+        start = line.find(_IMAGE_URL, end)
 
 
 def _result_lines(paths: Sequence[Path], refused: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:

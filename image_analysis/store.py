@@ -32,7 +32,7 @@ import sqlite3
 import stat
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,17 +123,19 @@ class SqliteStore:
 
     # -- reading and writing
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The value kept under ``key``; ``None`` when there is none, or when it cannot be read (``unreadable``)."""
+    def get(self, key: str, read: Callable[[str], Any] = json.loads) -> dict[str, Any] | None:
+        """The value kept under ``key``; ``None`` when there is none, or when it cannot be read (``unreadable``).
+        ``read`` parses the stored JSON text (one that leaves parts out, say)."""
         try:
             with self._connection() as connection:
                 row = connection.execute("SELECT value FROM results WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error as error:
             raise StoreError(f"Cannot read the result store '{self.path}': {error}.") from None
         if row is None:
-            return self._pending.get(key)
+            pending = self._pending.get(key)
+            return None if pending is None else read(json.dumps(pending))
         try:
-            value = json.loads(row[0])
+            value = read(row[0])
         except (ValueError, TypeError):
             value = None
         if not isinstance(value, dict):
@@ -149,6 +151,25 @@ class SqliteStore:
         except sqlite3.Error as error:
             self._failing = True  # the rest of this run goes straight to the journal: one wait, not one a photo
             self._journal(key, text, error)
+
+    def put_many(self, items: Sequence[tuple[str, str]]) -> None:
+        """Keep several values, each given as its JSON text, in one transaction (an import's: one commit a value
+        would cost more than the values); a store that cannot take them journals each, as ``put`` does."""
+        if not items:
+            return
+        try:
+            if self.readonly:
+                raise sqlite3.OperationalError(self.degraded or "the store was opened read-only")
+            stored_at = datetime.now(UTC).isoformat(timespec="seconds")
+            with self._connection() as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                rows = [(key, text, stored_at) for key, text in items]
+                connection.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", rows)
+                connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            self._failing = True
+            for key, text in items:
+                self._journal(key, text, error)
 
     def keys(self) -> list[str]:
         with self._connection() as connection:

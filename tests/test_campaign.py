@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import docx
 import pytest
 from mistral_common.protocol.instruct.request import ChatCompletionRequest
 from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
@@ -23,6 +24,7 @@ from werkzeug import Response
 from image_analysis import analysis, campaign
 from image_analysis.errors import ServiceUnreachableError
 from image_analysis.presets import AnalysisRequest, Preset
+from image_analysis.review_workbook import read_review_workbook
 from image_analysis.store import SqliteStore
 from scripts.make_drawing_set import make_set
 from tests.conftest import REPO, completion_body, shared_image_path
@@ -352,7 +354,7 @@ class FakeBatchServer:
         return Response(json.dumps(value), content_type="application/json")
 
 
-def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import(survey, tmp_path, httpserver):
+def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import_report(survey, tmp_path, httpserver):
     batch_api = FakeBatchServer(httpserver, json.dumps(LONG_REPLIES["crack_concrete_ozgenel_b.png"]))
     env = {"OPENAI_BASE_URL": batch_api.base_url, "OPENAI_API_KEY": "sk-test", "VISION_MAX_RETRIES": "0"}
     out, store = tmp_path / "campaign", tmp_path / "results.sqlite"
@@ -380,6 +382,18 @@ def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import(
     kept = SqliteStore(store)
     described = [analysis.Analysis.from_json(kept.get(a["custom_id"])) for a in answers if a["error"] is None]
     assert all(result.parsed.findings.element for result in described)
+
+    book, word = tmp_path / "campaign.xlsx", tmp_path / "campaign.docx"
+    reported = cli(
+        "campaign", "report", "--store", str(store), "--manifest", str(out), "--photos-from", "3",
+        "--xlsx", str(book), "--docx", str(word),
+    )  # fmt: skip
+    assert reported.returncode == 0, reported.stderr
+    assert "3 photos; 2 with a finding scored 3\u00a0(fair, sufficient) or worse get an entry" in reported.stderr
+    workbook = read_review_workbook(book.read_bytes())
+    assert [photo.error for photo in workbook.photos].count("") == 2, "the failed request keeps its message"
+    text = "\n".join(paragraph.text for paragraph in docx.Document(str(word)).paragraphs)
+    assert "3 photos · " in text and "1 without a description" in text
 
 
 def test_a_server_without_a_batch_api_says_what_to_use_instead(survey, tmp_path, httpserver):

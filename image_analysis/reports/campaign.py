@@ -2,19 +2,20 @@
 
 One pass over every result counts the cover and the condition summary (``document.Tally``), streams every photo
 into the findings workbook and the CSV, and notes which photos have a finding scored ``worst_from`` or worse; those
-photos alone are read again, as display copies, for the entries of the Word and HTML reports::
+photos alone are read again, as display copies, for the entries of the Word and HTML reports. The results are
+read in worker processes (one per core), without their pixels; the thumbnails were made by ``campaign prepare``::
 
     results ──> Tally ───────────────┐
             ├─> WorkbookWriter ──> .xlsx (every photo, every finding)
             ├─> findings_lines ──> .csv  (every photo, every finding)
-            └─> photos to show ──> result(number).for_display() ──> document.build_campaign ──> Word, HTML
+            └─> photos to show ──> shown(numbers): display copies ──> document.build_campaign ──> Word, HTML
 
 A writer that fails is reported and dropped; the others go on (``failures``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -31,11 +32,15 @@ if TYPE_CHECKING:
 
 
 class Results(Protocol):
-    """A campaign's results: every one in order, and one by its number (``campaign.StoredCampaign``)."""
+    """A campaign's results (``campaign.StoredCampaign``)."""
 
-    def __iter__(self) -> Iterator[Analysis]: ...
+    def photos(self) -> Iterator[tuple[Analysis, bytes | None]]:
+        """Every result in order, without its pixels, with its thumbnail (JPEG) when there is one."""
+        ...
 
-    def result(self, number: int) -> Analysis: ...
+    def shown(self, numbers: Sequence[int]) -> Iterator[Analysis]:
+        """The results ``numbers`` with a display copy each, for the entries."""
+        ...
 
 
 def default_threshold(scale: ScaleDefinition) -> str:
@@ -79,7 +84,7 @@ def campaign_report(
     worst = scale.rank(worst_from)
     shown: list[int] = []
     pending = 0
-    for count, result in enumerate(results, start=1):
+    for count, (result, picture) in enumerate(results.photos(), start=1):
         tally.add(result)
         pending += result.error == NOT_IMPORTED
         rows = review.for_photo(result.number) if result.number in review.reviewed_photos else ai_findings([result])
@@ -87,7 +92,7 @@ def campaign_report(
             shown.append(result.number)
         for what, writer in list(writers.items()):
             try:
-                writer.add(result)
+                writer.add(result, picture)
             except Exception as error:  # noqa: BLE001 - one output's failure must not cost the others
                 failures.append((what, error))
                 del writers[what]
@@ -100,13 +105,13 @@ def campaign_report(
             writer.finish(status)
         except Exception as error:  # noqa: BLE001 - reported, and the other outputs are still written
             failures.append((what, error))
-    entries = [results.result(number).for_display() for number in shown]
+    entries = list(results.shown(shown))
     report = document.build_campaign(totals, entries, worst_from, scale, review, title, pending=pending)
     return CampaignReport(report, len(shown), tuple(failures))
 
 
 class _Writer(Protocol):
-    def add(self, result: Analysis) -> None: ...
+    def add(self, result: Analysis, picture: bytes | None) -> None: ...
 
     def finish(self, status: str) -> None: ...
 
@@ -115,8 +120,8 @@ class _Workbook:
     def __init__(self, writer: WorkbookWriter, target: IO[bytes]) -> None:
         self.writer, self.target = writer, target
 
-    def add(self, result: Analysis) -> None:
-        self.writer.add(result)
+    def add(self, result: Analysis, picture: bytes | None) -> None:
+        self.writer.add(result, picture)
 
     def finish(self, status: str) -> None:
         self.writer.save(self.target, status)
@@ -127,7 +132,7 @@ class _Csv:
         self.target, self.review = target, review
         self.writer = CsvWriter(target, CSV_COLUMNS)
 
-    def add(self, result: Analysis) -> None:
+    def add(self, result: Analysis, picture: bytes | None) -> None:
         self.writer.rows(findings_lines(result, self.review))
 
     def finish(self, status: str) -> None:

@@ -305,13 +305,13 @@ class _Writer:
         widths = widths or self.widths(table)
         word = layout.styled_table(self.document, [column.label for column in table.columns], widths)
         for index, values in enumerate(table.rows):
-            layout.add_row(word, [clean(cell) for cell in values])
+            cells = layout.add_row(word, [clean(cell) for cell in values])
             if index < len(table.marks) and table.marks[index] == "unreviewed":
-                for cell in word.rows[-1].cells:
+                for cell in cells:
                     layout.shade(cell._tc, UNREVIEWED_FILL)
         if keep_first:
-            for row in word.rows[:keep_first]:
-                for cell in row.cells:
+            for row in list(word.rows)[:keep_first]:
+                for cell in layout.row_cells(word, row):
                     layout.keep_with_next(cell.paragraphs)
 
     def _field_widths(self, fields: Sequence[Field]) -> list[float]:
@@ -330,8 +330,10 @@ class _Writer:
         sourced = len(widths) == 3
         table = layout.styled_table(self.document, ["Field", "Value", "Source"] if sourced else None, widths)
         for field in fields:
-            layout.add_row(table, [clean(field.label), clean(field.value or "—"), *([field.source] if sourced else [])])
-            layout.shade(table.rows[-1].cells[0]._tc, layout.HEADER_FILL)
+            cells = layout.add_row(
+                table, [clean(field.label), clean(field.value or "—"), *([field.source] if sourced else [])]
+            )
+            layout.shade(cells[0]._tc, layout.HEADER_FILL)
         layout.keep_table_together(table)
 
     def heading(self, text: str, level: int) -> Paragraph:

@@ -17,7 +17,7 @@ from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt, RGBColor
-from docx.table import Table
+from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
 
 from image_analysis.reports import measure
@@ -84,20 +84,20 @@ def styled_table(document: DocumentType, header: Sequence[str] | None, widths: S
     for column, width in zip(table.columns, widths, strict=True):
         column.width = Pt(width)
     if header:
-        add_row(table, header, bold=True)
-        row = table.rows[0]
-        _row_property(row._tr, "w:tblHeader")
-        for cell in row.cells:
+        cells = add_row(table, header, bold=True)
+        _row_property(table.rows[0]._tr, "w:tblHeader")
+        for cell in cells:
             shade(cell._tc, HEADER_FILL)
     return table
 
 
-def add_row(table: Table, values: Sequence[str], bold: bool = False) -> None:
-    """A row that stays whole on one page, in the table's font size and column widths."""
+def add_row(table: Table, values: Sequence[str], bold: bool = False) -> list[_Cell]:
+    """A row that stays whole on one page, in the table's font size and column widths (each cell is given its
+    column's width as it is made); returns its cells."""
     row = table.add_row()
     _row_property(row._tr, "w:cantSplit")
-    for cell, column, value in zip(row.cells, table.columns, values, strict=True):
-        cell.width = column.width
+    cells = row_cells(table, row)
+    for cell, value in zip(cells, values, strict=True):
         paragraph = cell.paragraphs[0]
         paragraph.paragraph_format.space_after = Pt(0)
         run = paragraph.add_run()
@@ -105,6 +105,13 @@ def add_row(table: Table, values: Sequence[str], bold: bool = False) -> None:
         run.font.size = TABLE_FONT
         if bold:
             run.bold = True
+    return cells
+
+
+def row_cells(table: Table, row: _Row) -> list[_Cell]:
+    """The cells of ``row``, from its own elements: python-docx's ``row.cells`` lays out the whole table's grid
+    each time it is asked, which makes a long table (a campaign's summary) quadratic."""
+    return [_Cell(tc, table) for tc in row._tr.tc_lst]
 
 
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
@@ -124,7 +131,7 @@ def keep_together_from(document: DocumentType, start: int) -> None:
     """Everything added to the body since its ``start``-th element stays on one page where it fits: every
     paragraph, also inside tables, keeps with the next, except the last."""
     paragraphs = []
-    for element in list(document.element.body)[start:]:
+    for element in document.element.body[start:]:  # the tail alone (a proxy for every element is slow)
         paragraphs += [Paragraph(p, document) for p in element.iter(qn("w:p"))]
     keep_with_next(paragraphs[:-1])
 
@@ -151,11 +158,11 @@ def keep_with_next(paragraphs: Sequence[Paragraph]) -> None:
 
 def keep_table_together(table: Table) -> None:
     """Every paragraph in the table keeps with the next, so a short table moves to the next page whole."""
-    rows = table.rows
+    rows = list(table.rows)
     for index, row in enumerate(rows):
         _row_property(row._tr, "w:cantSplit")
         if index < len(rows) - 1:
-            for cell in row.cells:
+            for cell in row_cells(table, row):
                 keep_with_next(cell.paragraphs)
 
 

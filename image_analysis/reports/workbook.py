@@ -26,9 +26,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
-from PIL import Image
 
 from image_analysis.analysis import Analysis
+from image_analysis.imaging.encode import thumbnail
 from image_analysis.presets import ScaleDefinition
 from image_analysis.reports.document import photo_facts
 from image_analysis.review import (
@@ -78,8 +78,6 @@ WIDTHS = {
 }
 """Column widths in characters of the Findings sheet."""
 PHOTO_WIDTHS = {"photo": 7, "file": 26, "image": 22, "summary": 50, "condition_rationale": 40, "cannot_tell": 30}
-THUMBNAIL = 150
-"""Long side, in pixels, of a photo's thumbnail on the Photos sheet."""
 VALIDATED_ROWS = 2_000
 """Rows down to which the lists apply, so that rows the inspector adds get them too."""
 HEADER_FILL = PatternFill("solid", fgColor="DDE3EA")
@@ -135,16 +133,17 @@ class WorkbookWriter:
         self.ai_rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # the AI record follows its digest
         self.digest = AiRecordDigest(scale.name if scale else "")
 
-    def add(self, result: Analysis) -> None:
+    def add(self, result: Analysis, picture: bytes | None = None) -> None:
         """Write one photo's rows: the reviewed ones (and those deleted, marked so) where reviewed, the AI's
-        otherwise; its Photos row; its AI record (kept aside until ``save``, below the record's digest)."""
+        otherwise; its Photos row with its thumbnail (``picture``, a JPEG, when made already; else made from the
+        result's image); its AI record (kept aside until ``save``, below the record's digest)."""
         if result.number in self.reviewed:
             rows = [*self.review.for_photo(result.number), *self.review.deleted_from(result.number)]
         else:
             rows = ai_findings([result])
         for finding in rows:
             self._finding(finding)
-        self._photo(result)
+        self._photo(result, picture if picture is not None else _thumbnail(result))
         for row in ai_record([result]):
             self.digest.add(row)
             self.ai_rows.write(json.dumps(row) + "\n")
@@ -241,7 +240,7 @@ class WorkbookWriter:
         self.lists.sheet_state = "hidden"
         self.lists.protection.sheet = True
 
-    def _photo(self, result: Analysis) -> None:
+    def _photo(self, result: Analysis, picture: bytes | None) -> None:
         names = self.photo_names
         metadata = result.preparation.metadata if result.preparation else None
         facts = {fact.label: fact.value for fact in photo_facts(metadata)} if metadata else {}
@@ -257,11 +256,12 @@ class WorkbookWriter:
         self.rows[PHOTOS] += 1
         row = self.rows[PHOTOS]
         text = _height([values.get(name, "") for name in names], [PHOTO_WIDTHS.get(name, 16) for name in names])
-        thumbnail = _thumbnail(result)
-        if thumbnail is not None:
-            self.photos.add_image(thumbnail, f"{get_column_letter(names.index('image') + 1)}{row}")
-        picture = thumbnail.height * 0.75 + 6 if thumbnail is not None else 0  # points, from pixels
-        self.photos.row_dimensions[row].height = max(text, picture)
+        height = 0.0
+        if picture is not None:
+            image = SheetImage(io.BytesIO(picture))
+            self.photos.add_image(image, f"{get_column_letter(names.index('image') + 1)}{row}")
+            height = image.height * 0.75 + 6  # points, from pixels
+        self.photos.row_dimensions[row].height = max(text, height)
         self._append(self.photos, [values.get(name, "") for name in names])
 
     def _finish_photos(self) -> None:
@@ -309,12 +309,7 @@ def _height(values: Sequence[object], widths: Sequence[int]) -> float:
     return lines * LINE_POINTS + 2
 
 
-def _thumbnail(result: Analysis) -> SheetImage | None:
-    if result.preparation is None:
+def _thumbnail(result: Analysis) -> bytes | None:
+    if result.preparation is None or not result.preparation.display.data:
         return None
-    with Image.open(io.BytesIO(result.preparation.display.data)) as image:
-        image.thumbnail((THUMBNAIL, THUMBNAIL))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, "JPEG", quality=80)
-    picture = SheetImage(io.BytesIO(buffer.getvalue()))
-    return picture
+    return thumbnail(result.preparation.display.data)
