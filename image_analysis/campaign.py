@@ -41,6 +41,7 @@ from image_analysis.imaging.encode import thumbnail
 from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import DEFAULT_MAX_TOKENS
 from image_analysis.presets import AnalysisRequest
+from image_analysis.review import Review, ai_findings
 from image_analysis.safe_text import clean
 from image_analysis.store import SqliteStore
 from image_analysis.structured_output import Structured
@@ -677,17 +678,14 @@ class StoredCampaign:
         for number in range(1, len(self.entries) + 1):
             yield self.result(number)
 
-    def photos(self) -> Iterator[tuple[analysis.Analysis, bytes | None]]:
+    def photos(self, shown: Shown | None = None) -> Iterator[Photo]:
         """Every photo in order without its pixels (its reply read, its facts kept), with its thumbnail (JPEG, made
-        by ``campaign prepare``): what the cover, the summary, the workbook and the CSV need."""
+        by ``campaign prepare``) and, for a photo ``shown`` picks, a display copy for its entry: read in worker
+        processes (one per core) for a campaign of ``POOLED`` photos or more."""
         thumbnails = self._thumbnails()
         numbers = range(1, len(self.entries) + 1)
-        for result in self._map(_described, numbers):
-            yield result, next(thumbnails)
-
-    def shown(self, numbers: Sequence[int]) -> Iterator[analysis.Analysis]:
-        """The photos ``numbers`` with a display copy (``Analysis.for_display``), for the report's entries."""
-        yield from self._map(_displayed, numbers)
+        for result, display in self._map(_described, numbers, shown):
+            yield Photo(result, next(thumbnails), display)
 
     def result(self, number: int, pixels: bool = True) -> analysis.Analysis:
         """Photo ``number`` (from 1, the manifest's order) as the store keeps it; ``pixels`` ``False``: without the
@@ -705,11 +703,11 @@ class StoredCampaign:
         error = clean(str(said)) if said else NOT_IMPORTED
         return analysis.Analysis(number, entry.name, request, error=error, failed_at=analysis.SERVICE)
 
-    def _map(self, function: Callable[..., analysis.Analysis], numbers: Sequence[int]) -> Iterator[analysis.Analysis]:
+    def _map(self, function: Callable[..., _Result], numbers: Sequence[int], *args: Any) -> Iterator[_Result]:
         if len(numbers) < self.POOLED:
-            yield from (function(number, self) for number in numbers)
+            yield from (function(number, self, *args) for number in numbers)
             return
-        yield from _in_order(self.workers, function, numbers, (str(self.store.path), str(self.folder)))
+        yield from _in_order(self.workers, function, numbers, (str(self.store.path), str(self.folder)), *args)
 
     def _thumbnails(self) -> Iterator[bytes | None]:
         """Each entry's thumbnail from the facts files, read along in the manifest's order (the order the shards
@@ -746,17 +744,46 @@ def _campaign(where: StoredCampaign | tuple[str, str]) -> StoredCampaign:
     return _OPENED[where]
 
 
-def _described(number: int, where: StoredCampaign | tuple[str, str]) -> analysis.Analysis:
-    """Photo ``number`` without its pixels, its reply read (in a worker process: the reading is most of the work)."""
-    result = _campaign(where).result(number, pixels=False)
+def _described(
+    number: int, where: StoredCampaign | tuple[str, str], shown: Shown | None
+) -> tuple[analysis.Analysis, analysis.Analysis | None]:
+    """Photo ``number`` without its pixels, its reply read, and its display copy when ``shown`` picks it (in a
+    worker process: the reading and the copy are most of the work)."""
+    campaign = _campaign(where)
+    result = campaign.result(number, pixels=False)
     _ = result.parsed  # read here, cached with the result
-    return result
+    if shown is None or not shown(result):
+        return result, None
+    display = campaign.result(number).for_display()
+    _ = display.parsed
+    return result, display
 
 
-def _displayed(number: int, where: StoredCampaign | tuple[str, str]) -> analysis.Analysis:
-    result = _campaign(where).result(number).for_display()
-    _ = result.parsed
-    return result
+@dataclass(frozen=True)
+class Photo:
+    """One photo of a stored campaign as ``StoredCampaign.photos`` reads it."""
+
+    result: analysis.Analysis
+    """Without its pixels."""
+    thumbnail: bytes | None
+    display: analysis.Analysis | None = None
+    """With a display copy, for a photo the report shows."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Which photos a campaign report gives an entry: those with a finding scored ``worst_from`` or worse, as the
+    record stands (the ``review``'s findings for a photo it reviewed, the AI's otherwise)."""
+
+    worst_from: str
+    review: Review = dataclasses.field(default_factory=Review)
+
+    def __call__(self, result: analysis.Analysis) -> bool:
+        scale = result.request.scale.definition
+        reviewed = result.number in self.review.reviewed_photos
+        rows = self.review.for_photo(result.number) if reviewed else ai_findings([result])
+        worst = scale.rank(self.worst_from)
+        return any(row.defect_type and scale.rank(row.condition_score) >= worst for row in rows)
 
 
 _PIXELS = '"data": "'

@@ -3,28 +3,29 @@
 One pass over every result counts the cover and the condition summary (``document.Tally``), streams every photo
 into the findings workbook and the CSV, and notes which photos have a finding scored ``worst_from`` or worse; those
 photos alone are read again, as display copies, for the entries of the Word and HTML reports. The results are
-read in worker processes (one per core), without their pixels; the thumbnails were made by ``campaign prepare``::
+read in worker processes (one per core), without their pixels, and the display copies made there too; the
+thumbnails were made by ``campaign prepare``::
 
     results ──> Tally ───────────────┐
             ├─> WorkbookWriter ──> .xlsx (every photo, every finding)
             ├─> findings_lines ──> .csv  (every photo, every finding)
-            └─> photos to show ──> shown(numbers): display copies ──> document.build_campaign ──> Word, HTML
+            └─> photos shown (display copies) ──> document.build_campaign ──> Word, HTML
 
 A writer that fails is reported and dropped; the others go on (``failures``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
 from image_analysis.analysis import Analysis
-from image_analysis.campaign import NOT_IMPORTED
+from image_analysis.campaign import NOT_IMPORTED, Photo, Shown
 from image_analysis.presets import Preset, ScaleDefinition
 from image_analysis.reports import document
 from image_analysis.reports.findings_csv import CSV_COLUMNS, findings_lines
-from image_analysis.review import Review, ai_findings
+from image_analysis.review import Review
 from image_analysis.spreadsheet import CsvWriter
 
 if TYPE_CHECKING:
@@ -34,12 +35,9 @@ if TYPE_CHECKING:
 class Results(Protocol):
     """A campaign's results (``campaign.StoredCampaign``)."""
 
-    def photos(self) -> Iterator[tuple[Analysis, bytes | None]]:
-        """Every result in order, without its pixels, with its thumbnail (JPEG) when there is one."""
-        ...
-
-    def shown(self, numbers: Sequence[int]) -> Iterator[Analysis]:
-        """The results ``numbers`` with a display copy each, for the entries."""
+    def photos(self, shown: Shown | None = None) -> Iterator[Photo]:
+        """Every result in order, without its pixels, with its thumbnail (JPEG) when there is one, and a display
+        copy for each result ``shown`` picks."""
         ...
 
 
@@ -81,18 +79,17 @@ def campaign_report(
         writers["the findings workbook"] = _Workbook(WorkbookWriter(scale, review), workbook)
     if csv is not None:
         writers["the findings CSV"] = _Csv(csv, review)
-    worst = scale.rank(worst_from)
-    shown: list[int] = []
+    entries: list[Analysis] = []
     pending = 0
-    for count, (result, picture) in enumerate(results.photos(), start=1):
+    for count, photo in enumerate(results.photos(Shown(worst_from, review)), start=1):
+        result = photo.result
         tally.add(result)
         pending += result.error == NOT_IMPORTED
-        rows = review.for_photo(result.number) if result.number in review.reviewed_photos else ai_findings([result])
-        if any(row.defect_type and scale.rank(row.condition_score) >= worst for row in rows):
-            shown.append(result.number)
+        if photo.display is not None:
+            entries.append(photo.display)
         for what, writer in list(writers.items()):
             try:
-                writer.add(result, picture)
+                writer.add(result, photo.thumbnail)
             except Exception as error:  # noqa: BLE001 - one output's failure must not cost the others
                 failures.append((what, error))
                 del writers[what]
@@ -105,9 +102,8 @@ def campaign_report(
             writer.finish(status)
         except Exception as error:  # noqa: BLE001 - reported, and the other outputs are still written
             failures.append((what, error))
-    entries = list(results.shown(shown))
     report = document.build_campaign(totals, entries, worst_from, scale, review, title, pending=pending)
-    return CampaignReport(report, len(shown), tuple(failures))
+    return CampaignReport(report, len(entries), tuple(failures))
 
 
 class _Writer(Protocol):

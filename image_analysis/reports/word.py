@@ -17,6 +17,7 @@ from typing import Any
 from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.table import WD_ROW_HEIGHT_RULE
+from docx.oxml.shape import CT_Inline
 from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
@@ -43,8 +44,6 @@ ESTIMATE_MARGIN = 1.03
 """What an estimated height is multiplied by, to err on the side of a page break."""
 MUTED = RGBColor(0x5B, 0x67, 0x75)
 ERROR = RGBColor(0xA4, 0x26, 0x2C)
-_STYLE_IDS: dict[str, str] = {}
-"""Style ids of python-docx's default template, by name, looked up once."""
 _md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
@@ -70,6 +69,8 @@ class _Writer:
         """Points used of the current page's text height, as far as the writer can tell."""
         self.tallest = PHOTO_HEIGHT
         """How tall the current entry's picture may be (points)."""
+        self.shape_id: int | None = None
+        """The id the next picture of an entry takes."""
 
     # -- the cover, the summary, the register ---------------------------------------------------------------
 
@@ -250,8 +251,16 @@ class _Writer:
             return
         shown = preparation.display
         width, height = self.picture_size(entry)
-        self.document.add_picture(io.BytesIO(shown.data), width=Pt(width), height=Pt(height))
-        self.document.paragraphs[-1].paragraph_format.keep_with_next = True
+        paragraph = self.document.add_paragraph()  # as add_picture makes it, without listing every paragraph after
+        part = self.document.part
+        relation, image = part.get_or_add_image(io.BytesIO(shown.data))
+        cx, cy = image.scaled_dimensions(Pt(width), Pt(height))
+        if self.shape_id is None:
+            self.shape_id = part.next_id  # python-docx scans the whole document for it: once, not once a picture
+        inline = CT_Inline.new_pic_inline(self.shape_id, relation, image.filename, cx, cy)
+        self.shape_id += 1
+        paragraph.add_run()._r.add_drawing(inline)
+        paragraph.paragraph_format.keep_with_next = True
 
     def picture_size(self, entry: Entry) -> tuple[float, float]:
         shown = entry.preparation.display  # type: ignore[union-attr]
@@ -337,7 +346,8 @@ class _Writer:
         layout.keep_table_together(table)
 
     def heading(self, text: str, level: int) -> Paragraph:
-        return self.document.add_heading(clean(text), level=level)
+        """A heading as ``add_heading`` makes it (``Title`` at level 0), its style set by its id."""
+        return _paragraph(self.document, text, "Title" if level == 0 else f"Heading {level}")
 
     def listing(self, listing: Listing) -> None:
         if not listing.items:
@@ -432,13 +442,10 @@ def _muted(paragraph: Paragraph, size: float) -> None:
 
 
 def _paragraph(document: DocumentType, text: str = "", style: str | None = None) -> Paragraph:
-    """A paragraph of clean text; the style is set by its id, because python-docx's lookup by name scans every
-    style each time (seconds for a reply with thousands of list items)."""
+    """A paragraph of clean text; the style is set by its id (``layout.style_id``)."""
     paragraph = document.add_paragraph()
     if style:
-        if style not in _STYLE_IDS:
-            _STYLE_IDS[style] = document.styles[style].style_id
-        paragraph._p.style = _STYLE_IDS[style]
+        paragraph._p.style = layout.style_id(document, style)
     if text:
         paragraph.add_run(clean(text))
     return paragraph

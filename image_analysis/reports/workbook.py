@@ -80,6 +80,8 @@ WIDTHS = {
 PHOTO_WIDTHS = {"photo": 7, "file": 26, "image": 22, "summary": 50, "condition_rationale": 40, "cannot_tell": 30}
 VALIDATED_ROWS = 2_000
 """Rows down to which the lists apply, so that rows the inspector adds get them too."""
+CELL_CHARACTERS = 32_767
+"""The most a spreadsheet cell holds (Excel's limit, which openpyxl keeps)."""
 HEADER_FILL = PatternFill("solid", fgColor="DDE3EA")
 UNREVIEWED_FILL = PatternFill("solid", fgColor="FFF4D6")
 TOP = Alignment(vertical="top", wrap_text=True)
@@ -166,7 +168,10 @@ class WorkbookWriter:
     def _cell(self, sheet: WriteOnlyWorksheet, value: object, style: str | None = TEXT.name) -> WriteOnlyCell:
         """A text cell: never a number, a date or a formula, whatever the text is (``style`` ``None``: unstyled,
         for the hidden sheets). A named style is looked up once and copied into each cell, several times faster."""
-        cell = WriteOnlyCell(sheet, "" if value is None else clean(str(value)))  # no control character either
+        cell = WriteOnlyCell(sheet)
+        # the text set as the string it is, not through openpyxl's guessing (a formula from "=...", an error from
+        # "#N/A"): no control character (``clean``), at most a cell's 32,767 characters, as ``check_string`` keeps
+        cell._value = "" if value is None else clean(str(value))[:CELL_CHARACTERS]
         cell.data_type = "s"
         if style is not None:
             if style not in self._styles:
