@@ -27,7 +27,7 @@ from image_analysis.findings import InspectionFindings, ParsedReply, parse_reply
 from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import parse_pages
 from image_analysis.imaging.prepare import prepare_image
-from image_analysis.imaging.prepared import Preparation
+from image_analysis.imaging.prepared import Preparation, ShownImage
 from image_analysis.model import Description, ServiceSettings
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
@@ -152,11 +152,11 @@ class Analysis:
             not_kept=data.get("not_kept"),
         )
 
-    def for_display(self) -> Analysis:
+    def for_display(self, shown: ShownImage | None = None) -> Analysis:
         """The same result carrying a display copy instead of the sent pixels (``Preparation.for_display``)."""
         if self.preparation is None or not self.preparation.exact:
             return self
-        return dataclasses.replace(self, preparation=self.preparation.for_display())
+        return dataclasses.replace(self, preparation=self.preparation.for_display(shown))
 
     @cached_property
     def parsed(self) -> ParsedReply:

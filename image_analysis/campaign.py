@@ -38,7 +38,7 @@ from image_analysis import analysis, model
 from image_analysis.errors import AnalysisError, InputError
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.encode import thumbnail
-from image_analysis.imaging.prepared import Preparation
+from image_analysis.imaging.prepared import Preparation, reduced_copy
 from image_analysis.model import DEFAULT_MAX_TOKENS
 from image_analysis.presets import AnalysisRequest
 from image_analysis.review import Review, ai_findings
@@ -754,9 +754,17 @@ def _described(
     _ = result.parsed  # read here, cached with the result
     if shown is None or not shown(result):
         return result, None
-    display = campaign.result(number).for_display()
+    full = campaign.result(number)
+    copy = reduced_copy(full.preparation.images[0], ENTRY_SIDE) if full.preparation else None
+    display = full.for_display(copy)
     _ = display.parsed
     return result, display
+
+
+ENTRY_SIDE = 768
+"""A campaign entry's picture has a long side of this many pixels or more: the photo sent decoded at a reduced scale
+(1540 px at half), 120 ppi across a Word page's text width; a fifth of the cost of the display copy, for a report
+with a thousand entries."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from image_analysis.imaging import pdf
-from image_analysis.imaging.encode import save_pixels
+from image_analysis.imaging.encode import reduced_jpeg, save_pixels
 from image_analysis.imaging.kinds import ROLE_IMAGE, ImageKind
 from image_analysis.imaging.metadata import PhotoMetadata
 
@@ -141,15 +141,16 @@ class Preparation:
         """The image to show: the display copy, or the first image sent."""
         return self.shown or self.images[0]
 
-    def for_display(self) -> Preparation:
+    def for_display(self, shown: ShownImage | None = None) -> Preparation:
         """The same facts with a small display copy instead of the sent pixels: what the VIKTOR app caches, stores
-        and puts on its pages (a phone photo: ~100 kB instead of ~450 kB, tiles not carried)."""
+        and puts on its pages (a phone photo: ~100 kB instead of ~450 kB, tiles not carried); ``shown``: a copy
+        made already (``reduced_copy``)."""
         if not self.exact:
             return self
         return dataclasses.replace(
             self,
             images=tuple(dataclasses.replace(image, data=b"", sent=len(image.data)) for image in self.images),
-            shown=display_copy(self.images[0], self.kind),
+            shown=shown or display_copy(self.images[0], self.kind),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -216,6 +217,13 @@ class Preparation:
             text=None if data.get("text") is None else tuple(pdf.TextSegment(*row) for row in data["text"]),
             shown=None if not shown else ShownImage(**{**shown, "data": base64.b64decode(shown["data"])}),
         )
+
+
+def reduced_copy(image: PreparedImage, at_least: int) -> ShownImage | None:
+    """A display copy of a sent JPEG decoded at a reduced scale with a long side of ``at_least`` px or more, not
+    resampled (``encode.reduced_jpeg``): a campaign's entries, a thousand at a time; ``None`` when there is none."""
+    reduced = reduced_jpeg(image.data, at_least)
+    return None if reduced is None else ShownImage("image/jpeg", reduced[1], reduced[2], reduced[0])
 
 
 def display_copy(image: PreparedImage, kind: ImageKind) -> ShownImage:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -251,7 +252,7 @@ class _Writer:
             return
         shown = preparation.display
         width, height = self.picture_size(entry)
-        paragraph = self.document.add_paragraph()  # as add_picture makes it, without listing every paragraph after
+        paragraph = layout.add_paragraph(self.document)  # as add_picture makes it, without listing every paragraph
         part = self.document.part
         relation, image = part.get_or_add_image(io.BytesIO(shown.data))
         cx, cy = image.scaled_dimensions(Pt(width), Pt(height))
@@ -443,12 +444,19 @@ def _muted(paragraph: Paragraph, size: float) -> None:
 
 def _paragraph(document: DocumentType, text: str = "", style: str | None = None) -> Paragraph:
     """A paragraph of clean text; the style is set by its id (``layout.style_id``)."""
-    paragraph = document.add_paragraph()
+    paragraph = layout.add_paragraph(document)
     if style:
         paragraph._p.style = layout.style_id(document, style)
     if text:
-        paragraph.add_run(clean(text))
+        text = clean(text)
+        if _BREAKS.search(text):
+            paragraph.add_run(text)  # python-docx makes a break of each newline and a tab of each tab
+        else:
+            paragraph.add_run()._r.add_t(text)  # the same run, without its character-by-character walk
     return paragraph
+
+
+_BREAKS = re.compile(r"[\t\n\r]")
 
 
 def _markdown(document: DocumentType, text: str) -> None:

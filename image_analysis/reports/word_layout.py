@@ -17,6 +17,8 @@ from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.oxml.table import CT_Tbl
+from docx.section import Section
 from docx.shared import Emu, Length, Mm, Pt, RGBColor
 from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
@@ -75,7 +77,7 @@ def styled_table(document: DocumentType, header: Sequence[str] | None, widths: S
     """A grid table with columns ``widths`` (points) whose first row (when ``header`` is given) is shaded, bold and
     repeated on each page; no row of it is ever split across pages. The widths are fixed: Word and LibreOffice
     lay it out alike."""
-    table = document.add_table(rows=0, cols=len(widths))
+    table = add_table(document, len(widths))
     table._tbl.tblStyle_val = style_id(document, "Table Grid")
     table.autofit = False
     properties = table._tbl.tblPr
@@ -227,7 +229,7 @@ def page_setup(document: DocumentType, paper: str = "A4") -> None:
 
 def new_section(document: DocumentType, landscape: bool) -> None:
     """Start a new page in the other orientation (the footer carries on)."""
-    previous = document.sections[-1]
+    previous = current_section(document)
     width, height = _length(previous.page_width), _length(previous.page_height)
     section = document.add_section(WD_SECTION.NEW_PAGE)
     short, long = (Emu(side) for side in sorted((width, height)))
@@ -237,13 +239,47 @@ def new_section(document: DocumentType, landscape: bool) -> None:
 
 def text_width(document: DocumentType) -> float:
     """Points between the margins of the current section."""
-    section = document.sections[-1]
-    return (_length(section.page_width) - _length(section.left_margin) - _length(section.right_margin)) / 12700
+    return _text_width(document) / 12700
+
+
+def _text_width(document: DocumentType) -> int:
+    section = current_section(document)
+    return _length(section.page_width) - _length(section.left_margin) - _length(section.right_margin)
 
 
 def text_height(document: DocumentType) -> float:
-    section = document.sections[-1]
+    section = current_section(document)
     return (_length(section.page_height) - _length(section.top_margin) - _length(section.bottom_margin)) / 12700
+
+
+def current_section(document: DocumentType) -> Section:
+    """The section being written: the body's closing ``w:sectPr``, taken as its last element (python-docx's
+    ``sections[-1]`` searches the whole document for every section each time)."""
+    return Section(_closing_section(document), document.part)
+
+
+def _closing_section(document: DocumentType) -> Any:
+    last = document.element.body[-1]
+    return last if last.tag == _SECTION else document.element.body.get_or_add_sectPr()
+
+
+def add_paragraph(document: DocumentType) -> Paragraph:
+    """An empty paragraph at the end of the body, as ``document.add_paragraph()`` adds it but without python-docx's
+    search for the body's closing section, which grows with the document (a campaign's thousand entries)."""
+    paragraph = OxmlElement("w:p")
+    _closing_section(document).addprevious(paragraph)
+    return Paragraph(paragraph, document._body)
+
+
+def add_table(document: DocumentType, columns: int) -> Table:
+    """A table of no rows and ``columns`` equal columns across the text width, as ``document.add_table`` adds it
+    (Word's grid, no style), at the end of the body without a search for its closing section."""
+    table = CT_Tbl.new_tbl(0, columns, Emu(_text_width(document)))
+    _closing_section(document).addprevious(table)
+    return Table(table, document._body)
+
+
+_SECTION = qn("w:sectPr")
 
 
 def _length(value: int | None) -> int:
