@@ -4,7 +4,8 @@ engine runs (the OpenAI Batch API, vLLM's ``run_batch``, Mistral's batch API; ``
 ``prepare_campaign`` walks the inputs, prepares every image in worker processes (one per core by default, each
 upload within its own budget), and writes ``requests-0001.jsonl``, ``requests-0002.jsonl``, ... each under
 ``MAX_LINES`` lines and ``MAX_SHARD_BYTES`` bytes, and ``manifest.json``: every input with its size, hash,
-``custom_id`` (the store's record key, so that results import into the store as a live run keeps them) and shard, or
+``custom_id`` (short, as every engine takes it), ``record`` (the store's key for its result, so that results import
+into the store as a live run keeps them) and shard, or
 why it was refused. A shard is written as ``.part`` and renamed when complete, and the manifest is replaced after
 each one: killed and run again, the work resumes after the last complete shard.
 
@@ -53,7 +54,7 @@ MAX_SHARD_BYTES = 190_000_000
 """Bytes a shard holds at most: under OpenAI's 200 MB a file (vLLM and Mistral take more)."""
 MANIFEST = "manifest.json"
 CHAT_URL = "/v1/chat/completions"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 _Result = TypeVar("_Result")
 
 
@@ -70,6 +71,10 @@ class Entry:
     sha256: str
     page: int | None = None
     custom_id: str | None = None
+    """The request's id in the shards and the answers: ``ID_PREFIX`` and 40 hex digits of the record key's hash,
+    within the 64 characters of ``[A-Za-z0-9_-]`` the strictest engines take (the record key is 136)."""
+    record: str | None = None
+    """The store's key for the result (``analysis.record_key``)."""
     shard: str | None = None
     refused: str | None = None
 
@@ -158,9 +163,19 @@ def prepare_file(path: str, settings: Settings) -> list[Made]:
         prompt = analysis.prompt_for(preparation, settings.request)
         level = Structured(settings.structured)
         body = model.request_body(prompt, preparation.images, settings.model, settings.max_tokens, level)
-        entry = Entry(path, size, digest, page, custom_id=key)
-        made.append((entry, request_line(key, body, settings.format), facts_line(key, preparation)))
+        custom_id = request_id(key)
+        entry = Entry(path, size, digest, page, custom_id=custom_id, record=key)
+        made.append((entry, request_line(custom_id, body, settings.format), facts_line(custom_id, preparation)))
     return made
+
+
+ID_PREFIX = "ia-"
+
+
+def request_id(record: str) -> str:
+    """A request's ``custom_id`` for the result kept under ``record``: the same input and choices give the same id
+    (a resumed run, a second import), and no two results share one."""
+    return ID_PREFIX + hashlib.sha256(record.encode("utf-8")).hexdigest()[:40]
 
 
 def facts_line(custom_id: str, preparation: Preparation) -> str:
@@ -566,7 +581,7 @@ def _send_all(
 
 
 ERROR_KEY = "campaign-error:"
-"""A failed request's answer is kept under this prefix and its ``custom_id``, never under the record key: a live run
+"""A failed request's answer is kept under this prefix and its record key, never under the record key alone: a live run
 of the same photo is not served a failure from the store."""
 
 
@@ -585,7 +600,8 @@ IMPORT_BATCH = 50
 
 
 def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> ImportSummary:
-    """Every answer line of ``paths`` (any engine's batch output) into ``store`` under its ``custom_id``, read and
+    """Every answer line of ``paths`` (any engine's batch output) into ``store`` under its record key (the manifest
+    maps each ``custom_id`` to one), read and
     salvaged as a live reply is, beside exactly the image it was about: the pixels from the request shard, the facts
     from the shard's facts file, nothing decoded again. An error line is kept with its message under ``ERROR_KEY``;
     a line whose ``custom_id`` the manifest of ``folder`` does not know is refused, named; an answer already in the
@@ -608,26 +624,27 @@ def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> I
             refused.append(f"{where}: custom_id {str(custom_id)[:80]!r} is not in {folder / MANIFEST}")
             continue
         number, entry = positions[custom_id]
+        key = entry.record or custom_id
         outcome = _outcome(line, settings)
         if isinstance(outcome, str):
             failure = {"custom_id": custom_id, "path": entry.path, "error": outcome}
-            kept = store.get(ERROR_KEY + custom_id) if ERROR_KEY + custom_id in stored else None
-            if custom_id in stored or kept == failure:
+            kept = store.get(ERROR_KEY + key) if ERROR_KEY + key in stored else None
+            if key in stored or kept == failure:
                 unchanged += 1  # answered meanwhile, or this failure is kept already
                 continue
-            batch.append((ERROR_KEY + custom_id, json.dumps(failure)))
-            stored.add(ERROR_KEY + custom_id)
+            batch.append((ERROR_KEY + key, json.dumps(failure)))
+            stored.add(ERROR_KEY + key)
             errors += 1
         else:
-            if custom_id in stored:
-                kept = store.get(custom_id)
+            if key in stored:
+                kept = store.get(key)
                 if kept is None or (kept.get("description") or {}).get("text") == outcome.text:
                     unchanged += 1
                     continue
             facts, pixels = sent.images(entry)
-            result = analysis.Analysis(number, entry.name, settings.request, facts, outcome, record=custom_id)
-            batch.append((custom_id, _with_pixels(result, pixels)))
-            stored.add(custom_id)
+            result = analysis.Analysis(number, entry.name, settings.request, facts, outcome, record=key)
+            batch.append((key, _with_pixels(result, pixels)))
+            stored.add(key)
             imported += 1
         if len(batch) >= IMPORT_BATCH:
             store.put_many(batch)
@@ -691,14 +708,14 @@ class StoredCampaign:
         """Photo ``number`` (from 1, the manifest's order) as the store keeps it; ``pixels`` ``False``: without the
         images (cut out of the stored text before it is parsed), their facts kept."""
         entry, request = self.entries[number - 1], self.settings.request
-        if entry.refused or entry.custom_id is None:
+        if entry.refused or entry.record is None:
             refused = entry.refused or "it was not prepared"
             return analysis.Analysis(number, entry.name, request, error=refused, failed_at=analysis.INPUT)
-        kept = self.store.get(entry.custom_id, json.loads if pixels else _without_pixels)
+        kept = self.store.get(entry.record, json.loads if pixels else _without_pixels)
         if kept is not None:
             stored = analysis.Analysis.from_json(kept)
             return dataclasses.replace(stored, number=number, from_store=True)
-        failure = self.store.get(ERROR_KEY + entry.custom_id)
+        failure = self.store.get(ERROR_KEY + entry.record)
         said = failure.get("error") if isinstance(failure, dict) else None
         error = clean(str(said)) if said else NOT_IMPORTED
         return analysis.Analysis(number, entry.name, request, error=error, failed_at=analysis.SERVICE)

@@ -98,7 +98,8 @@ def test_prepare_writes_shards_every_engine_takes_and_a_manifest_of_every_input(
         upload = analysis.Upload.from_path(Path(entry["path"]))
         if entry["page"]:
             upload = analysis.sheet_uploads(upload, [entry["page"]])[0]
-        assert entry["custom_id"] == analysis.record_key(upload, request, manifest["settings"]["model"])
+        assert entry["record"] == analysis.record_key(upload, request, manifest["settings"]["model"])
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", entry["custom_id"]), "as the strictest engines take it"
         assert entry["shard"] == "requests-0001.jsonl" and entry["custom_id"] in by_id
     for line in requests:
         assert (line["method"], line["url"]) == ("POST", "/v1/chat/completions")
@@ -246,14 +247,15 @@ def test_import_keeps_every_answer_in_the_store_as_a_live_run_would_and_twice_ch
     assert "refused other.jsonl:2: not a JSON line" in done.stderr
 
     kept = SqliteStore(store)
-    result = analysis.Analysis.from_json(kept.get(prepared[0]["custom_id"]))
+    records = {entry.custom_id: entry.record for entry in campaign.Manifest.read(out).entries}
+    result = analysis.Analysis.from_json(kept.get(records[prepared[0]["custom_id"]]))
     assert result.description.text == reply  # the model's words as they came
     photo = next(e for e in campaign.Manifest.read(out).entries if e.custom_id == prepared[0]["custom_id"])
     again_prepared = analysis.prepare(analysis.Upload.from_path(Path(photo.path)), settings.request)
     assert result.preparation == again_prepared, "exactly what was sent, with the facts shown beside it"
     assert result.parsed.findings.element == "concrete retaining wall, exposed face"
-    assert kept.get(prepared[1]["custom_id"]) is None, "a failure never stands in for a result"
-    assert kept.get(campaign.ERROR_KEY + prepared[1]["custom_id"])["error"] == "The service timed out."
+    assert kept.get(records[prepared[1]["custom_id"]]) is None, "a failure never stands in for a result"
+    assert kept.get(campaign.ERROR_KEY + records[prepared[1]["custom_id"]])["error"] == "The service timed out."
     before = {key: kept.get(key) for key in kept.keys()}
 
     again = cli("campaign", "import", str(out / "results-0001.jsonl"), "--store", str(store))
@@ -380,7 +382,8 @@ def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import_
     assert imported.returncode == 0, imported.stderr
     assert "2 imported, 1 errors kept, 0 already in the store, 0 refused" in imported.stdout
     kept = SqliteStore(store)
-    described = [analysis.Analysis.from_json(kept.get(a["custom_id"])) for a in answers if a["error"] is None]
+    records = {entry.custom_id: entry.record for entry in campaign.Manifest.read(out).entries}
+    described = [analysis.Analysis.from_json(kept.get(records[a["custom_id"]])) for a in answers if a["error"] is None]
     assert all(result.parsed.findings.element for result in described)
 
     book, word = tmp_path / "campaign.xlsx", tmp_path / "campaign.docx"
