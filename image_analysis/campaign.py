@@ -42,7 +42,7 @@ from image_analysis.imaging.encode import thumbnail
 from image_analysis.imaging.prepared import Preparation, reduced_copy
 from image_analysis.model import DEFAULT_MAX_TOKENS
 from image_analysis.presets import AnalysisRequest
-from image_analysis.review import Review, ai_findings
+from image_analysis.review import Review, ai_findings, scored_at_least
 from image_analysis.safe_text import clean
 from image_analysis.store import SqliteStore
 from image_analysis.structured_output import Structured
@@ -674,8 +674,8 @@ NOT_IMPORTED = "No answer has been imported for this photo yet: import its resul
 
 class StoredCampaign:
     """A campaign's results as the store keeps them, numbered as the manifest lists the inputs: each entry's
-    answer, its failure, why it was refused, or that no answer was imported yet. Read one at a time (``__iter__``
-    and ``photos`` in the manifest's order, ``result`` for one photo), so that nothing holds the campaign whole."""
+    answer, its failure, why it was refused, or that no answer was imported yet. Read one at a time (``photos`` in
+    the manifest's order, ``result`` for one photo), so that nothing holds the campaign whole."""
 
     POOLED = 200
     """Photos from which ``photos`` and ``shown`` read in worker processes (one per core): fewer, in this one."""
@@ -690,10 +690,6 @@ class StoredCampaign:
 
     def __len__(self) -> int:
         return len(self.entries)
-
-    def __iter__(self) -> Iterator[analysis.Analysis]:
-        for number in range(1, len(self.entries) + 1):
-            yield self.result(number)
 
     def photos(self, shown: Shown | None = None) -> Iterator[Photo]:
         """Every photo in order without its pixels (its reply read, its facts kept), with its thumbnail (JPEG, made
@@ -807,8 +803,7 @@ class Shown:
         scale = result.request.scale.definition
         reviewed = result.number in self.review.reviewed_photos
         rows = self.review.for_photo(result.number) if reviewed else ai_findings([result])
-        worst = scale.rank(self.worst_from)
-        return any(row.defect_type and scale.rank(row.condition_score) >= worst for row in rows)
+        return any(scored_at_least(row, scale, self.worst_from) for row in rows)
 
 
 _PIXELS = '"data": "'

@@ -200,6 +200,12 @@ def record(
     return Review(signoff, kept, deleted)
 
 
+def scored_at_least(finding: Finding, scale: ScaleDefinition, score: str) -> bool:
+    """Whether ``finding`` is a defect scored ``score`` or worse on ``scale`` (a campaign report's entries and its
+    summary's table: those at or above ``--photos-from``)."""
+    return bool(finding.defect_type) and scale.rank(finding.condition_score) >= scale.rank(score)
+
+
 def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
     """The model's inspection findings as rows to review: one per defect, one for a photo without defects."""
     rows: list[Finding] = []

@@ -33,6 +33,7 @@ from image_analysis.review import (
     Review,
     ai_findings,
     defect_number,
+    scored_at_least,
 )
 from image_analysis.safe_text import clean
 from image_analysis.vocabulary import CANNOT_TELL, URGENCIES
@@ -249,9 +250,7 @@ def build_campaign(
     entries = tuple(_entry(result, review, {}) for result in shown)
     cover = _cover(totals, review, title, today, pending=pending)
     serious = [
-        finding
-        for finding in review.effective(ai_findings(shown))
-        if finding.defect_type and scale.rank(finding.condition_score) >= scale.rank(worst_from)
+        finding for finding in review.effective(ai_findings(shown)) if scored_at_least(finding, scale, worst_from)
     ]
     threshold = f"{scale.shown(worst_from)} or worse"
     photos = len({finding.photo for finding in serious})
