@@ -107,16 +107,12 @@ def test_the_streamed_csv_is_the_csv(described):
     assert buffer.getvalue() == findings_csv([described, other])
 
 
-def test_the_reduced_copies_are_jpegs_of_the_size_they_promise(described):
+def test_a_thumbnail_is_a_jpeg_of_its_size_and_a_small_photo_is_not_reduced(described):
     sent = described.preparation.images[0]
     small = Image.open(io.BytesIO(thumbnail(sent.data)))
-    assert small.format == "JPEG" and max(small.size) == THUMBNAIL_SIDE
-    data, width, height = reduced_jpeg(sent.data, 768) or (b"", 0, 0)
-    if sent.mime != "image/jpeg":
-        assert data == b""  # a PNG is no JPEG to decode at a reduced scale: the caller makes a display copy
-        return
-    copy = Image.open(io.BytesIO(data))
-    assert copy.size == (width, height) and 768 <= max(width, height) < max(sent.width, sent.height)
+    assert small.format == "JPEG" and max(small.size) == min(THUMBNAIL_SIDE, max(sent.width, sent.height))
+    assert max(sent.width, sent.height) < 768 and reduced_jpeg(sent.data, 768) is None, "nothing to reduce"
+    assert reduced_jpeg(b"\x89PNG\r\n\x1a\n", 100) is None, "not a JPEG: the caller makes a display copy"
 
 
 def test_a_jpeg_photo_is_reduced_to_at_least_the_size_asked():
@@ -132,6 +128,6 @@ def test_the_progress_bar_says_how_far_and_how_long():
     line = campaign.progress_bar(2_500, 10_000, 30.0, width=80)
     assert line.endswith(" 2,500 of 10,000 (25%), 1 min 30 s left") and len(line) <= 80
     bar = line[1 : line.index("]")]
-    assert bar.count("#") * 4 == len(bar)
+    assert bar.count("#") == round(len(bar) / 4) and set(bar) == {"#", "-"}
     assert campaign.progress_bar(10_000, 10_000, 120.0, width=80).endswith("10,000 of 10,000 (100%)")
     assert campaign.progress_bar(3, 10, 3.0, width=80).endswith("(30%), 7 s left")
