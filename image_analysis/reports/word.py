@@ -18,7 +18,10 @@ from typing import Any
 from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.table import WD_ROW_HEIGHT_RULE
+from docx.image.image import Image as DocxImage
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.shape import CT_Inline
+from docx.parts.image import ImagePart
 from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
@@ -72,6 +75,8 @@ class _Writer:
         """How tall the current entry's picture may be (points)."""
         self.shape_id: int | None = None
         """The id the next picture of an entry takes."""
+        self.images: dict[str, ImagePart] = {}
+        """The entries' image parts by the SHA-1 of their bytes."""
 
     # -- the cover, the summary, the register ---------------------------------------------------------------
 
@@ -254,7 +259,7 @@ class _Writer:
         width, height = self.picture_size(entry)
         paragraph = layout.add_paragraph(self.document)  # as add_picture makes it, without listing every paragraph
         part = self.document.part
-        relation, image = part.get_or_add_image(io.BytesIO(shown.data))
+        relation, image = self.image(shown.data)
         cx, cy = image.scaled_dimensions(Pt(width), Pt(height))
         if self.shape_id is None:
             self.shape_id = part.next_id  # python-docx scans the whole document for it: once, not once a picture
@@ -262,6 +267,19 @@ class _Writer:
         self.shape_id += 1
         paragraph.add_run()._r.add_drawing(inline)
         paragraph.paragraph_format.keep_with_next = True
+
+    def image(self, data: bytes) -> tuple[str, DocxImage]:
+        """The relation to the document's part for image ``data`` (one part for the same bytes), as
+        ``part.get_or_add_image`` gives it, but found by its hash in a map: python-docx hashes every image part
+        again for each picture added, which a thousand photos make an hour's work."""
+        image = DocxImage.from_blob(data)
+        image_part = self.images.get(image.sha1)
+        if image_part is None:
+            parts = self.document.part.package.image_parts
+            image_part = ImagePart.from_image(image, parts._next_image_partname(image.ext))
+            parts.append(image_part)
+            self.images[image.sha1] = image_part
+        return self.document.part.relate_to(image_part, RT.IMAGE), image
 
     def picture_size(self, entry: Entry) -> tuple[float, float]:
         shown = entry.preparation.display  # type: ignore[union-attr]
