@@ -412,7 +412,7 @@ def _campaign_report(args: argparse.Namespace) -> int:
             worst,
             review=review,
             title=args.title,
-            workbook=staged[args.xlsx].file if args.xlsx else None,  # type: ignore[arg-type]
+            workbook=Path(staged[args.xlsx].temporary) if args.xlsx else None,
             csv=staged[args.csv].file if args.csv else None,  # type: ignore[arg-type]
             progress=lambda done: progress.file(done, len(stored)),
         )
@@ -422,8 +422,14 @@ def _campaign_report(args: argparse.Namespace) -> int:
         raise
     finally:
         progress.close()
-    failed = {what for what, _ in made.failures}
-    for what, failure in made.failures:
+    report = made.document
+    _note(f"{len(stored)} photos; {made.shown} with a finding scored {scale.shown(worst)} or worse get an entry")
+    _say(terminal.cover_lines(report))
+    outputs = _report_outputs(args, report, lambda: html.render_report(report).encode("utf-8"))
+    written = _write_all(outputs)  # while the workbook finishes in its own process
+    failures = made.finish()
+    failed = {what for what, _ in failures}
+    for what, failure in failures:
         log.debug("building %s failed", what, exc_info=failure)
         _fail(0, f"{what} could not be made ({type(failure).__name__}: {failure}); please report it")
     for what, path in (("the findings workbook", args.xlsx), ("the findings CSV", args.csv)):
@@ -439,11 +445,7 @@ def _campaign_report(args: argparse.Namespace) -> int:
             _fail(0, f"cannot write {what} to '{path}': {error.strerror or error}")
         else:
             _note(f"wrote {path}", label="")
-    report = made.document
-    _note(f"{len(stored)} photos; {made.shown} with a finding scored {scale.shown(worst)} or worse get an entry")
-    _say(terminal.cover_lines(report))
-    outputs = _report_outputs(args, report, lambda: html.render_report(report).encode("utf-8"))
-    return EXIT_OK if _write_all(outputs) and not failed else EXIT_SERVICE
+    return EXIT_OK if written and not failed else EXIT_SERVICE
 
 
 def _campaign_run(args: argparse.Namespace) -> int:

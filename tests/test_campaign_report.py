@@ -183,3 +183,27 @@ def test_a_score_off_the_scale_and_a_campaign_of_descriptions_are_refused_in_one
     general = cli("campaign", "report", "--store", str(store), "--manifest", str(described), "--csv", "x.csv")
     assert general.returncode == 2 and len(general.stderr.strip().splitlines()) == 1
     assert "prepared with --preset general" in general.stderr
+
+
+def test_read_in_worker_processes_and_written_in_its_own_it_is_the_same_report(imported, tmp_path, monkeypatch):
+    """A campaign of 200 photos or more is read by worker processes and its workbook written by a process of its
+    own: the same cover, entries, CSV and workbook as read and written here."""
+    from image_analysis.reports import campaign as campaign_report
+    from image_analysis.store import SqliteStore
+
+    out, store, _ = imported
+    scale = ConditionScale.NEN2767.definition
+    made = {}
+    for way, (pooled, apart) in {"here": (10**6, 10**6), "apart": (1, 1)}.items():
+        monkeypatch.setattr(campaign.StoredCampaign, "POOLED", pooled)
+        monkeypatch.setattr(campaign_report, "OWN_PROCESS", apart)
+        stored = campaign.StoredCampaign(SqliteStore(store, readonly=True), out, workers=2)
+        book, table = tmp_path / f"{way}.xlsx", tmp_path / f"{way}.csv"
+        with table.open("w", encoding="utf-8", newline="") as csv_file:
+            report = campaign_report.campaign_report(stored, scale, "4", workbook=book, csv=csv_file)
+        assert report.finish() == ()
+        made[way] = (report.document, read_review_workbook(book.read_bytes()), table.read_text(encoding="utf-8"))
+    (here, book_here, csv_here), (apart, book_apart, csv_apart) = made["here"], made["apart"]
+    assert apart.cover == here.cover and apart.summary == here.summary
+    assert [entry.heading for entry in apart.entries] == [entry.heading for entry in here.entries]
+    assert book_apart == book_here and csv_apart == csv_here

@@ -11,14 +11,18 @@ thumbnails were made by ``campaign prepare``::
             ├─> findings_lines ──> .csv  (every photo, every finding)
             └─> photos shown (display copies) ──> document.build_campaign ──> Word, HTML
 
-A writer that fails is reported and dropped; the others go on (``failures``).
+From 200 photos the workbook is written in a process of its own, fed each photo through a pipe, and finishes while
+the Word report is made. A writer that fails is reported and dropped; the others go on (``finish``).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Protocol
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import IO, Protocol
 
 from image_analysis.analysis import Analysis
 from image_analysis.campaign import NOT_IMPORTED, Photo, Shown
@@ -28,12 +32,11 @@ from image_analysis.reports.findings_csv import CSV_COLUMNS, findings_lines
 from image_analysis.review import Review
 from image_analysis.spreadsheet import CsvWriter
 
-if TYPE_CHECKING:
-    from image_analysis.reports.workbook import WorkbookWriter
-
 
 class Results(Protocol):
     """A campaign's results (``campaign.StoredCampaign``)."""
+
+    def __len__(self) -> int: ...
 
     def photos(self, shown: Shown | None = None) -> Iterator[Photo]:
         """Every result in order, without its pixels, with its thumbnail (JPEG) when there is one, and a display
@@ -51,8 +54,13 @@ class CampaignReport:
     document: document.ReportDocument
     """The report the Word and HTML writers render: the cover and summary over every photo, the entries shown."""
     shown: int
-    failures: tuple[tuple[str, Exception], ...]
-    """The streamed outputs that could not be made, each with why."""
+    finish: Callable[[], tuple[tuple[str, Exception], ...]]
+    """Wait for the streamed outputs (the workbook may still be finishing in its own process while the Word report
+    is rendered) and say which could not be made, each with why."""
+
+
+OWN_PROCESS = 200
+"""Photos from which the workbook is written in a process of its own (it is most of the work of one pass)."""
 
 
 def campaign_report(
@@ -62,21 +70,20 @@ def campaign_report(
     *,
     review: Review | None = None,
     title: str | None = None,
-    workbook: IO[bytes] | None = None,
+    workbook: Path | None = None,
     csv: IO[str] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CampaignReport:
-    """Count, stream and select in one pass over ``results``: the workbook and the CSV (when given a file) get
-    every photo as it comes; the report document holds the entries of the photos with a finding scored
-    ``worst_from`` or worse."""
+    """Count, stream and select in one pass over ``results``: the workbook (written to the file ``workbook``) and
+    the CSV get every photo as it comes; the report document holds the entries of the photos with a finding scored
+    ``worst_from`` or worse. Call ``finish`` on what it returns once the Word report is made."""
     review = review or Review()
     tally = document.Tally(Preset.INSPECTION, review)
     writers: dict[str, _Writer] = {}
     failures: list[tuple[str, Exception]] = []
     if workbook is not None:
-        from image_analysis.reports.workbook import WorkbookWriter  # openpyxl only when a workbook is written
-
-        writers["the findings workbook"] = _Workbook(WorkbookWriter(scale, review), workbook)
+        apart = len(results) >= OWN_PROCESS
+        writers["the findings workbook"] = (_WorkbookProcess if apart else _Workbook)(scale, review, workbook)
     if csv is not None:
         writers["the findings CSV"] = _Csv(csv, review)
     entries: list[Analysis] = []
@@ -97,30 +104,93 @@ def campaign_report(
             progress(count)
     totals = tally.totals()
     status = document.status_of(totals, review)
-    for what, writer in writers.items():
+    for what, writer in list(writers.items()):
         try:
             writer.finish(status)
         except Exception as error:  # noqa: BLE001 - reported, and the other outputs are still written
             failures.append((what, error))
+            del writers[what]
+
+    def finish() -> tuple[tuple[str, Exception], ...]:
+        for what, writer in writers.items():
+            try:
+                writer.close()
+            except Exception as error:  # noqa: BLE001 - reported, and the other outputs are still written
+                failures.append((what, error))
+        return tuple(failures)
+
     report = document.build_campaign(totals, entries, worst_from, scale, review, title, pending=pending)
-    return CampaignReport(report, len(entries), tuple(failures))
+    return CampaignReport(report, len(entries), finish)
 
 
 class _Writer(Protocol):
     def add(self, result: Analysis, picture: bytes | None) -> None: ...
 
-    def finish(self, status: str) -> None: ...
+    def finish(self, status: str) -> None:
+        """Every photo was added: finish with the report's ``status`` (it may go on in the background)."""
+
+    def close(self) -> None:
+        """Wait until the output is written; raise what kept it from being made."""
 
 
 class _Workbook:
-    def __init__(self, writer: WorkbookWriter, target: IO[bytes]) -> None:
-        self.writer, self.target = writer, target
+    """The workbook written here, as the photos come."""
+
+    def __init__(self, scale: ScaleDefinition, review: Review, path: Path) -> None:
+        from image_analysis.reports.workbook import WorkbookWriter  # openpyxl only when a workbook is written
+
+        self.writer, self.path = WorkbookWriter(scale, review), path
 
     def add(self, result: Analysis, picture: bytes | None) -> None:
         self.writer.add(result, picture)
 
     def finish(self, status: str) -> None:
-        self.writer.save(self.target, status)
+        with self.path.open("wb") as file:
+            self.writer.save(file, status)
+
+    def close(self) -> None:
+        pass
+
+
+class _WorkbookProcess:
+    """The workbook written in a process of its own, fed each photo through a pipe as it is read: the cells of ten
+    thousand photos are most of a pass's work, and this process has the rest to do (and then the Word report)."""
+
+    def __init__(self, scale: ScaleDefinition, review: Review, path: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_write_workbook, args=(theirs, scale, review, str(path)), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def add(self, result: Analysis, picture: bytes | None) -> None:
+        self.connection.send((result, picture))
+
+    def finish(self, status: str) -> None:
+        self.connection.send(None)
+        self.connection.send(status)
+
+    def close(self) -> None:
+        try:
+            said = self.connection.recv()
+        except EOFError:
+            said = f"its process ended with exit code {self.process.exitcode}"
+        self.process.join()
+        if said is not None:
+            raise RuntimeError(said)
+
+
+def _write_workbook(connection: Connection, scale: ScaleDefinition, review: Review, path: str) -> None:
+    """The workbook process: every photo sent, then the status; answers ``None`` once written, or what failed."""
+    try:
+        writer = _Workbook(scale, review, Path(path))
+        while (item := connection.recv()) is not None:
+            writer.add(*item)
+        writer.finish(connection.recv())
+    except Exception as error:  # noqa: BLE001 - said to the report's process, which reports it
+        connection.send(f"{type(error).__name__}: {error}")
+    else:
+        connection.send(None)
 
 
 class _Csv:
@@ -133,3 +203,6 @@ class _Csv:
 
     def finish(self, status: str) -> None:
         self.target.flush()
+
+    def close(self) -> None:
+        pass
