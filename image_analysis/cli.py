@@ -120,13 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FINDINGS",
         help="the findings workbook (.xlsx) or CSV, as the inspector edited it",
     )
-    reviewed.add_argument("--out", type=Path, help="write the HTML report")
-    reviewed.add_argument("--docx", type=Path, help="write the Word report")
-    _add_pdf(reviewed)
-    reviewed.add_argument("--xlsx", type=Path, help="write the reviewed findings workbook again")
-    reviewed.add_argument("--csv", type=Path, help="write the reviewed findings as CSV again")
-    _add_store(reviewed)
-    _add_signoff(reviewed)
+    _add_reports(reviewed, "the reviewed findings workbook again", "the reviewed findings as CSV again")
 
     prepare = commands.add_parser("prepare", help="print as JSON what would be sent, without calling a model")
     prepare.add_argument("image", type=Path, help="photo or drawing")
@@ -178,14 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
         "scale, 4 on NEN 2767); every photo is in the workbook and the CSV",
     )
     summary.add_argument("--title", default=None, help="the report's title")
-    summary.add_argument("--out", type=Path, help="write the HTML report")
-    summary.add_argument("--docx", type=Path, help="write the Word report")
-    _add_pdf(summary)
-    summary.add_argument("--xlsx", type=Path, help="write the findings workbook of every photo")
-    summary.add_argument("--csv", type=Path, help="write the findings of every photo as CSV")
-    _add_store(summary)
-    _add_signoff(summary)
+    _add_reports(summary, "the findings workbook of every photo", "the findings of every photo as CSV")
     return parser
+
+
+def _add_reports(parser: argparse.ArgumentParser, workbook: str, table: str) -> None:
+    """The outputs of a command that builds the reports from the store, the store, and the sign-off."""
+    parser.add_argument("--out", type=Path, help="write the HTML report")
+    parser.add_argument("--docx", type=Path, help="write the Word report")
+    _add_pdf(parser)
+    parser.add_argument("--xlsx", type=Path, help=f"write {workbook}")
+    parser.add_argument("--csv", type=Path, help=f"write {table}")
+    _add_store(parser)
+    _add_signoff(parser)
 
 
 def _add_tiles(parser: argparse.ArgumentParser) -> None:
