@@ -65,9 +65,9 @@ class Parametrization(vkt.Parametrization):
     upload.image = vkt.FileField(
         "Image",
         file_types=FILE_TYPES,
-        max_size=analysis.MAX_UPLOAD_BYTES,
+        max_size=analysis.max_upload_bytes(),
         description="A site photo or drawing: JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP or PDF, "
-        f"up to {analysis.MAX_UPLOAD_BYTES // 1_000_000} MB.",
+        f"up to {analysis.max_upload_bytes() // 1_000_000} MB.",
     )
     upload.page = vkt.IntegerField(
         "PDF page", default=1, min=1, description="For a PDF drawing: the page to analyse (the first is 1)."
@@ -75,7 +75,7 @@ class Parametrization(vkt.Parametrization):
     upload.photos = vkt.MultiFileField(
         "Photos (batch)",
         file_types=FILE_TYPES,
-        max_size=analysis.MAX_UPLOAD_BYTES,
+        max_size=analysis.max_upload_bytes(),
         description=f"Up to {analysis.MAX_BATCH} site photos, analysed together and numbered in upload order.",
     )
     upload.preset = vkt.OptionField(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from image_analysis import model, prompts, title_text
-from image_analysis.config import LIMITS
+from image_analysis.config import limits
 from image_analysis.consistency import inspection_flags
 from image_analysis.errors import AnalysisError, ServiceError
 from image_analysis.findings import InspectionFindings, ParsedReply, parse_reply
@@ -35,12 +35,15 @@ from image_analysis.store import CLAIM_POLL_SECONDS, ResultStore, StoreError, ne
 
 MAX_BATCH = 50
 DEFAULT_CONCURRENCY = 4
-MAX_UPLOAD_BYTES = int(LIMITS.max_upload_mb * 1_000_000)
-"""The largest file taken, on the command line as in the app's upload fields (``IMAGE_ANALYSIS_MAX_UPLOAD_MB``)."""
 INPUT = "input"
 SERVICE = "service"
 
 log = logging.getLogger(__name__)
+
+
+def max_upload_bytes() -> int:
+    """The largest file taken, on the command line as in the app's upload fields (``IMAGE_ANALYSIS_MAX_UPLOAD_MB``)."""
+    return int(limits().max_upload_mb * 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -58,17 +61,18 @@ class Upload:
 
     @classmethod
     def from_path(cls, path: Path) -> Upload:
-        """Read a file (at most ``MAX_UPLOAD_BYTES``); a failure is kept on the upload (and reported in its place),
+        """Read a file (at most ``max_upload_bytes()``); a failure is kept on the upload (and reported in its place),
         not raised."""
+        most = max_upload_bytes()
         try:
             with path.open("rb") as file:
                 size = os.fstat(file.fileno()).st_size
-                if size > MAX_UPLOAD_BYTES:
+                if size > most:
                     return cls(path.name, unreadable=clean(_too_large(path, size)))
-                data = file.read(MAX_UPLOAD_BYTES + 1)
+                data = file.read(most + 1)
         except OSError as error:
             return cls(path.name, unreadable=clean(f"Cannot read '{path}': {error.strerror or error}."))
-        if len(data) > MAX_UPLOAD_BYTES:  # it grew while being read
+        if len(data) > most:  # it grew while being read
             return cls(path.name, unreadable=clean(_too_large(path, len(data))))
         return cls(path.name, data)
 
@@ -84,7 +88,7 @@ class Upload:
 
 def _too_large(path: Path, size: int) -> str:
     return (
-        f"'{path}' is {size / 1_000_000:,.0f} MB; at most {MAX_UPLOAD_BYTES / 1_000_000:,.0f} MB are taken "
+        f"'{path}' is {size / 1_000_000:,.0f} MB; at most {max_upload_bytes() / 1_000_000:,.0f} MB are taken "
         "(set IMAGE_ANALYSIS_MAX_UPLOAD_MB for more). Export a smaller file."
     )
 

@@ -417,9 +417,9 @@ class TerminalProgress(Progress):
 
     REDRAW_SECONDS = 0.1
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
         self.started = time.monotonic()
         self.drawn = 0.0
 

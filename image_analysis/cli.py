@@ -260,8 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; an unforeseen failure is one line on stderr, never a traceback
     (``IMAGE_ANALYSIS_DEBUG=1`` shows it)."""
     args = build_parser().parse_args(argv)
-    if config.LIMITS_PROBLEM:
-        return _fail(EXIT_BAD_INPUT, config.LIMITS_PROBLEM)
+    problem = config.limits_problem()
+    if problem:
+        return _fail(EXIT_BAD_INPUT, problem)
     try:
         return _run(args)
     except AnalysisError as error:  # what a command did not handle itself: its message, with its code

@@ -1,8 +1,9 @@
 """Every setting the environment gives, read and checked in one place: its name, default and meaning.
 
-- ``LIMITS``: the budget of one upload, the decoder and the store's lock wait, read once when the package is first
-  imported (a worker's budget does not change while it runs). A value that cannot be read leaves the default in
-  place and is named in ``LIMITS_PROBLEM``, which the command line reports as one line before it does anything.
+- ``limits()``: the budget of one upload, the decoder and the store's lock wait, read where they are applied (five
+  lookups: cheap), so that a setting changed for one run or one test needs no new process. A value that cannot be
+  read leaves the default in place and is named by ``limits_problem()``, which the command line reports as one line
+  before it does anything.
 - ``service()``: the model service's address, key, model and patience, read each time a run starts (a command, an
   app job), so that every part of one run sees the same values; a value that cannot be read raises
   ``ServiceNotConfiguredError`` naming it.
@@ -113,4 +114,11 @@ def debug(environ: Mapping[str, str] = os.environ) -> bool:
     return bool(environ.get(DEBUG_ENV, "").strip())
 
 
-LIMITS, LIMITS_PROBLEM = read_limits()
+def limits(environ: Mapping[str, str] = os.environ) -> Limits:
+    """The limits as the environment gives them now (a value that cannot be read: its default)."""
+    return read_limits(environ)[0]
+
+
+def limits_problem(environ: Mapping[str, str] = os.environ) -> str | None:
+    """What of the limits could not be read, in one message, or ``None``."""
+    return read_limits(environ)[1]

@@ -11,9 +11,10 @@ What keeps a paid result from being lost or paid twice:
 - **migrations on open** (simonw/llm's pattern): named steps, each recorded in the store when applied; a store that
   records a step this version does not know was written by a newer one and is refused in one line, before any
   request is sent;
-- **a bounded wait for a lock** (``LOCK_SECONDS``), then **a journal**: a value the store cannot take (locked by
-  another process, a full disk, a read-only file) is appended to a JSON-lines journal beside the store (or, when
-  that cannot be written either, in the user's cache folder); the next open merges every journal into the store.
+- **a bounded wait for a lock** (``IMAGE_ANALYSIS_STORE_LOCK_SECONDS``), then **a journal**: a value the store
+  cannot take (locked by another process, a full disk, a read-only file) is appended to a JSON-lines journal beside
+  the store (or, when that cannot be written either, in the user's cache folder); the next open merges every journal
+  into the store.
   ``StoreError`` only when no journal could be written either;
 - **claims**: before describing, a run claims the key; a key claimed by another run (another process, or the same
   photo twice in one batch) is waited for, not described again, until its claim expires;
@@ -38,12 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from image_analysis.config import LIMITS
+from image_analysis.config import limits
 from image_analysis.errors import StoreError
 
 SCHEMA_VERSION = 2
-LOCK_SECONDS = LIMITS.store_lock_seconds
-"""How long a write waits for another process's lock before the value goes to the journal."""
 CLAIM_SECONDS = 600.0
 """How long a claim holds: past it, a run that died while describing no longer keeps others waiting."""
 CLAIM_POLL_SECONDS = 0.25
@@ -232,7 +231,7 @@ class SqliteStore:
             target, uri = self._readonly_uri, True
         else:
             target, uri = str(self.path), False
-        timeout = 0 if self._failing else LOCK_SECONDS
+        timeout = 0 if self._failing else limits().store_lock_seconds
         with closing(sqlite3.connect(target, timeout=timeout, uri=uri, isolation_level=None)) as connection:
             yield connection
 

@@ -1,14 +1,16 @@
-"""Helpers the test modules share: the command line run (to every output, into a store), a CSV saved as Excel saves
-it, LibreOffice converting a file, and the findings workbook edited as an inspector would."""
+"""Helpers the test modules share: the command line run (in this process, or in one of its own), to every output or
+into a store; a CSV saved as Excel saves it; LibreOffice converting a file; and the findings workbook edited as an
+inspector would."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -18,12 +20,57 @@ from image_analysis.review_workbook import FINDING_HEADINGS, FINDINGS
 from tests.conftest import REPO, TEST_API_KEY, shared_image_path
 
 
-def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def cli_environment(env_extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a command runs in: this one without the model service's or VIKTOR's settings, plus
+    ``env_extra``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("VIKTOR", "OPENAI", "VISION"))}
     env.update(env_extra or {})
+    return env
+
+
+def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m image_analysis ARGS`` run in this process (``cli.main``), as a new process would run it: in the
+    repository, with ``cli_environment(env_extra)`` as its whole environment and nothing remembered from an earlier
+    run; its exit code, stdout and stderr. ``cli_process`` starts a real process, where that is the point."""
+    from image_analysis import cli as command_line
+    from image_analysis.structured_output import REGISTER
+
+    out, err = io.StringIO(), io.StringIO()
+    REGISTER.forget()  # what a server accepted is remembered per process: a new process knows nothing
+    with _environment(cli_environment(env_extra)), contextlib.chdir(REPO):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = command_line.main(list(args))
+            except SystemExit as exit:  # argparse's usage errors and --help
+                code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+    REGISTER.forget()
+    return subprocess.CompletedProcess(["image_analysis", *args], code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m image_analysis ARGS`` in a process of its own (exit codes, signals and isolation as a shell sees
+    them)."""
     return subprocess.run(
-        [sys.executable, "-m", "image_analysis", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "image_analysis", *args],
+        cwd=REPO,
+        env=cli_environment(env_extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` replaced by ``env`` for the duration, then restored as it was."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def describe_to_every_output(

@@ -9,7 +9,7 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from image_analysis.imaging import engines, prepare
+from image_analysis.imaging import engines
 from image_analysis.imaging.kinds import ROLE_OVERVIEW, ROLE_TILE, ImageKind
 from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import shared_image_path
@@ -78,7 +78,7 @@ def _engine(data: bytes) -> str:
 def test_every_engine_keeps_the_preparation_contract(monkeypatch, name):
     data = _upload(name)
     chosen = prepare_image(data, name)
-    monkeypatch.setattr(prepare, "DECODER", engines.PILLOW)
+    monkeypatch.setenv("IMAGE_ANALYSIS_DECODER", engines.PILLOW)
     pillow = prepare_image(data, name)
 
     assert chosen.source == pillow.source and chosen.kind == pillow.kind

@@ -374,7 +374,7 @@ def over_budget(name: str, format: str | None, needed: int) -> str:
     ) + " is decoded whole"
     return (
         f"'{name}' is too large to decode within this app's memory budget: {how}, which needs about "
-        f"{needed / 2**30:.1f} GB here (at most {engines.DECODE_BUDGET / 2**30:.1f} GB). Export it as PNG, as a "
+        f"{needed / 2**30:.1f} GB here (at most {engines.decode_budget() / 2**30:.1f} GB). Export it as PNG, as a "
         "baseline JPEG, or at a smaller size, and upload that."
     )
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy
 from PIL import Image
 
-from image_analysis.config import LIMITS
+from image_analysis.config import limits
 
 LARGE_PIXELS = 40_000_000
 """A source larger than this in a format Pillow decodes whole (HEIC, GIF, BMP) has its decode counted in the budget."""
@@ -37,8 +37,11 @@ HEIF = "pillow-heif"
 PILLOW = "Pillow"
 ENGINES = (TURBO, VIPS, HEIF, PILLOW)
 
-DECODE_BUDGET = LIMITS.memory_mb * 1024 * 1024 * 7 // 10
-"""The most a decoder may need for one upload: 70 % of the budget (the rest is the worker's own)."""
+def decode_budget() -> int:
+    """The most a decoder may need for one upload: 70 % of the budget (the rest is the worker's own)."""
+    return limits().memory_mb * 1024 * 1024 * 7 // 10
+
+
 HEAVY_BYTES = 256 * 1024 * 1024
 """A decode needing more than this waits for any other such decode: a batch never runs two at once."""
 _heavy = threading.Lock()

@@ -21,12 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from image_analysis.config import LIMITS
+from image_analysis.config import limits
 
-MEMORY_LIMIT_MB = LIMITS.memory_mb
-"""The memory budget of one upload (MB); an isolated decoder gets three quarters of it (the rest is the worker's)."""
-TIME_LIMIT_SECONDS = LIMITS.decode_seconds
-"""The wall-clock budget of one isolated decode."""
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -43,7 +39,13 @@ class NoChildProcess(Exception):
 
 
 def child_memory_bytes() -> int:
-    return MEMORY_LIMIT_MB * 1024 * 1024 * 3 // 4
+    """An isolated decoder's share of the memory budget of one upload: three quarters (the rest is the worker's)."""
+    return limits().memory_mb * 1024 * 1024 * 3 // 4
+
+
+def time_limit_seconds() -> float:
+    """The wall-clock budget of one isolated decode."""
+    return limits().decode_seconds
 
 
 def run_isolated(
@@ -53,7 +55,7 @@ def run_isolated(
     ``LimitExceeded`` when it ran out of time or memory (or died), or ``NoChildProcess``. ``function`` must be
     importable by name."""
     memory = memory or child_memory_bytes()
-    seconds = seconds or TIME_LIMIT_SECONDS
+    seconds = seconds or time_limit_seconds()
     payload = pickle.dumps((function, args, memory), protocol=pickle.HIGHEST_PROTOCOL)
     paths = [_PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}

@@ -17,11 +17,11 @@ from PIL import Image, ImageStat
 from image_analysis.errors import ImageInputError
 from image_analysis.imaging import pdf_budget
 from image_analysis.imaging.isolation import (
-    TIME_LIMIT_SECONDS,
     LimitExceeded,
     NoChildProcess,
     child_memory_bytes,
     run_isolated,
+    time_limit_seconds,
 )
 
 MAX_DPI = 300
@@ -192,7 +192,7 @@ def _check_in_process(data: bytes) -> None:
     try:
         pdf_budget.check(data)
     except pdf_budget.TooCostly as costly:
-        limit = TIME_LIMIT_SECONDS if costly.what == "time" else child_memory_bytes() / 2**20
+        limit = time_limit_seconds() if costly.what == "time" else child_memory_bytes() / 2**20
         raise LimitExceeded(costly.what, limit) from None
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from image_analysis.config import LIMITS
+from image_analysis.config import limits
 from image_analysis.errors import ImageInputError
 from image_analysis.imaging import decode, engines, jpeg_metadata, pdf, tiles, vision_grid
 from image_analysis.imaging import encode as encoding
@@ -33,10 +33,6 @@ from image_analysis.imaging.prepared import Preparation, PreparedImage, SourceIm
 _PHOTO_FORMATS = ("JPEG", "MPO", "WEBP", "HEIF")
 """Formats that nearly always carry photos (JPEG and WebP also shrink as they load): decoded at the overview's size
 first, and at the tiles' scale only when the content turns out to be a drawing."""
-
-
-DECODER = LIMITS.decoder
-"""``IMAGE_ANALYSIS_DECODER``: ``libvips`` (the fast engines where they apply) or ``Pillow`` for every format."""
 
 
 def prepare_image(
@@ -60,10 +56,10 @@ def prepare_image(
         extra = {"page": rendered.page, "text": rendered.text}
     else:
         image = decode.identify(data, name)
-    decoder = engines.engine(image.format, image.mode, *image.size, DECODER)
+    decoder = engines.engine(image.format, image.mode, *image.size, limits().decoder)
     layers = getattr(image, "layer", None)
     needed = engines.memory_needed(data, image.format, *image.size, layers, image.mode, decoder)
-    if needed > engines.DECODE_BUDGET:
+    if needed > engines.decode_budget():
         raise ImageInputError(decode.over_budget(name, image.format, needed))
     if decoder in (engines.PILLOW, engines.HEIF) and image.format != "PDF":
         decode.verify(image, data, name, load=decoder == engines.PILLOW)  # the others refuse damage as they decode
