@@ -1,6 +1,6 @@
 # make demo   describe a sample image with the model (creates .venv; needs OPENAI_BASE_URL outside VIKTOR)
 # make test   lint, type-check and run every test, browser tests included (creates .venv; installs chromium when root)
-# make test-fast  lint and the in-process tests of the core modules, for the edit-run loop (about 20 s)
+# make test-fast  lint and every test that needs no browser, office program, process of its own or seconds (< 30 s)
 # make bench  measure image preparation on ../shared/images and rewrite BENCHMARKS.md
 
 PYTHON ?= python3
@@ -24,17 +24,22 @@ $(VENV)/.test: $(VENV)/.app requirements-test.txt
 demo: $(VENV)/.app
 	$(PY) -m image_analysis describe $(SAMPLE) --out $(OUT)
 
+# Tests run in parallel (pytest-xdist), two workers per core: much of the suite waits on a child process, a socket or
+# a clock, and the second worker fills the wait. A test file stays on one worker (--dist loadfile), so that what a
+# module makes once (a described batch, a browser, the hostile files) is made once. The slowest 20 are listed.
+WORKERS ?= $(shell echo $$(( 2 * $$(nproc) )))
+FAST = not browser and not office and not process and not slow
+
 test: $(VENV)/.test system-packages
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=20
 
-# The edit-run loop (about 20 s): the findings, salvage, grid, report, model client, analysis and layer tests, in process.
-FAST_TESTS = findings salvage vision_grid report untrusted_text chat analysis analysis_result config model layers
-
+# The edit-run loop (under 30 s): every test not marked browser, office, process or slow (tests/conftest.py fails a
+# test that starts a process without its marker), one worker per core.
 test-fast: $(VENV)/.test
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider -m "not process" $(FAST_TESTS:%=tests/test_%.py)
+	$(PY) -m pytest -q -p no:cacheprovider -n auto -m "$(FAST)"
 
 # The README's pictures, from the screenshots and pages the last test run left in tests/artifacts/.
 pictures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,6 +120,19 @@ def model_service(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("VISION_TIMEOUT", "10")
     monkeypatch.delenv("VISION_MODEL", raising=False)
     yield ModelService(httpserver)
+
+
+@pytest.fixture(scope="module")
+def module_model_service() -> Iterator[ModelService]:
+    """A model service of the module's own, for a result made once and shared by its tests (the environment is
+    not touched: a command is pointed at it with ``service_env``)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        yield ModelService(server)
+    finally:
+        server.clear()
+        server.stop()
 
 
 @pytest.fixture
@@ -283,6 +297,54 @@ def preparation_for_page():
     from image_analysis.imaging.prepare import prepare_image
 
     return prepare_image(shared_image_path("webp_photo_flower.webp").read_bytes(), "flower.webp")
+
+
+PROCESS_MARKERS = frozenset({"process", "office", "browser"})
+"""A test that starts a process carries one of these: ``make test-fast`` leaves them out by marker, so a test that
+starts a process unmarked fails here, naming the program, rather than slowing the edit-run loop unseen."""
+_STARTED: list[str] = []
+
+
+def _noted(program: object) -> None:
+    name = program[0] if isinstance(program, list | tuple) and program else program
+    _STARTED.append(os.path.basename(os.fsdecode(name)) if isinstance(name, str | bytes) else "?")
+
+
+def pytest_configure(config) -> None:
+    """Note every process started: ``subprocess`` (and so asyncio's) through ``Popen._execute_child``,
+    ``multiprocessing``'s spawn through ``_posixsubprocess.fork_exec``."""
+    import _posixsubprocess
+    import platform as system
+    import subprocess
+
+    system.processor()  # runs `uname -p` once per process (the openai client asks): not a test's process
+    execute_child, fork_exec = subprocess.Popen._execute_child, _posixsubprocess.fork_exec
+
+    def noted_execute_child(self, args, *rest, **kwargs):
+        _noted(args)
+        return execute_child(self, args, *rest, **kwargs)
+
+    def noted_fork_exec(*args, **kwargs):
+        _noted(args[0] if args else None)
+        return fork_exec(*args, **kwargs)
+
+    subprocess.Popen._execute_child = noted_execute_child  # type: ignore[method-assign]
+    _posixsubprocess.fork_exec = noted_fork_exec
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    _STARTED.clear()  # from here on, what the test's fixtures start counts as the test's
+
+
+@pytest.fixture(autouse=True)
+def processes_are_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every process a test starts, its fixtures' included, is allowed by one of its markers."""
+    yield
+    marked = {mark.name for mark in request.node.iter_markers()}
+    if _STARTED and not marked & PROCESS_MARKERS:
+        programs = ", ".join(sorted(set(_STARTED)))
+        pytest.fail(f"the test started {programs} but is not marked {' or '.join(sorted(PROCESS_MARKERS))}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -4,12 +4,16 @@ inspector would."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
+import functools
 import io
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -119,13 +123,25 @@ def describe_into_store(service, tmp_path: Path, photos: Sequence[str], reply: s
     return store, exported
 
 
+def copied(paths: Sequence[Path], folder: Path) -> tuple[Path, ...]:
+    """Each of ``paths`` copied into ``folder`` with the files beside it that belong to it (a store's ``-wal`` and
+    ``-shm``, its journal): a result made once per module, given to each test as its own to change."""
+    copies = []
+    for path in paths:
+        for part in path.parent.glob(f"{path.name}*"):
+            shutil.copy2(part, folder / part.name)
+        copies.append(folder / path.name)
+    return tuple(copies)
+
+
 def libreoffice(soffice: str, source: Path, outdir: Path, target: str, *options: str) -> Path:
-    """Convert ``source`` with LibreOffice (``--convert-to target``) into ``outdir``, in a profile of its own; the
+    """Convert ``source`` with LibreOffice (``--convert-to target``) into ``outdir``, in this process's LibreOffice
+    profile (made by the first conversion, then warm: each test process, each xdist worker, has its own); the
     converted file's path."""
     subprocess.run(
         [
             soffice,
-            f"-env:UserInstallation=file://{outdir}/lo-profile",
+            f"-env:UserInstallation={_libreoffice_profile().as_uri()}",
             "--headless",
             "--norestore",
             *options,
@@ -140,6 +156,15 @@ def libreoffice(soffice: str, source: Path, outdir: Path, target: str, *options:
         timeout=180,
     )
     return outdir / f"{source.stem}.{target.split(':')[0]}"
+
+
+@functools.cache
+def _libreoffice_profile() -> Path:
+    """A LibreOffice profile of this process's own, removed when it exits (two conversions never share one at once:
+    a worker runs one test at a time)."""
+    folder = Path(tempfile.mkdtemp(prefix="image-analysis-lo-profile-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder / "profile"
 
 
 HEAD = {label: index for index, label in enumerate(FINDING_HEADINGS.values(), start=1)}

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 from werkzeug import Response
 
 from image_analysis import analysis, model
@@ -52,6 +53,7 @@ class Recorder:
                 self.in_flight -= 1
 
 
+@pytest.mark.slow
 def test_a_batch_keeps_upload_order_and_puts_each_failure_in_its_place(threaded_model_service):
     recorder = Recorder()
     threaded_model_service.handle(recorder)
@@ -100,6 +102,7 @@ def test_more_than_fifty_photos_are_refused_up_front():
         analysis.analyse_batch([analysis.Upload("x.jpg", b"")] * 51, AnalysisRequest(), None)
 
 
+@pytest.mark.slow
 def test_an_analysis_survives_the_memoize_round_trip(threaded_model_service):
     threaded_model_service.reply(json.dumps({"element": "wall", "condition_score": "2"}))
     request = AnalysisRequest(preset=Preset.INSPECTION, question="ok?")

@@ -77,6 +77,7 @@ def test_the_drawing_choice_sends_a_photo_losslessly(model_service, shared_image
     assert 'src="data:image/png;base64,' in open_view(params).html
 
 
+@pytest.mark.process
 def test_importing_the_app_needs_no_network_and_no_viktor_environment(tmp_path):
     import os
     import subprocess
@@ -146,6 +147,7 @@ def test_more_than_fifty_photos_are_marked_on_the_photos_field(model_service, sh
     assert model_service.requests == []
 
 
+@pytest.mark.slow
 def test_the_downloads_cover_the_image_then_the_photos(model_service, shared_image):
     model_service.reply(INSPECTION_REPLY)
     params = batch_params(

@@ -51,6 +51,7 @@ def test_the_button_fills_the_review_table_with_the_ai_findings_numbered_as_in_t
     assert rows[0]["condition_score"] == "4" and rows[0]["element"] == "reinforced concrete column"
 
 
+@pytest.mark.slow
 def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service):
     model_service.reply(json.dumps(BASE))
     rows = call("fill_review", inspection_params()).get("record")["review"]
@@ -78,6 +79,7 @@ def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service
     assert "north face, at the base" in html and "Reviewed by J. de Vries" in html
 
 
+@pytest.mark.slow
 def test_a_bad_row_is_marked_on_the_review_table(model_service):
     model_service.reply(json.dumps(BASE))
     rows = call("fill_review", inspection_params()).get("record")["review"]
@@ -89,6 +91,7 @@ def test_a_bad_row_is_marked_on_the_review_table(model_service):
     assert "row 3, column 'Condition score': '9' is not on the NEN 2767" in violation.message
 
 
+@pytest.mark.slow
 def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_others(model_service):
     model_service.reply(json.dumps(BASE))
     rows = call("fill_review", inspection_params()).get("record")["review"]
@@ -104,6 +107,7 @@ def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_other
     assert "6: very poor" in legend and "No GPS: 3. flower.webp" in legend
 
 
+@pytest.mark.slow
 def test_the_excel_download_edited_and_uploaded_again_fills_the_review_table_with_its_rows_and_origins(
     model_service, tmp_path
 ):
@@ -132,6 +136,7 @@ def test_the_excel_download_edited_and_uploaded_again_fills_the_review_table_wit
     assert origins(again) == expected, "the same rows and origins as the command line reads from the workbook"
 
 
+@pytest.mark.slow
 def test_a_bad_cell_of_the_uploaded_workbook_is_marked_on_its_field_with_sheet_row_and_column(model_service, tmp_path):
     model_service.reply(json.dumps(BASE))
     content = downloaded(call("download_workbook", inspection_params()))[1]

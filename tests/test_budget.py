@@ -18,7 +18,7 @@ from scripts.make_hostile_files import make
 from tests.conftest import REPO, shared_image_path
 from tests.memory import run_measured
 
-pytestmark = pytest.mark.budget
+pytestmark = [pytest.mark.budget, pytest.mark.process]
 
 BUDGET_MB = 1024
 BATCH_BUDGET_MB = 2048

@@ -32,6 +32,8 @@ from tests.helpers import cli
 from tests.long_replies import LONG_REPLIES
 from tests.scenarios import SHEETS
 
+pytestmark = pytest.mark.process  # preparation in worker processes, a run killed
+
 PHOTOS = [
     "building_arena_stage_highsmith.jpg",
     "heic_iphone13pro_gps_pug.heic",

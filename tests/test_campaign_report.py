@@ -23,6 +23,8 @@ from tests.conftest import completion_body, shared_image_path
 from tests.helpers import cli
 from tests.long_replies import LONG_REPLIES
 
+pytestmark = pytest.mark.process  # the store read in worker processes, the workbook written in one
+
 PHOTOS = {
     "corrosion_rusty_metal_05_polyhaven_1k.jpg": "5",
     "crack_concrete_ozgenel_a.png": "4",

@@ -191,7 +191,7 @@ def test_a_batch_says_which_images_to_run_again(model_service):
     assert "corrupt_truncated_jpeg.jpg" in done.stderr.splitlines()[-1]
 
 
-@pytest.mark.libreoffice
+@pytest.mark.office
 def test_pdf_writes_the_word_report_as_pdf_and_says_what_to_install_without_libreoffice(model_service, tmp_path):
     model_service.reply("## What the photo shows\nA flower in a garden, with a question answered.")
     photo = str(shared_image_path("webp_photo_flower.webp"))

@@ -12,7 +12,7 @@ from tests.conftest import REPO, shared_image_path
 from tests.helpers import cli
 from tests.memory import run_measured
 
-pytestmark = pytest.mark.budget
+pytestmark = [pytest.mark.budget, pytest.mark.process]
 
 
 def test_a_file_over_the_size_cap_is_refused_in_its_place(model_service, tmp_path):

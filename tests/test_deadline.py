@@ -29,6 +29,7 @@ def describe(prepared):
     return model.describe(prepared.images, prompts.build_prompt(), model.ServiceSettings.from_environment())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "delay, burst",
     [(0.3, 0), (0.2, REPLY.index(b"\r\n\r\n") + 4)],
@@ -43,6 +44,7 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(trickle, monkeypatch, pre
     assert time.monotonic() - start < 1.5 + 1.0
 
 
+@pytest.mark.slow
 def test_each_attempt_has_its_own_deadline(trickle, monkeypatch, prepared):
     monkeypatch.setenv("VISION_TIMEOUT", "1")
     server = trickle(REPLY, delay=0.3)
@@ -55,12 +57,14 @@ def test_each_attempt_has_its_own_deadline(trickle, monkeypatch, prepared):
     assert 2.0 <= time.monotonic() - start < 2 * 1.0 + 1.5
 
 
+@pytest.mark.slow
 def test_a_reply_that_finishes_in_time_is_not_disturbed(trickle, monkeypatch, prepared):
     monkeypatch.setenv("VISION_TIMEOUT", "5")
     trickle(REPLY, delay=0.0, step=64)
     assert describe(prepared).text == "A white flower."
 
 
+@pytest.mark.slow
 def test_the_command_line_cuts_off_a_one_byte_every_3_s_server_within_12_s(trickle, prepared, tmp_path):
     """The issue's case, as a user runs it: VISION_TIMEOUT=5, no retries, one byte every 3 s."""
     server = trickle(REPLY, delay=3.0)
@@ -78,6 +82,7 @@ def test_the_command_line_cuts_off_a_one_byte_every_3_s_server_within_12_s(trick
     assert elapsed < 12
 
 
+@pytest.mark.slow
 def test_a_stream_that_trickles_past_the_deadline_ends_with_a_clear_line(trickle, monkeypatch, prepared):
     monkeypatch.setenv("VISION_TIMEOUT", "1.5")
     body = sse(*[f"word{index} " for index in range(400)])
@@ -93,6 +98,7 @@ def test_a_stream_that_trickles_past_the_deadline_ends_with_a_clear_line(trickle
     assert "The reply was cut off" in reply and "did not finish within 1.5 s" in reply
 
 
+@pytest.mark.slow
 def test_a_stream_that_falls_silent_is_cut_off_by_the_silence_limit(trickle, monkeypatch, prepared):
     monkeypatch.setenv("VISION_TIMEOUT", "20")
     monkeypatch.setenv("VISION_STREAM_SILENCE", "0.5")

@@ -18,6 +18,8 @@ from tests.helpers import cli
 from tests.scenarios import READINGS, SHEETS, reading
 from tests.viktor_platform import app_params, call, downloaded, upload
 
+pytestmark = pytest.mark.process  # every sheet rendered in a child process
+
 
 @pytest.fixture
 def drawing_set(tmp_path):
@@ -160,7 +162,7 @@ def test_the_app_analyses_the_chosen_sheets_and_downloads_the_register(reading_s
     assert len(reading_service.requests) == 2 * 3, "three sheets per call (offline, vkt.memoize is a pass-through)"
 
 
-@pytest.mark.libreoffice
+@pytest.mark.office
 def test_the_drawing_report_reads_in_drawing_terms(threaded_model_service, drawing_set, tmp_path):
     """The Word report as LibreOffice lays it out: the register first, then each sheet on a landscape page of its
     own with its title block (each field's source as the register took it) and its notes numbered from 1."""

@@ -74,6 +74,7 @@ def _engine(data: bytes) -> str:
         return engines.engine(image.format, image.mode, *image.size)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHARED + list(MADE))
 def test_every_engine_keeps_the_preparation_contract(monkeypatch, name):
     data = _upload(name)

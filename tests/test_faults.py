@@ -70,6 +70,7 @@ def run(prepared):
     return model.describe(prepared.images, prompts.build_prompt(), model.ServiceSettings.from_environment())
 
 
+@pytest.mark.slow
 def test_429_with_retry_after_waits_as_asked_then_succeeds(service, prepared):
     timeline = Timeline(error(429, {"Retry-After": "1"}), ok())
     service.handle(timeline)
@@ -85,6 +86,7 @@ def test_429_asking_longer_than_the_cap_is_not_retried(service, prepared):
     assert len(timeline.times) == 1
 
 
+@pytest.mark.slow
 def test_429_without_retry_after_backs_off_and_gives_up_after_the_configured_retries(service, prepared):
     timeline = Timeline(error(429))
     service.handle(timeline)
@@ -130,6 +132,7 @@ def test_client_errors_are_never_retried(service, prepared, status, expected, bo
     assert "<" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_reply_slower_than_the_timeout_is_retried_then_explained(service, prepared, monkeypatch):
     monkeypatch.setenv("VISION_TIMEOUT", "0.4")
     monkeypatch.setenv("VISION_MAX_RETRIES", "1")
@@ -172,6 +175,7 @@ def dropping_server() -> Iterator[DroppingServer]:
     server.server_close()
 
 
+@pytest.mark.slow
 def test_a_dropped_connection_is_retried_then_explained(dropping_server, prepared, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{dropping_server.server_address[1]}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)

@@ -22,7 +22,12 @@ from image_analysis.imaging.encode import MAX_SENT_BYTES
 from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import SHARED_IMAGES
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.filterwarnings("ignore::UserWarning")]
+pytestmark = [
+    pytest.mark.fuzz,
+    pytest.mark.slow,
+    pytest.mark.process,  # a PDF among the files is rendered in a child process
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 """Multiplies the number of examples: FUZZ_SCALE=10 for a deeper run than CI's."""
 

@@ -73,6 +73,7 @@ def outcome(data: bytes, name: str):
         return str(error)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FORMATS)
 @pytest.mark.parametrize("damage", ["flipped bytes", "cut at 10 %", "cut at 50 %", "cut at 97 %"])
 def test_damaged_image_data_is_refused_or_never_partly_blank(photo, name, damage):

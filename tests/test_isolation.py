@@ -15,6 +15,8 @@ from image_analysis.imaging.prepare import prepare_image
 from scripts.make_drawing_set import Sheet, make_set
 from scripts.make_hostile_files import form_bomb, inflate_bomb
 
+pytestmark = pytest.mark.process  # PDF pages rendered in a child process, and without one
+
 SHEETS = [Sheet("S-101", "Ground floor plan", sheet="1 of 2"), Sheet("S-102", "Roof plan", sheet="2 of 2")]
 
 

@@ -86,6 +86,7 @@ def test_the_image_stage_is_its_own_package():
     assert (PACKAGE / "reports" / "__init__.py").exists()
 
 
+@pytest.mark.process
 def test_the_presets_load_no_imaging_library():
     """A preset or a finding's vocabulary is usable where no image is decoded (the command line's help, the app's
     parametrization): importing them loads neither Pillow nor numpy nor pillow-heif."""

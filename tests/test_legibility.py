@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from image_analysis.imaging.kinds import ImageKind
 from image_analysis.imaging.prepare import prepare_image
 
-pytestmark = pytest.mark.ocr  # a real external tool: fails, never skips, without it
+pytestmark = [pytest.mark.ocr, pytest.mark.process]  # a real external tool: fails, never skips, without it
 
 A1_MM = (841, 594)
 DPI = 300

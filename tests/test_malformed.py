@@ -93,6 +93,7 @@ def test_odd_model_ids_finish_reasons_and_usage_do_not_break_the_reply(model_ser
     assert description.truncated is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["nan", "-5", "inf", "1e400", "soon", "Mon, 99 Foo 2026 99:99:99 GMT", ""])
 def test_an_invalid_retry_after_is_ignored_and_the_own_backoff_applies(model_service, prepared, monkeypatch, value):
     monkeypatch.setenv("VISION_MAX_RETRIES", "1")
@@ -128,6 +129,7 @@ def test_nesting_inside_strings_does_not_count():
     assert parse_reply(Preset.INSPECTION, reply).findings is not None
 
 
+@pytest.mark.slow
 def test_a_batch_keeps_every_photo_whatever_one_reply_holds(threaded_model_service, tmp_path):
     """Malformed replies in a batch cost only their own photo."""
     bodies = iter([with_content(42), completion_body("A fine photo.")])

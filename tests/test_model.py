@@ -102,6 +102,7 @@ def test_connection_failure_says_the_service_could_not_be_reached(closed_port_ur
         run(prepared)
 
 
+@pytest.mark.slow
 def test_a_slow_service_times_out_with_a_clear_message(model_service, prepared, monkeypatch):
     monkeypatch.setenv("VISION_TIMEOUT", "0.5")
 
@@ -114,6 +115,7 @@ def test_a_slow_service_times_out_with_a_clear_message(model_service, prepared, 
         run(prepared)
 
 
+@pytest.mark.slow
 def test_authentication_failure(model_service, prepared):
     model_service.fail(401, {"error": {"message": f"Invalid key {TEST_API_KEY}"}})
     with pytest.raises(AuthenticationFailedError, match="refused the credentials") as caught:

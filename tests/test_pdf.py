@@ -13,6 +13,8 @@ from image_analysis.imaging.kinds import ROLE_TILE, ImageKind
 from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.process  # every page rendered in a child process
+
 DRAWING = REPO / "sample_images" / "drawing_ground_floor_A3.png"
 
 

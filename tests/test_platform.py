@@ -47,6 +47,7 @@ def photos(count: int) -> list:
     return files
 
 
+@pytest.mark.slow
 def test_memoize_is_on_a_second_view_sends_nothing(platform, model_service):
     reply_inspection(model_service)
     params = app_params(image=upload("column.jpg", COLUMN.read_bytes()), preset="inspection")
@@ -58,6 +59,7 @@ def test_memoize_is_on_a_second_view_sends_nothing(platform, model_service):
     assert len(model_service.requests) == 1, "views, downloads, the map and the review button share the cache"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failure", sorted(REFUSED))
 def test_a_refused_store_loses_no_description_on_a_single_image(platform, model_service, failure):
     reply_inspection(model_service, "kept column")
@@ -81,6 +83,7 @@ def test_a_refused_store_loses_no_description_on_a_single_image(platform, model_
     assert len(model_service.requests) == 1, "nothing was paid for twice"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failure", sorted(REFUSED))
 def test_a_refused_store_loses_no_description_in_a_batch(platform, threaded_model_service, failure):
     reply_inspection(threaded_model_service, "batch column")
@@ -112,6 +115,7 @@ def drawing_reply(request):
     return Response(json.dumps(completion_body(text)), content_type="application/json")
 
 
+@pytest.mark.process
 def test_a_refused_store_loses_no_sheet_of_a_drawing_set(platform, threaded_model_service, tmp_path):
     threaded_model_service.handle(drawing_reply)
     pdf = make_set(tmp_path / "set.pdf", SHEETS).read_bytes()
@@ -126,6 +130,7 @@ def test_a_refused_store_loses_no_sheet_of_a_drawing_set(platform, threaded_mode
     assert len(threaded_model_service.requests) == 3
 
 
+@pytest.mark.slow
 def test_a_failing_read_still_describes(platform, model_service):
     reply_inspection(model_service, "read failed column")
     unavailable = InternalError("503 Service Unavailable")
@@ -135,6 +140,7 @@ def test_a_failing_read_still_describes(platform, model_service):
     assert len(model_service.requests) == 1 and len(platform.storage.results()) == 1
 
 
+@pytest.mark.process
 def test_forget_describes_every_upload_and_every_sheet_again(platform, threaded_model_service, tmp_path):
     threaded_model_service.handle(drawing_reply)
     pdf = make_set(tmp_path / "set.pdf", SHEETS).read_bytes()
@@ -149,6 +155,7 @@ def test_forget_describes_every_upload_and_every_sheet_again(platform, threaded_
     assert len(threaded_model_service.requests) == 6, "the cached view was not served after Forget"
 
 
+@pytest.mark.slow
 def test_forget_reaches_the_image_and_every_photo(platform, threaded_model_service):
     reply_inspection(threaded_model_service)
     flower = shared_image_path("webp_photo_flower.webp").read_bytes()
@@ -162,6 +169,7 @@ def test_forget_reaches_the_image_and_every_photo(platform, threaded_model_servi
     assert len(threaded_model_service.requests) == 6
 
 
+@pytest.mark.slow
 def test_a_refused_forget_says_so(platform, model_service):
     reply_inspection(model_service)
     params = app_params(image=upload("column.jpg", COLUMN.read_bytes()), preset="inspection")
@@ -174,6 +182,7 @@ def test_a_refused_forget_says_so(platform, model_service):
     assert GENERATION_KEY not in {key for _, key in platform.storage.values}
 
 
+@pytest.mark.slow
 def test_results_older_than_the_retention_are_described_again(platform, model_service):
     reply_inspection(model_service)
     data = COLUMN.read_bytes()
@@ -190,6 +199,7 @@ def test_results_older_than_the_retention_are_described_again(platform, model_se
     assert json.loads(platform.storage.values[(scope, key)])["stored_at"] != old, "and replaced"
 
 
+@pytest.mark.slow
 def test_session_retention_keeps_nothing_in_the_workspace(platform, model_service):
     reply_inspection(model_service)
     params = app_params(image=upload("column.jpg", COLUMN.read_bytes()), preset="inspection", retention="session")
@@ -207,6 +217,7 @@ def test_what_is_stored_holds_no_sent_pixels_and_no_original(platform, model_ser
     assert stored["preparation"]["shown"]["mime"] == "image/jpeg" and len(value) < 200_000
 
 
+@pytest.mark.slow
 def test_the_chat_sends_the_exact_image_the_view_sent(platform, model_service):
     reply_inspection(model_service)
     params = app_params(image=upload("column.jpg", COLUMN.read_bytes()), preset="inspection")
@@ -226,6 +237,7 @@ def test_the_chat_sends_the_exact_image_the_view_sent(platform, model_service):
     assert [part["image_url"]["url"] for part in images] == model_service.image_urls(0)
 
 
+@pytest.mark.slow
 def test_a_batch_reads_its_uploads_as_their_turn_comes(platform, threaded_model_service):
     files = photos(8)
     reads_when_asked = []
@@ -241,6 +253,7 @@ def test_a_batch_reads_its_uploads_as_their_turn_comes(platform, threaded_model_
     assert all(reads(file) == 1 for file in files), "each upload fetched once"
 
 
+@pytest.mark.slow
 def test_a_batch_of_phone_photos_stays_within_400_kb_a_photo(platform, threaded_model_service):
     reply_inspection(threaded_model_service)
     files = photos(6)
@@ -249,6 +262,7 @@ def test_a_batch_of_phone_photos_stays_within_400_kb_a_photo(platform, threaded_
     assert per_photo <= 400_000, f"{per_photo:,.0f} bytes a photo"
 
 
+@pytest.mark.slow
 def test_fill_review_keeps_the_inspectors_rows(platform, model_service):
     reply_inspection(model_service)
     files = [upload("column.jpg", COLUMN.read_bytes())]
@@ -263,6 +277,7 @@ def test_fill_review_keeps_the_inspectors_rows(platform, model_service):
     assert sorted(row["ref"] for row in again if row["ref"]) == ["P1-F1", "P1-F2"], "the deleted AI row comes back once"
 
 
+@pytest.mark.slow
 def test_review_rows_do_not_move_to_another_photo_when_the_uploads_change(platform, threaded_model_service):
     reply_inspection(threaded_model_service)
     files = photos(3)
@@ -276,6 +291,7 @@ def test_review_rows_do_not_move_to_another_photo_when_the_uploads_change(platfo
     assert "column 'Photo file'" in violation.message and "the uploads changed" in violation.message
 
 
+@pytest.mark.office
 def test_the_pdf_download_is_the_word_report_converted_by_the_platform(platform, model_service, monkeypatch):
     """``vkt.convert_word_to_pdf`` runs on the platform: here LibreOffice stands in for it, converting the very
     Word report the app hands over; when the platform's converter fails, the message says what to do instead."""

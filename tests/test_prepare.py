@@ -93,7 +93,9 @@ def test_the_truncated_jpeg_gives_a_clear_error(shared_image):
     [
         (b"", "is empty"),
         (b"Hello, this is a text file, not a photo.\n" * 20, "not an image in a supported format"),
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "could not be read as PDF"),
+        pytest.param(  # rendered in a child process
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "could not be read as PDF", marks=pytest.mark.process
+        ),
         (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "SVG"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "could not be read"),
     ],
@@ -105,6 +107,7 @@ def test_files_that_are_not_usable_images_are_refused_with_a_reason(data, expect
     assert "'upload.png'" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_transparent_drawing_is_flattened_on_white_not_black(shared_image):
     prepared = prepare_image(shared_image("floorplan_mlstruct_f23ccf_rgba.png"), "plan.png")
     sent = decoded(prepared.images[0]).convert("L")
@@ -139,6 +142,7 @@ def test_photos_are_jpeg_quality_90_with_full_colour_resolution(shared_image):
     assert sent.layer == [(1, 1, 1, 0), (2, 1, 1, 1), (3, 1, 1, 1)], "4:4:4, no chroma subsampling"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "telltale"),
     [
@@ -160,6 +164,7 @@ def test_nothing_but_pixels_is_sent(shared_image, name, telltale):
             assert marker not in image.data
 
 
+@pytest.mark.slow
 def test_every_image_sent_stays_under_the_per_image_limit():
     noise = Image.frombytes("RGB", (3000, 3000), np.random.default_rng(1).bytes(3000 * 3000 * 3))
     for kind in (ImageKind.PHOTO, ImageKind.DRAWING):

@@ -17,7 +17,7 @@ from werkzeug import Response
 from image_analysis.review import ADDED, AI_NOT_REVIEWED, EDITED
 from image_analysis.review_csv import MAX_ROWS
 from tests.conftest import completion_body, shared_image_path
-from tests.helpers import cli, describe_into_store, excel_rows, libreoffice, save_as_excel
+from tests.helpers import cli, copied, describe_into_store, excel_rows, libreoffice, save_as_excel
 from tests.reply_corpus import BASE
 
 ELEVEN = {
@@ -27,10 +27,16 @@ ELEVEN = {
 PHOTOS = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
 
 
+@pytest.fixture(scope="module")
+def eleven_once(module_model_service, tmp_path_factory):
+    """Two photos with eleven findings each (refs up to P1-F11), in a store, with the findings CSV: made once."""
+    return describe_into_store(module_model_service, tmp_path_factory.mktemp("eleven"), PHOTOS, json.dumps(ELEVEN))
+
+
 @pytest.fixture
-def eleven(model_service, tmp_path):
-    """Two photos with eleven findings each (refs up to P1-F11), in a store, with the findings CSV."""
-    return describe_into_store(model_service, tmp_path, PHOTOS, json.dumps(ELEVEN))
+def eleven(eleven_once, tmp_path):
+    """The store and the CSV, a copy for each test."""
+    return copied(eleven_once, tmp_path)
 
 
 def origins(store, edited, tmp_path) -> list[tuple[str, str]]:
@@ -47,7 +53,7 @@ def refused(store, edited) -> str:
     return done.stderr
 
 
-@pytest.mark.libreoffice
+@pytest.mark.office
 def test_libreoffice_open_and_save_keeps_every_origin(eleven, tmp_path):
     store, exported = eleven
     unedited = origins(store, exported, tmp_path)

@@ -18,17 +18,23 @@ from image_analysis.review import (
     Review,
     SignOff,
 )
-from tests.helpers import cli, describe_into_store, excel_rows, save_as_excel
+from tests.helpers import cli, copied, describe_into_store, excel_rows, save_as_excel
 from tests.reply_corpus import BASE
 
 PHOTOS = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
 SIGNOFF = ["--project", "Kade Noord", "--inspector", "J. de Vries", "--reference", "INS-2026-014"]
 
 
+@pytest.fixture(scope="module")
+def described_once(module_model_service, tmp_path_factory):
+    """Two photos described into a store, with the findings CSV as the app writes it: made once."""
+    return describe_into_store(module_model_service, tmp_path_factory.mktemp("described"), PHOTOS, json.dumps(BASE))
+
+
 @pytest.fixture
-def described(model_service, tmp_path):
-    """Two photos described into a store, with the findings CSV as the app writes it."""
-    return describe_into_store(model_service, tmp_path, PHOTOS, json.dumps(BASE))
+def described(described_once, tmp_path):
+    """The store and the CSV, a copy for each test."""
+    return copied(described_once, tmp_path)
 
 
 def report(store, edited, tmp_path, *extra):

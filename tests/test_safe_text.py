@@ -70,6 +70,7 @@ FINDINGS = json.dumps(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset, reply", [("general", REPLY), ("inspection", FINDINGS)])
 def test_every_output_is_written_and_clean(model_service, tmp_path, preset, reply):
     model_service.reply(reply, model="model\x1b]0;x\x07id")

@@ -13,6 +13,8 @@ from image_analysis.imaging.kinds import ImageKind
 from image_analysis.imaging.prepare import prepare_image
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.process  # the sample images made again by their script
+
 SAMPLES = REPO / "sample_images"
 
 

@@ -38,6 +38,7 @@ def image_digest(body: dict) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
+@pytest.mark.slow
 def test_the_second_run_of_the_same_photos_sends_no_request(model_service, tmp_path):
     model_service.reply(REPLY)
     env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
@@ -89,6 +90,7 @@ def test_failures_are_not_kept_so_the_next_run_retries_them(model_service, tmp_p
     assert len(model_service.requests) == 2
 
 
+@pytest.mark.process
 def test_a_run_killed_half_way_resumes_with_only_the_photos_not_yet_stored(threaded_model_service, tmp_path):
     """SIGKILL while two requests wait at the server: the next run sends exactly the photos without a result."""
     gate, lock = threading.Event(), threading.Lock()

@@ -26,6 +26,8 @@ from tests.helpers import cli
 from tests.reply_corpus import BASE
 from tests.scenarios import STORE_PHOTOS
 
+pytestmark = pytest.mark.process  # other processes holding the store, a tmpfs mounted
+
 PHOTOS = [*STORE_PHOTOS, "building_arena_stage_highsmith.jpg", "infrastructure_metro_vault_ustreet.jpg"]
 REPLY = json.dumps(BASE)
 

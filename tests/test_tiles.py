@@ -79,6 +79,7 @@ def test_a_large_drawing_is_sent_as_an_overview_and_readable_tiles():
         assert tile.width / source_px >= 2 * overview.width / prepared.source.width, "lettering twice as large"
 
 
+@pytest.mark.slow
 def test_the_63_megapixel_plan_is_tiled_within_eight_images(shared_image):
     prepared = prepare_image(shared_image("floorplan_mlstruct_f23ccf_rgba.png"), "plan.png")
     assert len(prepared.images) <= 8
@@ -93,6 +94,7 @@ def test_photos_are_never_tiled(shared_image):
     assert len(forced.images) == 1 and forced.images[0].mime == "image/jpeg"
 
 
+@pytest.mark.slow
 def test_a_drawing_preset_tiles_a_large_photo_too(shared_image):
     prepared = prepare_image(
         shared_image("site_aerial_construction_caliterra_IMG_9402.jpg"), "scan.jpg", kind=ImageKind.DRAWING
@@ -111,6 +113,7 @@ def test_the_request_says_which_image_is_which():
     assert [content.index(part) for part in images] == [2 + 2 * i for i in range(len(images))]
 
 
+@pytest.mark.process
 def test_prepare_lists_every_image_it_would_send():
     done = subprocess.run(
         [sys.executable, "-m", "image_analysis", "prepare", str(DRAWING), "--preset", "drawing"],

@@ -16,6 +16,8 @@ from image_analysis.presets import AnalysisRequest, Preset
 from scripts.make_drawing_set import Sheet, make_set
 from tests.conftest import completion_body
 
+pytestmark = pytest.mark.process  # every page rendered in a child process
+
 REVISIONS = (("A", "2025-11-01", "First issue"), ("B", "2026-01-10", "Comments"), ("C", "2026-03-14", "Issued"))
 ORDINARY = Sheet(
     "S-101",

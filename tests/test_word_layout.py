@@ -28,7 +28,7 @@ from tests.scenarios import (
     inspector_review,
 )
 
-pytestmark = pytest.mark.libreoffice  # a real renderer: fails, never skips, without it
+pytestmark = pytest.mark.office  # a real renderer: fails, never skips, without it
 
 
 @pytest.fixture(scope="module")

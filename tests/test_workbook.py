@@ -21,7 +21,7 @@ from image_analysis.review import ADDED, AI_CONFIRMED, AI_NOT_REVIEWED, DELETED,
 from image_analysis.review_workbook import AI_RECORD, FINDINGS, PHOTOS, SIGNOFF_SHEET
 from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from tests.conftest import REPO, shared_image_path
-from tests.helpers import EDITED_ORIGINS, HEAD, cli, edit_as_an_inspector, libreoffice, origins
+from tests.helpers import EDITED_ORIGINS, HEAD, cli, copied, edit_as_an_inspector, libreoffice, origins, service_env
 from tests.long_replies import LONG_REPLIES
 from tests.reply_corpus import BASE
 
@@ -31,13 +31,13 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 SOFFICE = shutil.which("soffice") or "soffice"  # the libreoffice tests fail, never skip, without it
 
 
-@pytest.fixture
-def described(model_service, tmp_path):
-    """Two photos described into a store with the sign-off, and the workbook and CSV they came with."""
-    model_service.reply(json.dumps(BASE))
-    store, book, table = tmp_path / "results.sqlite", tmp_path / "findings.xlsx", tmp_path / "findings.csv"
+@pytest.fixture(scope="module")
+def described_once(module_model_service, tmp_path_factory):
+    """Two photos described into a store with the sign-off, and the workbook and CSV they came with: made once."""
+    module_model_service.reply(json.dumps(BASE))
+    folder = tmp_path_factory.mktemp("described")
+    store, book, table = folder / "results.sqlite", folder / "findings.xlsx", folder / "findings.csv"
     paths = [str(shared_image_path(name)) for name in PHOTOS_SENT]
-    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
     done = cli(
         "describe",
         *paths,
@@ -52,10 +52,16 @@ def described(model_service, tmp_path):
         *SIGNOFF,
         "--reference",
         "INS-2026-014",
-        env_extra=env,
+        env_extra=service_env(module_model_service),
     )
     assert done.returncode == 0, done.stderr
     return store, book, table
+
+
+@pytest.fixture
+def described(described_once, tmp_path):
+    """The described store, workbook and CSV, a copy for each test (a report keeps its sign-off in the store)."""
+    return copied(described_once, tmp_path)
 
 
 def saved_by_libreoffice(source, tmp_path):
@@ -128,7 +134,7 @@ def _lists(sheet) -> dict[str, tuple[list[str], str]]:
     return found
 
 
-@pytest.mark.libreoffice
+@pytest.mark.office
 def test_a_workbook_edited_and_saved_by_libreoffice_marks_every_row_with_the_sign_off_from_the_store(
     described, tmp_path
 ):
@@ -356,7 +362,7 @@ def test_a_reviewed_report_nobody_signs_says_so_on_the_cover_and_on_stderr(model
     assert "Status: Reviewed, not signed" in paragraphs
 
 
-@pytest.mark.libreoffice
+@pytest.mark.office
 def test_the_workbook_picture_for_the_readme(model_service, tmp_path):
     """The Findings sheet of a reviewed workbook, with replies as long as a real model writes (edited, then written
     again by ``report --xlsx``), as LibreOffice prints it, cropped to the rows, for the README (``make pictures``)."""
@@ -430,6 +436,7 @@ def test_hostile_words_from_the_model_are_text_cells_and_come_back_as_the_ai_sai
     ), "read back, the row is the AI's, unchanged"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
