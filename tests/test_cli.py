@@ -1,4 +1,5 @@
-"""The command line as a user runs it: a real process, real files, exit codes and one-line messages."""
+"""The command line as a user runs it (in this process, as `cli.main`; `tests/test_cli_process.py` runs it as a shell
+does): real files, exit codes and one-line messages."""
 
 from __future__ import annotations
 
