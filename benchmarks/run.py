@@ -58,6 +58,7 @@ from image_analysis.errors import ImageInputError  # noqa: E402
 from image_analysis.imaging import vision_grid  # noqa: E402
 from image_analysis.imaging.prepare import prepare_image  # noqa: E402
 from image_analysis.presets import AnalysisRequest  # noqa: E402
+from image_analysis.progress import TerminalProgress  # noqa: E402
 
 PHOTO = "site_aerial_construction_caliterra_IMG_9402.jpg"
 PLAN = "floorplan_mlstruct_f23ccf_rgba.png"
@@ -880,8 +881,14 @@ def main() -> int:
         "",
     ]
     missed: list[str] = []
-    for name in args.only or SECTIONS:
+    sections = args.only or list(SECTIONS)
+    progress = TerminalProgress()
+    for done, name in enumerate(sections):
+        progress.file(done, len(sections))
+        started = time.perf_counter()
         missed += SECTIONS[name](args.images, lines) or []
+        progress.shard(f"{name}: measured in {time.perf_counter() - started:.0f} s")
+    progress.close()
     if args.only and args.out.exists():
         lines = _spliced(args.out.read_text(encoding="utf-8"), lines, args.only)
     args.out.write_text("\n".join(lines), encoding="utf-8")

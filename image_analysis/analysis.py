@@ -37,6 +37,9 @@ MAX_BATCH = 50
 DEFAULT_CONCURRENCY = 4
 INPUT = "input"
 SERVICE = "service"
+PENDING = "pending"
+"""Where an analysis failed: its input (the file), the model service, or nowhere yet (a campaign's photo whose
+answer is not imported: no request failed, none was answered)."""
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +124,10 @@ class Analysis:
     def __post_init__(self) -> None:
         if (self.description is None) == (self.error is None):
             raise ValueError("an analysis has either a description or an error, not both and not neither")
-        if (self.error is None) != (self.failed_at is None) or self.failed_at not in (None, INPUT, SERVICE):
-            raise ValueError(f"a failed analysis says where it failed ({INPUT}, {SERVICE}); a successful one does not")
+        if (self.error is None) != (self.failed_at is None) or self.failed_at not in (None, INPUT, SERVICE, PENDING):
+            raise ValueError(
+                f"a failed analysis says where it failed ({INPUT}, {SERVICE}, {PENDING}); a successful one does not"
+            )
 
     @property
     def succeeded(self) -> bool:

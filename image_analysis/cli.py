@@ -23,28 +23,27 @@ Word report, CSV) is built and written on its own, atomically: one that fails ne
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import functools
 import json
 import logging
-import os
 import shlex
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import NoReturn
 
 from image_analysis import analysis, config, model, register
 from image_analysis import campaign as campaign_module
+from image_analysis.atomic import Staged, write_atomically
 from image_analysis.errors import AnalysisError, ImageInputError, InputError, ServiceError
 from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.progress import TerminalProgress
 from image_analysis.reports import document, findings_workbook, html, terminal, word
 from image_analysis.reports.campaign import campaign_report, default_threshold
 from image_analysis.reports.findings_csv import findings_csv
@@ -336,7 +335,7 @@ def _campaign(args: argparse.Namespace) -> int:
         structured=campaign_module.batch_level(level).value,
     )
     summary = campaign_module.prepare_campaign(
-        args.inputs, args.out, settings, workers=args.workers, progress=campaign_module.TerminalProgress()
+        args.inputs, args.out, settings, workers=args.workers, progress=TerminalProgress()
     )
     skipped = f", {summary.skipped} already prepared" if summary.skipped else ""
     print(
@@ -396,15 +395,15 @@ def _campaign_report(args: argparse.Namespace) -> int:
             EXIT_BAD_INPUT, f"--photos-from {worst!r} is not a score of the {scale.name}: give one of {codes}."
         )
     review = Review(signoff=_signoff(args))
-    staged: dict[Path, _Staged] = {}
+    staged: dict[Path, Staged] = {}
     for what, path in (("the findings workbook", args.xlsx), ("the findings CSV", args.csv)):
         try:
-            staged.update({path: _Staged(path, text=path is args.csv)} if path else {})
+            staged.update({path: Staged(path, text=path is args.csv)} if path else {})
         except OSError as error:
             for file in staged.values():
                 file.discard()
             return _fail(EXIT_BAD_INPUT, f"cannot write {what} to '{path}': {error.strerror or error}")
-    progress = campaign_module.TerminalProgress()
+    progress = TerminalProgress()
     try:
         made = campaign_report(
             stored,
@@ -457,7 +456,7 @@ def _campaign_run(args: argparse.Namespace) -> int:
     handlers = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         summary = campaign_module.run_campaign(
-            args.folder, settings, concurrency=args.concurrency, progress=campaign_module.TerminalProgress(), stop=stop
+            args.folder, settings, concurrency=args.concurrency, progress=TerminalProgress(), stop=stop
         )
     finally:
         for number, handler in handlers.items():
@@ -805,45 +804,6 @@ def _page(report: document.ReportDocument, review: Review) -> str:
     if len(report.entries) == 1 and not review.findings and review.signoff.empty:
         return html.render_page(report)
     return html.render_report(report)
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write ``content`` to a temporary file beside ``path``, then rename it into place: a reader never sees a
-    half-written file, and a failure leaves any earlier file as it was."""
-    staged = _Staged(path)
-    try:
-        staged.file.write(content)
-        staged.commit()
-    except BaseException:
-        staged.discard()
-        raise
-
-
-class _Staged:
-    """A file written beside ``path`` and renamed into place once complete (``commit``), or removed (``discard``):
-    a reader never sees half of it. It gets the permissions a plain ``open`` would give it (``mkstemp`` makes it
-    private). ``text``: opened for CSV text (UTF-8, no newline translation)."""
-
-    def __init__(self, path: Path, text: bool = False) -> None:
-        self.path = path
-        handle, self.temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        self.file: IO[Any] = os.fdopen(handle, "w", encoding="utf-8", newline="") if text else os.fdopen(handle, "wb")
-
-    def commit(self) -> None:
-        self.file.close()
-        os.chmod(self.temporary, 0o666 & ~_umask())
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        self.file.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.temporary)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _note(message: str, label: str = "note: ") -> None:

@@ -24,6 +24,7 @@ from werkzeug import Response
 from image_analysis import analysis, campaign
 from image_analysis.errors import ServiceUnreachableError
 from image_analysis.presets import AnalysisRequest, Preset
+from image_analysis.progress import Progress
 from image_analysis.review_workbook import read_review_workbook
 from image_analysis.store import SqliteStore
 from scripts.make_drawing_set import make_set
@@ -127,7 +128,7 @@ def test_the_mistral_format_carries_the_body_alone(survey, tmp_path):
         ChatCompletionRequest.from_openai(messages=line["body"]["messages"], model=line["body"]["model"])
 
 
-class KilledAfterFirstShard(campaign.Progress):
+class KilledAfterFirstShard(Progress):
     def shard(self, line: str) -> None:
         raise KeyboardInterrupt
 
@@ -135,7 +136,7 @@ class KilledAfterFirstShard(campaign.Progress):
 def test_killed_and_run_again_every_request_is_in_the_shards_exactly_once(survey, tmp_path, monkeypatch):
     out = tmp_path / "resumed"
     settings = campaign.Settings(AnalysisRequest(preset=Preset.INSPECTION), "test-model")
-    monkeypatch.setattr(campaign, "MAX_LINES", 3)
+    monkeypatch.setattr("image_analysis.campaign.prepare.MAX_LINES", 3)
     with pytest.raises(KeyboardInterrupt):
         campaign.prepare_campaign([survey], out, settings, workers=1, progress=KilledAfterFirstShard())
     first = lines(out)

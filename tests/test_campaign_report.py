@@ -39,7 +39,7 @@ PHOTOS = {
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory) -> tuple[Path, Path, list[campaign.Entry]]:
+def imported(tmp_path_factory) -> tuple[Path, Path, list[campaign.ManifestEntry]]:
     """A campaign of eight photos and a damaged file, prepared, answered as a batch engine answers, imported."""
     root = tmp_path_factory.mktemp("campaign")
     photos = root / "photos"
@@ -68,7 +68,7 @@ def imported(tmp_path_factory) -> tuple[Path, Path, list[campaign.Entry]]:
     return out, store, entries
 
 
-def number_of(entries: list[campaign.Entry], name: str) -> int:
+def number_of(entries: list[campaign.ManifestEntry], name: str) -> int:
     return next(number for number, entry in enumerate(entries, 1) if Path(entry.path).name == name)
 
 

@@ -15,10 +15,12 @@ from docx.shared import Pt
 from lxml import etree
 from PIL import Image
 
-from image_analysis import campaign
 from image_analysis.analysis import Analysis
+from image_analysis.campaign.importer import _with_pixels
+from image_analysis.campaign.stored import _without_pixels
 from image_analysis.imaging.encode import THUMBNAIL_SIDE, reduced_jpeg, thumbnail
 from image_analysis.imaging.prepare import prepare_image
+from image_analysis.progress import progress_bar
 from image_analysis.reports import word_layout
 from image_analysis.reports.findings_csv import CSV_COLUMNS, findings_csv, findings_lines
 from image_analysis.spreadsheet import CsvWriter
@@ -80,7 +82,7 @@ def described() -> Analysis:
 
 def test_a_value_read_without_its_pixels_is_the_value_without_them_whatever_the_reply_says(described):
     text = json.dumps(described.to_json())
-    value = campaign._without_pixels(text)
+    value = _without_pixels(text)
     expected = described.to_json()
     for image in expected["preparation"]["images"]:
         image["data"] = ""
@@ -93,7 +95,7 @@ def test_pixels_spliced_into_a_value_are_the_value_a_live_run_keeps(described):
     facts = described.for_display().preparation
     without = Analysis(described.number, described.name, described.request, facts, described.description)
     pixels = [image.data_uri.split(",", 1)[1] for image in described.preparation.images]
-    spliced = json.loads(campaign._with_pixels(without, pixels))
+    spliced = json.loads(_with_pixels(without, pixels))
     spliced["preparation"]["shown"] = None  # the facts came through a display copy here; import's have none
     assert spliced == {**described.to_json(), "not_kept": None}
 
@@ -125,9 +127,9 @@ def test_a_jpeg_photo_is_reduced_to_at_least_the_size_asked():
 
 
 def test_the_progress_bar_says_how_far_and_how_long():
-    line = campaign.progress_bar(2_500, 10_000, 30.0, width=80)
+    line = progress_bar(2_500, 10_000, 30.0, width=80)
     assert line.endswith(" 2,500 of 10,000 (25%), 1 min 30 s left") and len(line) <= 80
     bar = line[1 : line.index("]")]
     assert bar.count("#") == round(len(bar) / 4) and set(bar) == {"#", "-"}
-    assert campaign.progress_bar(10_000, 10_000, 120.0, width=80).endswith("10,000 of 10,000 (100%)")
-    assert campaign.progress_bar(3, 10, 3.0, width=80).endswith("(30%), 7 s left")
+    assert progress_bar(10_000, 10_000, 120.0, width=80).endswith("10,000 of 10,000 (100%)")
+    assert progress_bar(3, 10, 3.0, width=80).endswith("(30%), 7 s left")

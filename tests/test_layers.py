@@ -16,7 +16,7 @@ from tests.conftest import REPO
 PACKAGE = REPO / "image_analysis"
 
 LAYERS = [  # lowest first; a module may import its own layer and those before it
-    ("foundation", {"errors", "config", "safe_text", "deadline", "json_salvage", "spreadsheet"}),
+    ("foundation", {"errors", "config", "safe_text", "deadline", "json_salvage", "spreadsheet", "atomic", "progress"}),
     ("imaging", {"imaging"}),
     ("presets", {"presets", "vocabulary"}),
     ("findings", {"findings", "consistency", "title_text"}),

@@ -24,8 +24,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Protocol
 
-from image_analysis.analysis import Analysis
-from image_analysis.campaign import NOT_IMPORTED, Photo, Shown
+from image_analysis.analysis import PENDING, Analysis
+from image_analysis.campaign import Photo, Shown
 from image_analysis.presets import Preset, ScaleDefinition
 from image_analysis.reports import document
 from image_analysis.reports.findings_csv import CSV_COLUMNS, findings_lines
@@ -91,7 +91,7 @@ def campaign_report(
     for count, photo in enumerate(results.photos(Shown(worst_from, review)), start=1):
         result = photo.result
         tally.add(result)
-        pending += result.error == NOT_IMPORTED
+        pending += result.failed_at == PENDING
         if photo.display is not None:
             entries.append(photo.display)
         for what, writer in list(writers.items()):

@@ -1,0 +1,62 @@
+"""Campaign scale: thousands of photos and PDF sets prepared once into request shards, answered by a batch engine (or
+by any OpenAI-compatible server), imported into the store, and read back for the campaign report.
+
+One module a step, each with one reason to change:
+
+- ``folder``: the campaign folder, its manifest and file names, the ids that tie a request to its answer and result;
+- ``workers``: a map on worker processes, in order and bounded in flight (in this process for one worker);
+- ``prepare``: inputs walked, prepared in workers, written into shards (``campaign prepare``);
+- ``run``: the shards sent to a live server, answers written line by line, resumable (``campaign run``);
+- ``batch_api``: the shards through a provider's batch API (``campaign submit``, ``status``, ``fetch``);
+- ``importer``: every answer into the store as a live run keeps it (``campaign import``);
+- ``stored``: the campaign read back from the store, one photo at a time (``campaign report``).
+
+The names below are the steps' public ones, for the command line, the campaign report and the benchmarks.
+"""
+
+from image_analysis.campaign.batch_api import BatchState, campaign_status, fetch_campaign, submit_campaign
+from image_analysis.campaign.folder import (
+    ERROR_KEY,
+    FORMATS,
+    MANIFEST,
+    CampaignError,
+    Manifest,
+    ManifestEntry,
+    Settings,
+    campaign_folder,
+    request_id,
+)
+from image_analysis.campaign.importer import ImportSummary, import_results
+from image_analysis.campaign.prepare import PrepareSummary, batch_level, prepare_campaign
+from image_analysis.campaign.run import RunSummary, result_line, run_campaign
+from image_analysis.campaign.stored import NOT_IMPORTED, Photo, Shown, StoredCampaign
+from image_analysis.campaign.workers import MAX_WORKERS
+
+__all__ = [
+    "ERROR_KEY",
+    "FORMATS",
+    "MANIFEST",
+    "MAX_WORKERS",
+    "NOT_IMPORTED",
+    "BatchState",
+    "CampaignError",
+    "ImportSummary",
+    "Manifest",
+    "ManifestEntry",
+    "Photo",
+    "PrepareSummary",
+    "RunSummary",
+    "Settings",
+    "Shown",
+    "StoredCampaign",
+    "batch_level",
+    "campaign_folder",
+    "campaign_status",
+    "fetch_campaign",
+    "import_results",
+    "prepare_campaign",
+    "request_id",
+    "result_line",
+    "run_campaign",
+    "submit_campaign",
+]

@@ -1,0 +1,154 @@
+"""The campaign folder: what ``campaign prepare`` writes there and every later step reads. Its manifest (the settings
+every request was prepared with, every input with its request's ``custom_id`` and store key, or why it was refused,
+the shards complete), the names of the files beside it, and the ids that tie a request to its answer and its result
+in the store.
+
+    requests-0001.jsonl   the requests, one per line, in the engine's envelope (``prepare``)
+    facts-0001.jsonl      what each request's preparation found besides its pixels, and its thumbnail (``prepare``)
+    results-0001.jsonl    the answers in the batch output format (``run``, ``fetch``, or the engine itself)
+    batches.json          the batch of each shard at a provider's batch API (``batch_api``)
+    manifest.json         ``Manifest``
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from image_analysis.atomic import write_atomically
+from image_analysis.errors import InputError
+from image_analysis.model import DEFAULT_MAX_TOKENS
+from image_analysis.presets import AnalysisRequest
+from image_analysis.safe_text import clean
+from image_analysis.structured_output import Structured
+
+FORMATS = ("openai", "mistral")
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 2
+BATCHES = "batches.json"
+"""The batch of each shard submitted to a provider's batch API: ``{shard: {"file", "batch", "status", ...}}``."""
+ERROR_KEY = "campaign-error:"
+"""A failed request's answer is kept under this prefix and its record key, never under the record key alone: a live run
+of the same photo is not served a failure from the store."""
+ID_PREFIX = "ia-"
+
+
+class CampaignError(InputError):
+    """A campaign folder or its inputs cannot be used as asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One input of the campaign (one sheet, for a PDF set): where its request went, or why it has none."""
+
+    path: str
+    bytes: int
+    sha256: str
+    page: int | None = None
+    custom_id: str | None = None
+    """The request's id in the shards and the answers: ``ID_PREFIX`` and 40 hex digits of the record key's hash,
+    within the 64 characters of ``[A-Za-z0-9_-]`` the strictest engines take (the record key is 136)."""
+    record: str | None = None
+    """The store's key for the result (``analysis.record_key``)."""
+    shard: str | None = None
+    refused: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The file name as the reports show it, with the sheet of a PDF set."""
+        name = Path(self.path).name
+        return clean(name if self.page is None else f"{name} (page {self.page})")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every request of a campaign was prepared with; a resumed run must ask for the same."""
+
+    request: AnalysisRequest
+    model: str
+    format: str = "openai"
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    structured: str = Structured.SCHEMA.value
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "request": self.request.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Settings:
+        return cls(**{**data, "request": AnalysisRequest.from_json(data["request"])})
+
+
+def request_id(record: str) -> str:
+    """A request's ``custom_id`` for the result kept under ``record``: the same input and choices give the same id
+    (a resumed run, a second import), and no two results share one."""
+    return ID_PREFIX + hashlib.sha256(record.encode("utf-8")).hexdigest()[:40]
+
+
+def facts_name(shard: str) -> str:
+    """The facts file of a request shard: ``requests-0001.jsonl`` gives ``facts-0001.jsonl``."""
+    return shard.replace("requests-", "facts-", 1)
+
+
+def results_name(shard: str) -> str:
+    """The results shard of a request shard: ``requests-0001.jsonl`` gives ``results-0001.jsonl``."""
+    return shard.replace("requests-", "results-", 1)
+
+
+def campaign_folder(path: Path) -> Path:
+    """The campaign folder a user names, by the folder or by its ``manifest.json``."""
+    return path.parent if path.name == MANIFEST else path
+
+
+@dataclass
+class Manifest:
+    """The campaign folder's record: its settings, every input's entry, and the shards complete."""
+
+    settings: Settings
+    entries: list[ManifestEntry] = dataclasses.field(default_factory=list)
+    shards: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "settings": self.settings.to_json(),
+            "shards": self.shards,
+            "entries": [dataclasses.asdict(entry) for entry in self.entries],
+        }
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest | None:
+        """The manifest in ``folder``, or ``None`` when there is none yet."""
+        path = folder / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise CampaignError(f"'{path}' cannot be read ({error}); prepare into a new folder.") from None
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            raise CampaignError(f"'{path}' is not a campaign manifest this version reads; prepare into a new folder.")
+        entries = [ManifestEntry(**entry) for entry in data["entries"]]
+        return cls(Settings.from_json(data["settings"]), entries, data["shards"])
+
+    @classmethod
+    def require(cls, folder: Path) -> Manifest:
+        """The manifest in ``folder``; ``CampaignError`` saying what to give when there is none."""
+        manifest = cls.read(folder)
+        if manifest is None:
+            raise CampaignError(
+                f"'{folder}' holds no {MANIFEST}: give the campaign folder `campaign prepare ... --out FOLDER` "
+                "wrote (or prepare one first)."
+            )
+        return manifest
+
+    def write(self, folder: Path) -> None:
+        """Replace the manifest whole (``atomic``): a kill leaves the old one or the new one, never half of either."""
+        write_atomically(folder / MANIFEST, json.dumps(self.to_json(), indent=1))
+
+    def done(self) -> set[str]:
+        """The inputs (paths) whose requests are all in complete shards, or that were refused."""
+        return {entry.path for entry in self.entries}
