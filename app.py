@@ -15,10 +15,11 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, photo_map, prompts, register, reports, review_workbook
+from image_analysis import analysis, model, photo_map, prompts, register, reports
 from image_analysis import chat as follow_up
 from image_analysis import review as review_record
 from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
+from image_analysis.formats import findings_workbook
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
@@ -146,7 +147,7 @@ class Parametrization(vkt.Parametrization):
     record.workbook = vkt.FileField(
         "Reviewed workbook",
         file_types=[".xlsx"],
-        max_size=review_workbook.MAX_BYTES,
+        max_size=findings_workbook.MAX_BYTES,
         visible=_is_inspection,
         description="The findings workbook (Reports: Findings (Excel)) after review in Excel or LibreOffice Calc.",
     )
@@ -277,16 +278,15 @@ class Controller(vkt.Controller):
             raise _field_error("Upload the reviewed findings workbook first.", "record.workbook")
         analyses = _everything(params)
         try:
-            book = review_workbook.read_review_workbook(params.record.workbook.file.getvalue_binary())
+            book = findings_workbook.read_review_workbook(params.record.workbook.file.getvalue_binary())
             problem = book.mismatch(analyses)
             if problem is not None:
                 raise problem
             scale = _request(params).scale.definition
             review_record.record(review_record.SignOff(), book.rows, analyses, scale)
         except review_record.ReviewError as error:
-            named = (
-                error.named(review_workbook.FINDING_HEADINGS, review_workbook.FINDINGS) if not error.sheet else error
-            )
+            findings = (findings_workbook.FINDING_HEADINGS, findings_workbook.FINDINGS)
+            named = error if error.sheet else error.named(*findings)
             raise _field_error(f"Reviewed workbook, {named}.", "record.workbook") from None
         names = {result.number: result.name for result in analyses}
         rows = [

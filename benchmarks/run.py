@@ -424,9 +424,9 @@ def workbook_section(images: Path, lines: list[str]) -> list[str]:
     the same record: 50 photos with 4 findings each, and the most a workbook may hold (50 photos, 200 findings each,
     10,000 rows)."""
     from image_analysis import review
+    from image_analysis.formats.findings_csv import read_review_csv
+    from image_analysis.formats.findings_workbook import read_review_workbook
     from image_analysis.presets import Preset
-    from image_analysis.review_csv import read_review_csv
-    from image_analysis.review_workbook import read_review_workbook
 
     preparation = prepare_image((images / PHOTO).read_bytes(), PHOTO).for_display()
     request = AnalysisRequest(preset=Preset.INSPECTION)

@@ -40,13 +40,21 @@ from image_analysis import analysis, config, model, register
 from image_analysis import campaign as campaign_module
 from image_analysis.atomic import Staged, write_atomically
 from image_analysis.errors import AnalysisError, ImageInputError, InputError, ServiceError
+from image_analysis.formats.findings_csv import FINDING_COLUMNS, ReviewTable, findings_csv, read_review_csv
+from image_analysis.formats.findings_workbook import (
+    FINDING_HEADINGS,
+    FINDINGS,
+    PHOTOS,
+    ReviewWorkbook,
+    is_workbook,
+    read_review_workbook,
+)
 from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.progress import TerminalProgress
 from image_analysis.reports import document, findings_workbook, html, terminal, word
 from image_analysis.reports.campaign import campaign_report, default_threshold
-from image_analysis.reports.findings_csv import findings_csv
 from image_analysis.reports.pdf import PdfUnavailable, word_to_pdf
 from image_analysis.review import (
     ADDED,
@@ -57,15 +65,6 @@ from image_analysis.review import (
     SignOff,
     photo_number,
     record,
-)
-from image_analysis.review_csv import FINDING_COLUMNS, ReviewTable, read_review_csv
-from image_analysis.review_workbook import (
-    FINDING_HEADINGS,
-    FINDINGS,
-    PHOTOS,
-    ReviewWorkbook,
-    is_workbook,
-    read_review_workbook,
 )
 from image_analysis.safe_text import for_terminal
 from image_analysis.store import SqliteStore, StoreError

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import openpyxl
 
+from image_analysis.formats.findings_workbook import FINDING_HEADINGS, FINDINGS
 from image_analysis.review import ADDED, AI_CONFIRMED, DELETED, EDITED
-from image_analysis.review_workbook import FINDING_HEADINGS, FINDINGS
 from tests.conftest import REPO, TEST_API_KEY, shared_image_path
 
 

@@ -23,9 +23,9 @@ from werkzeug import Response
 
 from image_analysis import analysis, campaign
 from image_analysis.errors import ServiceUnreachableError
+from image_analysis.formats.findings_workbook import read_review_workbook
 from image_analysis.presets import AnalysisRequest, Preset
 from image_analysis.progress import Progress
-from image_analysis.review_workbook import read_review_workbook
 from image_analysis.store import SqliteStore
 from scripts.make_drawing_set import make_set
 from tests.conftest import REPO, completion_body, shared_image_path

@@ -17,8 +17,8 @@ import pytest
 
 from image_analysis import campaign
 from image_analysis.errors import ServiceUnreachableError
+from image_analysis.formats.findings_workbook import read_review_workbook
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
-from image_analysis.review_workbook import read_review_workbook
 from tests.conftest import completion_body, shared_image_path
 from tests.helpers import cli
 from tests.long_replies import LONG_REPLIES

@@ -18,11 +18,11 @@ from PIL import Image
 from image_analysis.analysis import Analysis
 from image_analysis.campaign.importer import _with_pixels
 from image_analysis.campaign.stored import _without_pixels
+from image_analysis.formats.findings_csv import CSV_COLUMNS, findings_csv, findings_lines
 from image_analysis.imaging.encode import THUMBNAIL_SIDE, reduced_jpeg, thumbnail
 from image_analysis.imaging.prepare import prepare_image
 from image_analysis.progress import progress_bar
 from image_analysis.reports import word_layout
-from image_analysis.reports.findings_csv import CSV_COLUMNS, findings_csv, findings_lines
 from image_analysis.spreadsheet import CsvWriter
 from tests.conftest import make_analysis, shared_image_path
 from tests.long_replies import LONG_REPLIES

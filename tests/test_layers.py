@@ -18,13 +18,15 @@ PACKAGE = REPO / "image_analysis"
 LAYERS = [  # lowest first; a module may import its own layer and those before it
     ("foundation", {"errors", "config", "safe_text", "deadline", "json_salvage", "spreadsheet", "atomic", "progress"}),
     ("imaging", {"imaging"}),
-    ("presets", {"presets", "vocabulary"}),
+    ("presets", {"presets", "vocabulary", "wording"}),
     ("findings", {"findings", "consistency", "title_text"}),
     ("prompts", {"prompts", "structured_output"}),
     ("model client", {"model"}),
     ("store", {"store", "workspace_store"}),  # a keyed cache of results that analysis writes through
     ("analysis", {"analysis", "chat"}),
-    ("review, register, campaign", {"review", "review_csv", "review_workbook", "register", "photo_map", "campaign"}),
+    ("the inspector's record", {"review", "register", "photo_map"}),
+    ("formats", {"formats"}),  # each spreadsheet format, written and read back
+    ("campaign", {"campaign"}),
     ("reports", {"reports"}),
     ("command line", {"cli", "__main__", "__init__"}),
 ]

@@ -14,8 +14,8 @@ import time
 import pytest
 from werkzeug import Response
 
+from image_analysis.formats.findings_csv import MAX_ROWS
 from image_analysis.review import ADDED, AI_NOT_REVIEWED, EDITED
-from image_analysis.review_csv import MAX_ROWS
 from tests.conftest import completion_body, shared_image_path
 from tests.helpers import cli, copied, describe_into_store, excel_rows, libreoffice, save_as_excel
 from tests.reply_corpus import BASE

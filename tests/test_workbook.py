@@ -17,8 +17,8 @@ import pytest
 from docx import Document
 from PIL import Image, ImageOps
 
+from image_analysis.formats.findings_workbook import AI_RECORD, FINDINGS, PHOTOS, SIGNOFF_SHEET
 from image_analysis.review import ADDED, AI_CONFIRMED, AI_NOT_REVIEWED, DELETED, EDITED
-from image_analysis.review_workbook import AI_RECORD, FINDINGS, PHOTOS, SIGNOFF_SHEET
 from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from tests.conftest import REPO, shared_image_path
 from tests.helpers import EDITED_ORIGINS, HEAD, cli, copied, edit_as_an_inspector, libreoffice, origins, service_env

@@ -37,6 +37,7 @@ HEIF = "pillow-heif"
 PILLOW = "Pillow"
 ENGINES = (TURBO, VIPS, HEIF, PILLOW)
 
+
 def decode_budget() -> int:
     """The most a decoder may need for one upload: 70 % of the budget (the rest is the worker's own)."""
     return limits().memory_mb * 1024 * 1024 * 7 // 10

@@ -1,12 +1,12 @@
 """The reports: one ``ReportDocument`` built from the record (``document``), rendered by writers that decide
-nothing of their own: Word (``word``), HTML (``html``), PDF (``pdf``, LibreOffice converting the Word report), and
-the findings as a workbook to review in a spreadsheet (``workbook``, read back by ``review_workbook``) and
-as CSV (``findings_csv``).
+nothing of their own: Word (``word``), HTML (``html``), PDF (``pdf``, LibreOffice converting the Word report), the
+terminal (``terminal``), and a campaign's report (``campaign``). The spreadsheets an inspector reviews in are
+``formats``' (written and read back there); here they get the report's status.
 
     analyses + review + sign-off ──> document.build ──> ReportDocument ──┬─> word.render  ──> .docx ──> pdf ──> .pdf
                                                                         └─> html.render_* ──> .html
-    analyses + review ──────────────────────────────> workbook ─────────────> .xlsx (read back by review_workbook)
-    analyses + review ──────────────────────────────> findings_csv ─────────> .csv (read back by review_csv)
+    analyses + review ──────────────> formats.findings_workbook (+ the document's status) ──> .xlsx (and back)
+    analyses + review ──────────────> formats.findings_csv ──────────────────────────────────> .csv (and back)
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from image_analysis.analysis import Analysis
+from image_analysis.formats.drawing_csv import drawing_csv
+from image_analysis.formats.findings_csv import findings_csv
 from image_analysis.reports import document, html, word
-from image_analysis.reports.findings_csv import drawing_csv, findings_csv
 from image_analysis.review import Review
 
 __all__ = ["drawing_csv", "findings_csv", "findings_workbook", "html_page", "html_report", "word_report"]
@@ -23,7 +24,7 @@ __all__ = ["drawing_csv", "findings_csv", "findings_workbook", "html_page", "htm
 
 def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None) -> bytes:
     """The findings workbook, with the report's status (as its cover says it) on the Sign-off sheet."""
-    from image_analysis.reports.workbook import findings_workbook as workbook  # openpyxl only when one is written
+    from image_analysis.formats.findings_workbook import findings_workbook as workbook
 
     return workbook(analyses, review, document.status(analyses, review))
 

@@ -26,9 +26,9 @@ from typing import IO, Protocol
 
 from image_analysis.analysis import PENDING, Analysis
 from image_analysis.campaign import Photo, Shown
+from image_analysis.formats.findings_csv import CSV_COLUMNS, findings_lines
 from image_analysis.presets import Preset, ScaleDefinition
 from image_analysis.reports import document
-from image_analysis.reports.findings_csv import CSV_COLUMNS, findings_lines
 from image_analysis.review import Review
 from image_analysis.spreadsheet import CsvWriter
 
@@ -137,7 +137,7 @@ class _Workbook:
     """The workbook written here, as the photos come."""
 
     def __init__(self, scale: ScaleDefinition, review: Review, path: Path) -> None:
-        from image_analysis.reports.workbook import WorkbookWriter  # openpyxl only when a workbook is written
+        from image_analysis.formats.findings_workbook import WorkbookWriter
 
         self.writer, self.path = WorkbookWriter(scale, review), path
 

@@ -18,12 +18,10 @@ from datetime import UTC, date, datetime
 from image_analysis import register
 from image_analysis.analysis import Analysis
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
-from image_analysis.imaging.metadata import GpsPosition, PhotoMetadata
 from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import Description
 from image_analysis.photo_map import GREY, scale_colours
 from image_analysis.presets import Preset, ScaleDefinition
-from image_analysis.reports.measure import NO_BREAK
 from image_analysis.review import (
     ADDED,
     AI_NOT_REVIEWED,
@@ -37,6 +35,7 @@ from image_analysis.review import (
 )
 from image_analysis.safe_text import clean
 from image_analysis.vocabulary import CANNOT_TELL, URGENCIES
+from image_analysis.wording import NO_BREAK, Field, file_size, long_date, photo_facts, position, taken
 
 TITLES = {
     Preset.INSPECTION: "Site inspection report",
@@ -49,16 +48,6 @@ REVIEWED = "Reviewed"
 FINAL = "Final"
 HEADING_LENGTH = 70
 """Characters of what a photo shows kept in its heading (a model's element can be a sentence)."""
-
-
-@dataclass(frozen=True)
-class Field:
-    """One labelled value; ``source`` says where a title-block value comes from, ``link`` where it points to."""
-
-    label: str
-    value: str
-    source: str = ""
-    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -868,44 +857,6 @@ def caption(noun: str, number: int, preparation: Preparation | None) -> str:
     return f"{noun} {number} — " + " · ".join(parts)
 
 
-def taken(stamp: str) -> str:
-    """An EXIF time as people write it: ``14 March 2026 10:32`` (the text as it is when it is not a time)."""
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return clean(stamp)
-    return f"{long_date(moment.date())} {moment:%H:%M}"
-
-
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
-def position(gps: GpsPosition) -> str:
-    """``52.3731° N 4.8922° E``, never broken across lines."""
-    lat = f"{abs(gps.lat):.4f}°{NO_BREAK}{'N' if gps.lat >= 0 else 'S'}"
-    lon = f"{abs(gps.lon):.4f}°{NO_BREAK}{'E' if gps.lon >= 0 else 'W'}"
-    return f"{lat}{NO_BREAK}{lon}"
-
-
-def map_link(gps: GpsPosition) -> str:
-    lat, lon = f"{gps.lat:.6f}", f"{gps.lon:.6f}"
-    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
-
-
-def photo_facts(metadata: PhotoMetadata) -> list[Field]:
-    facts = []
-    if metadata.taken_at:
-        facts.append(Field("Taken", taken(metadata.taken_at)))
-    if metadata.gps:
-        facts.append(Field("Position", position(metadata.gps), link=map_link(metadata.gps)))
-    if metadata.camera:
-        facts.append(Field("Camera", clean(metadata.camera)))
-    if metadata.orientation_applied:
-        facts.append(Field("Orientation", f"{metadata.orientation_applied} (EXIF), applied before sending"))
-    return facts
-
-
 def sent_facts(preparation: Preparation, model: str | None) -> list[Field]:
     """What went to the model: the original, the images sent, their bytes and tokens, the model."""
     source = preparation.source
@@ -931,14 +882,6 @@ def _request_facts(description: Description | None) -> list[Field]:
     """How the request was made, when it is worth saying (the server refused the structured output asked for)."""
     note = description.format_note if description else None
     return [Field("Request", clean(note))] if note else []
-
-
-def file_size(count: int) -> str:
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f} MB"
-    if count >= 1_000:
-        return f"{count / 1_000:.0f} kB"
-    return f"{count} bytes"
 
 
 _NUMBER_UNIT = re.compile(r"(\d)[ ]+(?=(?:x|×|mm|cm|m|m2|m²|m3|kg|kN|t)\b|[×%°])")

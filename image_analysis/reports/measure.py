@@ -9,6 +9,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from image_analysis.wording import NO_BREAK
+
 FONT = "Arial"
 """The report's typeface: on every Windows and Mac, and metric-compatible Liberation Sans on Linux."""
 
@@ -68,7 +70,6 @@ _BOLD_DIFFERENT = {
 _BOLD = tuple(_BOLD_DIFFERENT.get(chr(code), width) for code, width in enumerate(_REGULAR, start=_FIRST))
 _OTHER = 1000
 """A character outside the table (CJK, symbols): as wide as the em, which is never narrower than it is."""
-NO_BREAK = "\u00a0"
 
 
 @lru_cache(maxsize=4096)

@@ -29,8 +29,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from image_analysis.reports import measure
 from image_analysis.reports import word_layout as layout
-from image_analysis.reports.document import NOT_FOR_SIGNATURE, Entry, Field, Listing, Note, ReportDocument, Table
+from image_analysis.reports.document import NOT_FOR_SIGNATURE, Entry, Listing, Note, ReportDocument, Table
 from image_analysis.safe_text import clean
+from image_analysis.wording import Field
 
 MAX_WORD_TABLE_ROWS = 300
 """Rows of a table in the model's reply built as a Word table; the rest follow as text."""

@@ -1,18 +1,26 @@
-"""The findings as CSV, for a spreadsheet and for the round trip (``review_csv`` reads it back), and the drawing
-findings as CSV. Every value is written as text; cells a spreadsheet would run as a formula are defused
-(``spreadsheet.csv_text``).
+"""The findings CSV: one row per finding (one for a photo without defects), written for a spreadsheet and for the
+round trip, and read back after the inspector edited it in Excel or LibreOffice. The columns are decided here, once,
+for both directions.
+
+Writing: every value is text; a cell a spreadsheet would run as a formula is defused (``spreadsheet.csv_text``).
+Reading: Excel writes UTF-8 with a byte-order mark (or the Windows code page), ``;`` as separator where the decimal
+comma is used, and CRLF line ends; all are read. A cell the app wrote with a leading quote is read without it. A
+missing column or an unreadable file is a ``ReviewError`` naming it.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from image_analysis import register
 from image_analysis.analysis import Analysis
-from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock
+from image_analysis.findings import Defect, DrawingFindings, InspectionFindings
+from image_analysis.formats.drawing_csv import drawing_csv
 from image_analysis.presets import Preset
-from image_analysis.review import AI_NOT_REVIEWED, FINDING_FIELDS, Review, finding_ref
-from image_analysis.spreadsheet import csv_text
+from image_analysis.review import AI_NOT_REVIEWED, FINDING_FIELDS, Review, ReviewError, finding_ref
+from image_analysis.spreadsheet import csv_text, from_cell
 
 _FINDINGS_COLUMNS = tuple(name for name in InspectionFindings.model_fields if name not in ("defects", "summary"))
 _DEFECT_COLUMNS = tuple(f"defect_{name}" for name in Defect.model_fields)
@@ -111,53 +119,54 @@ def _joined(value: object) -> object:
     return "; ".join(value) if isinstance(value, list) else value
 
 
-_BLOCK = tuple(TitleBlock.model_fields)
-DRAWING_COLUMNS = (
-    "number",
-    "file",
-    "page",
-    *_BLOCK,
-    *(f"{name}_source" for name in _BLOCK),
-    "drawing_kind",
-    "notes",
-    "questions",
-    "dimensions",
-    "grid_lines",
-    "summary",
-    "problems",
-    "repairs",
-    "model",
-    "error",
-)
-"""One row per sheet: every title-block field as the register took it and where it came from (PDF text, model,
-both agree), then the sheet's notes, questions, dimensions and grid lines (each list one cell, items on lines of
-their own), the register's problems, and how the reply was read."""
+# -- reading back
+
+FINDING_COLUMNS = {item.name: item.csv for item in FINDING_FIELDS if item.name not in ("photo", "file")}
+"""Where each field of a reviewed finding is in the findings CSV (as ``CSV_COLUMNS`` writes it)."""
+REQUIRED = ("photo", "record", "condition_scale", *FINDING_COLUMNS.values())
+MAX_BYTES = 20_000_000
+MAX_ROWS = 10_000
+"""Findings rows taken from one file: 50 photos with 200 findings each, far more than any report holds; above it the
+file is refused at once, before the rows are read (a CSV of a million one-cell rows)."""
 
 
-_LISTS = ("notes", "questions", "dimensions", "grid_lines")
+@dataclass(frozen=True)
+class ReviewTable:
+    """The rows of an edited findings CSV as dicts by ``review.Finding`` field (plus ``record``,
+    ``condition_scale``, ``error`` and ``_row``, its row as a spreadsheet numbers it; row 1 is the header)."""
+
+    rows: tuple[dict[str, str], ...]
+    separator: str
 
 
-def drawing_csv(analyses: Sequence[Analysis]) -> str:
-    rows = {row.page: row for row in register.build_register(analyses)}
-    lines = []
-    for result in analyses:
-        preparation = result.preparation
-        page = (preparation.page if preparation else None) or result.number
-        entry: dict[str, object] = {"number": result.number, "file": result.name, "page": page, "error": result.error}
-        row = rows.get(page)
-        if row is not None:
-            for item in row.fields:
-                entry[item.name], entry[f"{item.name}_source"] = item.value, item.source
-            entry["problems"] = "; ".join(row.problems)
-        findings = result.parsed.findings
-        if isinstance(findings, DrawingFindings):
-            entry.update(
-                drawing_kind=findings.drawing_kind,
-                summary=findings.summary,
-                repairs="; ".join(result.parsed.repairs),
-                **{name: "\n".join(getattr(findings, name)) for name in _LISTS},
-            )
-        if result.description:
-            entry["model"] = result.description.model
-        lines.append([entry.get(column) for column in DRAWING_COLUMNS])
-    return csv_text(DRAWING_COLUMNS, lines)
+def read_review_csv(data: bytes) -> ReviewTable:
+    """Decode and parse an edited findings CSV; ``ReviewError`` when it cannot be taken."""
+    if len(data) > MAX_BYTES:
+        raise ReviewError(1, "photo", f"the file is {len(data):,} bytes; a findings CSV is at most {MAX_BYTES:,}")
+    text = _decoded(data)
+    header = text.split("\n", 1)[0]
+    separator = max((";", ",", "\t"), key=header.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    columns = [name.strip() for name in next(reader, [])]
+    missing = [name for name in REQUIRED if name not in columns]
+    if missing:
+        raise ReviewError(1, missing[0], "the column is missing (export the CSV from this app and edit that)")
+    rows: list[dict[str, str]] = []
+    for number, record in enumerate(reader, start=2):  # a record is one spreadsheet row, whatever its line breaks
+        if not any(value.strip() for value in record):
+            continue  # an empty row a spreadsheet left at the end
+        if len(rows) >= MAX_ROWS:
+            raise ReviewError(number, "photo", f"more than {MAX_ROWS:,} findings rows: this is not a findings CSV")
+        cells = {column: from_cell(value) for column, value in zip(columns, record, strict=False)}
+        fields = {name: cells.get(column, "") for name, column in FINDING_COLUMNS.items()}
+        names = ("photo", "record", "condition_scale", "file", "error")
+        extra = {name: cells[name] for name in names if name in cells}
+        rows.append({**extra, **fields, "_row": str(number)})
+    return ReviewTable(tuple(rows), separator)
+
+
+def _decoded(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows writes the code page
