@@ -24,8 +24,9 @@ from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import html as render
+from image_analysis.reports.word_layout import DEFAULT_PAPER, Paper
 from image_analysis.store import StoreError
-from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
+from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from image_analysis.workspace_store import (
     DEFAULT_RETENTION,
     RETENTION_CHOICES,
@@ -34,11 +35,10 @@ from image_analysis.workspace_store import (
     WorkspaceStore,
 )
 
-_CODES = [code for scale in ConditionScale for code in scale.definition.codes]
+_SCORES = [score for scale in ConditionScale for score in scale.definition.scores]
 SCORE_OPTIONS = [
-    *sorted({code for code in _CODES if code.isdigit()}, key=int),
-    *dict.fromkeys(code for code in _CODES if not code.isdigit()),
-    CANNOT_TELL,
+    *sorted({score for score in _SCORES if score.isdigit()}, key=int),
+    *dict.fromkeys(score for score in _SCORES if not score.isdigit()),
 ]
 """The scores of every scale, in the order an inspector reads them: 0-9, then the words, then "cannot tell"."""
 _LABEL = review_record.FINDING_LABELS
@@ -171,7 +171,10 @@ class Parametrization(vkt.Parametrization):
     reports = vkt.Tab("Reports and stored results")
     reports.downloads = vkt.Section("Downloads", initially_expanded=True)
     reports.downloads.paper = vkt.OptionField(
-        "Paper", options=["A4", "Letter"], default="A4", description="The Word and PDF report's paper."
+        "Paper",
+        options=[paper.value for paper in Paper],
+        default=DEFAULT_PAPER.value,
+        description="The Word and PDF report's paper.",
     )
     reports.downloads.word_report = vkt.DownloadButton("Word report", method="download_word", longpoll=True)
     reports.downloads.pdf_report = vkt.DownloadButton("PDF report", method="download_pdf", longpoll=True)
@@ -283,7 +286,7 @@ class Controller(vkt.Controller):
             if problem is not None:
                 raise problem
             scale = _request(params).scale.definition
-            review_record.record(review_record.SignOff(), book.rows, analyses, scale)
+            review_record.Review.from_rows(review_record.SignOff(), book.rows, analyses, scale)
         except review_record.ReviewError as error:
             findings = (findings_workbook.FINDING_HEADINGS, findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
@@ -383,7 +386,7 @@ def _request(params: Any) -> AnalysisRequest:
 
 
 def _paper(params: Any) -> str:
-    return params.reports.downloads.get("paper") or "A4"
+    return params.reports.downloads.get("paper") or DEFAULT_PAPER
 
 
 def _retention(params: Any) -> str:
@@ -463,7 +466,7 @@ def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> rev
     analyses = analyses if analyses is not None else _everything(params)
     try:
         scale = _request(params).scale.definition
-        return review_record.record(signoff, rows, analyses, scale)
+        return review_record.Review.from_rows(signoff, rows, analyses, scale)
     except review_record.ReviewError as error:
         raise _field_error(f"Reviewed findings, {error.named(_LABEL)}.", "record.review") from None
 

@@ -423,10 +423,10 @@ def workbook_section(images: Path, lines: list[str]) -> list[str]:
     """The findings workbook written and read back (with every row checked against the record), beside the CSV of
     the same record: 50 photos with 4 findings each, and the most a workbook may hold (50 photos, 200 findings each,
     10,000 rows)."""
-    from image_analysis import review
     from image_analysis.formats.findings_csv import read_review_csv
     from image_analysis.formats.findings_workbook import read_review_workbook
     from image_analysis.presets import Preset
+    from image_analysis.review import Review, SignOff
 
     preparation = prepare_image((images / PHOTO).read_bytes(), PHOTO).for_display()
     request = AnalysisRequest(preset=Preset.INSPECTION)
@@ -455,9 +455,9 @@ def workbook_section(images: Path, lines: list[str]) -> list[str]:
         times = medians(
             3,
             workbook_write=lambda: reports.findings_workbook(analyses),
-            workbook_read=lambda: review.record(review.SignOff(), read_review_workbook(book).rows, analyses, scale),
+            workbook_read=lambda: Review.from_rows(SignOff(), read_review_workbook(book).rows, analyses, scale),
             csv_write=lambda: reports.findings_csv(analyses),
-            csv_read=lambda: review.record(review.SignOff(), read_review_csv(table).rows, analyses, scale),
+            csv_read=lambda: Review.from_rows(SignOff(), read_review_csv(table).rows, analyses, scale),
         )
         row = (
             f"| {50 * findings:,} findings | {times['workbook_write']:.2f} s | {times['workbook_read']:.2f} s "
@@ -474,7 +474,7 @@ def workbook_section(images: Path, lines: list[str]) -> list[str]:
         "## The findings workbook",
         "",
         "50 photos, written as the findings workbook (with a thumbnail per photo) and read back with every row checked "
-        "against the record (`review.record`), beside the findings CSV of the same record. Median of 3.",
+        "against the record (`review.Review.from_rows`), beside the findings CSV of the same record. Median of 3.",
         "",
         "| record | workbook written | workbook read | workbook size | CSV written | CSV read | read, workbook/CSV |",
         "|---|---|---|---|---|---|---|",

@@ -22,7 +22,7 @@ from typing import Any
 from image_analysis import model, prompts, title_text
 from image_analysis.config import limits
 from image_analysis.consistency import inspection_flags
-from image_analysis.errors import AnalysisError, ServiceError
+from image_analysis.errors import AnalysisError, BatchTooLargeError, ServiceError
 from image_analysis.findings import InspectionFindings, ParsedReply, parse_reply
 from image_analysis.imaging import pdf
 from image_analysis.imaging.pages import parse_pages
@@ -34,7 +34,12 @@ from image_analysis.safe_text import clean
 from image_analysis.store import CLAIM_POLL_SECONDS, ResultStore, StoreError, new_owner
 
 MAX_BATCH = 50
+"""Images (photos or sheets) analysed together at most: in the app's views, a describe run, a report; a campaign
+takes more."""
 DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 64
+"""Requests in flight at most (a batch's, a campaign run's): a vLLM server batches what it is given, and 64 keeps
+one busy; a provider's rate limit answers more with 429."""
 INPUT = "input"
 SERVICE = "service"
 PENDING = "pending"
@@ -42,6 +47,16 @@ PENDING = "pending"
 answer is not imported: no request failed, none was answered)."""
 
 log = logging.getLogger(__name__)
+
+
+def check_batch_size(count: int, what: str) -> None:
+    """``BatchTooLargeError`` when ``count`` ``what`` (photos, sheets) are more than one batch takes (``MAX_BATCH``),
+    in the one message every front end shows."""
+    if count > MAX_BATCH:
+        raise BatchTooLargeError(
+            f"{count} {what} were given: at most {MAX_BATCH} are analysed at once. Choose fewer, or run them as a "
+            "campaign."
+        )
 
 
 def max_upload_bytes() -> int:
@@ -360,8 +375,7 @@ def analyse_batch(
 
     ``progress(done, total)`` is called after each photo. Nothing is dropped: a photo that fails has its error.
     """
-    if len(uploads) > MAX_BATCH:
-        raise AnalysisError(f"{len(uploads)} photos were given; at most {MAX_BATCH} can be analysed at once.")
+    check_batch_size(len(uploads), "photos")
     results: list[Analysis | None] = [None] * len(uploads)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = {

@@ -4,6 +4,7 @@
     ├── InputError                   what was given cannot be used: fix the input (command line: exit 2)
     │   ├── ImageInputError          the upload is not a usable image (not an image, corrupt, unsupported, too large)
     │   ├── PageSpecError            a PDF page choice that cannot be read or names pages the file lacks
+    │   ├── BatchTooLargeError       more photos or sheets than one batch takes
     │   ├── ReviewError              a reviewed row that cannot be taken (names its sheet, row and column)
     │   └── StoreError               the result store cannot be opened or written
     ├── ServiceError                 the model service failed or is not configured (command line: exit 3)
@@ -18,9 +19,9 @@
     └── OutputError                  a report could not be written as asked (the others still are)
         └── PdfUnavailable           no LibreOffice here, or it could not convert
 
-The command line maps them to exit codes in one place (``cli.exit_code``); the app raises ``vkt.UserError`` with the
-same message, marked on the field it concerns. Errors internal to a stage (a decoder's damage, a child process's
-limit) stay in their modules and are turned into one of these where they leave it.
+The command line maps them to exit codes in one place (``cli.console.error_exit_code``); the app raises
+``vkt.UserError`` with the same message, marked on the field it concerns. Errors internal to a stage (a decoder's
+damage, a child process's limit) stay in their modules and are turned into one of these where they leave it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class ImageInputError(InputError):
 
 class PageSpecError(InputError, ValueError):
     """A page choice that cannot be read or names pages the file does not have."""
+
+
+class BatchTooLargeError(InputError):
+    """More photos or sheets than one batch takes (``analysis.MAX_BATCH``)."""
 
 
 class ReviewError(InputError, ValueError):

@@ -245,7 +245,7 @@ def response_schema(preset: Preset, scale: ConditionScale = ConditionScale.NEN27
     if model is InspectionFindings:
         schema["properties"]["condition_score"] = {
             "type": "string",
-            "enum": [*scale.definition.codes, CANNOT_TELL],
+            "enum": list(scale.definition.scores),
             "description": f"a value of the {scale.definition.name}, or '{CANNOT_TELL}'",
         }
         schema["properties"]["urgency"] = {"type": "string", "enum": list(get_args(Urgency))}

@@ -44,6 +44,10 @@ class Language(StrEnum):
         return {"en": "English", "nl": "Dutch", "de": "German", "fr": "French"}[self]
 
 
+CANNOT_TELL = "cannot tell from this photo"
+"""The score (and any field) a photo cannot tell: on every scale, after its codes."""
+
+
 @dataclass(frozen=True)
 class ScaleDefinition:
     """A named condition scale: its values in order, each with its meaning."""
@@ -54,6 +58,11 @@ class ScaleDefinition:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(code for code, _ in self.values)
+
+    @property
+    def scores(self) -> tuple[str, ...]:
+        """Every score a finding may be given on this scale: its codes, best first, then "cannot tell"."""
+        return (*self.codes, CANNOT_TELL)
 
     def meaning(self, code: str) -> str | None:
         return dict(self.values).get(code)

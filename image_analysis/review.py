@@ -165,6 +165,31 @@ class Review:
         kept = [finding for finding in model_findings if finding.photo not in reviewed]
         return sorted([*self.findings, *kept], key=lambda finding: finding.photo)
 
+    @classmethod
+    def from_rows(
+        cls,
+        signoff: SignOff,
+        rows: Iterable[Mapping[str, Any]],
+        analyses: Sequence[Analysis],
+        scale: ScaleDefinition,
+        first_row: int = 1,
+    ) -> Review:
+        """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed
+        photo whose row is gone, or whose status says deleted, is one the inspector deleted."""
+        findings = reviewed(rows, analyses, scale, first_row)
+        kept = tuple(row for row in findings if row.status != DELETED)
+        marked = {row.ref: row for row in findings if row.status == DELETED}
+        present = {row.ref for row in kept}
+        photos = {row.photo for row in findings}
+        deleted = tuple(
+            replace(finding, status=DELETED, inspector_note=marked[finding.ref].inspector_note)
+            if finding.ref in marked
+            else replace(finding, status=DELETED)
+            for finding in ai_findings(analyses)
+            if finding.photo in photos and finding.ref not in present and finding.defect_type
+        )
+        return cls(signoff, kept, deleted)
+
     def state(self, photo: int) -> str:
         """Whether a photo's findings were reviewed, and by whom."""
         rows = self.for_photo(photo)
@@ -174,30 +199,6 @@ class Review:
         open_rows = sum(1 for row in rows if row.status == AI_NOT_REVIEWED)
         rest = f" ({open_rows} finding{'s' * (open_rows > 1)} not reviewed)" if open_rows else ""
         return f"Reviewed{by}{rest}."
-
-
-def record(
-    signoff: SignOff,
-    rows: Iterable[Mapping[str, Any]],
-    analyses: Sequence[Analysis],
-    scale: ScaleDefinition,
-    first_row: int = 1,
-) -> Review:
-    """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed photo
-    whose row is gone, or whose status says deleted, is one the inspector deleted."""
-    findings = reviewed(rows, analyses, scale, first_row)
-    kept = tuple(row for row in findings if row.status != DELETED)
-    marked = {row.ref: row for row in findings if row.status == DELETED}
-    present = {row.ref for row in kept}
-    photos = {row.photo for row in findings}
-    deleted = tuple(
-        replace(finding, status=DELETED, inspector_note=marked[finding.ref].inspector_note)
-        if finding.ref in marked
-        else replace(finding, status=DELETED)
-        for finding in ai_findings(analyses)
-        if finding.photo in photos and finding.ref not in present and finding.defect_type
-    )
-    return Review(signoff, kept, deleted)
 
 
 def scored_at_least(finding: Finding, scale: ScaleDefinition, score: str) -> bool:

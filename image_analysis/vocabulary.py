@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from image_analysis.presets import ScaleDefinition
+from image_analysis.presets import CANNOT_TELL, ScaleDefinition
 
 DefectType = Literal[
     "crack",
@@ -32,7 +32,6 @@ DEFECT_TYPES: tuple[str, ...] = get_args(DefectType)
 Confidence = Literal["high", "medium", "low"]
 Urgency = Literal["immediate", "within weeks", "within months", "next inspection", "none"]
 URGENCIES: tuple[str, ...] = get_args(Urgency)
-CANNOT_TELL = "cannot tell from this photo"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 from image_analysis.presets import ConditionScale
-from image_analysis.review import ADDED, AI_CONFIRMED, EDITED, Review, SignOff, ai_findings, record
+from image_analysis.review import ADDED, AI_CONFIRMED, EDITED, Review, SignOff, ai_findings
 from scripts.make_drawing_set import Sheet
 from tests.long_replies import LONG_REPLIES
 
@@ -53,7 +53,7 @@ def inspector_review(analyses) -> Review:
     rows.append({**rows[1], "ref": "", "defect_type": "corrosion", "location": "rebar at the spall", "extent": "0.1 m"})
     rows = [row for row in rows if row["photo"] != REMOVED and row["ref"] != deleted_ref(analyses)]
     kept = [result for result in analyses if result.number != REMOVED]
-    review = record(replace(SIGNOFF, final=True), rows, kept, ConditionScale.NEN2767.definition)
+    review = Review.from_rows(replace(SIGNOFF, final=True), rows, kept, ConditionScale.NEN2767.definition)
     assert {EDITED, ADDED} <= {finding.status for finding in review.findings} and len(review.deleted) == 1
     return review
 

@@ -26,6 +26,7 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("analysis", {"analysis", "chat"}),
     ("the inspector's record", {"review", "register", "photo_map"}),
     ("formats", {"formats"}),  # each spreadsheet format, written and read back
+    ("the review kept", {"review_store"}),  # the sign-off in the store; a reviewed spreadsheet reopened with it
     ("campaign", {"campaign"}),
     ("reports", {"reports"}),
     ("command line", {"cli", "__main__", "__init__"}),
@@ -109,3 +110,34 @@ def test_the_benchmarks_and_scripts_import():
     code = "import importlib, sys; [importlib.import_module(name) for name in sys.argv[1:]]"
     done = subprocess.run([sys.executable, "-c", code, *modules], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_files_are_put_in_place_in_one_module():
+    """Every file replaced whole is written through ``atomic`` (one rule: flushed, synced, renamed): no other module
+    renames a file into place itself."""
+    renaming = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("replace", "rename")
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "os"
+            ):
+                renaming.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert {place.split(":")[0] for place in renaming} == {"image_analysis/atomic.py"}, renaming
+
+
+def test_each_command_is_a_module_of_its_own():
+    """The command line is one module a command, each giving its parser and its run: a new command is a new module,
+    not a branch in a shared one."""
+    from image_analysis.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, parser in commands.items():
+        run = parser.get_default("run")
+        steps = parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # type: ignore[union-attr]
+        runs = [run] if run else [step.get_default("run") for step in steps.values()]
+        assert runs and all(runs), f"{name} has no run"
+        assert {fn.__module__ for fn in runs} == {f"image_analysis.cli.{name}"}, name

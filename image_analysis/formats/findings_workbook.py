@@ -398,7 +398,7 @@ class WorkbookWriter:
     def _finish_findings(self) -> None:
         sheet, names, scale, last = self.findings, self.names, self.scale, self.rows[FINDINGS]
         sheet.auto_filter.ref = f"A1:{self.xl.letter(len(names))}{max(last, 2)}"
-        scores = [*(scale.codes if scale else ()), CANNOT_TELL]
+        scores = list(scale.scores if scale else (CANNOT_TELL,))
         meanings = "; ".join(f"{code} {scale.meaning(code)}" for code in scale.codes) if scale else ""
         lists = {
             "status": (
@@ -648,7 +648,7 @@ def _header(
 
 
 def _findings(rows: Iterator[tuple[int, list[str]]]) -> list[dict[str, str]]:
-    """The Findings rows by field; checked by ``review.record``, whose errors ``named`` words as this sheet."""
+    """The Findings rows by field; checked by ``Review.from_rows``, whose errors ``named`` words as this sheet."""
     where = _header(rows, FINDING_HEADINGS, REQUIRED, FINDINGS)
     return [
         {

@@ -17,6 +17,7 @@ from image_analysis.analysis import Analysis
 from image_analysis.formats.drawing_csv import drawing_csv
 from image_analysis.formats.findings_csv import findings_csv
 from image_analysis.reports import document, html, word
+from image_analysis.reports.word_layout import DEFAULT_PAPER
 from image_analysis.review import Review
 
 __all__ = ["drawing_csv", "findings_csv", "findings_workbook", "html_page", "html_report", "word_report"]
@@ -30,7 +31,7 @@ def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None
 
 
 def word_report(
-    analyses: Sequence[Analysis], title: str | None = None, review: Review | None = None, paper: str = "A4"
+    analyses: Sequence[Analysis], title: str | None = None, review: Review | None = None, paper: str = DEFAULT_PAPER
 ) -> bytes:
     """The Word report of ``analyses`` with the inspector's ``review``."""
     return word.render(document.build(analyses, review, title), paper)

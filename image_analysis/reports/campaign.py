@@ -29,6 +29,7 @@ from image_analysis.campaign import Photo, Shown
 from image_analysis.formats.findings_csv import CSV_COLUMNS, findings_lines
 from image_analysis.presets import Preset, ScaleDefinition
 from image_analysis.reports import document
+from image_analysis.reports.outputs import Output
 from image_analysis.review import Review
 from image_analysis.spreadsheet import CsvWriter
 
@@ -54,7 +55,7 @@ class CampaignReport:
     document: document.ReportDocument
     """The report the Word and HTML writers render: the cover and summary over every photo, the entries shown."""
     shown: int
-    finish: Callable[[], tuple[tuple[str, Exception], ...]]
+    finish: Callable[[], tuple[tuple[Output, Exception], ...]]
     """Wait for the streamed outputs (the workbook may still be finishing in its own process while the Word report
     is rendered) and say which could not be made, each with why."""
 
@@ -79,13 +80,13 @@ def campaign_report(
     ``worst_from`` or worse. Call ``finish`` on what it returns once the Word report is made."""
     review = review or Review()
     tally = document.Tally(Preset.INSPECTION, review)
-    writers: dict[str, _Writer] = {}
-    failures: list[tuple[str, Exception]] = []
+    writers: dict[Output, _Writer] = {}
+    failures: list[tuple[Output, Exception]] = []
     if workbook is not None:
         apart = len(results) >= OWN_PROCESS
-        writers["the findings workbook"] = (_WorkbookProcess if apart else _Workbook)(scale, review, workbook)
+        writers[Output.WORKBOOK] = (_WorkbookProcess if apart else _Workbook)(scale, review, workbook)
     if csv is not None:
-        writers["the findings CSV"] = _Csv(csv, review)
+        writers[Output.CSV] = _Csv(csv, review)
     entries: list[Analysis] = []
     pending = 0
     for count, photo in enumerate(results.photos(Shown(worst_from, review)), start=1):
@@ -111,7 +112,7 @@ def campaign_report(
             failures.append((what, error))
             del writers[what]
 
-    def finish() -> tuple[tuple[str, Exception], ...]:
+    def finish() -> tuple[tuple[Output, Exception], ...]:
         for what, writer in writers.items():
             try:
                 writer.close()

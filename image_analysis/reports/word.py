@@ -52,8 +52,8 @@ ERROR = RGBColor(0xA4, 0x26, 0x2C)
 _md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
-def render(report: ReportDocument, paper: str = "A4") -> bytes:
-    """The .docx of ``report`` on ``paper`` (``A4`` or ``Letter``)."""
+def render(report: ReportDocument, paper: str = layout.DEFAULT_PAPER) -> bytes:
+    """The .docx of ``report`` on ``paper`` (``layout.Paper``)."""
     document = Document()
     layout.page_setup(document, paper)
     layout.typography(document)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -206,19 +207,27 @@ def keep_table_together(table: Table) -> None:
                 keep_with_next(cell.paragraphs)
 
 
-PAPERS = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
-"""Portrait sizes in mm: A4 for the Dutch and European clients the report goes to by default, US Letter as an
-option."""
-PAGE_SIZE_MM = PAPERS["A4"]
+class Paper(StrEnum):
+    """The paper a Word (and PDF) report is laid out on; the app's and the command line's choices."""
+
+    A4 = "A4"
+    LETTER = "Letter"
+
+
+DEFAULT_PAPER = Paper.A4
+"""A4, for the Dutch and European clients the report goes to; US Letter is the option."""
+PAPERS = {Paper.A4: (210.0, 297.0), Paper.LETTER: (215.9, 279.4)}
+"""Portrait sizes in mm."""
+PAGE_SIZE_MM = PAPERS[DEFAULT_PAPER]
 MARGIN_MM = 20
 MM = 72 / 25.4
 """Points per millimetre."""
 
 
-def page_setup(document: DocumentType, paper: str = "A4") -> None:
+def page_setup(document: DocumentType, paper: str = DEFAULT_PAPER) -> None:
     """The paper in portrait with 20 mm margins on every side (python-docx's template is US Letter with 1.25"
     margins)."""
-    width, height = PAPERS[paper]
+    width, height = PAPERS[Paper(paper)]
     for section in document.sections:
         section.orientation = WD_ORIENT.PORTRAIT
         section.page_width, section.page_height = Mm(width), Mm(height)

@@ -1,0 +1,259 @@
+"""``campaign prepare | run | submit | status | fetch | import | report``: thousands of photos through a batch engine,
+each step resumable, each ending with one summary line on stdout (``image_analysis.campaign`` does the work)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from image_analysis import analysis, config, model
+from image_analysis import campaign as campaigns
+from image_analysis.atomic import Staged
+from image_analysis.cli import options
+from image_analysis.cli.console import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERVICE,
+    fail,
+    note,
+    say,
+)
+from image_analysis.cli.outputs import asked, cannot_write, could_not_make, write_outputs
+from image_analysis.cli.report import report_makers
+from image_analysis.presets import Preset
+from image_analysis.progress import TerminalProgress
+from image_analysis.reports import html, terminal
+from image_analysis.reports.campaign import campaign_report, default_threshold
+from image_analysis.reports.outputs import Output
+from image_analysis.review import Review
+from image_analysis.store import SqliteStore
+
+log = logging.getLogger(__name__)
+REFUSED_SHOWN = 10
+"""Refused answer lines named one by one; the rest are counted."""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    campaign = commands.add_parser("campaign", help="thousands of photos through a batch engine (prepare, ...)")
+    steps = campaign.add_subparsers(dest="step", required=True, parser_class=options.Parser)
+    folder_help = "the campaign folder `campaign prepare` wrote"
+
+    shards = steps.add_parser("prepare", help="prepare every image into request shards for a batch engine")
+    shards.add_argument("inputs", type=Path, nargs="+", metavar="FOLDER|FILE", help="folders are walked for images")
+    shards.add_argument("--out", type=Path, required=True, help="the campaign folder: shards and manifest.json")
+    options.add_request(shards)
+    options.add_model(shards)
+    shards.add_argument(
+        "--format", choices=campaigns.FORMATS, default="openai", help="openai (also vLLM run_batch) or mistral"
+    )
+    shards.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"worker processes (default: one per core; at most {campaigns.MAX_WORKERS})",
+    )
+    shards.set_defaults(run=prepare)
+
+    runner = steps.add_parser("run", help="send the shards to an OpenAI-compatible server, resumably (no batch API)")
+    runner.add_argument("folder", type=Path, metavar="DIR", help=folder_help)
+    runner.add_argument(
+        "--concurrency",
+        type=int,
+        default=analysis.DEFAULT_CONCURRENCY,
+        help=f"requests in flight (1 to {analysis.MAX_CONCURRENCY})",
+    )
+    runner.set_defaults(run=run)
+
+    for step, what in (
+        ("submit", "upload the shards to the server's batch API (OpenAI, Azure, LiteLLM before vLLM)"),
+        ("status", "how far each submitted batch is"),
+        ("fetch", "download the answers of the completed batches, for `campaign import`"),
+    ):
+        batch = steps.add_parser(step, help=what)
+        batch.add_argument("folder", type=Path, metavar="DIR", help=folder_help)
+        batch.set_defaults(run=batch_api)
+
+    importer = steps.add_parser("import", help="every answer of a batch engine's output into the store")
+    importer.add_argument("results", type=Path, nargs="+", metavar="RESULTS.jsonl", help="output files, any engine's")
+    importer.add_argument(
+        "--manifest", type=Path, default=None, help="the campaign folder (default: the first output file's folder)"
+    )
+    options.add_store(importer)
+    importer.set_defaults(run=import_answers)
+
+    summary = steps.add_parser(
+        "report", help="the campaign report from the store: cover and summary of every photo, entries of the worst"
+    )
+    summary.add_argument(
+        "--manifest",
+        type=Path,
+        required=True,
+        help="the campaign folder (or its manifest.json) `campaign prepare` wrote",
+    )
+    summary.add_argument(
+        "--photos-from",
+        default=None,
+        metavar="SCORE",
+        help="photo entries for the photos with a finding scored SCORE or worse (default: the worse half of the "
+        "scale, 4 on NEN 2767); every photo is in the workbook and the CSV",
+    )
+    summary.add_argument("--title", default=None, help="the report's title")
+    options.add_reports(summary, "the findings workbook of every photo", "the findings of every photo as CSV")
+    summary.set_defaults(run=report)
+
+
+def prepare(args: argparse.Namespace) -> int:
+    """Request shards and a manifest, resumable, with a summary line on stdout."""
+    options.within(args.workers, "--workers", campaigns.MAX_WORKERS)
+    missing = [str(path) for path in args.inputs if not path.exists()]
+    if missing:
+        return fail(EXIT_BAD_INPUT, f"'{missing[0]}' does not exist; give folders or files of images.")
+    environment = config.service()  # what a live call would send: the reply's length limit and its format
+    level = model.structured_setting(environment.structured)
+    settings = campaigns.Settings(
+        options.request(args),
+        args.model or environment.model,
+        args.format,
+        max_tokens=environment.max_tokens,
+        structured=campaigns.batch_level(level).value,
+    )
+    summary = campaigns.prepare_campaign(
+        args.inputs, args.out, settings, workers=args.workers, progress=TerminalProgress()
+    )
+    skipped = f", {summary.skipped} already prepared" if summary.skipped else ""
+    print(
+        f"{summary.requests} requests in {len(summary.shards)} new shard{'s' * (len(summary.shards) != 1)}, "
+        f"{summary.refused} refused{skipped}: {args.out / campaigns.MANIFEST}"
+    )
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """The shards sent to a live server; Ctrl-C or a scheduler's SIGTERM stops new requests, and those sent are
+    answered and kept, never sent twice."""
+    options.within(args.concurrency, "--concurrency", analysis.MAX_CONCURRENCY)
+    settings = model.ServiceSettings.from_environment()
+    stop = threading.Event()
+    handlers = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = campaigns.run_campaign(
+            args.folder, settings, concurrency=args.concurrency, progress=TerminalProgress(), stop=stop
+        )
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if summary.interrupted:
+        return fail(
+            EXIT_INTERRUPTED, "interrupted: every answer received is kept; run the same command to send the rest"
+        )
+    done = f", {summary.skipped} answered before" if summary.skipped else ""
+    print(f"{summary.answered} answered, {summary.failed} with an error{done}: {args.folder}")
+    return EXIT_SERVICE if summary.failed else EXIT_OK
+
+
+def batch_api(args: argparse.Namespace) -> int:
+    """``submit``, ``status`` or ``fetch``: a line per shard's batch."""
+    step = {
+        "submit": campaigns.submit_campaign,
+        "status": campaigns.campaign_status,
+        "fetch": campaigns.fetch_campaign,
+    }[args.step]
+    for state in step(args.folder, model.ServiceSettings.from_environment()):
+        print(state.line())
+    return EXIT_OK
+
+
+def import_answers(args: argparse.Namespace) -> int:
+    where = options.store(args, "campaign import keeps the answers in")
+    missing = [str(path) for path in args.results if not path.is_file()]
+    if missing:
+        return fail(EXIT_BAD_INPUT, f"'{missing[0]}' is not a file; give the batch engine's output files.")
+    folder = campaigns.campaign_folder(args.manifest or args.results[0].parent)
+    summary = campaigns.import_results(args.results, SqliteStore(where), folder)
+    for line in summary.refused[:REFUSED_SHOWN]:
+        note(f"refused {line}")
+    if len(summary.refused) > REFUSED_SHOWN:
+        note(f"... and {len(summary.refused) - REFUSED_SHOWN} more lines refused")
+    print(
+        f"{summary.imported} imported, {summary.errors} errors kept, {summary.unchanged} already in the store, "
+        f"{len(summary.refused)} refused: {where}"
+    )
+    return EXIT_BAD_INPUT if summary.refused else EXIT_OK
+
+
+STREAMED = (Output.WORKBOOK, Output.CSV)
+"""The outputs a campaign report streams while it reads the store (every photo); the others are made after."""
+
+
+def report(args: argparse.Namespace) -> int:
+    """The campaign report: one pass over the store streams the workbook and the CSV and counts the cover; the
+    photos at or above ``--photos-from`` are read again for the Word and HTML entries."""
+    where = options.store(args, "campaign report reads the answers from")
+    if not any(asked(args, output) for output in Output):
+        return fail(EXIT_BAD_INPUT, "say what to write: --docx, --pdf, --out (HTML), --xlsx or --csv.")
+    stored = campaigns.StoredCampaign(SqliteStore(where, readonly=True), campaigns.campaign_folder(args.manifest))
+    request = stored.settings.request
+    if request.preset is not Preset.INSPECTION:
+        return fail(
+            EXIT_BAD_INPUT,
+            f"the campaign report summarises inspection findings; this campaign was prepared with --preset "
+            f"{request.preset.value}: its answers are in the store, for `describe --store` and `report`.",
+        )
+    scale = request.scale.definition
+    worst = args.photos_from if args.photos_from is not None else default_threshold(scale)
+    if worst not in scale.codes:
+        codes = ", ".join(scale.codes)
+        return fail(EXIT_BAD_INPUT, f"--photos-from {worst!r} is not a score of the {scale.name}: give one of {codes}.")
+    staged: dict[Output, Staged] = {}
+    for output in STREAMED:
+        path = asked(args, output)
+        if path is None:
+            continue
+        try:
+            staged[output] = Staged(path, text=output is Output.CSV)
+        except OSError as error:
+            for file in staged.values():
+                file.discard()
+            return fail(EXIT_BAD_INPUT, cannot_write(output, path, error))
+    progress = TerminalProgress()
+    try:
+        made = campaign_report(
+            stored,
+            scale,
+            worst,
+            review=Review(signoff=options.signoff(args)),
+            title=args.title,
+            workbook=staged[Output.WORKBOOK].temporary if Output.WORKBOOK in staged else None,
+            csv=staged[Output.CSV].file if Output.CSV in staged else None,
+            progress=lambda done: progress.file(done, len(stored)),
+        )
+    except BaseException:
+        for file in staged.values():
+            file.discard()
+        raise
+    finally:
+        progress.close()
+    document = made.document
+    note(f"{len(stored)} photos; {made.shown} with a finding scored {scale.shown(worst)} or worse get an entry")
+    say(terminal.cover_lines(document))
+    written = write_outputs(args, report_makers(args, document, lambda: html.render_report(document).encode("utf-8")))
+    failures = dict(made.finish())  # the workbook may have been finishing in its own process meanwhile
+    for output, failure in failures.items():
+        log.debug("building %s failed", output, exc_info=failure)
+        fail(0, could_not_make(output, failure))
+    for output, file in staged.items():
+        if output in failures:
+            file.discard()
+            continue
+        try:
+            file.commit()
+        except OSError as error:
+            failures[output] = error
+            fail(0, cannot_write(output, file.path, error))
+        else:
+            note(f"wrote {file.path}", label="")
+    return EXIT_OK if written and not failures else EXIT_SERVICE

@@ -1,0 +1,23 @@
+"""Every file a report run writes, named once: its option on the command line and what a message calls it. The
+command line asks for them, builds and writes each on its own; a campaign report streams two of them."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Output(Enum):
+    """A file a report run writes (``option``: its command-line option; ``str()``: what a message calls it)."""
+
+    PAGE = ("out", "the page")
+    WORD = ("docx", "the Word report")
+    PDF = ("pdf", "the PDF report")
+    CSV = ("csv", "the findings CSV")
+    WORKBOOK = ("xlsx", "the findings workbook")
+    REGISTER = ("register", "the drawing register")
+
+    def __init__(self, option: str, what: str) -> None:
+        self.option, self.what = option, what
+
+    def __str__(self) -> str:
+        return self.what
