@@ -17,14 +17,26 @@ from viktor.api_v1 import FileResource
 
 from image_analysis import analysis, model, photo_map, prompts, register, reports
 from image_analysis import chat as follow_up
-from image_analysis import review as review_record
-from image_analysis.errors import AnalysisError, ImageInputError, ServiceError
+from image_analysis.errors import AnalysisError, BatchTooLargeError, ImageInputError, ServiceError
 from image_analysis.formats import findings_workbook
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import html as render
 from image_analysis.reports.word_layout import DEFAULT_PAPER, Paper
+from image_analysis.review import (
+    DELETED,
+    FINDING_FIELDS,
+    FINDING_LABELS,
+    ORIGINS,
+    SIGNOFF_LABELS,
+    Review,
+    ReviewError,
+    SignOff,
+    ai_findings,
+    merge_rows,
+    photo_number,
+)
 from image_analysis.store import StoreError
 from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from image_analysis.workspace_store import (
@@ -41,7 +53,7 @@ SCORE_OPTIONS = [
     *dict.fromkeys(score for score in _SCORES if not score.isdigit()),
 ]
 """The scores of every scale, in the order an inspector reads them: 0-9, then the words, then "cannot tell"."""
-_LABEL = review_record.FINDING_LABELS
+_LABEL = FINDING_LABELS
 
 
 def _is_inspection(params: Any, **kwargs: Any) -> bool:
@@ -126,47 +138,47 @@ class Parametrization(vkt.Parametrization):
         placeholder="Ask about the image",
     )
 
-    record = vkt.Tab("Review and sign-off")
-    record.signoff = vkt.Text("Sign-off: shown at the top of every report, and the inspector named as the reviewer.")
-    record.client = vkt.TextField("Client")
-    record.project = vkt.TextField("Project")
-    record.location = vkt.TextField("Object / location")
-    record.inspector = vkt.TextField("Inspector")
-    record.inspection_date = vkt.TextField("Inspection date", description="For example 2026-11-20.")
-    record.reference = vkt.TextField("Reference")
-    record.final = vkt.BooleanField(
+    review = vkt.Tab("Review and sign-off")
+    review.signoff = vkt.Text("Sign-off: shown at the top of every report, and the inspector named as the reviewer.")
+    review.client = vkt.TextField("Client")
+    review.project = vkt.TextField("Project")
+    review.location = vkt.TextField("Object / location")
+    review.inspector = vkt.TextField("Inspector")
+    review.inspection_date = vkt.TextField("Inspection date", description="For example 2026-11-20.")
+    review.reference = vkt.TextField("Reference")
+    review.final = vkt.BooleanField(
         "Issue as final",
         description="The report's status becomes Final once every finding is reviewed; until then it stays a draft.",
     )
-    record.review_intro = vkt.Text(
+    review.review_intro = vkt.Text(
         "Review: fill the table with the AI's findings, then correct, add or delete rows and set each row's status. "
         "The reports use the reviewed rows; every change is marked as the inspector's. Filling again keeps your "
         "rows and adds only the AI's findings that are not in the table yet."
     )
-    record.fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
-    record.workbook = vkt.FileField(
+    review.fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
+    review.workbook = vkt.FileField(
         "Reviewed workbook",
         file_types=[".xlsx"],
         max_size=findings_workbook.MAX_BYTES,
         visible=_is_inspection,
         description="The findings workbook (Reports: Findings (Excel)) after review in Excel or LibreOffice Calc.",
     )
-    record.fill_from_workbook = vkt.SetParamsButton(
+    review.fill_from_workbook = vkt.SetParamsButton(
         "Fill the review table from the workbook", method="fill_from_workbook", visible=_is_inspection
     )
-    record.review = vkt.Table("Reviewed findings", visible=_is_inspection)
-    record.review.photo = vkt.IntegerField(_LABEL["photo"])
-    record.review.file = vkt.TextField(_LABEL["file"])
-    record.review.element = vkt.TextField(_LABEL["element"])
-    record.review.defect_type = vkt.OptionField(_LABEL["defect_type"], options=list(DEFECT_TYPES))
-    record.review.location = vkt.TextField(_LABEL["location"])
-    record.review.extent = vkt.TextField(_LABEL["extent"])
-    record.review.condition_score = vkt.AutocompleteField(_LABEL["condition_score"], options=SCORE_OPTIONS)
-    record.review.recommended_action = vkt.TextField(_LABEL["recommended_action"])
-    record.review.urgency = vkt.AutocompleteField(_LABEL["urgency"], options=list(URGENCIES))
-    record.review.inspector_note = vkt.TextField(_LABEL["inspector_note"])
-    record.review.status = vkt.OptionField(_LABEL["status"], options=[*review_record.ORIGINS, review_record.DELETED])
-    record.review.ref = vkt.TextField(_LABEL["ref"])
+    review.findings = vkt.Table("Reviewed findings", visible=_is_inspection)
+    review.findings.photo = vkt.IntegerField(_LABEL["photo"])
+    review.findings.file = vkt.TextField(_LABEL["file"])
+    review.findings.element = vkt.TextField(_LABEL["element"])
+    review.findings.defect_type = vkt.OptionField(_LABEL["defect_type"], options=list(DEFECT_TYPES))
+    review.findings.location = vkt.TextField(_LABEL["location"])
+    review.findings.extent = vkt.TextField(_LABEL["extent"])
+    review.findings.condition_score = vkt.AutocompleteField(_LABEL["condition_score"], options=SCORE_OPTIONS)
+    review.findings.recommended_action = vkt.TextField(_LABEL["recommended_action"])
+    review.findings.urgency = vkt.AutocompleteField(_LABEL["urgency"], options=list(URGENCIES))
+    review.findings.inspector_note = vkt.TextField(_LABEL["inspector_note"])
+    review.findings.status = vkt.OptionField(_LABEL["status"], options=[*ORIGINS, DELETED])
+    review.findings.ref = vkt.TextField(_LABEL["ref"])
 
     reports = vkt.Tab("Reports and stored results")
     reports.downloads = vkt.Section("Downloads", initially_expanded=True)
@@ -211,14 +223,14 @@ class Controller(vkt.Controller):
     def analysis(self, params: Any, **kwargs: Any) -> vkt.WebResult:
         if params.upload.image is None:
             return vkt.WebResult(html=render.render_empty_page())
-        return vkt.WebResult(html=reports.html_page(_single(params), _record(params)))
+        return vkt.WebResult(html=reports.html_page(_single(params), _review(params)))
 
     @vkt.WebView("Photos (batch)", duration_guess=60, update_label="Analyse photos")
     def batch(self, params: Any, **kwargs: Any) -> vkt.WebResult:
         if not params.upload.photos:
             return vkt.WebResult(html=render.render_empty_page("site photos in the Photos (batch) field"))
         photos = _batch(params, first_number=2 if params.upload.image is not None else 1)
-        return vkt.WebResult(html=reports.html_report(photos, review=_record(params)))
+        return vkt.WebResult(html=reports.html_report(photos, review=_review(params)))
 
     @vkt.WebView("Drawing set", duration_guess=60, update_label="Analyse the sheets", visible=_is_drawing)
     def drawing_set(self, params: Any, **kwargs: Any) -> vkt.WebResult:
@@ -241,7 +253,7 @@ class Controller(vkt.Controller):
             return vkt.MapResult([])
         analyses = _everything(params)
         scale = _request(params).scale.definition
-        findings = _record(params, analyses).effective(review_record.ai_findings(analyses))
+        findings = _review(params, analyses).effective(ai_findings(analyses))
         placed = photo_map.photo_map(analyses, findings, scale)
         features = [
             vkt.MapPoint(
@@ -264,39 +276,39 @@ class Controller(vkt.Controller):
         the rows already in the table are kept as they are (the inspector's work), and only the AI's findings not
         in it yet are added."""
         analyses = _everything(params)
-        proposed = review_record.ai_findings(analyses)
+        proposed = ai_findings(analyses)
         if not proposed:
             raise _field_error(
                 "There are no inspection findings to review: analyse with the Site inspection preset.",
                 "upload.preset",
             )
-        rows = review_record.merge_rows(params.record.review or [], proposed, analyses, REVIEW_COLUMNS)
-        return vkt.SetParamsResult({"record": {"review": rows}})
+        rows = merge_rows(params.review.findings or [], proposed, analyses, REVIEW_COLUMNS)
+        return vkt.SetParamsResult({"review": {"findings": rows}})
 
     def fill_from_workbook(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
         """Fill the review table (and the sign-off fields the workbook fills in) from the reviewed workbook: its
         rows as the inspector left them, each AI finding whose row is gone marked deleted. The workbook is checked
         whole against the current analyses first; a bad cell is marked on the upload field, sheet, row and column."""
-        if params.record.get("workbook") is None:
-            raise _field_error("Upload the reviewed findings workbook first.", "record.workbook")
+        if params.review.get("workbook") is None:
+            raise _field_error("Upload the reviewed findings workbook first.", "review.workbook")
         analyses = _everything(params)
         try:
-            book = findings_workbook.read_review_workbook(params.record.workbook.file.getvalue_binary())
+            book = findings_workbook.read_review_workbook(params.review.workbook.file.getvalue_binary())
             problem = book.mismatch(analyses)
             if problem is not None:
                 raise problem
             scale = _request(params).scale.definition
-            review_record.Review.from_rows(review_record.SignOff(), book.rows, analyses, scale)
-        except review_record.ReviewError as error:
+            Review.from_rows(SignOff(), book.rows, analyses, scale)
+        except ReviewError as error:
             findings = (findings_workbook.FINDING_HEADINGS, findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
-            raise _field_error(f"Reviewed workbook, {named}.", "record.workbook") from None
+            raise _field_error(f"Reviewed workbook, {named}.", "review.workbook") from None
         names = {result.number: result.name for result in analyses}
         rows = [
             {
                 **{column: row.get(column) or None for column in REVIEW_COLUMNS},
-                "photo": review_record.photo_number(row["photo"]),
-                "file": names.get(review_record.photo_number(row["photo"]) or 0),
+                "photo": photo_number(row["photo"]),
+                "file": names.get(photo_number(row["photo"]) or 0),
             }
             for row in book.rows
         ]
@@ -304,7 +316,7 @@ class Controller(vkt.Controller):
         filled = {field: value for field, value in signoff.items() if value}  # a blank cell leaves the field as it is
         if book.signoff.final:
             filled["final"] = True
-        return vkt.SetParamsResult({"record": {"review": rows, **filled}})
+        return vkt.SetParamsResult({"review": {"findings": rows, **filled}})
 
     def forget_results(self, params: Any, **kwargs: Any) -> None:
         """Delete every stored result of the current uploads (every sheet of a set, every preset and model), and
@@ -340,13 +352,13 @@ class Controller(vkt.Controller):
 
     def download_word(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
-        docx = reports.word_report(analyses, review=_record(params, analyses), paper=_paper(params))
+        docx = reports.word_report(analyses, review=_review(params, analyses), paper=_paper(params))
         return vkt.DownloadResult(file_content=docx, file_name="image_analysis_report.docx")
 
     def download_pdf(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         """The Word report as PDF, converted by the platform (``vkt.convert_word_to_pdf``)."""
         analyses = _everything(params)
-        docx = reports.word_report(analyses, review=_record(params, analyses), paper=_paper(params))
+        docx = reports.word_report(analyses, review=_review(params, analyses), paper=_paper(params))
         vkt.progress_message("Converting the report to PDF")
         try:
             converted = vkt.convert_word_to_pdf(io.BytesIO(docx))
@@ -356,7 +368,7 @@ class Controller(vkt.Controller):
 
     def download_html(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
-        html = reports.html_report(analyses, review=_record(params, analyses))
+        html = reports.html_report(analyses, review=_review(params, analyses))
         return vkt.DownloadResult(file_content=html.encode("utf-8"), file_name="image_analysis_report.html")
 
     def download_workbook(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
@@ -364,12 +376,12 @@ class Controller(vkt.Controller):
         if _request(params).preset is not Preset.INSPECTION:
             raise _field_error("The findings workbook is for site inspections: choose that preset.", "upload.preset")
         analyses = _everything(params)
-        content = reports.findings_workbook(analyses, _record(params, analyses))
+        content = reports.findings_workbook(analyses, _review(params, analyses))
         return vkt.DownloadResult(file_content=content, file_name="image_analysis_findings.xlsx")
 
     def download_csv(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         analyses = _everything(params)
-        csv = reports.findings_csv(analyses, _record(params, analyses))
+        csv = reports.findings_csv(analyses, _review(params, analyses))
         return vkt.DownloadResult(file_content=csv.encode("utf-8"), file_name="image_analysis_findings.csv")
 
 
@@ -409,7 +421,7 @@ def _memo_key(params: Any) -> dict[str, Any]:
     }
 
 
-def _shown(params: Any, results: list[dict]) -> list[analysis.Analysis]:
+def _kept_again(params: Any, results: list[dict]) -> list[analysis.Analysis]:
     """Results from a memoized call, with another try at keeping those the store refused, and one line for the
     user about any that still are not kept."""
     analyses = analysis.keep([analysis.Analysis.from_json(result) for result in results], _workspace_store(params))
@@ -428,22 +440,23 @@ def _sheets(params: Any) -> list[analysis.Analysis]:
         raise _field_error(str(error), "upload.sheets") from None
     except ImageInputError as error:
         raise _field_error(str(error), "upload.image") from None
-    if len(pages) > analysis.MAX_BATCH:
-        message = f"{len(pages)} sheets: at most {analysis.MAX_BATCH} at once; choose a range."
-        raise _field_error(message, "upload.sheets")
+    try:
+        analysis.check_batch_size(len(pages), "sheets", "Choose a range of sheets.")
+    except BatchTooLargeError as error:
+        raise _field_error(str(error), "upload.sheets") from None
     try:
         results = analyse_sheets(image=params.upload.image, pages=pages, **_memo_key(params))
     except IncompleteBatchError as incomplete:
         results = incomplete.results
     except ServiceError as error:
         raise vkt.UserError(str(error)) from None
-    return _shown(params, results)
+    return _kept_again(params, results)
 
 
 def _single(params: Any) -> analysis.Analysis:
     """The memoized analysis of the Image field; a problem becomes a ``vkt.UserError``."""
     try:
-        [result] = _shown(params, [analyse_upload(image=params.upload.image, **_memo_key(params))])
+        [result] = _kept_again(params, [analyse_upload(image=params.upload.image, **_memo_key(params))])
     except ImageInputError as error:
         raise _field_error(str(error), "upload.image") from None
     except ServiceError as error:
@@ -451,27 +464,27 @@ def _single(params: Any) -> analysis.Analysis:
     return result
 
 
-REVIEW_COLUMNS = tuple(item.name for item in review_record.FINDING_FIELDS)
+REVIEW_COLUMNS = tuple(item.name for item in FINDING_FIELDS)
 
 
-def _record(params: Any, analyses: list[analysis.Analysis] | None = None) -> review_record.Review:
+def _review(params: Any, analyses: list[analysis.Analysis] | None = None) -> Review:
     """The sign-off and the reviewed rows; the rows are checked against the analyses (all of them, numbered as in
     the reports), which are only gathered when there are rows. A bad row is marked on the review table."""
-    given = params.record
+    given = params.review
     values = {name: given.get(field) or "" for name, field in SIGNOFF_FIELDS.items()}
-    signoff = review_record.SignOff(**values, final=bool(given.get("final")))
-    rows = given.review or []
+    signoff = SignOff(**values, final=bool(given.get("final")))
+    rows = given.findings or []
     if not rows:
-        return review_record.Review(signoff)
+        return Review(signoff)
     analyses = analyses if analyses is not None else _everything(params)
     try:
         scale = _request(params).scale.definition
-        return review_record.Review.from_rows(signoff, rows, analyses, scale)
-    except review_record.ReviewError as error:
-        raise _field_error(f"Reviewed findings, {error.named(_LABEL)}.", "record.review") from None
+        return Review.from_rows(signoff, rows, analyses, scale)
+    except ReviewError as error:
+        raise _field_error(f"Reviewed findings, {error.named(_LABEL)}.", "review.findings") from None
 
 
-SIGNOFF_FIELDS = {name: name for name in review_record.SIGNOFF_LABELS} | {"date": "inspection_date"}
+SIGNOFF_FIELDS = {name: name for name in SIGNOFF_LABELS} | {"date": "inspection_date"}
 """Where each sign-off field is in the Review and sign-off tab."""
 
 
@@ -479,11 +492,10 @@ def _batch(params: Any, first_number: int = 1) -> list[analysis.Analysis]:
     """The analyses of the Photos field, in upload order, numbered from ``first_number`` (as in the reports); a
     failed photo carries its own message."""
     photos = params.upload.photos
-    if len(photos) > analysis.MAX_BATCH:
-        raise _field_error(
-            f"{len(photos)} photos were uploaded; at most {analysis.MAX_BATCH} can be analysed at once.",
-            "upload.photos",
-        )
+    try:
+        analysis.check_batch_size(len(photos), "photos", "Upload fewer, or split them over entities.")
+    except BatchTooLargeError as error:
+        raise _field_error(str(error), "upload.photos") from None
     try:
         results = analyse_photos(photos=photos, **_memo_key(params))
     except IncompleteBatchError as incomplete:
@@ -492,7 +504,7 @@ def _batch(params: Any, first_number: int = 1) -> list[analysis.Analysis]:
         raise vkt.UserError(str(error)) from None
     return [
         dataclasses.replace(result, number=number)
-        for number, result in enumerate(_shown(params, results), start=first_number)
+        for number, result in enumerate(_kept_again(params, results), start=first_number)
     ]
 
 

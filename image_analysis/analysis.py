@@ -49,14 +49,11 @@ answer is not imported: no request failed, none was answered)."""
 log = logging.getLogger(__name__)
 
 
-def check_batch_size(count: int, what: str) -> None:
+def check_batch_size(count: int, what: str, advice: str = "Choose fewer.") -> None:
     """``BatchTooLargeError`` when ``count`` ``what`` (photos, sheets) are more than one batch takes (``MAX_BATCH``),
-    in the one message every front end shows."""
+    in the one message every front end shows, with its ``advice``."""
     if count > MAX_BATCH:
-        raise BatchTooLargeError(
-            f"{count} {what} were given: at most {MAX_BATCH} are analysed at once. Choose fewer, or run them as a "
-            "campaign."
-        )
+        raise BatchTooLargeError(f"{count} {what} were given: at most {MAX_BATCH} are analysed at once. {advice}")
 
 
 def max_upload_bytes() -> int:

@@ -46,7 +46,7 @@ def synonyms(*names: str) -> Synonyms:
     return Synonyms(names)
 
 
-Summary = Annotated[str, synonyms("overall", "conclusion", "overview", "overall_summary")]
+SummaryText = Annotated[str, synonyms("overall", "conclusion", "overview", "overall_summary")]
 
 
 def _summary_field() -> Any:
@@ -117,7 +117,7 @@ class InspectionFindings(_Model):
     cannot_tell: Annotated[
         list[str], synonyms("limitations", "unknowns", "not_visible", "cannot_determine", "uncertainties")
     ] = _texts("Cannot tell from this photo", "what this photo cannot show, e.g. the far side of the beam")
-    summary: Summary = _summary_field()
+    summary: SummaryText = _summary_field()
 
 
 class TitleBlock(_Model):
@@ -167,7 +167,7 @@ class DrawingFindings(_Model):
     questions: Annotated[
         list[str], synonyms("issues", "inconsistencies", "checker_questions", "qa_questions", "observations")
     ] = _texts("Questions for the checker", "each inconsistency or question a checker should raise")
-    summary: Summary = _summary_field()
+    summary: SummaryText = _summary_field()
 
 
 Findings = InspectionFindings | DrawingFindings

@@ -30,15 +30,15 @@ FILES = {
 }
 
 
-def inspection_params(review=None, **signoff):
+def inspection_params(findings=None, **signoff):
     files = [upload(name, data) for name, data in FILES.items()]
-    return app_params(image=files[0], photos=files[1:], preset="inspection", review=review or [], **signoff)
+    return app_params(image=files[0], photos=files[1:], preset="inspection", findings=findings or [], **signoff)
 
 
 def test_the_button_fills_the_review_table_with_the_ai_findings_numbered_as_in_the_reports(model_service):
     model_service.reply(json.dumps(BASE))
     result = call("fill_review", inspection_params())
-    rows = result.get("record")["review"]
+    rows = result.get("review")["findings"]
     assert [(row["photo"], row["ref"], row["defect_type"]) for row in rows] == [
         (1, "P1-F1", "crack"),
         (1, "P1-F2", "spalling"),
@@ -54,7 +54,7 @@ def test_the_button_fills_the_review_table_with_the_ai_findings_numbered_as_in_t
 @pytest.mark.slow
 def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service):
     model_service.reply(json.dumps(BASE))
-    rows = call("fill_review", inspection_params()).get("record")["review"]
+    rows = call("fill_review", inspection_params()).get("review")["findings"]
     rows[0] = {**rows[0], "location": "north face, at the base", "condition_score": "5"}
     del rows[1]
     params = inspection_params(rows, inspector="J. de Vries", project="Kade Noord", reference="INS-14")
@@ -82,19 +82,19 @@ def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service
 @pytest.mark.slow
 def test_a_bad_row_is_marked_on_the_review_table(model_service):
     model_service.reply(json.dumps(BASE))
-    rows = call("fill_review", inspection_params()).get("record")["review"]
+    rows = call("fill_review", inspection_params()).get("review")["findings"]
     rows[2] = {**rows[2], "condition_score": "9"}
     with pytest.raises(vkt.UserError) as caught:
         call("download_word", inspection_params(rows))
     [violation] = caught.value.input_violations
-    assert violation.fields == ["record.review"]
+    assert violation.fields == ["review.findings"]
     assert "row 3, column 'Condition score': '9' is not on the NEN 2767" in violation.message
 
 
 @pytest.mark.slow
 def test_the_map_shows_the_photos_with_gps_coloured_by_score_and_lists_the_others(model_service):
     model_service.reply(json.dumps(BASE))
-    rows = call("fill_review", inspection_params()).get("record")["review"]
+    rows = call("fill_review", inspection_params()).get("review")["findings"]
     rows = [{**row, "condition_score": "6"} if row["photo"] == 2 else row for row in rows]
     result = call("map", inspection_params(rows))
     features = result.geojson["features"]
@@ -125,9 +125,9 @@ def test_the_excel_download_edited_and_uploaded_again_fills_the_review_table_wit
     book.save(edited)
 
     workbook = upload("edited.xlsx", edited.read_bytes())
-    filled = call("fill_from_workbook", inspection_params(workbook=workbook)).get("record")
+    filled = call("fill_from_workbook", inspection_params(workbook=workbook)).get("review")
     assert filled["inspector"] == "J. de Vries", "the sign-off the workbook fills in"
-    rows = filled["review"]
+    rows = filled["findings"]
     assert {row["file"] for row in rows if row["photo"] == 1} == {"column.jpg"}
     params = inspection_params(rows, inspector=filled["inspector"])
     again = tmp_path / "again.xlsx"
@@ -149,5 +149,5 @@ def test_a_bad_cell_of_the_uploaded_workbook_is_marked_on_its_field_with_sheet_r
     with pytest.raises(vkt.UserError) as caught:
         call("fill_from_workbook", inspection_params(workbook=upload("edited.xlsx", buffer.getvalue())))
     [violation] = caught.value.input_violations
-    assert violation.fields == ["record.workbook"]
+    assert violation.fields == ["review.workbook"]
     assert "sheet Findings, row 4, column 'Condition score': '8' is not on the NEN 2767" in violation.message

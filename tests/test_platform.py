@@ -266,12 +266,12 @@ def test_a_batch_of_phone_photos_stays_within_400_kb_a_photo(platform, threaded_
 def test_fill_review_keeps_the_inspectors_rows(platform, model_service):
     reply_inspection(model_service)
     files = [upload("column.jpg", COLUMN.read_bytes())]
-    rows = call("fill_review", app_params(image=files[0], preset="inspection")).get("record")["review"]
+    rows = call("fill_review", app_params(image=files[0], preset="inspection")).get("review")["findings"]
     rows[0] = {**rows[0], "condition_score": "6", "inspector_note": "measured 0.4 mm"}
     added = {**rows[1], "ref": "", "defect_type": "corrosion", "status": None}
     del rows[1]
-    refilled = call("fill_review", app_params(image=files[0], preset="inspection", review=[*rows, added]))
-    again = refilled.get("record")["review"]
+    refilled = call("fill_review", app_params(image=files[0], preset="inspection", findings=[*rows, added]))
+    again = refilled.get("review")["findings"]
     assert again[0]["inspector_note"] == "measured 0.4 mm" and again[0]["condition_score"] == "6"
     assert any(row["defect_type"] == "corrosion" and not row["ref"] for row in again), "the added row stays"
     assert sorted(row["ref"] for row in again if row["ref"]) == ["P1-F1", "P1-F2"], "the deleted AI row comes back once"
@@ -281,13 +281,13 @@ def test_fill_review_keeps_the_inspectors_rows(platform, model_service):
 def test_review_rows_do_not_move_to_another_photo_when_the_uploads_change(platform, threaded_model_service):
     reply_inspection(threaded_model_service)
     files = photos(3)
-    rows = call("fill_review", app_params(photos=files, preset="inspection")).get("record")["review"]
+    rows = call("fill_review", app_params(photos=files, preset="inspection")).get("review")["findings"]
     import viktor as vkt
 
     with pytest.raises(vkt.UserError) as caught:
-        call("download_word", app_params(photos=[files[1], files[2]], preset="inspection", review=rows))
+        call("download_word", app_params(photos=[files[1], files[2]], preset="inspection", findings=rows))
     [violation] = caught.value.input_violations
-    assert violation.fields == ["record.review"]
+    assert violation.fields == ["review.findings"]
     assert "column 'Photo file'" in violation.message and "the uploads changed" in violation.message
 
 

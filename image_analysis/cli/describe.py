@@ -55,13 +55,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     options.within(args.concurrency, "--concurrency", analysis.MAX_CONCURRENCY)
     request = options.request(args)
-    analysis.check_batch_size(len(args.images), "images")
+    more = "Choose fewer, or prepare them as a campaign (`python -m image_analysis campaign prepare`)."
+    analysis.check_batch_size(len(args.images), "images", more)
     if args.xlsx and request.preset is not Preset.INSPECTION:
         return fail(
             EXIT_BAD_INPUT, "--xlsx writes the findings workbook of a site inspection: add --preset inspection."
         )
     uploads, sources = _sheets(args.images, args)
-    analysis.check_batch_size(len(uploads), "sheets")
+    analysis.check_batch_size(len(uploads), "sheets", more)
     store = SqliteStore(args.store) if args.store else None
     try:
         settings, unavailable = model.ServiceSettings.from_environment(args.model), ""

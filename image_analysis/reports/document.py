@@ -151,7 +151,7 @@ class Cover:
 
 
 @dataclass(frozen=True)
-class Summary:
+class ConditionSummary:
     """The condition summary: every finding worst first, the count per score, and the photos without findings."""
 
     table: Table | None
@@ -185,7 +185,7 @@ class ReportDocument:
     preset: Preset
     cover: Cover
     entries: tuple[Entry, ...]
-    summary: Summary | None = None
+    summary: ConditionSummary | None = None
     register: Table | None = None
     register_title: str = "Drawing register"
     appendix: Appendix = field(default_factory=Appendix)
@@ -209,7 +209,9 @@ def build(
     effective = review.effective(ai_findings(analyses)) if preset is Preset.INSPECTION else []
     summary = None
     if preset is Preset.INSPECTION and scale:
-        summary = Summary(_summary_table(effective, scale), _score_counts(totals, scale), _summary_lines(entries))
+        summary = ConditionSummary(
+            _summary_table(effective, scale), _score_counts(totals, scale), _summary_lines(entries)
+        )
     return ReportDocument(
         preset=preset,
         cover=_cover(totals, review, title, today),
@@ -254,7 +256,7 @@ def build_campaign(
         )
     if totals.without_findings:
         lines.append(f"{_count(totals.without_findings, 'photo')} without findings.")
-    summary = Summary(
+    summary = ConditionSummary(
         _summary_table(serious, scale),
         _score_counts(totals, scale),
         tuple(lines),
