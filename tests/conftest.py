@@ -135,21 +135,28 @@ def module_model_service() -> Iterator[ModelService]:
         server.stop()
 
 
-@pytest.fixture
-def threaded_model_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelService]:
-    """Like ``model_service``, but answering requests in parallel (for batches)."""
+@pytest.fixture(scope="session")
+def threaded_server() -> Iterator[HTTPServer]:
+    """One server answering requests in parallel for the session (each worker its own, on a port of its own): started
+    once, cleared for each test, as pytest-httpserver's own ``httpserver`` is (stopping one costs half a second)."""
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url_for("/v1"))
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def threaded_model_service(threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelService]:
+    """Like ``model_service``, but answering requests in parallel (for batches)."""
+    threaded_server.clear()
+    monkeypatch.setenv("OPENAI_BASE_URL", threaded_server.url_for("/v1"))
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("VISION_MAX_RETRIES", "0")
     monkeypatch.setenv("VISION_TIMEOUT", "20")
     monkeypatch.delenv("VISION_MODEL", raising=False)
-    try:
-        yield ModelService(server)
-    finally:
-        server.clear()
-        server.stop()
+    yield ModelService(threaded_server)
+    threaded_server.clear()
 
 
 @pytest.fixture
