@@ -3,15 +3,11 @@ traceback, and the defaults are the ones the README's tables give."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from image_analysis import config
 from image_analysis.errors import ServiceNotConfiguredError
-from tests.conftest import REPO
+from tests.helpers import cli
 
 
 def test_the_defaults():
@@ -36,18 +32,19 @@ def test_a_bad_service_setting_raises_naming_it():
     assert config.service({"VISION_TIMEOUT": " 5 ", "OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}).timeout == 5.0
 
 
-@pytest.mark.process
 def test_the_command_line_says_a_bad_limit_in_one_line():
-    env = {**os.environ, "IMAGE_ANALYSIS_MEMORY_MB": "lots"}
-    done = subprocess.run(
-        [sys.executable, "-m", "image_analysis", "prepare", "missing.jpg"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = cli("prepare", "missing.jpg", env_extra={"IMAGE_ANALYSIS_MEMORY_MB": "lots"})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "image_analysis: error: IMAGE_ANALYSIS_MEMORY_MB must be a non-negative number, not 'lots'."
     ]
+
+
+def test_a_limit_is_read_where_it_applies(monkeypatch):
+    """A limit changed for one run applies to that run, in the same process (the app's worker, a test)."""
+    monkeypatch.setenv("IMAGE_ANALYSIS_STORE_LOCK_SECONDS", "7")
+    assert config.limits().store_lock_seconds == 7
+    monkeypatch.setenv("IMAGE_ANALYSIS_STORE_LOCK_SECONDS", "1.5")
+    assert config.limits().store_lock_seconds == 1.5
+    monkeypatch.setenv("IMAGE_ANALYSIS_MEMORY_MB", "lots")
+    assert config.limits().memory_mb == 1024 and "IMAGE_ANALYSIS_MEMORY_MB" in (config.limits_problem() or "")
