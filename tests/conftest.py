@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,51 +112,55 @@ class ModelService:
         return [request for request, _ in self.server.log if request.path == COMPLETIONS]
 
 
-@pytest.fixture
-def model_service(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelService]:
-    """Point the app at a local model service (no retries unless a test asks for them)."""
-    monkeypatch.setenv("OPENAI_BASE_URL", httpserver.url_for("/v1"))
+def _pointed_at(server: HTTPServer, monkeypatch: pytest.MonkeyPatch, timeout: str) -> ModelService:
+    """The app pointed at ``server`` for one test (no retries unless a test asks for them)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url_for("/v1"))
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("VISION_MAX_RETRIES", "0")
-    monkeypatch.setenv("VISION_TIMEOUT", "10")
+    monkeypatch.setenv("VISION_TIMEOUT", timeout)
     monkeypatch.delenv("VISION_MODEL", raising=False)
-    yield ModelService(httpserver)
+    return ModelService(server)
+
+
+@contextmanager
+def _threaded_server() -> Iterator[HTTPServer]:
+    """A server on 127.0.0.1 (a port of its own) answering requests in parallel, stopped afterwards."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture
+def model_service(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> ModelService:
+    """Point the app at a local model service (no retries unless a test asks for them)."""
+    return _pointed_at(httpserver, monkeypatch, timeout="10")
 
 
 @pytest.fixture(scope="module")
 def module_model_service() -> Iterator[ModelService]:
     """A model service of the module's own, for a result made once and shared by its tests (the environment is
     not touched: a command is pointed at it with ``service_env``)."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    try:
+    with _threaded_server() as server:
         yield ModelService(server)
-    finally:
-        server.clear()
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def threaded_server() -> Iterator[HTTPServer]:
-    """One server answering requests in parallel for the session (each worker its own, on a port of its own): started
-    once, cleared for each test, as pytest-httpserver's own ``httpserver`` is (stopping one costs half a second)."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    """One server answering requests in parallel for the session (each worker its own): started once, cleared for
+    each test, as pytest-httpserver's own ``httpserver`` is (stopping one costs half a second)."""
+    with _threaded_server() as server:
+        yield server
 
 
 @pytest.fixture
 def threaded_model_service(threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelService]:
     """Like ``model_service``, but answering requests in parallel (for batches)."""
     threaded_server.clear()
-    monkeypatch.setenv("OPENAI_BASE_URL", threaded_server.url_for("/v1"))
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("VISION_MAX_RETRIES", "0")
-    monkeypatch.setenv("VISION_TIMEOUT", "20")
-    monkeypatch.delenv("VISION_MODEL", raising=False)
-    yield ModelService(threaded_server)
+    yield _pointed_at(threaded_server, monkeypatch, timeout="20")
     threaded_server.clear()
 
 
