@@ -33,8 +33,6 @@ from tests.helpers import cli
 from tests.long_replies import LONG_REPLIES
 from tests.scenarios import SHEETS
 
-pytestmark = pytest.mark.process  # preparation in worker processes, a run killed
-
 PHOTOS = [
     "building_arena_stage_highsmith.jpg",
     "heic_iphone13pro_gps_pug.heic",
@@ -73,6 +71,7 @@ def valid_for_openai(body: dict) -> None:
             list(message["content"])
 
 
+@pytest.mark.process
 def test_prepare_writes_shards_every_engine_takes_and_a_manifest_of_every_input(survey, tmp_path):
     out = tmp_path / "campaign"
     done = cli("campaign", "prepare", str(survey), "--out", str(out), "--preset", "inspection", "--workers", "2")
@@ -119,6 +118,7 @@ def test_prepare_writes_shards_every_engine_takes_and_a_manifest_of_every_input(
         )
 
 
+@pytest.mark.process
 def test_the_mistral_format_carries_the_body_alone(survey, tmp_path):
     out = tmp_path / "mistral"
     done = cli("campaign", "prepare", str(survey / "day 1"), "--out", str(out), "--format", "mistral")
@@ -133,6 +133,7 @@ class KilledAfterFirstShard(Progress):
         raise KeyboardInterrupt
 
 
+@pytest.mark.process
 def test_killed_and_run_again_every_request_is_in_the_shards_exactly_once(survey, tmp_path, monkeypatch):
     out = tmp_path / "resumed"
     settings = campaign.Settings(AnalysisRequest(preset=Preset.INSPECTION), "test-model")
@@ -157,6 +158,7 @@ def test_killed_and_run_again_every_request_is_in_the_shards_exactly_once(survey
     assert (again.requests, again.shards) == (0, ()) and lines(out) == everything
 
 
+@pytest.mark.process
 def test_a_folder_prepared_otherwise_is_refused_in_one_line(survey, tmp_path):
     out = tmp_path / "campaign"
     assert cli("campaign", "prepare", str(survey / "day 1"), "--out", str(out)).returncode == 0
@@ -170,6 +172,7 @@ def test_a_folder_prepared_otherwise_is_refused_in_one_line(survey, tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
+@pytest.mark.process
 def test_campaign_run_killed_half_way_and_run_again_sends_every_request_exactly_once(
     survey, tmp_path, threaded_model_service
 ):
@@ -363,9 +366,10 @@ def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import_
     batch_api = FakeBatchServer(httpserver, json.dumps(LONG_REPLIES["crack_concrete_ozgenel_b.png"]))
     env = {"OPENAI_BASE_URL": batch_api.base_url, "OPENAI_API_KEY": "sk-test", "VISION_MAX_RETRIES": "0"}
     out, store = tmp_path / "campaign", tmp_path / "results.sqlite"
-    assert (
-        cli("campaign", "prepare", str(survey / "day 2"), "--out", str(out), "--preset", "inspection").returncode == 0
+    prepared = cli(  # one worker, in this process: the batch API is the point here, not the pool
+        "campaign", "prepare", str(survey / "day 2"), "--out", str(out), "--preset", "inspection", "--workers", "1"
     )
+    assert prepared.returncode == 0, prepared.stderr
 
     submitted = cli("campaign", "submit", str(out), env_extra=env)
     assert submitted.returncode == 0, submitted.stderr
@@ -405,7 +409,7 @@ def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import_
 def test_a_server_without_a_batch_api_says_what_to_use_instead(survey, tmp_path, httpserver):
     httpserver.expect_request("/v1/files", method="POST").respond_with_data("Not Found", status=404)
     out = tmp_path / "campaign"
-    assert cli("campaign", "prepare", str(survey / "day 1"), "--out", str(out)).returncode == 0
+    assert cli("campaign", "prepare", str(survey / "day 1"), "--out", str(out), "--workers", "1").returncode == 0
     env = {"OPENAI_BASE_URL": httpserver.url_for("/v1"), "VISION_MAX_RETRIES": "0"}
     done = cli("campaign", "submit", str(out), env_extra=env)
     assert done.returncode == 2
@@ -425,6 +429,7 @@ def test_a_file_refused_after_the_last_shard_is_in_the_manifest(tmp_path):
     assert [(Path(e.path).name, bool(e.refused)) for e in manifest.entries] == [("a.webp", False), ("z.jpg", True)]
 
 
+@pytest.mark.process
 def test_the_lines_ask_what_a_live_call_would_ask(survey, tmp_path):
     """``VISION_MAX_TOKENS`` and ``VISION_STRUCTURED`` decide a batch line as they decide a live request."""
     out = tmp_path / "campaign"

@@ -23,8 +23,6 @@ from tests.conftest import completion_body, shared_image_path
 from tests.helpers import cli
 from tests.long_replies import LONG_REPLIES
 
-pytestmark = pytest.mark.process  # the store read in worker processes, the workbook written in one
-
 PHOTOS = {
     "corrosion_rusty_metal_05_polyhaven_1k.jpg": "5",
     "crack_concrete_ozgenel_a.png": "4",
@@ -133,6 +131,7 @@ def test_the_campaign_workbook_is_read_back_by_report_as_a_batch_workbook_is(imp
     assert sum(heading.startswith("Photo ") for heading in headings) == len(entries), "every photo, reviewed"
 
 
+@pytest.mark.office
 def test_the_word_report_as_libreoffice_lays_it_out(imported, tmp_path):
     """Cover and summary on the first page; the photos shown follow in number order from the next, each heading
     with its file and picture; no blank page."""
@@ -187,6 +186,7 @@ def test_a_score_off_the_scale_and_a_campaign_of_descriptions_are_refused_in_one
     assert "prepared with --preset general" in general.stderr
 
 
+@pytest.mark.process
 def test_read_in_worker_processes_and_written_in_its_own_it_is_the_same_report(imported, tmp_path, monkeypatch):
     """A campaign of 200 photos or more is read by worker processes and its workbook written by a process of its
     own: the same cover, entries, CSV and workbook as read and written here."""

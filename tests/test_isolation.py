@@ -15,8 +15,6 @@ from image_analysis.imaging.prepare import prepare_image
 from scripts.make_drawing_set import Sheet, make_set
 from scripts.make_hostile_files import form_bomb, inflate_bomb
 
-pytestmark = pytest.mark.process  # PDF pages rendered in a child process, and without one
-
 SHEETS = [Sheet("S-101", "Ground floor plan", sheet="1 of 2"), Sheet("S-102", "Roof plan", sheet="2 of 2")]
 
 
@@ -35,6 +33,7 @@ def drawing_set(tmp_path_factory):
     return make_set(tmp_path_factory.mktemp("set") / "set.pdf", SHEETS).read_bytes()
 
 
+@pytest.mark.process
 def test_the_drawing_path_renders_inside_a_daemonic_worker(drawing_set):
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         first, second = pool.starmap(prepare_in_worker, [(drawing_set, 1), (drawing_set, 2)])
@@ -60,7 +59,11 @@ def test_without_child_processes_a_sheet_renders_in_process(no_child_process, dr
 
 
 @pytest.mark.parametrize(
-    ("make", "limit"), [(lambda: form_bomb(3), "20 s"), (lambda: inflate_bomb(300), "768 MB of memory")]
+    ("make", "limit"),
+    [
+        (lambda: form_bomb(3), "20 s"),
+        pytest.param(lambda: inflate_bomb(300), "768 MB of memory", marks=pytest.mark.slow),  # 300 MB deflated
+    ],
 )
 def test_without_child_processes_a_hostile_pdf_is_refused_before_pdfium_sees_it(no_child_process, make, limit):
     with pytest.raises(ImageInputError, match=f"too complex to render within {limit}"):
@@ -73,6 +76,7 @@ def test_the_estimate_lets_a_million_draws_through_and_stops_a_billion():
         pdf_budget.check(form_bomb(3))
 
 
+@pytest.mark.process
 def test_a_child_that_prints_cannot_corrupt_its_answer():
     assert isolation.run_isolated(print_and_return, 41) == 42
 
