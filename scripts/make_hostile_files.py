@@ -100,26 +100,36 @@ TILE = 1024
 drawing of a quarter of a billion pixels."""
 
 
+def _lines(width: int, height: int):
+    """A drawing's grid lines (every 97 px across, 89 px down) on near-white, as an 8-bit grey tile in memory."""
+    import pyvips
+
+    x, y = pyvips.Image.xyz(width, height)[0], pyvips.Image.xyz(width, height)[1]
+    return (((x % 97) < 2) | ((y % 89) < 2)).ifthenelse(0, 230).cast("uchar").copy_memory()
+
+
+def _repeated(tile, width: int, height: int):
+    """``tile`` repeated to ``width`` x ``height``."""
+    return tile.replicate(width // tile.width + 1, height // tile.height + 1).crop(0, 0, width, height)
+
+
 def _pattern(width: int, height: int, bands: int):
     """A plan-like pattern: grid lines and a gradient, drawn on a tile and repeated to ``width`` x ``height``."""
     import pyvips
 
-    x, y = pyvips.Image.xyz(TILE, TILE)[0], pyvips.Image.xyz(TILE, TILE)[1]
-    lines = (((x % 97) < 2) | ((y % 89) < 2)).ifthenelse(0, 230)
+    lines = _lines(TILE, TILE)
+    x = pyvips.Image.xyz(TILE, TILE)[0]
     gradient = (x * 200 / TILE).cast("uchar")
     planes = [lines, gradient, (lines + gradient) / 2, (x % 255)][:bands]
     tile = (planes[0].bandjoin(planes[1:]) if bands > 1 else planes[0]).cast("uchar").copy_memory()
-    return tile.replicate(width // TILE + 1, height // TILE + 1).crop(0, 0, width, height)
+    return _repeated(tile, width, height)
 
 
 def _grid(width: int, height: int):
     """A drawing's grid lines on white in RGB, as a plan exported losslessly is: what a lossless WebP of a plan holds
-    (its encoder is quick on it, where a gradient costs it 20 s at 250 MP)."""
-    import pyvips
-
-    x, y = pyvips.Image.xyz(97 * 11, 89 * 11)[0], pyvips.Image.xyz(97 * 11, 89 * 11)[1]
-    lines = (((x % 97) < 2) | ((y % 89) < 2)).ifthenelse(0, 230).cast("uchar").copy_memory()
-    grey = lines.replicate(width // lines.width + 1, height // lines.height + 1).crop(0, 0, width, height)
+    (its encoder is quick on it, where a gradient costs it 20 s at 250 MP). The tile is a whole number of grid
+    cells, so that the lines run on across its edges."""
+    grey = _repeated(_lines(97 * 11, 89 * 11), width, height)
     return grey.bandjoin([grey, grey])
 
 
