@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from image_analysis import model, prompts, title_text
+from image_analysis import model, prompts, store_keys, title_text
 from image_analysis.config import limits
 from image_analysis.consistency import inspection_flags
 from image_analysis.errors import AnalysisError, BatchTooLargeError, ServiceError
@@ -238,7 +238,7 @@ def describe(preparation: Preparation, request: AnalysisRequest, settings: Servi
 
 def record_prefix(data: bytes) -> str:
     """The start of the key of every result of one file (every page, preset and model): what ``forget`` removes."""
-    return f"result-{hashlib.sha256(data).hexdigest()}-"
+    return store_keys.result_prefix(hashlib.sha256(data).hexdigest())
 
 
 def record_key(upload: Upload, request: AnalysisRequest, model_name: str) -> str:
@@ -250,7 +250,7 @@ def record_key(upload: Upload, request: AnalysisRequest, model_name: str) -> str
     choices = json.dumps({**request.to_json(), "page": upload.page or request.page}, sort_keys=True)
     for part in (choices, model_name, prompt.system, prompt.user):
         digest.update(part.encode("utf-8") + b"\0")
-    return record_prefix(upload.data) + digest.hexdigest()
+    return store_keys.result(hashlib.sha256(upload.data).hexdigest(), digest.hexdigest())
 
 
 def analyse(

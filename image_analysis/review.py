@@ -8,7 +8,7 @@ what the row says of itself. Reports use the reviewed rows when there are any.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -173,10 +173,11 @@ class Review:
         analyses: Sequence[Analysis],
         scale: ScaleDefinition,
         first_row: int = 1,
+        own: Collection[str] = (),
     ) -> Review:
         """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed
         photo whose row is gone, or whose status says deleted, is one the inspector deleted."""
-        findings = reviewed(rows, analyses, scale, first_row)
+        findings = reviewed(rows, analyses, scale, first_row, own)
         kept = tuple(row for row in findings if row.status != DELETED)
         marked = {row.ref: row for row in findings if row.status == DELETED}
         present = {row.ref for row in kept}
@@ -240,11 +241,18 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
 
 
 def reviewed(
-    rows: Iterable[Mapping[str, Any]], analyses: Sequence[Analysis], scale: ScaleDefinition, first_row: int = 1
+    rows: Iterable[Mapping[str, Any]],
+    analyses: Sequence[Analysis],
+    scale: ScaleDefinition,
+    first_row: int = 1,
+    own: Collection[str] = (),
 ) -> list[Finding]:
     """Rows the inspector edited, checked and given their origin against the model's findings; a row that cannot be
-    taken raises ``ReviewError`` naming it (``first_row`` numbers the first, e.g. 2 for a CSV with a header)."""
+    taken raises ``ReviewError`` naming it (``first_row`` numbers the first, e.g. 2 for a CSV with a header).
+    ``own``: the refs of the findings the inspector added before (``P3-A1``), which a row may name: it stays that
+    finding (a copy of it is another)."""
     original = {finding.ref: finding for finding in ai_findings(analyses)}
+    known = set(own)
     photos = {result.number: result.name for result in analyses}
     parsed: list[Finding] = []
     for index, row in enumerate(rows, start=first_row):
@@ -258,7 +266,7 @@ def reviewed(
                 f"the row is AI finding {finding.ref} of photo {model.photo}, not of photo {finding.photo}: "
                 "put the photo number back (to add a finding to another photo, clear its AI finding cell)",
             )
-        if finding.ref and model is None:
+        if finding.ref and model is None and finding.ref not in known:
             raise ReviewError(index, "ref", _unknown_ref(finding.ref, finding.photo, original))
         parsed.append(finding)
     theirs = _the_ais_rows(parsed, original)
@@ -267,6 +275,9 @@ def reviewed(
         model = original.get(finding.ref)
         if finding.status == DELETED:
             pass  # an AI finding the inspector took out, or an own row marked so: it leaves the record
+        elif finding.ref in known and model is None:  # one added before: the first row naming it, its copies are new
+            first = next(index for index, row in enumerate(parsed) if row.ref == finding.ref)
+            finding = replace(finding, status=ADDED, ref=finding.ref if first == position else "")
         elif model is None or theirs.get(finding.ref) != position:  # a copied row is the inspector's, not the AI's
             finding = replace(finding, status=ADDED, ref="")
         elif _changed(finding, model):
@@ -306,28 +317,33 @@ def _unknown_ref(ref: str, photo: int, original: Mapping[str, Finding]) -> str:
     )
 
 
-_REF = re.compile(r"^P(\d{1,6})-F(\d{1,6})$", re.IGNORECASE)
+_REF = re.compile(r"^P(\d{1,6})-([FA])(\d{1,6})$", re.IGNORECASE)
 _LEGACY_REF = re.compile(r"^(\d{1,6})\.(\d{1,6})$")
 
 
-def finding_ref(photo: int, defect: int) -> str:
-    """Which AI finding a row came from: ``P3-F2`` is defect 2 of photo 3, ``P3-F0`` a photo without defects. Letters
-    and a hyphen, so that no spreadsheet reads it as a number or a date (``1.10`` became ``1.1``)."""
-    return f"P{photo}-F{defect}"
+def finding_ref(photo: int, defect: int, kind: str = "F") -> str:
+    """Which finding a row is: ``P3-F2`` is the model's defect 2 of photo 3, ``P3-F0`` a photo without defects,
+    ``P3-A1`` the first finding the inspector added to photo 3 (``kind`` ``A``). Letters and a hyphen, so that no
+    spreadsheet reads it as a number or a date (``1.10`` became ``1.1``)."""
+    return f"P{photo}-{kind}{defect}"
 
 
 def parse_ref(text: str) -> str:
     """A ref as a row holds it, in its canonical form (``p3-f2`` and the older ``3.2`` read as ``P3-F2``); any other
-    text is kept as it is (and matches no AI finding)."""
+    text is kept as it is (and matches no finding)."""
     text = text.strip()
-    match = _REF.match(text) or _LEGACY_REF.match(text)
-    return finding_ref(int(match.group(1)), int(match.group(2))) if match else text
+    if match := _REF.match(text):
+        return finding_ref(int(match.group(1)), int(match.group(3)), match.group(2).upper())
+    if match := _LEGACY_REF.match(text):
+        return finding_ref(int(match.group(1)), int(match.group(2)))
+    return text
 
 
 def defect_number(ref: str) -> int | None:
-    """Which defect of its photo a ref names (``P3-F2`` is 2, ``P3-F0`` is 0); ``None`` for any other text."""
+    """Which of the model's defects of its photo a ref names (``P3-F2`` is 2, ``P3-F0`` is 0); ``None`` for any
+    other text (an added finding's ``P3-A1`` too)."""
     match = _REF.match(parse_ref(ref))
-    return int(match.group(2)) if match else None
+    return int(match.group(3)) if match and match.group(2) == "F" else None
 
 
 def photo_number(text: str) -> int | None:

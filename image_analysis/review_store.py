@@ -1,63 +1,52 @@
-"""The review kept with the results in the store: the sign-off beside the results it signs for, and an inspection
-reopened from the spreadsheet an inspector reviewed (the findings workbook or CSV) with its photos from the store.
+"""A reviewed spreadsheet reopened with the store it was described into: the inspection it belongs to, its photos as
+they were sent and described, and the inspector's rows checked against the AI's findings.
 
-The command line's ``report`` and ``describe --store`` use it; a spreadsheet names each photo's stored result
-(``record``), so a reviewed file and the store it was described into give the inspection back whole: its photos as
-they were sent and described, the inspector's rows checked against the AI's findings, the sign-off.
+The command line's ``report`` uses it; a spreadsheet names each photo's stored result (``record``), so a reviewed
+file and the store give the inspection back whole. The rows are then decisions to keep (``InspectionStore.record``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 from image_analysis import analysis
+from image_analysis.errors import StoreError
 from image_analysis.formats.findings_csv import FINDING_COLUMNS, ReviewTable
 from image_analysis.formats.findings_workbook import FINDING_HEADINGS, FINDINGS, PHOTOS, ReviewWorkbook
+from image_analysis.inspection import Inspection, photo_of
+from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 from image_analysis.review import Review, ReviewError, SignOff, photo_number
-from image_analysis.store import SqliteStore, StoreError
-
-SIGNOFF_KEY = "signoff:"
-"""The store keeps the sign-off beside each photo's result: ``signoff:`` and the result's key."""
 
 
-def keep_signoff(store: SqliteStore | Path, results: Sequence[analysis.Analysis], signoff: SignOff) -> str | None:
-    """Keep the sign-off in the store with the results it signs for; why it could not be kept, or ``None``."""
-    value = {"signoff": signoff.to_json(), "saved_at": datetime.now(UTC).isoformat()}
-    try:
-        kept = store if isinstance(store, SqliteStore) else SqliteStore(store)
-        for result in results:
-            if result.record:
-                kept.put(SIGNOFF_KEY + result.record, value)
-    except StoreError as error:
-        return str(error)
-    return None
+@dataclass(frozen=True)
+class Reopened:
+    """A reviewed spreadsheet with what it was made from: the inspection (``new`` when none held its photos), the
+    photos' results numbered as the file numbers them, and the review its rows make."""
 
-
-def kept_signoff(store: SqliteStore, results: Sequence[analysis.Analysis]) -> SignOff:
-    """The sign-off last kept with any of the results; an empty one when there is none."""
-    values = [store.get(SIGNOFF_KEY + result.record) for result in results if result.record]
-    kept = [value for value in values if isinstance(value, dict) and isinstance(value.get("signoff"), dict)]
-    if not kept:
-        return SignOff()
-    return SignOff.from_json(max(kept, key=lambda value: str(value.get("saved_at") or ""))["signoff"])
+    inspection: Inspection
+    results: list[analysis.Analysis]
+    review: Review
+    new: bool = False
 
 
 def reopen_workbook(
-    book: ReviewWorkbook, store: SqliteStore, where: Path, given: SignOff
-) -> tuple[list[analysis.Analysis], Review]:
-    """The photos the workbook was made for, from the store (``where`` names it in a message), and the review its
-    rows make of them; the sign-off: the store's, overridden by the workbook's, overridden by ``given``."""
+    book: ReviewWorkbook, inspections: InspectionStore, where: Path, given: SignOff, wanted: str | None = None
+) -> Reopened:
+    """The photos the workbook was made for, from the store (``where`` names it in a message), the inspection they
+    belong to (``wanted``, else the one holding them), and the review its rows make of them; the sign-off: the
+    inspection's, overridden by the workbook's, overridden by ``given``."""
     scales = {scale.definition.name: scale for scale in ConditionScale}
     scale = scales.get(book.scale, ConditionScale.NEN2767)
     results = []
     for row, photo in enumerate(book.photos, start=2):
-        value = store.get(photo.record) if photo.record else None
+        value = inspections.store.get(photo.record) if photo.record else None
         if value is not None:
-            results.append(dataclasses.replace(analysis.Analysis.from_json(value), number=photo.number))
+            stored = analysis.Analysis.from_json(value)
+            results.append(dataclasses.replace(stored, number=photo.number, name=photo.file or stored.name))
         elif photo.error:
             request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale)
             failed = analysis.Analysis(photo.number, photo.file, request, error=photo.error, failed_at=analysis.SERVICE)
@@ -69,28 +58,66 @@ def reopen_workbook(
     mismatch = book.mismatch(results)
     if mismatch is not None:
         raise mismatch
-    signoff = kept_signoff(store, results).overridden_by(book.signoff).overridden_by(given)
+    inspection, new = _inspection(inspections, results, scale, wanted)
+    signoff = inspection.signoff.overridden_by(book.signoff).overridden_by(given)
+    own = inspections.own_refs(inspection)
     try:
-        return results, Review.from_rows(signoff, book.rows, results, scale.definition)
+        review = Review.from_rows(signoff, book.rows, results, scale.definition, own=own)
     except ReviewError as error:
         raise error.named(FINDING_HEADINGS, FINDINGS) from None
+    return Reopened(inspection, results, review, new)
 
 
 def reopen_csv(
-    table: ReviewTable, store: SqliteStore, where: Path, given: SignOff
-) -> tuple[list[analysis.Analysis], Review]:
-    """The photos the CSV's rows name, from the store (``where`` names it in a message), and the review the rows make
-    of them; the sign-off: the store's, overridden by ``given``."""
-    results, scale, rows = _stored_results(table.rows, store, where)
-    signoff = kept_signoff(store, results).overridden_by(given)
+    table: ReviewTable, inspections: InspectionStore, where: Path, given: SignOff, wanted: str | None = None
+) -> Reopened:
+    """The photos the CSV's rows name, from the store (``where`` names it in a message), the inspection they belong
+    to, and the review the rows make of them; the sign-off: the inspection's, overridden by ``given``."""
+    results, scale, rows = _stored_results(table.rows, inspections, where)
+    inspection, new = _inspection(inspections, results, scale, wanted)
+    own = inspections.own_refs(inspection)
     try:
-        return results, Review.from_rows(signoff, rows, results, scale.definition)
+        review = Review.from_rows(inspection.signoff.overridden_by(given), rows, results, scale.definition, own=own)
     except ReviewError as error:
         raise error.named(FINDING_COLUMNS) from None
+    return Reopened(inspection, results, review, new)
+
+
+def _inspection(
+    inspections: InspectionStore, results: Sequence[analysis.Analysis], scale: ConditionScale, wanted: str | None
+) -> tuple[Inspection, bool]:
+    """The inspection the reviewed file's photos belong to: ``wanted`` (by id or name), else the latest that holds
+    them under the same numbers; a new one when none does (a file of photos described before inspections were kept,
+    without a sign-off)."""
+    if wanted:
+        inspection = inspections.find(wanted)
+        if inspection is None:
+            raise StoreError(f"there is no inspection '{wanted}' in the store")
+        if not _numbers_agree(inspection, results):
+            raise StoreError(
+                f"the file's photos are not those of the inspection {inspection.label} under the same numbers: give "
+                "the inspection the file was made for, or leave out --inspection"
+            )
+        return inspection, False
+    for inspection in reversed(inspections.all()):
+        if _numbers_agree(inspection, results):
+            return inspection, False
+    request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale)
+    inspection, _ = Inspection.new(request).filed(results)
+    return inspection, True
+
+
+def _numbers_agree(inspection: Inspection, results: Sequence[analysis.Analysis]) -> bool:
+    """Whether every result is a photo of ``inspection`` under the same number."""
+    for result in results:
+        photo = inspection.photo(photo_of(result))
+        if photo is None or photo.number != result.number:
+            return False
+    return bool(results)
 
 
 def _stored_results(
-    rows: tuple[dict[str, str], ...], store: SqliteStore, where: Path
+    rows: tuple[dict[str, str], ...], inspections: InspectionStore, where: Path
 ) -> tuple[list[analysis.Analysis], ConditionScale, tuple[dict[str, str], ...]]:
     """The stored result of each photo the rows name (in photo order), the scale they are scored on, and the rows
     that are findings (a failed photo's own row, untouched, says only that it failed: it is kept as the photo's
@@ -111,7 +138,7 @@ def _stored_results(
             raise ReviewError(int(row["_row"]), "photo", message)
         key = row.get("record", "").strip()
         if number not in photos:
-            photos[number] = _stored_photo(row, number, key, store, where, scale)
+            photos[number] = _stored_photo(row, number, key, inspections, where, scale)
         content = any(row.get(name) for name in ("element", "defect_type", "ref", "inspector_note"))
         if photos[number].error is None or content:
             findings.append(row)
@@ -119,13 +146,15 @@ def _stored_results(
 
 
 def _stored_photo(
-    row: dict[str, str], number: int, key: str, store: SqliteStore, where: Path, scale: ConditionScale
+    row: dict[str, str], number: int, key: str, inspections: InspectionStore, where: Path, scale: ConditionScale
 ) -> analysis.Analysis:
-    """Photo ``number`` as its first row names it: its stored result (under ``key``), or, for a photo that failed
-    when it was described, that failure (its row has the error and no stored result)."""
-    value = store.get(key) if key else None
+    """Photo ``number`` as its first row names it: its stored result (under ``key``), under the name the row gives
+    it (a result is kept by its bytes: the same photo may have arrived under another name first), or, for a photo
+    that failed when it was described, that failure (its row has the error and no stored result)."""
+    value = inspections.store.get(key) if key else None
     if value is not None:
-        return dataclasses.replace(analysis.Analysis.from_json(value), number=number)
+        stored = analysis.Analysis.from_json(value)
+        return dataclasses.replace(stored, number=number, name=row.get("file") or stored.name)
     if row.get("error"):
         request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale)
         name = row.get("file") or f"photo {number}"

@@ -79,6 +79,8 @@ class ResultStore(Protocol):
 
     def release(self, key: str, owner: str) -> None: ...
 
+    def keys(self, prefix: str = "") -> list[str]: ...
+
 
 class SqliteStore:
     """Results in one SQLite file, created and migrated on first use."""
@@ -170,9 +172,14 @@ class SqliteStore:
             for key, text in items:
                 self._journal(key, text, error)
 
-    def keys(self) -> list[str]:
+    def keys(self, prefix: str = "") -> list[str]:
+        """The keys kept, oldest first (those starting with ``prefix``), and those only journalled in this run."""
         with self._connection() as connection:
-            return [row[0] for row in connection.execute("SELECT key FROM results ORDER BY stored_at, key")]
+            rows = connection.execute(
+                "SELECT key FROM results WHERE substr(key, 1, ?) = ? ORDER BY stored_at, key", (len(prefix), prefix)
+            )
+            kept = [row[0] for row in rows]
+        return kept + sorted(key for key in self._pending if key.startswith(prefix) and key not in kept)
 
     # -- claims: one run describes a photo, the others wait for it
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from viktor import errors as viktor_errors
 
+from image_analysis import store_keys
 from image_analysis.safe_text import clean
 from image_analysis.store import StoreError
 
@@ -28,7 +29,7 @@ _UNREADABLE: tuple[type[BaseException], ...] = (*STORAGE_FAILURES, ValueError, K
 """A kept value that cannot be read back: the storage failed, or what it gave is not what was written."""
 """What ``vkt.Storage`` raises when it cannot do what was asked (``FileNotFoundError`` is an ``OSError``)."""
 
-GENERATION_KEY = "results-generation"
+GENERATION_KEY = store_keys.GENERATION
 """A counter that ``forget`` raises: part of every memoized call's key, so cached views are not served after it."""
 
 RETENTION_CHOICES: dict[str, str] = {
@@ -114,6 +115,13 @@ class WorkspaceStore:
 
     def release(self, key: str, owner: str) -> None:
         pass
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """The keys kept in the retention's scope that start with ``prefix``."""
+        try:
+            return sorted(self._storage().list(prefix=prefix, scope=self.retention.scope))
+        except STORAGE_FAILURES as error:
+            raise StoreError(f"The workspace storage could not be listed ({reason(error)}).") from None
 
     def forget(self, prefix: str) -> int:
         """Delete every stored result whose key starts with ``prefix`` (one file's ``record_prefix``), in both

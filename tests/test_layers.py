@@ -22,11 +22,11 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("findings", {"findings", "consistency", "title_text"}),
     ("prompts", {"prompts", "structured_output"}),
     ("model client", {"model"}),
-    ("store", {"store", "workspace_store"}),  # a keyed cache of results that analysis writes through
+    ("store", {"store", "store_keys", "workspace_store"}),  # a keyed cache of results that analysis writes through
     ("analysis", {"analysis", "chat"}),
-    ("the inspector's record", {"review", "register", "photo_map"}),
+    ("the inspector's record", {"review", "inspection", "register", "photo_map"}),
     ("formats", {"formats"}),  # each spreadsheet format, written and read back
-    ("the review kept", {"review_store"}),  # the sign-off in the store; a reviewed spreadsheet reopened with it
+    ("the review kept", {"review_store", "inspection_store"}),  # inspections and decisions in the store
     ("campaign", {"campaign"}),
     ("reports", {"reports"}),
     ("command line", {"cli", "__main__", "__init__"}),

@@ -130,7 +130,8 @@ def test_a_copied_row_is_added_not_edited(eleven, tmp_path):
     copied = tmp_path / "copied.csv"
     save_as_excel(rows, copied)
     statuses = origins(store, copied, tmp_path)
-    assert statuses[0] == ("P1-F1", AI_NOT_REVIEWED) and statuses[1] == ("", ADDED), "the copy is no AI finding"
+    assert statuses[0] == ("P1-F1", AI_NOT_REVIEWED), "the AI's row stays the AI's"
+    assert statuses[11] == ("P1-A1", ADDED), "the copy is the inspector's own, after the photo's AI findings"
     assert EDITED not in {status for _, status in statuses}
 
 
@@ -157,8 +158,9 @@ def test_a_batch_with_the_same_photo_twice_and_a_failed_photo_round_trips_unedit
     )
     assert done.returncode == 2, done.stderr
     assert len(threaded_model_service.requests) == 1, "the same photo twice is described once"
+    assert "1 file was the same photo as another" in done.stderr, "and the user is told it is listed once"
     statuses = origins(store, exported, tmp_path)
-    assert statuses == [*((f"P{n}-F{d}", AI_NOT_REVIEWED) for n in (1, 2) for d in (1, 2)), ("", "")]
+    assert statuses == [("P1-F1", AI_NOT_REVIEWED), ("P1-F2", AI_NOT_REVIEWED), ("", "")], "one photo, then the failed"
 
 
 def test_a_csv_far_larger_than_any_record_is_refused_at_once(eleven, tmp_path):

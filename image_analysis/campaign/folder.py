@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from image_analysis import store_keys
 from image_analysis.atomic import write_atomically
 from image_analysis.errors import InputError
 from image_analysis.model import DEFAULT_MAX_TOKENS
@@ -31,7 +32,7 @@ MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2
 BATCHES = "batches.json"
 """The batch of each shard submitted to a provider's batch API: ``{shard: {"file", "batch", "status", ...}}``."""
-ERROR_KEY = "campaign-error:"
+ERROR_KEY = store_keys.CAMPAIGN_ERROR
 """A failed request's answer is kept under this prefix and its record key, never under the record key alone: a live run
 of the same photo is not served a failure from the store."""
 ID_PREFIX = "ia-"

@@ -14,14 +14,15 @@ from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_SERVICE, PROG, batch_exit_code, fail, note, print_report
 from image_analysis.cli.outputs import write_outputs
 from image_analysis.cli.report import page, report_makers
-from image_analysis.errors import ServiceError
+from image_analysis.errors import InputError, ServiceError, StoreError
 from image_analysis.formats.findings_csv import findings_csv
 from image_analysis.imaging import pdf
-from image_analysis.presets import Preset
+from image_analysis.inspection import Inspection
+from image_analysis.inspection_store import InspectionStore
+from image_analysis.presets import AnalysisRequest, Preset
 from image_analysis.reports import document, findings_workbook
 from image_analysis.reports.outputs import Output
-from image_analysis.review import Review
-from image_analysis.review_store import keep_signoff
+from image_analysis.review import Review, SignOff
 from image_analysis.store import SqliteStore
 
 
@@ -48,6 +49,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     options.add_output(describe, Output.REGISTER, "write the drawing register of the set as CSV")
     options.add_store(describe)
+    options.add_inspection(
+        describe, "with --store: the inspection to add the photos to (its id or name; a new one of that name if none)"
+    )
     options.add_signoff(describe)
     describe.set_defaults(run=run)
 
@@ -63,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
         )
     uploads, sources = _sheets(args.images, args)
     analysis.check_batch_size(len(uploads), "sheets", more)
+    if args.inspection and not args.store:
+        return fail(EXIT_BAD_INPUT, "--inspection keeps the photos in an inspection of a store: add --store PATH.")
+    signoff = options.signoff(args)
     store = SqliteStore(args.store) if args.store else None
+    inspections = InspectionStore(store) if store is not None else None
+    inspection = _inspection(inspections, args.inspection, request, signoff)  # before any request is paid for
     try:
         settings, unavailable = model.ServiceSettings.from_environment(args.model), ""
     except ServiceError as error:
@@ -74,13 +83,15 @@ def run(args: argparse.Namespace) -> int:
     kept = sum(1 for result in results if result.from_store)
     if kept:
         note(f"{kept} of {len(results)} taken from the store {args.store} (no request sent for them)")
-    store_failed = _store_notes(store, results)
-    signoff = options.signoff(args)
-    if store is not None and not (signoff.empty and not signoff.final):
-        problem = keep_signoff(store, results, signoff)
-        if problem:
-            note(f"the sign-off is in the reports but could not be kept in the store ({problem})")
+    # results come back one per upload, in upload order: each failed one names the file it came from
+    failed = list(dict.fromkeys(str(path) for result, path in zip(results, sources, strict=True) if result.error))
+    described = len(results)
+    inspection, results = inspection.filed(results)  # the same photo given twice is one photo
+    _twins(inspection, described - len(results))
     review = Review(signoff)
+    if inspections is not None:
+        review = _kept(inspections, inspection, results, args.store)
+    store_failed = _store_notes(store, results)
     report = document.build(results, review)  # the page, the reports and the terminal share it
     makers = report_makers(args, report, lambda: page(report, review).encode("utf-8"))
     makers[Output.CSV] = lambda: findings_csv(results, review).encode("utf-8")
@@ -88,9 +99,7 @@ def run(args: argparse.Namespace) -> int:
     makers[Output.REGISTER] = lambda: register.register_csv(register.build_register(results)).encode("utf-8")
     written = write_outputs(args, makers)
     print_report(report)
-    # results come back one per upload, in upload order: each failed one names the file it came from
-    failed = list(dict.fromkeys(str(path) for result, path in zip(results, sources, strict=True) if result.error))
-    if failed and len(results) > 1:
+    if failed and described > 1:
         count = sum(1 for result in results if result.error)
         print(
             f"{PROG}: {count} of {len(results)} without a description; to retry them: "
@@ -100,6 +109,52 @@ def run(args: argparse.Namespace) -> int:
     if not written or store_failed:
         return EXIT_SERVICE
     return batch_exit_code(results)
+
+
+def _inspection(
+    inspections: InspectionStore | None, wanted: str | None, request: AnalysisRequest, signoff: SignOff
+) -> Inspection:
+    """The inspection the photos go into: ``wanted`` (by id or name) when the store has it, else a new one (named
+    ``wanted``); ``InputError`` when ``wanted`` was described with another preset or scale."""
+    found = inspections.find(wanted) if inspections is not None and wanted else None
+    if found is None:
+        return Inspection.new(request, name=wanted or "", signoff=signoff)
+    if (found.preset, found.scale) != (request.preset, request.scale):
+        raise InputError(
+            f"the inspection {found.label} was described with --preset {found.preset.value} --scale "
+            f"{found.scale.value}: give those, or another --inspection"
+        )
+    return found.signed_off(signoff)
+
+
+def _kept(
+    inspections: InspectionStore, inspection: Inspection, results: list[analysis.Analysis], where: Path
+) -> Review:
+    """Keep the inspection (said on stderr, with how to report it) and give the review its decisions make of
+    ``results``; a store that cannot keep it is said in one line."""
+    try:
+        inspections.migrate()
+        inspections.save(inspection)
+        review = inspections.review(inspection, results, inspection.signoff)
+    except StoreError as error:
+        note(f"the inspection could not be kept in the store ({error}); the outputs have its photos all the same")
+        return Review(inspection.signoff)
+    count = f"{len(inspection.photos)} photo{'s' * (len(inspection.photos) != 1)}"
+    note(
+        f"inspection {inspection.label}, {count}; its reports again: python -m image_analysis report "
+        f"--store {shlex.quote(str(where))} --inspection {inspection.id}"
+    )
+    return review
+
+
+def _twins(inspection: Inspection, count: int) -> None:
+    """One line for files that were the same photo as another (described once, listed once)."""
+    if count <= 0:
+        return
+    twins = [photo for photo in inspection.photos if len(photo.names) > 1]
+    named = "; ".join(f"photo {photo.number} '{photo.name}' also as '{', '.join(photo.names[1:])}'" for photo in twins)
+    files = "1 file was" if count == 1 else f"{count} files were"
+    note(f"{files} the same photo as another (the same bytes), listed once: {named}")
 
 
 def _sheets(paths: list[Path], args: argparse.Namespace) -> tuple[list[analysis.UploadSource], list[Path]]:

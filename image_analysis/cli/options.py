@@ -119,6 +119,10 @@ def add_store(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_inspection(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--inspection", default=None, metavar="ID_OR_NAME", help=help)
+
+
 def store(args: argparse.Namespace, use: str) -> Path:
     """The store a command needs for ``use`` (``"campaign import keeps the answers in"``); when none is given, an
     ``InputError`` saying how to give it."""

@@ -1,0 +1,191 @@
+"""Inspections and their decisions kept in a store: the local SQLite store on the command line, ``vkt.Storage`` in
+the app (any ``ResultStore``), under the keys of ``store_keys``.
+
+    inspection:<id>   the inspection (``Inspection.to_json``): its photos, each naming its stored result
+    decisions:<id>    the inspector's decisions on its findings, in the order they were made
+
+**Migration.** A store written before inspections were kept holds results and, beside each result of a ``describe``
+run that was given a sign-off, that sign-off (``signoff:<result key>``, the same value for the whole run). Each such
+run becomes one inspection (``legacy-`` and a digest of the run's moment: the same id however often it is opened),
+its photos numbered as that run numbered them; a result in no inspection is listed as unfiled. Opened read-only, a
+store is migrated in memory only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from image_analysis import analysis, store_keys
+from image_analysis.errors import StoreError
+from image_analysis.inspection.decisions import Decision, changes, own_refs, replay, review_of, stage, state_of
+from image_analysis.inspection.record import REVIEWED, Inspection
+from image_analysis.presets import AnalysisRequest
+from image_analysis.review import Review, SignOff
+from image_analysis.store import ResultStore
+
+LEGACY = "legacy-"
+
+
+class InspectionStore:
+    """The inspections of one store, and their decisions."""
+
+    def __init__(self, store: ResultStore) -> None:
+        self.store = store
+
+    # -- inspections
+
+    def get(self, inspection_id: str) -> Inspection | None:
+        """The inspection kept under ``inspection_id`` (a store from before inspections: one made from it)."""
+        value = self.store.get(store_keys.inspection(inspection_id))
+        if value is None:
+            return next((kept for kept in self._legacy() if kept.id == inspection_id), None)
+        try:
+            return Inspection.from_json(value)
+        except (KeyError, TypeError, ValueError) as error:
+            raise StoreError(f"The inspection '{inspection_id}' cannot be read ({error}).") from None
+
+    def all(self) -> list[Inspection]:
+        """Every inspection, oldest first (those of a store from before inspections among them)."""
+        kept = [self.get(key.removeprefix(store_keys.INSPECTION)) for key in self.store.keys(store_keys.INSPECTION)]
+        found = {inspection.id: inspection for inspection in kept if inspection is not None}
+        for legacy in self._legacy():
+            found.setdefault(legacy.id, legacy)
+        return sorted(found.values(), key=lambda inspection: (inspection.created, inspection.id))
+
+    def find(self, wanted: str) -> Inspection | None:
+        """The inspection whose id is ``wanted``, else the latest one of that name."""
+        everything = self.all()
+        by_id = next((inspection for inspection in everything if inspection.id == wanted), None)
+        named = [inspection for inspection in everything if wanted and inspection.name == wanted]
+        return by_id or (named[-1] if named else None)
+
+    def holding(self, results: Sequence[analysis.Analysis]) -> Inspection | None:
+        """The latest inspection that holds every one of ``results`` (by their stored results)."""
+        wanted = {result.record for result in results if result.record}
+        if not wanted:
+            return None
+        holding = [
+            inspection
+            for inspection in self.all()
+            if wanted <= {photo.result for photo in inspection.photos if photo.result}
+        ]
+        return holding[-1] if holding else None
+
+    def save(self, inspection: Inspection) -> None:
+        self.store.put(store_keys.inspection(inspection.id), inspection.to_json())
+
+    def unfiled(self) -> list[str]:
+        """The keys of stored results that no inspection holds."""
+        filed = {photo.result for inspection in self.all() for photo in inspection.photos}
+        return [key for key in self.store.keys(store_keys.RESULT) if key not in filed]
+
+    def migrate(self) -> list[Inspection]:
+        """Keep the inspections made from a store written before inspections were kept (those not kept yet)."""
+        made = [inspection for inspection in self._legacy() if not self._kept(inspection.id)]
+        for inspection in made:
+            self.save(inspection)
+        return made
+
+    # -- the photos' results
+
+    def results(self, inspection: Inspection) -> list[analysis.Analysis]:
+        """The inspection's photos as their stored results, numbered and named as the inspection does; a photo that
+        failed is its failure. ``StoreError`` naming the photo when its result is not in the store."""
+        results = []
+        request = AnalysisRequest(preset=inspection.preset, scale=inspection.scale)
+        for photo in inspection.photos:
+            value = self.store.get(photo.result) if photo.result else None
+            if value is not None:
+                result = analysis.Analysis.from_json(value)
+                results.append(dataclasses.replace(result, number=photo.number, name=photo.name))
+            elif photo.error:
+                error = analysis.Analysis(photo.number, photo.name, request, error=photo.error, failed_at="service")
+                results.append(error)
+            else:
+                raise StoreError(
+                    f"photo {photo.number} ('{photo.name}') of the inspection {inspection.id} is not in the store: "
+                    "describe it again with --store"
+                )
+        return results
+
+    # -- decisions
+
+    def decisions(self, inspection_id: str) -> list[Decision]:
+        value = self.store.get(store_keys.decisions(inspection_id)) or {}
+        try:
+            return [Decision.from_json(item) for item in value.get("decisions") or ()]
+        except (KeyError, TypeError, ValueError) as error:
+            raise StoreError(f"The decisions of the inspection '{inspection_id}' cannot be read ({error}).") from None
+
+    def record(
+        self,
+        inspection: Inspection,
+        analyses: Sequence[analysis.Analysis],
+        review: Review,
+        via: str,
+    ) -> tuple[Inspection, Review, list[Decision]]:
+        """Keep the decisions ``review`` makes on the findings of ``analyses`` (the inspection's photos, read from a
+        spreadsheet or the app's table ``via``) and the inspection with its sign-off and stage; the inspection, the
+        review as the record now stands (``review_of``: what every report shows) and the decisions made now (none
+        when the record already said so). ``StoreError`` when the store refuses them."""
+        kept = self.decisions(inspection.id)
+        before = replay(kept)
+        after = state_of(review, inspection, before)
+        numbers = {result.number for result in analyses}
+        covered = [photo.key for photo in inspection.photos if photo.number in numbers]
+        made = changes(before, after, covered, review.signoff.inspector, via)
+        decisions = [*kept, *made]
+        inspection = dataclasses.replace(inspection.signed_off(review.signoff), stage=REVIEWED)
+        recorded = review_of(inspection, analyses, decisions, review.signoff)
+        inspection = dataclasses.replace(inspection, stage=stage(recorded, analyses))
+        if made:
+            self.store.put(store_keys.decisions(inspection.id), {"decisions": [item.to_json() for item in decisions]})
+        self.save(inspection)
+        return inspection, recorded, made
+
+    def review(self, inspection: Inspection, analyses: Sequence[analysis.Analysis], given: SignOff) -> Review:
+        """The review the kept decisions make, signed off as kept and overridden by ``given``."""
+        return review_of(inspection, analyses, self.decisions(inspection.id), inspection.signoff.overridden_by(given))
+
+    def own_refs(self, inspection: Inspection) -> list[str]:
+        """The refs (``P3-A1``) of the findings the inspector added that the record holds: a row may name them."""
+        return own_refs(inspection, self.decisions(inspection.id))
+
+    # -- internals
+
+    def _kept(self, inspection_id: str) -> bool:
+        return self.store.get(store_keys.inspection(inspection_id)) is not None
+
+    def _legacy(self) -> list[Inspection]:
+        """One inspection per ``describe`` run of a store from before inspections (its sign-off kept beside each
+        of its results, with the moment it was kept)."""
+        runs: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for key in self.store.keys(store_keys.LEGACY_SIGNOFF):
+            value = self.store.get(key)
+            if isinstance(value, dict) and isinstance(value.get("signoff"), dict):
+                runs.setdefault(str(value.get("saved_at") or ""), []).append(
+                    (key.removeprefix(store_keys.LEGACY_SIGNOFF), value)
+                )
+        made = []
+        for saved_at, members in sorted(runs.items()):
+            results = [result for result in (self._result(record) for record, _ in members) if result is not None]
+            if not results:
+                continue
+            results.sort(key=lambda result: result.number)
+            signoff = SignOff.from_json(members[0][1]["signoff"])
+            digest = hashlib.sha256(saved_at.encode("utf-8")).hexdigest()[:8]
+            base = Inspection.new(results[0].request, signoff=signoff)
+            base = dataclasses.replace(base, id=LEGACY + digest, created=saved_at[:19], legacy=True)
+            inspection, _ = base.filed(results)
+            made.append(inspection)
+        return made
+
+    def _result(self, key: str) -> analysis.Analysis | None:
+        value = self.store.get(key)
+        try:
+            return analysis.Analysis.from_json(value) if value is not None else None
+        except (KeyError, TypeError, ValueError):
+            return None

@@ -1,0 +1,56 @@
+"""Every key under which something is kept, in a local store (``store.SqliteStore``) and in VIKTOR's storage
+(``workspace_store``) alike: one module, so that a writer and a reader can never spell a key two ways.
+
+    result-<sha256 of the file>-<sha256 of choices, page, prompt, model>   a description (``analysis.record_key``)
+    campaign-error:<result key>                                            a campaign's photo that failed
+    inspection:<id>                                                        an inspection: its photos, sign-off, ...
+    decisions:<id>                                                         the inspector's decisions on its findings
+    signoff:<result key>                                                   a sign-off as releases before inspections
+                                                                           kept it, beside each result (read only)
+    results-generation                                                     the app's forget counter
+
+Claims (one run describes a photo, others wait) are a table of the local store, not keys.
+"""
+
+from __future__ import annotations
+
+RESULT = "result-"
+CAMPAIGN_ERROR = "campaign-error:"
+INSPECTION = "inspection:"
+DECISIONS = "decisions:"
+LEGACY_SIGNOFF = "signoff:"
+GENERATION = "results-generation"
+
+
+def result_prefix(sha256: str) -> str:
+    """The start of the key of every result of one file (each page, preset and model): what ``forget`` removes."""
+    return f"{RESULT}{sha256}-"
+
+
+def result(sha256: str, choices: str) -> str:
+    """A description's key: the file's ``result_prefix`` and the hash of everything that shaped the reply."""
+    return result_prefix(sha256) + choices
+
+
+def file_sha256(result_key: str) -> str | None:
+    """The SHA-256 of the file a result key was made for; ``None`` for any other key."""
+    if not result_key.startswith(RESULT):
+        return None
+    digest = result_key[len(RESULT) :].split("-", 1)[0]
+    return digest if len(digest) == 64 else None
+
+
+def campaign_error(result_key: str) -> str:
+    return CAMPAIGN_ERROR + result_key
+
+
+def inspection(inspection_id: str) -> str:
+    return INSPECTION + inspection_id
+
+
+def decisions(inspection_id: str) -> str:
+    return DECISIONS + inspection_id
+
+
+def legacy_signoff(result_key: str) -> str:
+    return LEGACY_SIGNOFF + result_key
