@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from image_analysis import store_keys
 from image_analysis.config import limits
 from image_analysis.errors import StoreError
 
@@ -92,6 +93,7 @@ class SqliteStore:
         self.readonly = readonly
         self.journalled = 0
         """Values written to a journal instead of the store in this run (``journal_note`` says where)."""
+        self._journalled_results = 0
         self.unreadable: list[str] = []
         """Keys whose stored value could not be read in this run (described again, and replaced)."""
         self._journal_used: Path | None = None
@@ -174,11 +176,14 @@ class SqliteStore:
 
     def keys(self, prefix: str = "") -> list[str]:
         """The keys kept, oldest first (those starting with ``prefix``), and those only journalled in this run."""
-        with self._connection() as connection:
-            rows = connection.execute(
-                "SELECT key FROM results WHERE substr(key, 1, ?) = ? ORDER BY stored_at, key", (len(prefix), prefix)
-            )
-            kept = [row[0] for row in rows]
+        try:
+            with self._connection() as connection:
+                rows = connection.execute(
+                    "SELECT key FROM results WHERE substr(key, 1, ?) = ? ORDER BY stored_at, key", (len(prefix), prefix)
+                )
+                kept = [row[0] for row in rows]
+        except sqlite3.Error as error:
+            raise StoreError(f"Cannot read the result store '{self.path}': {error}.") from None
         return kept + sorted(key for key in self._pending if key.startswith(prefix) and key not in kept)
 
     # -- claims: one run describes a photo, the others wait for it
@@ -220,11 +225,19 @@ class SqliteStore:
             pass
 
     @property
+    def journalled_results(self) -> int:
+        """Descriptions written to a journal instead of the store in this run."""
+        return self._journalled_results
+
+    @property
     def journal_note(self) -> str | None:
         """One line when values went to a journal in this run, or ``None``."""
         if not self.journalled:
             return None
-        count = "1 result" if self.journalled == 1 else f"{self.journalled} results"
+        results, others = self._journalled_results, self.journalled - self._journalled_results
+        parts = [f"{results} result{'s' * (results != 1)}"] if results else []
+        parts += [f"{others} inspection record{'s' * (others != 1)}"] if others else []
+        count = " and ".join(parts)
         return (
             f"the result store '{self.path}' could not be written; {count} kept in the journal "
             f"'{self._journal_used}' instead, merged into the store at the next run"
@@ -290,6 +303,7 @@ class SqliteStore:
             except OSError:
                 continue
             self.journalled += 1
+            self._journalled_results += key.startswith(store_keys.RESULT)
             self._journal_used = journal
             self._pending[key] = value
             return

@@ -199,13 +199,14 @@ def edit_as_an_inspector(source, target) -> None:
 
 
 EDITED_ORIGINS = [
-    ("", ADDED),
     ("P1-F1", EDITED),
     ("P1-F2", AI_CONFIRMED),
+    ("P2-A1", ADDED),
     ("P2-F1", AI_CONFIRMED),
     ("P2-F2", DELETED),
 ]
-"""Each AI finding's row and its origin, by ref, after ``edit_as_an_inspector`` (the added row has none)."""
+"""Each row's ref and origin after ``edit_as_an_inspector``, sorted: the copied row is the inspector's first finding
+of photo 2, ``P2-A1``."""
 
 
 def origins(path) -> list[tuple[str, str]]:

@@ -151,14 +151,14 @@ def test_a_run_killed_half_way_resumes_with_only_the_photos_not_yet_stored(threa
 def _stored(path) -> int:
     try:
         with sqlite3.connect(path, timeout=5) as connection:
-            return connection.execute("SELECT count(*) FROM results").fetchone()[0]
+            return connection.execute("SELECT count(*) FROM results WHERE key LIKE 'result-%'").fetchone()[0]
     except sqlite3.Error:
         return 0
 
 
 def _stored_digests(path) -> list[str]:
     with sqlite3.connect(path, timeout=5) as connection:
-        return [row[0] for row in connection.execute("SELECT key FROM results")]
+        return [row[0] for row in connection.execute("SELECT key FROM results WHERE key LIKE 'result-%'")]
 
 
 def test_a_batch_with_four_in_flight_writes_every_result(threaded_model_service, tmp_path):

@@ -19,6 +19,7 @@ import time
 import pytest
 from werkzeug import Response
 
+from image_analysis import store_keys
 from image_analysis.review import EDITED
 from image_analysis.store import SqliteStore, StoreError
 from tests.conftest import REPO, completion_body, shared_image_path
@@ -79,14 +80,15 @@ def test_a_store_locked_by_another_process_keeps_every_result_in_a_journal(threa
         holder.wait()
     assert locked.returncode == 3, locked.stderr
     [line] = errors(locked)
-    assert "could not be written; 8 results kept in the journal" in line and "merged into the store" in line
+    assert "could not be written; 8 results and 1 inspection record kept in the journal" in line
+    assert "merged into the store" in line
     assert seconds < 60, "one bounded wait, not one a photo"
     assert len(threaded_model_service.requests) == 8
 
     again = describe(store, env)
     assert again.returncode == 0, again.stderr
     assert len(threaded_model_service.requests) == 8, "the next run took every result from the journal"
-    assert len(SqliteStore(store).keys()) == 8 and not (tmp_path / "results.sqlite.journal").exists()
+    assert len(SqliteStore(store).keys(store_keys.RESULT)) == 8 and not (tmp_path / "results.sqlite.journal").exists()
 
 
 @pytest.fixture
@@ -120,7 +122,7 @@ def test_a_full_disk_loses_nothing_and_exits_non_zero(threaded_model_service, tm
 
     subprocess.run(["/usr/bin/mount", "-o", "remount,size=64m", str(small_disk)], check=True)
     assert describe(store, env).returncode == 0
-    assert len(SqliteStore(store).keys()) == 8, "merged once there was room"
+    assert len(SqliteStore(store).keys(store_keys.RESULT)) == 8, "merged once there was room"
     assert len(threaded_model_service.requests) == 8
 
 
@@ -158,7 +160,7 @@ def test_a_bad_stored_value_is_described_again_and_replaced(model_service, tmp_p
     store = tmp_path / "results.sqlite"
     assert describe(store, env).returncode == 0
     with sqlite3.connect(store) as connection:
-        [key] = connection.execute("SELECT key FROM results ORDER BY key LIMIT 1").fetchone()
+        [key] = connection.execute("SELECT key FROM results WHERE key LIKE 'result-%' ORDER BY key LIMIT 1").fetchone()
         connection.execute("UPDATE results SET value = ? WHERE key = ?", (bad, key))
 
     again = describe(store, env, "--csv", str(tmp_path / "f.csv"))

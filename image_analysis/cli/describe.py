@@ -196,4 +196,4 @@ def _store_notes(store: SqliteStore | None, results: list[analysis.Analysis]) ->
             f"{count} could not be kept ({missing[0].not_kept}); the outputs have them, but a next run will "
             "describe them again",
         )
-    return bool(store.journal_note or missing)
+    return bool(store.journalled_results or missing)

@@ -156,11 +156,12 @@ class ConditionSummary:
 
     table: Table | None
     counts: tuple[tuple[str, int, tuple[int, int, int]], ...]
-    """Findings per condition score, worst first, each with its colour (the map's)."""
+    """Photos per condition score, worst first, each with its colour (the map's): a photo counts once, at the worst
+    score of its findings as the record stands, however many defects it has."""
     lines: tuple[str, ...]
     """Which photos have no findings, and which no description."""
     title: str = "Condition summary"
-    chart_title: str = "Findings per condition score"
+    chart_title: str = "Photos per condition score"
     empty: str = "No defects were reported on any photo."
 
 
@@ -306,11 +307,11 @@ class Totals:
     models: tuple[str, ...]
     not_kept: int
     findings: int
-    """Findings as the record stands (each photo's reviewed ones where reviewed, the AI's otherwise)."""
+    """Defects as the record stands (each photo's reviewed ones where reviewed, the AI's otherwise)."""
     unreviewed: int
     """Rows still the AI's, not reviewed."""
     scores: tuple[tuple[str, int], ...]
-    """Findings per condition score."""
+    """Photos per condition score: each photo once, at the worst score of its findings (its condition)."""
     without_findings: int
     """Photos described with no finding."""
 
@@ -325,6 +326,7 @@ class Tally:
         self.failed: list[int] = []
         self.models: set[str] = set()
         self.scores: Counter[str] = Counter()
+        self.findings = 0
 
     def add(self, result: Analysis) -> None:
         self.count += 1
@@ -338,8 +340,10 @@ class Tally:
         reviewed = result.number in self.review.reviewed_photos
         rows = self.review.for_photo(result.number) if reviewed else ai_findings([result])
         self.unreviewed += sum(1 for row in rows if row.status == AI_NOT_REVIEWED)
-        defects = [row.condition_score for row in rows if row.defect_type]
-        self.scores.update(defects)
+        defects = [row for row in rows if row.defect_type]
+        self.findings += len(defects)
+        if rows:
+            self.scores[photo_condition(rows, result.request.scale.definition) or CANNOT_TELL] += 1
         self.without_findings += bool(result.description and not result.error and not defects)
 
     def totals(self) -> Totals:
@@ -349,7 +353,7 @@ class Tally:
             failed=tuple(self.failed),
             models=tuple(sorted(self.models)),
             not_kept=self.not_kept,
-            findings=sum(self.scores.values()),
+            findings=self.findings,
             unreviewed=self.unreviewed,
             scores=tuple(self.scores.items()),
             without_findings=self.without_findings,
@@ -523,8 +527,14 @@ def _summary_table(effective: Sequence[Finding], scale: ScaleDefinition) -> Tabl
     return Table(columns, tuple(rows), "summary", marks) if rows else None
 
 
+def photo_condition(rows: Sequence[Finding], scale: ScaleDefinition) -> str:
+    """A photo's condition: the worst score of its findings (a photo without defects: the score its one row gives);
+    "cannot tell" only when no finding has a score on the scale."""
+    return max((row.condition_score for row in rows), key=scale.rank)
+
+
 def _score_counts(totals: Totals, scale: ScaleDefinition) -> tuple[tuple[str, int, tuple[int, int, int]], ...]:
-    """Findings per condition score, worst first, each with its colour (the map's)."""
+    """Photos per condition score, worst first, each with its colour (the map's)."""
     counted = Counter(dict(totals.scores))
     colours = scale_colours(scale)
     counts = tuple((scale.shown(code), counted[code], colours[code]) for code in reversed(scale.codes) if counted[code])

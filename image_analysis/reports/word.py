@@ -128,7 +128,7 @@ class _Writer:
         layout.keep_table_together(table)
 
     def chart(self, counts: Sequence[tuple[str, int, tuple[int, int, int]]]) -> None:
-        """Findings per condition score as bars, worst first."""
+        """Photos per condition score as bars, worst first."""
         scale = 3
         font = _font(11 * scale)
         label_width = max(int(font.getlength(label)) for label, _, _ in counts) + 16 * scale
