@@ -120,7 +120,9 @@ def _reviewed(
         )
     inspection, review, made = inspections.record(reopened.inspection, reopened.results, reopened.review, via)
     note(
-        f"{_decisions(len(made))} kept in the store" if made else "the store already holds this review: nothing changed"
+        f"{_decisions(len(made))} kept in the store"
+        if made
+        else "no new decision: the store already holds every one the file makes"
     )
     return inspection, reopened.results, review
 
