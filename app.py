@@ -15,12 +15,13 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, model, photo_map, prompts, register, reports
+from image_analysis import analysis, inspection_store, model, photo_map, prompts, register, reports
 from image_analysis import chat as follow_up
 from image_analysis.errors import AnalysisError, BatchTooLargeError, ImageInputError, ServiceError
 from image_analysis.formats import findings_workbook
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
+from image_analysis.inspection.decisions import VIA_TABLE, VIA_WORKBOOK
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import html as render
 from image_analysis.reports.word_layout import DEFAULT_PAPER, Paper
@@ -34,10 +35,10 @@ from image_analysis.review import (
     ReviewError,
     SignOff,
     ai_findings,
-    merge_rows,
-    photo_number,
+    current_rows,
+    table_rows,
 )
-from image_analysis.store import StoreError
+from image_analysis.store import MemoryStore, StoreError
 from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from image_analysis.workspace_store import (
     DEFAULT_RETENTION,
@@ -272,18 +273,23 @@ class Controller(vkt.Controller):
         return vkt.MapResult(features, labels=labels, legend=vkt.MapLegend(legend))
 
     def fill_review(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
-        """Fill the review table with the AI's findings, one row per defect per photo, numbered as in the reports;
-        the rows already in the table are kept as they are (the inspector's work), and only the AI's findings not
-        in it yet are added."""
+        """Keep the review table's rows as the inspector's decisions, and fill the table with every finding as the
+        record now stands, numbered as in the reports, each row with the origin the reports will give it: the
+        model's findings for photos not reviewed, the kept decisions when the table is empty (a new editor session),
+        rows of uploads no longer there dropped."""
         analyses = _everything(params)
-        proposed = ai_findings(analyses)
-        if not proposed:
+        if not ai_findings(analyses):
             raise _field_error(
                 "There are no inspection findings to review: analyse with the Site inspection preset.",
                 "upload.preset",
             )
-        rows = merge_rows(params.review.findings or [], proposed, analyses, REVIEW_COLUMNS)
-        return vkt.SetParamsResult({"review": {"findings": rows}})
+        rows = current_rows(params.review.findings or [], analyses)
+        record = _record(params)
+        if rows:
+            recorded = _kept_review(params, record, analyses, _review(params, analyses, rows), VIA_TABLE)
+        else:
+            recorded = inspection_store.editor_review(record, analyses, _request(params), _signoff(params))
+        return vkt.SetParamsResult({"review": {"findings": _table(recorded, analyses)}})
 
     def fill_from_workbook(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
         """Fill the review table (and the sign-off fields the workbook fills in) from the reviewed workbook: its
@@ -298,20 +304,13 @@ class Controller(vkt.Controller):
             if problem is not None:
                 raise problem
             scale = _request(params).scale.definition
-            Review.from_rows(SignOff(), book.rows, analyses, scale)
+            reviewed = Review.from_rows(_signoff(params).overridden_by(book.signoff), book.rows, analyses, scale)
         except ReviewError as error:
             findings = (findings_workbook.FINDING_HEADINGS, findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
             raise _field_error(f"Reviewed workbook, {named}.", "review.workbook") from None
-        names = {result.number: result.name for result in analyses}
-        rows = [
-            {
-                **{column: row.get(column) or None for column in REVIEW_COLUMNS},
-                "photo": photo_number(row["photo"]),
-                "file": names.get(photo_number(row["photo"]) or 0),
-            }
-            for row in book.rows
-        ]
+        recorded = _kept_review(params, _record(params), analyses, reviewed, VIA_WORKBOOK)
+        rows = _table(recorded, analyses)
         signoff = {field: getattr(book.signoff, name) for name, field in SIGNOFF_FIELDS.items()}
         filled = {field: value for field, value in signoff.items() if value}  # a blank cell leaves the field as it is
         if book.signoff.final:
@@ -467,13 +466,20 @@ def _single(params: Any) -> analysis.Analysis:
 REVIEW_COLUMNS = tuple(item.name for item in FINDING_FIELDS)
 
 
-def _review(params: Any, analyses: list[analysis.Analysis] | None = None) -> Review:
-    """The sign-off and the reviewed rows; the rows are checked against the analyses (all of them, numbered as in
-    the reports), which are only gathered when there are rows. A bad row is marked on the review table."""
+def _signoff(params: Any) -> SignOff:
     given = params.review
     values = {name: given.get(field) or "" for name, field in SIGNOFF_FIELDS.items()}
-    signoff = SignOff(**values, final=bool(given.get("final")))
-    rows = given.findings or []
+    return SignOff(**values, final=bool(given.get("final")))
+
+
+def _review(
+    params: Any, analyses: list[analysis.Analysis] | None = None, rows: list[dict[str, Any]] | None = None
+) -> Review:
+    """The sign-off and the reviewed rows (the table's, unless given); the rows are checked against the analyses
+    (all of them, numbered as in the reports), which are only gathered when there are rows. A bad row is marked on
+    the review table."""
+    signoff = _signoff(params)
+    rows = rows if rows is not None else params.review.findings or []
     if not rows:
         return Review(signoff)
     analyses = analyses if analyses is not None else _everything(params)
@@ -515,6 +521,35 @@ def _everything(params: Any) -> list[analysis.Analysis]:
     if not single and not photos:
         raise _field_error("Upload an image or photos first; the report describes them.", "upload.image")
     return [dataclasses.replace(result, number=number) for number, result in enumerate([*single, *photos], start=1)]
+
+
+def _record(params: Any) -> inspection_store.InspectionStore:
+    """Where the editor's inspection and its decisions are kept: the entity's storage, as long as its results (the
+    session's, when the results are kept for the session); in memory outside VIKTOR."""
+    try:
+        vkt.Storage()
+    except STORAGE_FAILURES:
+        return inspection_store.InspectionStore(MemoryStore())
+    return inspection_store.InspectionStore(WorkspaceStore(vkt.Storage, Retention.of_record(_retention(params))))
+
+
+def _kept_review(
+    params: Any, record: inspection_store.InspectionStore, analyses: list[analysis.Analysis], given: Review, via: str
+) -> Review:
+    """The review kept as decisions with the editor's inspection, as the record now stands; when the storage
+    refuses it, the same review made in memory, and one line saying it was not kept."""
+    request = _request(params)
+    try:
+        return inspection_store.keep_editor_review(record, analyses, request, given, via)
+    except StoreError as error:
+        vkt.UserMessage.warning(f"The review could not be kept with the entity ({error}); the table has it.")
+        memory = inspection_store.InspectionStore(MemoryStore())
+        return inspection_store.keep_editor_review(memory, analyses, request, given, via)
+
+
+def _table(recorded: Review, analyses: list[analysis.Analysis]) -> list[dict[str, Any]]:
+    """The review table's rows for the record as it stands, each with the origin the reports give it."""
+    return [{column: row.get(column) or None for column in REVIEW_COLUMNS} for row in table_rows(recorded, analyses)]
 
 
 def _field_error(message: str, field: str) -> vkt.UserError:

@@ -20,8 +20,9 @@ from typing import Any
 
 from image_analysis import analysis, store_keys
 from image_analysis.errors import StoreError
-from image_analysis.inspection.decisions import Decision, changes, own_refs, replay, review_of, stage, state_of
-from image_analysis.inspection.record import REVIEWED, Inspection
+from image_analysis.inspection.decisions import Decision, changes, replay, review_of, stage, state_of
+from image_analysis.inspection.identity import photo_of
+from image_analysis.inspection.record import REVIEWED, InspectedPhoto, Inspection
 from image_analysis.presets import AnalysisRequest
 from image_analysis.review import Review, SignOff
 from image_analysis.store import ResultStore
@@ -150,10 +151,6 @@ class InspectionStore:
         """The review the kept decisions make, signed off as kept and overridden by ``given``."""
         return review_of(inspection, analyses, self.decisions(inspection.id), inspection.signoff.overridden_by(given))
 
-    def own_refs(self, inspection: Inspection) -> list[str]:
-        """The refs (``P3-A1``) of the findings the inspector added that the record holds: a row may name them."""
-        return own_refs(inspection, self.decisions(inspection.id))
-
     # -- internals
 
     def _kept(self, inspection_id: str) -> bool:
@@ -189,3 +186,40 @@ class InspectionStore:
             return analysis.Analysis.from_json(value) if value is not None else None
         except (KeyError, TypeError, ValueError):
             return None
+
+
+EDITOR = "editor"
+"""The id of an editor entity's inspection in the app (kept in the entity's own storage: one per entity)."""
+
+
+def editor_inspection(
+    inspections: InspectionStore, analyses: Sequence[analysis.Analysis], request: AnalysisRequest
+) -> Inspection:
+    """The app's inspection as its uploads now stand: the kept one's sign-off and stage, the photos numbered as the
+    app numbers them (decisions follow a photo's bytes, so a photo uploaded again in another place keeps them)."""
+    kept = inspections.get(EDITOR) or Inspection(EDITOR, preset=request.preset, scale=request.scale)
+    photos = tuple(
+        InspectedPhoto(photo_of(result), result.number, (result.name,), result.record, error=result.error or "")
+        for result in analyses
+    )
+    return dataclasses.replace(kept, photos=photos, preset=request.preset, scale=request.scale)
+
+
+def keep_editor_review(
+    inspections: InspectionStore,
+    analyses: Sequence[analysis.Analysis],
+    request: AnalysisRequest,
+    review: Review,
+    via: str,
+) -> Review:
+    """Keep the decisions of the app's review table (or an uploaded workbook) with the editor's inspection; the
+    review as the record now stands, which the table then shows."""
+    inspection = editor_inspection(inspections, analyses, request)
+    return inspections.record(inspection, analyses, review, via)[1]
+
+
+def editor_review(
+    inspections: InspectionStore, analyses: Sequence[analysis.Analysis], request: AnalysisRequest, signoff: SignOff
+) -> Review:
+    """The review the editor's kept decisions make of ``analyses`` (an empty table in a new editor session)."""
+    return inspections.review(editor_inspection(inspections, analyses, request), analyses, signoff)

@@ -8,7 +8,7 @@ what the row says of itself. Reports use the reviewed rows when there are any.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -173,11 +173,10 @@ class Review:
         analyses: Sequence[Analysis],
         scale: ScaleDefinition,
         first_row: int = 1,
-        own: Collection[str] = (),
     ) -> Review:
         """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed
         photo whose row is gone, or whose status says deleted, is one the inspector deleted."""
-        findings = reviewed(rows, analyses, scale, first_row, own)
+        findings = reviewed(rows, analyses, scale, first_row)
         kept = tuple(row for row in findings if row.status != DELETED)
         marked = {row.ref: row for row in findings if row.status == DELETED}
         present = {row.ref for row in kept}
@@ -245,14 +244,12 @@ def reviewed(
     analyses: Sequence[Analysis],
     scale: ScaleDefinition,
     first_row: int = 1,
-    own: Collection[str] = (),
 ) -> list[Finding]:
     """Rows the inspector edited, checked and given their origin against the model's findings; a row that cannot be
-    taken raises ``ReviewError`` naming it (``first_row`` numbers the first, e.g. 2 for a CSV with a header).
-    ``own``: the refs of the findings the inspector added before (``P3-A1``), which a row may name: it stays that
-    finding (a copy of it is another)."""
+    taken raises ``ReviewError`` naming it (``first_row`` numbers the first, e.g. 2 for a CSV with a header). A row
+    may name a finding the inspector added before (``P3-A1``, as the record wrote it): it stays that finding (a copy
+    of it is another); such a ref claims nothing of the AI's, so it needs no checking beyond its photo."""
     original = {finding.ref: finding for finding in ai_findings(analyses)}
-    known = set(own)
     photos = {result.number: result.name for result in analyses}
     parsed: list[Finding] = []
     for index, row in enumerate(rows, start=first_row):
@@ -266,7 +263,15 @@ def reviewed(
                 f"the row is AI finding {finding.ref} of photo {model.photo}, not of photo {finding.photo}: "
                 "put the photo number back (to add a finding to another photo, clear its AI finding cell)",
             )
-        if finding.ref and model is None and finding.ref not in known:
+        own = own_photo(finding.ref)
+        if own is not None and own != finding.photo:
+            raise ReviewError(
+                index,
+                "photo",
+                f"the row is finding {finding.ref} of photo {own}, not of photo {finding.photo}: put the photo number "
+                "back (to add a finding to another photo, clear its AI finding cell)",
+            )
+        if finding.ref and model is None and own is None:
             raise ReviewError(index, "ref", _unknown_ref(finding.ref, finding.photo, original))
         parsed.append(finding)
     theirs = _the_ais_rows(parsed, original)
@@ -275,7 +280,7 @@ def reviewed(
         model = original.get(finding.ref)
         if finding.status == DELETED:
             pass  # an AI finding the inspector took out, or an own row marked so: it leaves the record
-        elif finding.ref in known and model is None:  # one added before: the first row naming it, its copies are new
+        elif own_photo(finding.ref) is not None:  # one added before: the first row naming it, its copies are new
             first = next(index for index, row in enumerate(parsed) if row.ref == finding.ref)
             finding = replace(finding, status=ADDED, ref=finding.ref if first == position else "")
         elif model is None or theirs.get(finding.ref) != position:  # a copied row is the inspector's, not the AI's
@@ -346,6 +351,13 @@ def defect_number(ref: str) -> int | None:
     return int(match.group(3)) if match and match.group(2) == "F" else None
 
 
+def own_photo(ref: str) -> int | None:
+    """The photo of a finding the inspector added, as its ref names it (``P3-A1`` is photo 3's); ``None`` for any
+    other ref."""
+    match = _REF.match(ref)
+    return int(match.group(1)) if match and match.group(2).upper() == "A" else None
+
+
 def photo_number(text: str) -> int | None:
     """A photo number as a row holds it: a whole number from 1 (``3`` or a spreadsheet's ``3.0``); ``None`` for
     anything else (``-5``, ``0``, ``1.7``, ``1e23``, ``inf``)."""
@@ -354,24 +366,22 @@ def photo_number(text: str) -> int | None:
     return number if number >= 1 else None
 
 
-def merge_rows(
-    rows: Sequence[Mapping[str, Any]],
-    proposed: Sequence[Finding],
-    analyses: Sequence[Analysis],
-    columns: Sequence[str],
-) -> list[dict[str, Any]]:
-    """The review table after "fill": the rows already there, as the inspector left them, then the model's findings
-    whose ``ref`` is not among them yet. Rows of a photo that is no longer the same upload are dropped (their
-    findings come back as the model's)."""
+def current_rows(rows: Sequence[Mapping[str, Any]], analyses: Sequence[Analysis]) -> list[dict[str, Any]]:
+    """The review table's rows that are still about the uploads: a row of a photo that is no longer the same upload
+    is dropped (its photo's findings come back as the model's, or as the record keeps them)."""
     photos = {result.number: _name(result.name) for result in analyses}
-    kept = [
+    return [
         dict(row)
         for row in rows
         if not row.get("file") or photos.get(_number(row.get("photo")) or 0) == _name(str(row.get("file")))
     ]
-    present = {parse_ref(str(row.get("ref") or "")) for row in kept} - {""}
-    added = [finding.to_row() for finding in proposed if finding.ref not in present]
-    return [{column: row.get(column) or None for column in columns} for row in [*kept, *added]]
+
+
+def table_rows(review: Review, analyses: Sequence[Analysis]) -> list[dict[str, Any]]:
+    """Every finding of ``analyses`` as a row of the review table, as the record stands: a reviewed photo's rows with
+    their origins (those deleted marked so), the model's for the others; in photo order."""
+    rows = [*review.effective(ai_findings(analyses)), *review.deleted]
+    return [finding.to_row() for finding in sorted(rows, key=lambda finding: finding.photo)]
 
 
 def _name(name: str) -> str:

@@ -60,9 +60,8 @@ def reopen_workbook(
         raise mismatch
     inspection, new = _inspection(inspections, results, scale, wanted)
     signoff = inspection.signoff.overridden_by(book.signoff).overridden_by(given)
-    own = inspections.own_refs(inspection)
     try:
-        review = Review.from_rows(signoff, book.rows, results, scale.definition, own=own)
+        review = Review.from_rows(signoff, book.rows, results, scale.definition)
     except ReviewError as error:
         raise error.named(FINDING_HEADINGS, FINDINGS) from None
     return Reopened(inspection, results, review, new)
@@ -75,9 +74,8 @@ def reopen_csv(
     to, and the review the rows make of them; the sign-off: the inspection's, overridden by ``given``."""
     results, scale, rows = _stored_results(table.rows, inspections, where)
     inspection, new = _inspection(inspections, results, scale, wanted)
-    own = inspections.own_refs(inspection)
     try:
-        review = Review.from_rows(inspection.signoff.overridden_by(given), rows, results, scale.definition, own=own)
+        review = Review.from_rows(inspection.signoff.overridden_by(given), rows, results, scale.definition)
     except ReviewError as error:
         raise error.named(FINDING_COLUMNS) from None
     return Reopened(inspection, results, review, new)

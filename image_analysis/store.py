@@ -83,6 +83,32 @@ class ResultStore(Protocol):
     def keys(self, prefix: str = "") -> list[str]: ...
 
 
+class MemoryStore:
+    """A ``ResultStore`` in memory, for one call: where nothing outlives it (the app outside VIKTOR)."""
+
+    keeps_sent_images = False
+
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, Any]] = {}
+        self.unreadable: list[str] = []
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self.values.get(key)
+        return json.loads(json.dumps(value)) if value is not None else None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.values[key] = json.loads(json.dumps(value))
+
+    def claim(self, key: str, owner: str, replacing: bool = False) -> bool:
+        return True
+
+    def release(self, key: str, owner: str) -> None:
+        pass
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return [key for key in self.values if key.startswith(prefix)]
+
+
 class SqliteStore:
     """Results in one SQLite file, created and migrated on first use."""
 

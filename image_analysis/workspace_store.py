@@ -58,6 +58,13 @@ class Retention:
             return cls("session", None)
         return cls("workspace", int(choice))
 
+    @classmethod
+    def of_record(cls, choice: str | None) -> Retention:
+        """Where an editor's inspection and its decisions are kept: with the editor entity (the session's, when
+        nothing is to outlive it), as long as its results."""
+        results = cls.from_choice(choice)
+        return cls("entity" if results.scope == "workspace" else results.scope, results.days)
+
 
 def reason(error: BaseException) -> str:
     """A short, clean account of a storage failure for the user (never a traceback, never a page of HTML)."""

@@ -7,13 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from collections import Counter
 
 import openpyxl
 import pytest
 import viktor as vkt
 from docx import Document
 
-from image_analysis.review import AI_NOT_REVIEWED, EDITED
+from image_analysis.review import AI_NOT_REVIEWED, DELETED, EDITED, ORIGINS
 from tests.conftest import REPO, shared_image_path
 from tests.reply_corpus import BASE
 from tests.viktor_platform import app_params, call, downloaded, upload
@@ -151,3 +153,33 @@ def test_a_bad_cell_of_the_uploaded_workbook_is_marked_on_its_field_with_sheet_r
     [violation] = caught.value.input_violations
     assert violation.fields == ["review.workbook"]
     assert "sheet Findings, row 4, column 'Condition score': '8' is not on the NEN 2767" in violation.message
+
+
+@pytest.mark.slow
+def test_the_table_filled_from_a_workbook_shows_each_origin_as_the_report_does_and_a_new_session_reads_it_back(
+    platform, model_service, tmp_path
+):
+    from tests.helpers import EDITED_ORIGINS, edit_as_an_inspector
+
+    model_service.reply(json.dumps(BASE))
+    exported, edited = tmp_path / "findings.xlsx", tmp_path / "edited.xlsx"
+    exported.write_bytes(downloaded(call("download_workbook", inspection_params()))[1])
+    edit_as_an_inspector(exported, edited)  # a score changed, rows confirmed, a copy added, a row deleted, sorted
+    workbook = upload("edited.xlsx", edited.read_bytes())
+    rows = call("fill_from_workbook", inspection_params(workbook=workbook)).get("review")["findings"]
+    expected = [*EDITED_ORIGINS, ("P3-F1", AI_NOT_REVIEWED), ("P3-F2", AI_NOT_REVIEWED)]
+    assert sorted((row["ref"], row["status"]) for row in rows) == expected, "each row as the report will mark it"
+    assert ("entity", "decisions:editor") in platform.storage.values, "the decisions kept with the entity"
+
+    _, docx = downloaded(call("download_word", inspection_params(rows)))
+    cells = [[cell.text for cell in row.cells] for table in Document(io.BytesIO(docx)).tables for row in table.rows]
+    in_report = Counter(row[-1] for row in cells if row[-1] in ORIGINS)
+    assert in_report == Counter(row["status"] for row in rows if row["status"] != DELETED), "the table's origins"
+    paragraphs = [p.text.replace("\u2011", "-") for p in Document(io.BytesIO(docx)).paragraphs]
+    assert any("P2-F2" in text and "deleted" in text for text in paragraphs)
+
+    shutil.rmtree(platform.cache, ignore_errors=True)  # a new editor session: nothing memoized, the table empty
+    again = call("fill_review", inspection_params()).get("review")["findings"]
+    assert [(row["ref"], row["status"], row["location"]) for row in again] == [
+        (row["ref"], row["status"], row["location"]) for row in rows
+    ], "the decisions read back from the storage"

@@ -152,14 +152,14 @@ def test_an_added_finding_keeps_its_id_through_edits_and_its_number_is_never_giv
     own = next(row for row in rows if row["ref"] == "P2-A1")
     own["extent"] = "0.4 m"  # edited in the next workbook, its ref kept
     scale = ConditionScale.NEN2767.definition
-    edited = Review.from_rows(recorded.signoff, rows, analyses, scale, own=["P2-A1"])
+    edited = Review.from_rows(recorded.signoff, rows, analyses, scale)
     before = replay(kept)
     step = changes(before, state_of(edited, inspection, before), [p.key for p in inspection.photos], "", "")
     two = inspection.numbered(2).key
     assert [(d.finding, d.action, dict(d.values)["extent"]) for d in step] == [(finding_id(two, "A", 1), ADD, "0.4 m")]
 
     without = [row for row in rows if row["ref"] != "P2-A1"]  # deleted, then another added
-    gone = Review.from_rows(recorded.signoff, without, analyses, scale, own=["P2-A1"])
+    gone = Review.from_rows(recorded.signoff, without, analyses, scale)
     state = replay([*kept, *step])
     deleted = changes(state, state_of(gone, inspection, state), [p.key for p in inspection.photos], "", "")
     assert [(d.finding, d.action) for d in deleted] == [(finding_id(two, "A", 1), DELETE)]

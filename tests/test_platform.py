@@ -12,6 +12,7 @@ from viktor.errors import InternalError
 from werkzeug import Response
 
 from image_analysis import analysis
+from image_analysis.review import ADDED, DELETED, EDITED
 from image_analysis.workspace_store import GENERATION_KEY
 from scripts.make_drawing_set import Sheet, make_set
 from tests.conftest import REPO, completion_body, shared_image_path, sse
@@ -273,8 +274,12 @@ def test_fill_review_keeps_the_inspectors_rows(platform, model_service):
     refilled = call("fill_review", app_params(image=files[0], preset="inspection", findings=[*rows, added]))
     again = refilled.get("review")["findings"]
     assert again[0]["inspector_note"] == "measured 0.4 mm" and again[0]["condition_score"] == "6"
-    assert any(row["defect_type"] == "corrosion" and not row["ref"] for row in again), "the added row stays"
-    assert sorted(row["ref"] for row in again if row["ref"]) == ["P1-F1", "P1-F2"], "the deleted AI row comes back once"
+    assert [(row["ref"], row["status"]) for row in again] == [
+        ("P1-F1", EDITED),
+        ("P1-A1", ADDED),
+        ("P1-F2", DELETED),
+    ], "each row with the origin the reports give it: the added row its own ref, the deleted one marked deleted"
+    assert next(row for row in again if row["ref"] == "P1-A1")["defect_type"] == "corrosion"
 
 
 @pytest.mark.slow

@@ -116,8 +116,9 @@ def state_of(review: Review, inspection: Inspection, before: State) -> State:
         if finding.status == ADDED:
             named = _own_number(finding.ref)
             key = finding_id(numbered.key, OWN, named) if named else ""
-            if key and key in unclaimed:
-                unclaimed.pop(key)
+            if key and (key in unclaimed or (key not in before and key not in state)):
+                unclaimed.pop(key, None)  # the one the row names: kept, or (a number never given) taken
+                taken[numbered.key] = max(taken[numbered.key], named or 0)
                 state[key] = (ADD, values)
             else:
                 pending.append((numbered.key, values))
@@ -198,19 +199,6 @@ def review_of(
                 )
             )
     return Review(signoff or inspection.signoff, tuple(findings), tuple(deleted))
-
-
-def own_refs(inspection: Inspection, decisions: Iterable[Decision]) -> list[str]:
-    """The refs (``P3-A1``) of the findings the inspector added that the decisions keep: a row may name them."""
-    refs = []
-    for key, value in replay(decisions).items():
-        if _gone(key, value):
-            continue
-        photo_key, kind, number = split_finding_id(key)
-        photo = inspection.photo(photo_key)
-        if kind == OWN and photo is not None:
-            refs.append(own_ref(photo.number, number))
-    return refs
 
 
 def stage(review: Review, analyses: Sequence[Analysis]) -> str:
