@@ -15,9 +15,10 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, inspection_store, model, photo_map, prompts, register, reports
+from image_analysis import analysis, fields, inspection_store, model, photo_map, prompts, register, reports
 from image_analysis import chat as follow_up
 from image_analysis.errors import AnalysisError, BatchTooLargeError, ImageInputError, ServiceError
+from image_analysis.fields import Choices, FindingField
 from image_analysis.formats import findings_workbook
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
@@ -27,8 +28,6 @@ from image_analysis.reports import html as render
 from image_analysis.reports.word_layout import DEFAULT_PAPER, Paper
 from image_analysis.review import (
     DELETED,
-    FINDING_FIELDS,
-    FINDING_LABELS,
     ORIGINS,
     SIGNOFF_LABELS,
     Review,
@@ -54,7 +53,29 @@ SCORE_OPTIONS = [
     *dict.fromkeys(score for score in _SCORES if not score.isdigit()),
 ]
 """The scores of every scale, in the order an inspector reads them: 0-9, then the words, then "cannot tell"."""
-_LABEL = FINDING_LABELS
+
+
+def _column(field: FindingField) -> Any:
+    """The review table's column for a finding's field, as ``fields`` declares it."""
+    options = {
+        Choices.ORIGINS: [*ORIGINS, DELETED],
+        Choices.DEFECT_TYPES: list(DEFECT_TYPES),
+    }
+    suggested = {Choices.SCORES: SCORE_OPTIONS, Choices.URGENCIES: list(URGENCIES)}
+    if field.whole_number:
+        return vkt.IntegerField(field.heading)
+    if field.choices in options:
+        return vkt.OptionField(field.heading, options=options[field.choices])
+    if field.choices in suggested:
+        return vkt.AutocompleteField(field.heading, options=suggested[field.choices])
+    return vkt.TextField(field.heading)
+
+
+def _review_table(table: vkt.Table) -> vkt.Table:
+    """The review table: a column for each of a finding's fields, in the declared order (the workbook's)."""
+    for field in fields.FINDING_FIELDS:
+        setattr(table, field.name, _column(field))
+    return table
 
 
 def _is_inspection(params: Any, **kwargs: Any) -> bool:
@@ -167,19 +188,7 @@ class Parametrization(vkt.Parametrization):
     review.fill_from_workbook = vkt.SetParamsButton(
         "Fill the review table from the workbook", method="fill_from_workbook", visible=_is_inspection
     )
-    review.findings = vkt.Table("Reviewed findings", visible=_is_inspection)
-    review.findings.photo = vkt.IntegerField(_LABEL["photo"])
-    review.findings.file = vkt.TextField(_LABEL["file"])
-    review.findings.element = vkt.TextField(_LABEL["element"])
-    review.findings.defect_type = vkt.OptionField(_LABEL["defect_type"], options=list(DEFECT_TYPES))
-    review.findings.location = vkt.TextField(_LABEL["location"])
-    review.findings.extent = vkt.TextField(_LABEL["extent"])
-    review.findings.condition_score = vkt.AutocompleteField(_LABEL["condition_score"], options=SCORE_OPTIONS)
-    review.findings.recommended_action = vkt.TextField(_LABEL["recommended_action"])
-    review.findings.urgency = vkt.AutocompleteField(_LABEL["urgency"], options=list(URGENCIES))
-    review.findings.inspector_note = vkt.TextField(_LABEL["inspector_note"])
-    review.findings.status = vkt.OptionField(_LABEL["status"], options=[*ORIGINS, DELETED])
-    review.findings.ref = vkt.TextField(_LABEL["ref"])
+    review.findings = _review_table(vkt.Table("Reviewed findings", visible=_is_inspection))
 
     reports = vkt.Tab("Reports and stored results")
     reports.downloads = vkt.Section("Downloads", initially_expanded=True)
@@ -306,7 +315,7 @@ class Controller(vkt.Controller):
             scale = _request(params).scale.definition
             reviewed = Review.from_rows(_signoff(params).overridden_by(book.signoff), book.rows, analyses, scale)
         except ReviewError as error:
-            findings = (findings_workbook.FINDING_HEADINGS, findings_workbook.FINDINGS)
+            findings = (findings_workbook.finding_headings(), findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
             raise _field_error(f"Reviewed workbook, {named}.", "review.workbook") from None
         recorded = _kept_review(params, _record(params), analyses, reviewed, VIA_WORKBOOK)
@@ -463,7 +472,8 @@ def _single(params: Any) -> analysis.Analysis:
     return result
 
 
-REVIEW_COLUMNS = tuple(item.name for item in FINDING_FIELDS)
+def _review_columns() -> tuple[str, ...]:
+    return tuple(field.name for field in fields.FINDING_FIELDS)
 
 
 def _signoff(params: Any) -> SignOff:
@@ -487,7 +497,7 @@ def _review(
         scale = _request(params).scale.definition
         return Review.from_rows(signoff, rows, analyses, scale)
     except ReviewError as error:
-        raise _field_error(f"Reviewed findings, {error.named(_LABEL)}.", "review.findings") from None
+        raise _field_error(f"Reviewed findings, {error.named(fields.headings())}.", "review.findings") from None
 
 
 SIGNOFF_FIELDS = {name: name for name in SIGNOFF_LABELS} | {"date": "inspection_date"}
@@ -549,7 +559,7 @@ def _kept_review(
 
 def _table(recorded: Review, analyses: list[analysis.Analysis]) -> list[dict[str, Any]]:
     """The review table's rows for the record as it stands, each with the origin the reports give it."""
-    return [{column: row.get(column) or None for column in REVIEW_COLUMNS} for row in table_rows(recorded, analyses)]
+    return [{column: row.get(column) or None for column in _review_columns()} for row in table_rows(recorded, analyses)]
 
 
 def _field_error(message: str, field: str) -> vkt.UserError:

@@ -8,13 +8,13 @@ and on the command line, so that the inspector settles it before signing.
 from __future__ import annotations
 
 from image_analysis.findings import InspectionFindings
-from image_analysis.presets import ScaleDefinition
+from image_analysis.presets import ConditionStandard
 
 SERIOUS_DEFECTS = ("exposed rebar", "deformation", "spalling", "corrosion")
 """Defect types that are never compatible with the best condition on any scale."""
 
 
-def inspection_flags(findings: InspectionFindings, scale: ScaleDefinition) -> tuple[str, ...]:
+def inspection_flags(findings: InspectionFindings, scale: ConditionStandard) -> tuple[str, ...]:
     """The contradictions between a reply's defects, condition score and urgency, each as one sentence."""
     codes = scale.codes
     score = findings.condition_score

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 from image_analysis.json_salvage import MAX_NESTING, salvage_json
-from image_analysis.presets import ConditionScale, Preset, ScaleDefinition
+from image_analysis.presets import ConditionScale, ConditionStandard, Preset
 from image_analysis.safe_text import clean
 from image_analysis.vocabulary import (
     CANNOT_TELL,
@@ -354,7 +354,7 @@ def _names(name: str, info: FieldInfo) -> set[str]:
 class _Reader:
     """Reads decoded JSON into a findings model field by field, noting every repair."""
 
-    def __init__(self, scale: ScaleDefinition, repairs: list[str]) -> None:
+    def __init__(self, scale: ConditionStandard, repairs: list[str]) -> None:
         self.scale = scale
         self.repairs = repairs
         self.recognised = 0

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from image_analysis.analysis import Analysis
-from image_analysis.presets import ScaleDefinition
+from image_analysis.presets import ConditionStandard
 from image_analysis.review import Finding
 
 GREY = (128, 128, 128)
@@ -38,7 +38,7 @@ class PhotoMap:
     """``"3. name.jpg"`` for each photo that has no GPS position."""
 
 
-def scale_colours(scale: ScaleDefinition) -> dict[str, tuple[int, int, int]]:
+def scale_colours(scale: ConditionStandard) -> dict[str, tuple[int, int, int]]:
     """A colour for each code of ``scale``, best (green) to worst (red)."""
     codes = scale.codes
     colours = {}
@@ -52,7 +52,7 @@ def scale_colours(scale: ScaleDefinition) -> dict[str, tuple[int, int, int]]:
     return colours
 
 
-def photo_map(analyses: Sequence[Analysis], findings: Sequence[Finding], scale: ScaleDefinition) -> PhotoMap:
+def photo_map(analyses: Sequence[Analysis], findings: Sequence[Finding], scale: ConditionStandard) -> PhotoMap:
     """Points for the photos with GPS, coloured by their worst score in ``findings`` (the record as it stands)."""
     colours = scale_colours(scale)
     points, without = [], []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -49,11 +49,18 @@ CANNOT_TELL = "cannot tell from this photo"
 
 
 @dataclass(frozen=True)
-class ScaleDefinition:
-    """A named condition scale: its values in order, each with its meaning."""
+class ConditionStandard:
+    """A condition scale, declared once: its name, its codes in order from best to worst, each with its meaning, how
+    a value a person typed is read, and (``derive``) how a score is derived from an inspector's observations, where
+    the standard says (the next step of the record: NEN 2767's defect matrix, say; ``None`` until then, and the
+    score is the one given). Every front end, format and report takes the scale from here."""
 
     name: str
     values: tuple[tuple[str, str], ...]
+    source: str = ""
+    """Where the scale is published."""
+    derive: Callable[[Sequence[Mapping[str, str]]], str] | None = field(default=None, compare=False, repr=False)
+    """A score from observations (each a mapping of the standard's terms), when the standard gives a rule."""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -77,6 +84,21 @@ class ScaleDefinition:
         """How bad ``code`` is: higher is worse; anything off the scale ("cannot tell") ranks below the best."""
         return self.codes.index(code) if code in self.codes else -1
 
+    def read(self, given: str) -> str | None:
+        """A score as a person typed it (a spreadsheet's cell, the app's table): a code in any case (``3``, a
+        spreadsheet's ``3.0``), or "cannot tell" (and an empty cell, which says no more); ``None`` for anything else.
+        A model's reply is read more leniently (``vocabulary.read_score``): a person's cell is checked, not guessed."""
+        text = " ".join(given.split())
+        if not text or text.lower().startswith("cannot tell"):
+            return CANNOT_TELL
+        codes = {code.lower(): code for code in self.codes}
+        return codes.get(text.lower().removesuffix(".0"))
+
+    def span(self) -> str:
+        """The scale's codes as a message names them: ``1-6``, or ``Low, Medium, High``."""
+        numbered = all(code.isdigit() for code in self.codes)
+        return f"{self.codes[0]}-{self.codes[-1]}" if numbered else ", ".join(self.codes)
+
     def worst(self, codes: Iterable[str]) -> str | None:
         """The code furthest along the scale (every scale runs from best to worst); ``None`` when ``codes`` holds
         none of the scale's (only "cannot tell", say)."""
@@ -91,12 +113,12 @@ class ConditionScale(StrEnum):
     LMH = "lmh"
 
     @property
-    def definition(self) -> ScaleDefinition:
+    def definition(self) -> ConditionStandard:
         return _SCALES[self]
 
 
 _SCALES = {
-    ConditionScale.NEN2767: ScaleDefinition(
+    ConditionScale.NEN2767: ConditionStandard(
         "NEN 2767 condition score",
         (
             ("1", "excellent"),
@@ -106,8 +128,9 @@ _SCALES = {
             ("5", "poor, maintenance overdue"),
             ("6", "very poor"),
         ),
+        source="NEN 2767-1:2019, condition scores 1 (excellent) to 6 (very poor)",
     ),
-    ConditionScale.NBI: ScaleDefinition(
+    ConditionScale.NBI: ConditionStandard(
         "NBI condition rating (0-9)",
         (
             ("9", "excellent"),
@@ -121,10 +144,12 @@ _SCALES = {
             ("1", "imminent failure"),
             ("0", "failed"),
         ),
+        source="FHWA Recording and Coding Guide for the National Bridge Inventory, condition ratings 9 to 0",
     ),
-    ConditionScale.LMH: ScaleDefinition(
+    ConditionScale.LMH: ConditionStandard(
         "Severity (Low/Medium/High)",
         (("Low", "minor, monitor"), ("Medium", "repair planned"), ("High", "urgent action")),
+        source="this app's own three-step severity, for inspections under no standard",
     ),
 }
 

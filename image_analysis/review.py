@@ -12,12 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from image_analysis import fields
 from image_analysis.analysis import Analysis
 from image_analysis.errors import ReviewError
 from image_analysis.findings import InspectionFindings
-from image_analysis.presets import ScaleDefinition
+from image_analysis.presets import ConditionStandard
 from image_analysis.safe_text import clean
-from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
+from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 
 AI_NOT_REVIEWED = "AI, not reviewed"
 AI_CONFIRMED = "AI, confirmed"
@@ -100,45 +101,6 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class FindingField:
-    """One field of a finding, as every place that shows or reads it names it."""
-
-    name: str
-    """The ``Finding`` attribute (and the column of the app's review table)."""
-    label: str
-    """Its heading in the app's review table and in the reports."""
-    csv: str = ""
-    """Its column in the findings CSV (its name, unless said)."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "csv", self.csv or self.name)
-
-
-FINDING_FIELDS = (
-    FindingField("ref", "AI finding"),
-    FindingField("photo", "Photo"),
-    FindingField("status", "Origin"),
-    FindingField("inspector_note", "Inspector's note"),
-    FindingField("element", "Element"),
-    FindingField("defect_type", "Defect"),
-    FindingField("location", "Where in the photo", "defect_location"),
-    FindingField("extent", "Extent", "defect_extent"),
-    FindingField("condition_score", "Condition score"),
-    FindingField("recommended_action", "Recommended action"),
-    FindingField("urgency", "Urgency"),
-    FindingField("file", "Photo file"),
-)
-"""The one definition of a finding's fields: the app's review table, the findings workbook and CSV and the reports
-take their columns, headings and order from it. What the inspector works on comes first: which AI finding, which
-photo, its origin and the note, then the finding itself."""
-FINDING_LABELS = {item.name: item.label for item in FINDING_FIELDS}
-
-
-EDITABLE = ("element", "defect_type", "location", "extent", "condition_score", "recommended_action", "urgency")
-"""The fields that, changed by the inspector, make a finding "edited by the inspector"."""
-
-
-@dataclass(frozen=True)
 class Review:
     """The sign-off, the reviewed findings and the AI findings the inspector deleted (nothing reviewed: the
     reports show the model's findings)."""
@@ -171,7 +133,7 @@ class Review:
         signoff: SignOff,
         rows: Iterable[Mapping[str, Any]],
         analyses: Sequence[Analysis],
-        scale: ScaleDefinition,
+        scale: ConditionStandard,
         first_row: int = 1,
     ) -> Review:
         """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed
@@ -201,7 +163,7 @@ class Review:
         return f"Reviewed{by}{rest}."
 
 
-def scored_at_least(finding: Finding, scale: ScaleDefinition, score: str) -> bool:
+def scored_at_least(finding: Finding, scale: ConditionStandard, score: str) -> bool:
     """Whether ``finding`` is a defect scored ``score`` or worse on ``scale`` (a campaign report's entries and its
     summary's table: those at or above ``--photos-from``)."""
     return bool(finding.defect_type) and scale.rank(finding.condition_score) >= scale.rank(score)
@@ -242,7 +204,7 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
 def reviewed(
     rows: Iterable[Mapping[str, Any]],
     analyses: Sequence[Analysis],
-    scale: ScaleDefinition,
+    scale: ConditionStandard,
     first_row: int = 1,
 ) -> list[Finding]:
     """Rows the inspector edited, checked and given their origin against the model's findings; a row that cannot be
@@ -295,7 +257,7 @@ def reviewed(
 
 def _changed(finding: Finding, model: Finding) -> int:
     """How many of the fields the inspector may edit differ from the model's."""
-    return sum(getattr(finding, name) != getattr(model, name) for name in EDITABLE)
+    return sum(getattr(finding, name) != getattr(model, name) for name in fields.EDITABLE)
 
 
 def _the_ais_rows(rows: Sequence[Finding], original: Mapping[str, Finding]) -> dict[str, int]:
@@ -393,7 +355,7 @@ def _number(value: Any) -> int | None:
     return photo_number(str(value)) if value is not None else None
 
 
-def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scale: ScaleDefinition) -> Finding:
+def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scale: ConditionStandard) -> Finding:
     values = {name: clean(" ".join(str(row.get(name) or "").split())) for name in Finding.__dataclass_fields__}
     photo = photo_number(values["photo"])
     if photo is None:
@@ -411,12 +373,9 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
     kind = values["defect_type"].lower()
     if kind and kind not in DEFECT_TYPES:
         raise ReviewError(index, "defect_type", f"'{values['defect_type']}' is not one of: {', '.join(DEFECT_TYPES)}")
-    score = _score(values["condition_score"], scale)
+    score = scale.read(values["condition_score"])
     if score is None:
-        codes = scale.codes
-        numbered = all(code.isdigit() for code in codes)
-        span = f"{codes[0]}-{codes[-1]}" if numbered else ", ".join(codes)
-        message = f"'{values['condition_score']}' is not on the {scale.name} ({span}, or cannot tell)"
+        message = f"'{values['condition_score']}' is not on the {scale.name} ({scale.span()}, or cannot tell)"
         raise ReviewError(index, "condition_score", message)
     urgency = values["urgency"].lower()
     if urgency and urgency not in URGENCIES:
@@ -442,10 +401,3 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
 
 _STATUSES = {origin.lower(): origin for origin in (*ORIGINS, DELETED)}
 """Every origin a row may say, by how a spreadsheet may case it."""
-
-
-def _score(given: str, scale: ScaleDefinition) -> str | None:
-    if not given or given.lower().startswith("cannot tell"):
-        return CANNOT_TELL
-    codes = {code.lower(): code for code in scale.codes}
-    return codes.get(given.lower().removesuffix(".0"))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from image_analysis import analysis
 from image_analysis.errors import StoreError
-from image_analysis.formats.findings_csv import FINDING_COLUMNS, ReviewTable
-from image_analysis.formats.findings_workbook import FINDING_HEADINGS, FINDINGS, PHOTOS, ReviewWorkbook
+from image_analysis.formats.findings_csv import ReviewTable, finding_columns
+from image_analysis.formats.findings_workbook import FINDINGS, PHOTOS, ReviewWorkbook, finding_headings
 from image_analysis.inspection import Inspection, photo_of
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
@@ -63,7 +63,7 @@ def reopen_workbook(
     try:
         review = Review.from_rows(signoff, book.rows, results, scale.definition)
     except ReviewError as error:
-        raise error.named(FINDING_HEADINGS, FINDINGS) from None
+        raise error.named(finding_headings(), FINDINGS) from None
     return Reopened(inspection, results, review, new)
 
 
@@ -77,7 +77,7 @@ def reopen_csv(
     try:
         review = Review.from_rows(inspection.signoff.overridden_by(given), rows, results, scale.definition)
     except ReviewError as error:
-        raise error.named(FINDING_COLUMNS) from None
+        raise error.named(finding_columns()) from None
     return Reopened(inspection, results, review, new)
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from image_analysis.presets import CANNOT_TELL, ScaleDefinition
+from image_analysis.presets import CANNOT_TELL, ConditionStandard
 
 DefectType = Literal[
     "crack",
@@ -188,7 +188,7 @@ def read_urgency(text: str) -> Reading:
     return Reading(None)
 
 
-def read_score(value: object, scale: ScaleDefinition) -> Reading:
+def read_score(value: object, scale: ConditionStandard) -> Reading:
     """The code of ``scale`` that ``value`` names: ``3``, ``3.0``, ``"3 (moderate)"``, ``"3/6"``, ``"Condition 3 -
     moderate defects"``, ``"poor"``. ``None`` when it names none or several (the caller keeps the words), and
     ``CANNOT_TELL`` when the model said it cannot tell."""
@@ -233,7 +233,7 @@ def _codes_named(word: str, codes: dict[str, str]) -> set[str]:
     return {codes[token] for token in tokens if token in codes}
 
 
-def _meanings_named(word: str, scale: ScaleDefinition) -> set[str]:
+def _meanings_named(word: str, scale: ConditionStandard) -> set[str]:
     """Codes whose meaning is the whole of ``word`` (``"poor"`` on a scale where 4 means "poor")."""
     found = set()
     for code, meaning in scale.values:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import openpyxl
 
-from image_analysis.formats.findings_workbook import FINDING_HEADINGS, FINDINGS
+from image_analysis.formats.findings_workbook import FINDINGS, finding_headings
 from image_analysis.review import ADDED, AI_CONFIRMED, DELETED, EDITED
 from tests.conftest import REPO, TEST_API_KEY, shared_image_path
 
@@ -167,7 +167,7 @@ def _libreoffice_profile() -> Path:
     return folder / "profile"
 
 
-HEAD = {label: index for index, label in enumerate(FINDING_HEADINGS.values(), start=1)}
+HEAD = {label: index for index, label in enumerate(finding_headings().values(), start=1)}
 """The Findings sheet's columns by heading, from 1."""
 
 

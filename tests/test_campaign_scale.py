@@ -18,7 +18,7 @@ from PIL import Image
 from image_analysis.analysis import Analysis
 from image_analysis.campaign.importer import _with_pixels
 from image_analysis.campaign.stored import _without_pixels
-from image_analysis.formats.findings_csv import CSV_COLUMNS, findings_csv, findings_lines
+from image_analysis.formats.findings_csv import csv_columns, findings_csv, findings_lines
 from image_analysis.imaging.encode import THUMBNAIL_SIDE, reduced_jpeg, thumbnail
 from image_analysis.imaging.prepare import prepare_image
 from image_analysis.progress import progress_bar
@@ -103,7 +103,7 @@ def test_pixels_spliced_into_a_value_are_the_value_a_live_run_keeps(described):
 def test_the_streamed_csv_is_the_csv(described):
     other = make_analysis(described.preparation, "not findings at all", preset="inspection", number=2)
     buffer = io.StringIO(newline="")
-    writer = CsvWriter(buffer, CSV_COLUMNS)
+    writer = CsvWriter(buffer, csv_columns())
     for result in (described, other):
         writer.rows(findings_lines(result))
     assert buffer.getvalue() == findings_csv([described, other])

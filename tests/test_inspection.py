@@ -324,6 +324,10 @@ def test_a_store_the_last_release_wrote_opens_migrates_and_reports_as_it_did(rel
     assert legacy.legacy and legacy.signoff.project == "Kade Noord quay wall" and len(legacy.photos) == 2
     assert len(inspections.unfiled()) == 1, "the run without a sign-off is listed as unfiled"
 
+    table = release / "again.csv"
+    assert cli("report", "--store", str(store), "--csv", str(table)).returncode == 0
+    assert table.read_bytes() == (release / "findings.csv").read_bytes(), "the findings CSV as the release wrote it"
+
     from_csv, from_store = release / "from-csv.docx", release / "from-store.docx"
     done = cli("report", str(release / "findings.csv"), "--store", str(store), "--docx", str(from_csv))
     assert done.returncode == 0, done.stderr

@@ -24,7 +24,7 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("model client", {"model"}),
     ("store", {"store", "store_keys", "workspace_store"}),  # a keyed cache of results that analysis writes through
     ("analysis", {"analysis", "chat"}),
-    ("the inspector's record", {"review", "inspection", "register", "photo_map"}),
+    ("the inspector's record", {"fields", "review", "inspection", "register", "photo_map"}),
     ("formats", {"formats"}),  # each spreadsheet format, written and read back
     ("the review kept", {"review_store", "inspection_store"}),  # inspections and decisions in the store
     ("campaign", {"campaign"}),

@@ -15,38 +15,46 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from image_analysis import fields
 from image_analysis.analysis import Analysis
+from image_analysis.fields import FindingField
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings
 from image_analysis.formats.drawing_csv import drawing_csv
 from image_analysis.presets import Preset
-from image_analysis.review import AI_NOT_REVIEWED, FINDING_FIELDS, Review, ReviewError, finding_ref
+from image_analysis.review import AI_NOT_REVIEWED, Review, ReviewError, ai_findings, finding_ref
 from image_analysis.spreadsheet import csv_text, from_cell
 
 _FINDINGS_COLUMNS = tuple(name for name in InspectionFindings.model_fields if name not in ("defects", "summary"))
 _DEFECT_COLUMNS = tuple(f"defect_{name}" for name in Defect.model_fields)
-_REVIEW_COLUMNS = tuple(item.csv for item in FINDING_FIELDS)
-CSV_COLUMNS = (
-    *_REVIEW_COLUMNS,
-    "taken_at",
-    "lat",
-    "lon",
-    "camera",
-    *(name for name in _FINDINGS_COLUMNS if name not in _REVIEW_COLUMNS),
-    "condition_scale",
-    "defect",
-    *(name for name in _DEFECT_COLUMNS if name not in _REVIEW_COLUMNS),
-    "summary",
-    "record",
-    "repairs",
-    "model",
-    "error",
-)
-"""One row per defect: first what the inspector reviews, in the findings workbook's order (``review.FINDING_FIELDS``:
-which AI finding, photo, origin, note, then the finding), then the photo's facts, the rest of the inspection's
-fields (from the findings model), the defect's description, and which stored result it is (``record``)."""
 
 
-_REVIEWED = tuple(item for item in FINDING_FIELDS if item.name not in ("photo", "file"))
+def csv_columns() -> tuple[str, ...]:
+    """One row per defect: first what the inspector reviews, in the findings workbook's order
+    (``fields.FINDING_FIELDS``: which AI finding, photo, origin, note, then the finding), then the photo's facts, the
+    rest of the inspection's fields (from the findings model), the defect's description, and which stored result it
+    is (``record``)."""
+    review = tuple(field.csv for field in fields.FINDING_FIELDS)
+    carried = {field.name for field in fields.FINDING_FIELDS} | set(review)
+    return (
+        *review,
+        "taken_at",
+        "lat",
+        "lon",
+        "camera",
+        *(name for name in _FINDINGS_COLUMNS if name not in carried),
+        "condition_scale",
+        "defect",
+        *(name for name in _DEFECT_COLUMNS if name not in carried and name.removeprefix("defect_") not in carried),
+        "summary",
+        "record",
+        "repairs",
+        "model",
+        "error",
+    )
+
+
+def _reviewed() -> tuple[FindingField, ...]:
+    return tuple(field for field in fields.FINDING_FIELDS if field.name not in ("photo", "file"))
 
 
 def findings_csv(analyses: Sequence[Analysis], review: Review | None = None) -> str:
@@ -54,24 +62,30 @@ def findings_csv(analyses: Sequence[Analysis], review: Review | None = None) -> 
     reviewed findings of a photo replace the model's when there are any. A drawing set gets ``drawing_csv``."""
     if analyses and analyses[0].request.preset is Preset.DRAWING:
         return drawing_csv(analyses)
-    return csv_text(CSV_COLUMNS, (line for analysis in analyses for line in findings_lines(analysis, review)))
+    columns = csv_columns()
+    return csv_text(columns, (line for analysis in analyses for line in findings_lines(analysis, review, columns)))
 
 
-def findings_lines(analysis: Analysis, review: Review | None = None) -> list[list[object]]:
-    """One image's rows of the findings CSV (``CSV_COLUMNS``): a campaign writes them one image at a time."""
+def findings_lines(
+    analysis: Analysis, review: Review | None = None, columns: Sequence[str] | None = None
+) -> list[list[object]]:
+    """One image's rows of the findings CSV (``csv_columns()``): a campaign writes them one image at a time."""
+    columns = columns or csv_columns()
     rows = _rows(analysis)
     reviewed = [*review.for_photo(analysis.number), *review.deleted_from(analysis.number)] if review else []
+    for row, finding in zip(rows, [] if reviewed else ai_findings([analysis]), strict=False):
+        row.update({item.csv: getattr(finding, item.name) for item in _reviewed()})  # as the record names them
     if reviewed:
         base = {key: value for key, value in rows[0].items() if not key.startswith("defect")}
         rows = [
             {
                 **base,
                 "defect": number if finding.defect_type else None,
-                **{item.csv: getattr(finding, item.name) for item in _REVIEWED},
+                **{item.csv: getattr(finding, item.name) for item in _reviewed()},
             }
             for number, finding in enumerate(reviewed, start=1)
         ]
-    return [[row.get(column) for column in CSV_COLUMNS] for row in rows]
+    return [[row.get(column) for column in columns] for row in rows]
 
 
 def _rows(analysis: Analysis) -> list[dict[str, object]]:
@@ -121,9 +135,12 @@ def _joined(value: object) -> object:
 
 # -- reading back
 
-FINDING_COLUMNS = {item.name: item.csv for item in FINDING_FIELDS if item.name not in ("photo", "file")}
-"""Where each field of a reviewed finding is in the findings CSV (as ``CSV_COLUMNS`` writes it)."""
-REQUIRED = ("photo", "record", "condition_scale", *FINDING_COLUMNS.values())
+
+def finding_columns() -> dict[str, str]:
+    """Where each field of a reviewed finding is in the findings CSV (as ``csv_columns`` writes it)."""
+    return {field.name: field.csv for field in _reviewed()}
+
+
 MAX_BYTES = 20_000_000
 MAX_ROWS = 10_000
 """Findings rows taken from one file: 50 photos with 200 findings each, far more than any report holds; above it the
@@ -148,7 +165,8 @@ def read_review_csv(data: bytes) -> ReviewTable:
     separator = max((";", ",", "\t"), key=header.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     columns = [name.strip() for name in next(reader, [])]
-    missing = [name for name in REQUIRED if name not in columns]
+    where = finding_columns()
+    missing = [name for name in ("photo", "record", "condition_scale", *where.values()) if name not in columns]
     if missing:
         raise ReviewError(1, missing[0], "the column is missing (export the CSV from this app and edit that)")
     rows: list[dict[str, str]] = []
@@ -158,10 +176,10 @@ def read_review_csv(data: bytes) -> ReviewTable:
         if len(rows) >= MAX_ROWS:
             raise ReviewError(number, "photo", f"more than {MAX_ROWS:,} findings rows: this is not a findings CSV")
         cells = {column: from_cell(value) for column, value in zip(columns, record, strict=False)}
-        fields = {name: cells.get(column, "") for name, column in FINDING_COLUMNS.items()}
+        values = {name: cells.get(column, "") for name, column in where.items()}
         names = ("photo", "record", "condition_scale", "file", "error")
         extra = {name: cells[name] for name in names if name in cells}
-        rows.append({**extra, **fields, "_row": str(number)})
+        rows.append({**extra, **values, "_row": str(number)})
     return ReviewTable(tuple(rows), separator)
 
 

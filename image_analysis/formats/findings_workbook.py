@@ -38,16 +38,16 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any
 
+from image_analysis import fields
 from image_analysis.analysis import Analysis
+from image_analysis.fields import Choices
 from image_analysis.findings import InspectionFindings
 from image_analysis.imaging.encode import thumbnail
-from image_analysis.presets import ScaleDefinition
+from image_analysis.presets import ConditionStandard
 from image_analysis.review import (
     AI_CONFIRMED,
     AI_NOT_REVIEWED,
     DELETED,
-    EDITABLE,
-    FINDING_FIELDS,
     ORIGINS,
     SIGNOFF_LABELS,
     Finding,
@@ -75,9 +75,16 @@ LISTS = "Lists"
 which an inline list cannot)."""
 FORMAT = "image_analysis findings workbook 1"
 
-FINDING_HEADINGS = {item.name: item.label for item in FINDING_FIELDS}
-"""The Findings sheet's columns, in order, by ``Finding`` field: the review table's, and the CSV's order."""
-REQUIRED = tuple(name for name in FINDING_HEADINGS if name != "file")
+
+def finding_headings() -> dict[str, str]:
+    """The Findings sheet's columns, in order, by ``Finding`` field (``fields.FINDING_FIELDS``): the review table's,
+    and the CSV's order."""
+    return fields.headings()
+
+
+def _required() -> tuple[str, ...]:
+    return tuple(name for name in finding_headings() if name != "file")
+
 
 AI_TEXTS = {
     "summary": "Summary",
@@ -97,7 +104,7 @@ PHOTO_HEADINGS = {
     "camera": "Camera",
     "error": "Without a description",
 }
-AI_COLUMNS = ("kind", "photo", "file", "record", "ref", *EDITABLE, *AI_TEXTS, "error")
+AI_COLUMNS = ("kind", "photo", "file", "record", "ref", *fields.EDITABLE, *AI_TEXTS, "error")
 """The AI record's columns: a ``photo`` row per photo (its file, stored result and texts), a ``finding`` row per AI
 finding (its ref and fields as the model gave them)."""
 
@@ -153,7 +160,7 @@ class ReviewWorkbook:
                 return ReviewError(row, PHOTO_HEADINGS["file"], f"{message}: download the workbook again", PHOTOS)
         for ai in self.ai:
             model = theirs.get(ai["ref"])
-            if model is None or any(ai[name] != getattr(model, name) for name in EDITABLE):
+            if model is None or any(ai[name] != getattr(model, name) for name in fields.EDITABLE):
                 return ReviewError(
                     int(ai["_row"]),
                     "ref",
@@ -213,7 +220,7 @@ def ai_record(analyses: Sequence[Analysis]) -> list[dict[str, str]]:
             }
         )
         for finding in ai_findings([result]):
-            values = {name: getattr(finding, name) for name in EDITABLE}
+            values = {name: getattr(finding, name) for name in fields.EDITABLE}
             rows.append({"kind": "finding", "photo": str(result.number), "ref": finding.ref, **values})
     return [{name: _folded(row.get(name, "")) for name in AI_COLUMNS} for row in rows]
 
@@ -229,21 +236,6 @@ def photo_texts(result: Analysis) -> dict[str, str]:
 
 # -- writing
 
-WIDTHS = {
-    "ref": 11,
-    "photo": 7,
-    "status": 22,
-    "inspector_note": 34,
-    "element": 26,
-    "defect_type": 16,
-    "location": 30,
-    "extent": 18,
-    "condition_score": 13,
-    "recommended_action": 34,
-    "urgency": 15,
-    "file": 26,
-}
-"""Column widths in characters of the Findings sheet."""
 PHOTO_WIDTHS = {"photo": 7, "file": 26, "image": 22, "summary": 50, "condition_rationale": 40, "cannot_tell": 30}
 VALIDATED_ROWS = 2_000
 """Rows down to which the lists apply, so that rows the inspector adds get them too."""
@@ -303,7 +295,7 @@ class WorkbookWriter:
     report's status, known once every photo is counted) and writes the file.
     Memory stays that of one photo (and the thumbnails, a few kB each), whatever the number of photos."""
 
-    def __init__(self, scale: ScaleDefinition | None, review: Review | None = None) -> None:
+    def __init__(self, scale: ConditionStandard | None, review: Review | None = None) -> None:
         self.scale, self.review = scale, review or Review()
         self.reviewed = self.review.reviewed_photos
         self.xl = _openpyxl()
@@ -317,9 +309,11 @@ class WorkbookWriter:
         self.signoff = self._sheet(SIGNOFF_SHEET)
         self.record = self._sheet(AI_RECORD)
         self.rows = {FINDINGS: 1, PHOTOS: 1}
-        self.names = list(FINDING_HEADINGS)
+        self.columns = fields.FINDING_FIELDS
+        self.names = [field.name for field in self.columns]
+        self.widths = [field.width for field in self.columns]
         self.photo_names = list(PHOTO_HEADINGS)
-        self._header(self.findings, list(FINDING_HEADINGS.values()), [WIDTHS[name] for name in self.names])
+        self._header(self.findings, [field.heading for field in self.columns], self.widths)
         widths = [PHOTO_WIDTHS.get(name, 16) for name in self.photo_names]
         self._header(self.photos, list(PHOTO_HEADINGS.values()), widths)
         self.ai_rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # the AI record follows its digest
@@ -391,7 +385,7 @@ class WorkbookWriter:
         style = UNREVIEWED if finding.status == AI_NOT_REVIEWED else TEXT
         values = [getattr(finding, name) for name in self.names]
         self.rows[FINDINGS] += 1
-        height = _height(values, [WIDTHS[name] for name in self.names])
+        height = _height(values, self.widths)
         self.findings.row_dimensions[self.rows[FINDINGS]].height = height
         self._append(self.findings, values, style)
 
@@ -400,20 +394,22 @@ class WorkbookWriter:
         sheet.auto_filter.ref = f"A1:{self.xl.letter(len(names))}{max(last, 2)}"
         scores = list(scale.scores if scale else (CANNOT_TELL,))
         meanings = "; ".join(f"{code} {scale.meaning(code)}" for code in scale.codes) if scale else ""
-        lists = {
-            "status": (
+        choices = {
+            Choices.ORIGINS: (
                 [*ORIGINS, DELETED],
                 f"Set {AI_CONFIRMED} once checked, or {DELETED} to take the finding out. Edited and added are "
                 "decided by the app when the workbook is read.",
                 "stop",
             ),
-            "defect_type": (list(DEFECT_TYPES), "The kind of defect.", "stop"),
-            "condition_score": (scores, f"{scale.name if scale else 'Condition score'}: {meanings}."[:255], "stop"),
-            "urgency": (list(URGENCIES), "Choose from the list, or write your own words.", "warning"),
+            Choices.DEFECT_TYPES: (list(DEFECT_TYPES), "The kind of defect.", "stop"),
+            Choices.SCORES: (scores, f"{scale.name if scale else 'Condition score'}: {meanings}."[:255], "stop"),
+            Choices.URGENCIES: (list(URGENCIES), "Choose from the list, or write your own words.", "warning"),
         }
+        lists = {field.name: choices[field.choices] for field in self.columns if field.choices in choices}
+        headings = {field.name: field.heading for field in self.columns}
         validated = max(VALIDATED_ROWS, last + VALIDATED_ROWS // 2)  # rows the inspector adds get the lists too
         columns = list(lists.items())
-        self._append(self.lists, [FINDING_HEADINGS[name] for name, _ in columns])
+        self._append(self.lists, [headings[name] for name, _ in columns])
         for row in range(max(len(values) for _, (values, _, _) in columns)):
             self._append(self.lists, [values[row] if row < len(values) else None for _, (values, _, _) in columns])
         for index, (name, (values, prompt, style)) in enumerate(columns, start=1):
@@ -425,7 +421,7 @@ class WorkbookWriter:
                 showInputMessage=True,
                 showErrorMessage=True,
                 errorStyle=style,
-                promptTitle=FINDING_HEADINGS[name][:32],
+                promptTitle=headings[name][:32],
                 prompt=prompt[:255],
                 errorTitle="Not on the list",
                 error=f"Choose one of: {', '.join(values)}"[:255],
@@ -550,7 +546,7 @@ def _read(book: Any) -> ReviewWorkbook:
     signoff = _signoff(_rows(sheets[SIGNOFF_SHEET]))
     present = {parse_ref(row.get("ref", "")) for row in rows}
     gone = [
-        {**{name: row.get(name, "") for name in FINDING_HEADINGS}, "status": DELETED, "_row": ""}
+        {**{name: row.get(name, "") for name in finding_headings()}, "status": DELETED, "_row": ""}
         for row in findings
         if row["ref"] not in present and row["defect_type"]
     ]
@@ -649,7 +645,7 @@ def _header(
 
 def _findings(rows: Iterator[tuple[int, list[str]]]) -> list[dict[str, str]]:
     """The Findings rows by field; checked by ``Review.from_rows``, whose errors ``named`` words as this sheet."""
-    where = _header(rows, FINDING_HEADINGS, REQUIRED, FINDINGS)
+    where = _header(rows, finding_headings(), _required(), FINDINGS)
     return [
         {
             **{name: cells[index] if index < len(cells) else "" for name, index in where.items()},

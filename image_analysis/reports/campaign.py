@@ -26,8 +26,8 @@ from typing import IO, Protocol
 
 from image_analysis.analysis import PENDING, Analysis
 from image_analysis.campaign import Photo, Shown
-from image_analysis.formats.findings_csv import CSV_COLUMNS, findings_lines
-from image_analysis.presets import Preset, ScaleDefinition
+from image_analysis.formats.findings_csv import csv_columns, findings_lines
+from image_analysis.presets import ConditionStandard, Preset
 from image_analysis.reports import document
 from image_analysis.reports.outputs import Output
 from image_analysis.review import Review
@@ -45,7 +45,7 @@ class Results(Protocol):
         ...
 
 
-def default_threshold(scale: ScaleDefinition) -> str:
+def default_threshold(scale: ConditionStandard) -> str:
     """The score from which photos get an entry when none is asked: the worse half of the scale (NEN 2767: 4)."""
     return scale.codes[len(scale.codes) // 2]
 
@@ -66,7 +66,7 @@ OWN_PROCESS = 200
 
 def campaign_report(
     results: Results,
-    scale: ScaleDefinition,
+    scale: ConditionStandard,
     worst_from: str,
     *,
     review: Review | None = None,
@@ -137,7 +137,7 @@ class _Writer(Protocol):
 class _Workbook:
     """The workbook written here, as the photos come."""
 
-    def __init__(self, scale: ScaleDefinition, review: Review, path: Path) -> None:
+    def __init__(self, scale: ConditionStandard, review: Review, path: Path) -> None:
         from image_analysis.formats.findings_workbook import WorkbookWriter
 
         self.writer, self.path = WorkbookWriter(scale, review), path
@@ -157,7 +157,7 @@ class _WorkbookProcess:
     """The workbook written in a process of its own, fed each photo through a pipe as it is read: the cells of ten
     thousand photos are most of a pass's work, and this process has the rest to do (and then the Word report)."""
 
-    def __init__(self, scale: ScaleDefinition, review: Review, path: Path) -> None:
+    def __init__(self, scale: ConditionStandard, review: Review, path: Path) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=_write_workbook, args=(theirs, scale, review, str(path)), daemon=True)
@@ -181,7 +181,7 @@ class _WorkbookProcess:
             raise RuntimeError(said)
 
 
-def _write_workbook(connection: Connection, scale: ScaleDefinition, review: Review, path: str) -> None:
+def _write_workbook(connection: Connection, scale: ConditionStandard, review: Review, path: str) -> None:
     """The workbook process: every photo sent, then the status; answers ``None`` once written, or what failed."""
     try:
         writer = _Workbook(scale, review, Path(path))
@@ -197,10 +197,11 @@ def _write_workbook(connection: Connection, scale: ScaleDefinition, review: Revi
 class _Csv:
     def __init__(self, target: IO[str], review: Review) -> None:
         self.target, self.review = target, review
-        self.writer = CsvWriter(target, CSV_COLUMNS)
+        self.columns = csv_columns()
+        self.writer = CsvWriter(target, self.columns)
 
     def add(self, result: Analysis, picture: bytes | None) -> None:
-        self.writer.rows(findings_lines(result, self.review))
+        self.writer.rows(findings_lines(result, self.review, self.columns))
 
     def finish(self, status: str) -> None:
         self.target.flush()

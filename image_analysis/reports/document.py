@@ -15,17 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from image_analysis import register
+from image_analysis import fields, register
 from image_analysis.analysis import Analysis
+from image_analysis.fields import Choices, FindingField, Level, Shown
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
 from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import Description
 from image_analysis.photo_map import GREY, scale_colours
-from image_analysis.presets import Preset, ScaleDefinition
+from image_analysis.presets import ConditionStandard, Preset
 from image_analysis.review import (
     ADDED,
     AI_NOT_REVIEWED,
-    FINDING_LABELS,
     SIGNOFF_LABELS,
     Finding,
     Review,
@@ -227,7 +227,7 @@ def build_campaign(
     totals: Totals,
     shown: Sequence[Analysis],
     worst_from: str,
-    scale: ScaleDefinition,
+    scale: ConditionStandard,
     review: Review | None = None,
     title: str | None = None,
     today: date | None = None,
@@ -496,10 +496,9 @@ def _counts(totals: Totals) -> str:
 
 AS_ABOVE = "as above"
 """A summary cell that repeats the row above it (the same photo's element or action)."""
-_SUMMARY_COLUMNS = ("Photo", "Element", "Defect", "Condition score", "Recommended action", "Urgency")
 
 
-def _summary_table(effective: Sequence[Finding], scale: ScaleDefinition) -> Table | None:
+def _summary_table(effective: Sequence[Finding], scale: ConditionStandard) -> Table | None:
     """Every finding of ``effective`` ordered worst condition first, then most urgent first, then by photo."""
     urgency = {name: index for index, name in enumerate(URGENCIES)}
     defects = [finding for finding in effective if finding.defect_type]
@@ -511,29 +510,36 @@ def _summary_table(effective: Sequence[Finding], scale: ScaleDefinition) -> Tabl
             finding.photo,
         ),
     )
+    summary = fields.summary_columns()
     rows = []
     for index, finding in enumerate(ordered):
         before = ordered[index - 1] if index else None
-        same = before is not None and before.photo == finding.photo
-        above = before if same else None
-        element = AS_ABOVE if above and above.element == finding.element else finding.element or "—"
-        action = finding.recommended_action or "—"
-        if above and above.recommended_action == finding.recommended_action and finding.recommended_action:
-            action = AS_ABOVE
-        score, urgent = scale.shown(finding.condition_score), finding.urgency or "—"
-        rows.append((str(finding.photo), element, finding.defect_type, score, action, urgent))
-    columns = tuple(Column(label, unbroken=label in ("Photo", "Urgency")) for label in _SUMMARY_COLUMNS)
+        above = before if before is not None and before.photo == finding.photo else None
+        rows.append(tuple(_summary_cell(finding, above, field, scale) for field in summary))
+    columns = tuple(Column(field.heading, unbroken=field.name in ("photo", "urgency")) for field in summary)
     marks = tuple("unreviewed" if finding.status == AI_NOT_REVIEWED else "" for finding in ordered)
     return Table(columns, tuple(rows), "summary", marks) if rows else None
 
 
-def photo_condition(rows: Sequence[Finding], scale: ScaleDefinition) -> str:
+def photo_condition(rows: Sequence[Finding], scale: ConditionStandard) -> str:
     """A photo's condition: the worst score of its findings (a photo without defects: the score its one row gives);
     "cannot tell" only when no finding has a score on the scale."""
     return max((row.condition_score for row in rows), key=scale.rank)
 
 
-def _score_counts(totals: Totals, scale: ScaleDefinition) -> tuple[tuple[str, int, tuple[int, int, int]], ...]:
+def _summary_cell(finding: Finding, above: Finding | None, field: FindingField, scale: ConditionStandard) -> str:
+    """A finding's value in the summary's table: a photo's own words said once ("as above" under the same photo's
+    same words), a score with its meaning."""
+    value = str(getattr(finding, field.name) or "")
+    if field.choices is Choices.SCORES:
+        return scale.shown(value)
+    if field.level is Level.PHOTO and field.choices is Choices.FREE and above is not None and value:
+        if str(getattr(above, field.name) or "") == value:
+            return AS_ABOVE
+    return value if field.name == "defect_type" else value or "—"
+
+
+def _score_counts(totals: Totals, scale: ConditionStandard) -> tuple[tuple[str, int, tuple[int, int, int]], ...]:
     """Photos per condition score, worst first, each with its colour (the map's)."""
     counted = Counter(dict(totals.scores))
     colours = scale_colours(scale)
@@ -744,54 +750,65 @@ def _one(values: object) -> str | None:
 def _findings_table(
     rows: Sequence[Finding],
     findings: InspectionFindings,
-    scale: ScaleDefinition,
+    scale: ConditionStandard,
     reviewed: bool,
     per_row: tuple[bool, bool],
 ) -> Table:
-    """One row per defect: what, where, how much, the model's description of it, and (reviewed) its origin; the
-    score, action and urgency as columns only where the rows differ."""
+    """One row per defect: the columns ``fields.FINDING_FIELDS`` declares for a report, each when its rule says
+    (what, where, how much always; the model's description of the defect; the score, action and urgency where the
+    rows differ; the inspector's note where there is one; the origin once reviewed)."""
     notes = {
         number: defect.description
         for number, defect in enumerate(findings.defects, start=1)
         if isinstance(defect, Defect) and defect.description
     }
     defects = [row for row in rows if row.defect_type]
-    score_column = reviewed or len({row.condition_score for row in defects}) > 1
-    any_note = any(row.inspector_note for row in defects)
-    columns: list[Column] = [
-        Column("#", unbroken=True),
-        Column(FINDING_LABELS["defect_type"]),
-        Column(FINDING_LABELS["location"]),
-        Column(FINDING_LABELS["extent"]),
-        Column("Description"),
+    differs = {"recommended_action": per_row[0], "urgency": per_row[1]}
+    rule = {
+        Shown.ALWAYS: True,
+        Shown.SCORE: reviewed or len({row.condition_score for row in defects}) > 1,
+        Shown.ANY: False,
+        Shown.REVIEWED: reviewed,
+    }
+    shown = [
+        field
+        for field in fields.report_columns()
+        if (differs.get(field.name, False) if field.shown == Shown.SHARED else rule[field.shown])
+        or (field.shown == Shown.ANY and any(getattr(row, field.name) for row in defects))
     ]
-    if score_column:
-        columns.append(Column(FINDING_LABELS["condition_score"]))
-    if per_row[0]:
-        columns.append(Column(FINDING_LABELS["recommended_action"]))
-    if per_row[1]:
-        columns.append(Column(FINDING_LABELS["urgency"]))
-    if any_note:
-        columns.append(Column(FINDING_LABELS["inspector_note"], key="inspector-note"))
-    if reviewed:
-        columns.append(Column(FINDING_LABELS["status"], key="origin"))
+    before = [field for field in shown if field.report_position < fields.DESCRIPTION_POSITION]
+    after = [field for field in shown if field.report_position >= fields.DESCRIPTION_POSITION]
+    columns = (
+        Column("#", unbroken=True),
+        *(_column(field) for field in before),
+        Column("Description"),
+        *(_column(field) for field in after),
+    )
     cells = []
     for number, row in enumerate(defects, start=1):
         description = notes.get(defect_number(row.ref) or 0, "") if row.status != ADDED else ""
-        line = [str(number), row.defect_type, row.location or "—", row.extent or "—", description or "—"]
-        if score_column:
-            line.append(scale.shown(row.condition_score))
-        if per_row[0]:
-            line.append(row.recommended_action or "—")
-        if per_row[1]:
-            line.append(row.urgency or "—")
-        if any_note:
-            line.append(row.inspector_note or "—")
-        if reviewed:
-            line.append(row.status)
+        line = [str(number), *(_cell(row, field, scale) for field in before), description or "—"]
+        line += [_cell(row, field, scale) for field in after]
         cells.append(tuple(line))
     marks = tuple("unreviewed" if row.status == AI_NOT_REVIEWED and reviewed else "" for row in defects)
-    return Table(tuple(columns), tuple(cells), "findings", marks)
+    return Table(columns, tuple(cells), "findings", marks)
+
+
+_COLUMN_KEYS = {"inspector_note": "inspector-note", "status": "origin"}
+"""The columns a page styles on their own (by their key)."""
+
+
+def _column(field: FindingField) -> Column:
+    return Column(field.heading, key=_COLUMN_KEYS.get(field.name, ""))
+
+
+def _cell(row: Finding, field: FindingField, scale: ConditionStandard) -> str:
+    value = str(getattr(row, field.name) or "")
+    if field.choices is Choices.SCORES:
+        return scale.shown(value)
+    if field.name in ("defect_type", "status"):
+        return value
+    return value or "—"
 
 
 _ENUMERATOR = re.compile(r"^\s*(?:\(?\d{1,3}[.)]|\d{1,3}\s*[-:]|[-•*])\s+")
