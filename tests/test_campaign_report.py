@@ -18,9 +18,11 @@ import pytest
 from image_analysis import campaign
 from image_analysis.errors import ServiceUnreachableError
 from image_analysis.formats.findings_workbook import read_review_workbook
+from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
+from image_analysis.store import SqliteStore
 from tests.conftest import completion_body, shared_image_path
-from tests.helpers import cli
+from tests.helpers import cli, copied
 from tests.long_replies import LONG_REPLIES
 
 PHOTOS = {
@@ -209,3 +211,29 @@ def test_read_in_worker_processes_and_written_in_its_own_it_is_the_same_report(i
     assert apart.cover == here.cover and apart.summary == here.summary
     assert [entry.heading for entry in apart.entries] == [entry.heading for entry in here.entries]
     assert book_apart == book_here and csv_apart == csv_here
+
+
+def test_the_campaign_is_one_inspection_of_the_store_and_keeps_its_sign_off(imported, tmp_path):
+    out, kept, entries = imported
+    [store] = copied([kept], tmp_path)
+    [inspection] = [
+        found for found in InspectionStore(SqliteStore(store, readonly=True)).all() if found.id.startswith("campaign-")
+    ]
+    assert [photo.number for photo in inspection.photos] == list(range(1, len(entries) + 1))
+    assert [photo.result for photo in inspection.photos] == [entry.record for entry in entries]
+
+    signed, again = tmp_path / "signed.docx", tmp_path / "again.docx"
+    common = ("campaign", "report", "--store", str(store), "--manifest", str(out))
+    done = cli(*common, "--docx", str(signed), "--inspector", "J. de Vries", "--client", "Rijkswaterstaat")
+    assert done.returncode == 0, done.stderr
+    assert cli(*common, "--docx", str(again)).returncode == 0
+    cells = [[cell.text for cell in row.cells] for table in docx.Document(str(again)).tables for row in table.rows]
+    assert ["Inspector", "J. de Vries"] in cells and ["Client", "Rijkswaterstaat"] in cells, "kept with the campaign"
+    [kept_again] = [
+        found for found in InspectionStore(SqliteStore(store, readonly=True)).all() if found.id == inspection.id
+    ]
+    assert kept_again.signoff.inspector == "J. de Vries"
+
+
+def _inspections(store: Path) -> list:
+    return InspectionStore(SqliteStore(store, readonly=True)).all()

@@ -9,7 +9,8 @@ One module a step, each with one reason to change:
 - ``run``: the shards sent to a live server, answers written line by line, resumable (``campaign run``);
 - ``batch_api``: the shards through a provider's batch API (``campaign submit``, ``status``, ``fetch``);
 - ``importer``: every answer into the store as a live run keeps it (``campaign import``);
-- ``stored``: the campaign read back from the store, one photo at a time (``campaign report``).
+- ``stored``: the campaign read back from the store, one photo at a time (``campaign report``);
+- ``record``: the campaign as one inspection of the store, its sign-off kept with it.
 
 The names below are the steps' public ones, for the command line, the campaign report and the benchmarks.
 """
@@ -28,6 +29,7 @@ from image_analysis.campaign.folder import (
 )
 from image_analysis.campaign.importer import ImportSummary, import_results
 from image_analysis.campaign.prepare import PrepareSummary, batch_level, prepare_campaign
+from image_analysis.campaign.record import campaign_signoff, keep_campaign_inspection
 from image_analysis.campaign.run import RunSummary, result_line, run_campaign
 from image_analysis.campaign.stored import NOT_IMPORTED, Photo, Shown, StoredCampaign
 from image_analysis.campaign.workers import MAX_WORKERS
@@ -51,9 +53,11 @@ __all__ = [
     "StoredCampaign",
     "batch_level",
     "campaign_folder",
+    "campaign_signoff",
     "campaign_status",
     "fetch_campaign",
     "import_results",
+    "keep_campaign_inspection",
     "prepare_campaign",
     "request_id",
     "result_line",

@@ -24,12 +24,14 @@ from image_analysis.cli.console import (
 )
 from image_analysis.cli.outputs import asked, cannot_write, could_not_make, write_outputs
 from image_analysis.cli.report import report_makers
+from image_analysis.errors import StoreError
+from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import Preset
 from image_analysis.progress import TerminalProgress
 from image_analysis.reports import html, terminal
 from image_analysis.reports.campaign import campaign_report, default_threshold
 from image_analysis.reports.outputs import Output
-from image_analysis.review import Review
+from image_analysis.review import Review, SignOff
 from image_analysis.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -173,7 +175,14 @@ def import_answers(args: argparse.Namespace) -> int:
     if missing:
         return fail(EXIT_BAD_INPUT, f"'{missing[0]}' is not a file; give the batch engine's output files.")
     folder = campaigns.campaign_folder(args.manifest or args.results[0].parent)
-    summary = campaigns.import_results(args.results, SqliteStore(where), folder)
+    store = SqliteStore(where)
+    summary = campaigns.import_results(args.results, store, folder)
+    try:
+        inspection = campaigns.keep_campaign_inspection(InspectionStore(store), folder)
+    except StoreError as error:
+        note(f"the campaign's inspection could not be kept in the store ({error}); its answers are")
+    else:
+        note(f"inspection {inspection.label}, {len(inspection.photos)} photos: its report is `campaign report`")
     for line in summary.refused[:REFUSED_SHOWN]:
         note(f"refused {line}")
     if len(summary.refused) > REFUSED_SHOWN:
@@ -183,6 +192,19 @@ def import_answers(args: argparse.Namespace) -> int:
         f"{len(summary.refused)} refused: {where}"
     )
     return EXIT_BAD_INPUT if summary.refused else EXIT_OK
+
+
+def _signoff(where: Path, folder: Path, given: SignOff) -> SignOff:
+    """The campaign's sign-off: the one kept with its inspection, overridden by ``given``, which is kept (a store
+    that cannot keep it is said in one line; the reports have it all the same)."""
+    inspection, signoff = campaigns.campaign_signoff(InspectionStore(SqliteStore(where, readonly=True)), folder, given)
+    if given.empty and not given.final:
+        return signoff
+    try:
+        InspectionStore(SqliteStore(where)).save(inspection.signed_off(given))
+    except StoreError as error:
+        note(f"the sign-off is in the reports but could not be kept in the store ({error})")
+    return signoff
 
 
 STREAMED = (Output.WORKBOOK, Output.CSV)
@@ -195,7 +217,8 @@ def report(args: argparse.Namespace) -> int:
     where = options.store(args, "campaign report reads the answers from")
     if not any(asked(args, output) for output in Output):
         return fail(EXIT_BAD_INPUT, "say what to write: --docx, --pdf, --out (HTML), --xlsx or --csv.")
-    stored = campaigns.StoredCampaign(SqliteStore(where, readonly=True), campaigns.campaign_folder(args.manifest))
+    folder = campaigns.campaign_folder(args.manifest)
+    stored = campaigns.StoredCampaign(SqliteStore(where, readonly=True), folder)
     request = stored.settings.request
     if request.preset is not Preset.INSPECTION:
         return fail(
@@ -225,7 +248,7 @@ def report(args: argparse.Namespace) -> int:
             stored,
             scale,
             worst,
-            review=Review(signoff=options.signoff(args)),
+            review=Review(signoff=_signoff(where, folder, options.signoff(args))),
             title=args.title,
             workbook=staged[Output.WORKBOOK].temporary if Output.WORKBOOK in staged else None,
             csv=staged[Output.CSV].file if Output.CSV in staged else None,

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from image_analysis import analysis
 from image_analysis.analysis import Analysis
 from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_OK, EXIT_SERVICE, fail, note, say
@@ -95,6 +96,11 @@ def _kept(inspections: InspectionStore, wanted: str | None, given: SignOff) -> R
         raise StoreError(f"there is no inspection '{wanted}' (the latest: {known})")
     if not wanted and len(everything) > 1:
         note(f"reporting the latest inspection, {inspection.label}; --inspection ID chooses another")
+    if len(inspection.photos) > analysis.MAX_BATCH:
+        raise StoreError(
+            f"the inspection {inspection.label} holds {len(inspection.photos):,} photos, more than a report of "
+            f"{analysis.MAX_BATCH} shows whole: report it with `campaign report`"
+        )
     results = inspections.results(inspection)
     if not given.empty or given.final:
         inspection, review, _ = inspections.record(
