@@ -243,6 +243,9 @@ def test_the_twin_photo_batch_round_trips_through_csv_and_workbook_unedited(twin
         rows = excel_rows(again)
         assert {row["status"] for row in rows} == {AI_NOT_REVIEWED}, "no row is the inspector's"
         assert {row["file"] for row in rows} == {"photo_001.webp", "photo_002.png"}, "one photo, two names"
+    page = tmp_path / "report.html"
+    assert cli("report", "--store", str(store), "--out", str(page)).returncode == 0
+    assert "Also uploaded as &#39;photo_001 (1).webp&#39;: the same file" in page.read_text(encoding="utf-8")
 
 
 @pytest.mark.office

@@ -112,6 +112,10 @@ class Inspection:
     def numbered(self, number: int) -> InspectedPhoto | None:
         return next((photo for photo in self.photos if photo.number == number), None)
 
+    def also_named(self) -> dict[int, tuple[str, ...]]:
+        """The other names each photo given more than once arrived under, by its number."""
+        return {photo.number: photo.names[1:] for photo in self.photos if len(photo.names) > 1}
+
     def signed_off(self, given: SignOff) -> Inspection:
         """This inspection with the sign-off's fields ``given`` has (a blank one keeps what was kept)."""
         signoff = self.signoff.overridden_by(given)
