@@ -326,6 +326,9 @@ def test_a_store_the_last_release_wrote_opens_migrates_and_reports_as_it_did(rel
     [legacy] = inspections.all()
     assert legacy.legacy and legacy.signoff.project == "Kade Noord quay wall" and len(legacy.photos) == 2
     assert len(inspections.unfiled()) == 1, "the run without a sign-off is listed as unfiled"
+    listed = cli("inspections", "--store", str(store))
+    assert listed.returncode == 0 and listed.stdout.startswith(f"{legacy.id}\t-\tdescribed\t2 photos\tJ. de Vries")
+    assert "1 stored result in no inspection" in listed.stderr
 
     table = release / "again.csv"
     assert cli("report", "--store", str(store), "--csv", str(table)).returncode == 0

@@ -4,14 +4,16 @@
                                          [--page N] [--model ID] [--concurrency N] [--out page.html] [--docx F]
                                          [--csv F] [--pdf F] [--paper A4|Letter]
     python -m image_analysis prepare IMAGE [--preset P] [--page N]
-    python -m image_analysis report FINDINGS.xlsx|FINDINGS.csv --store PATH [--docx F] [--pdf F] [--out F]
-                                         [--xlsx F] [--csv F] [--inspector NAME] [--final] ...
+    python -m image_analysis report [FINDINGS.xlsx|FINDINGS.csv] --store PATH [--inspection ID|NAME] [--docx F]
+                                         [--pdf F] [--out F] [--xlsx F] [--csv F] [--inspector NAME] [--final] ...
+    python -m image_analysis inspections --store PATH
     python -m image_analysis campaign prepare|run|submit|status|fetch|import|report ...
 
-``--store PATH`` (or ``IMAGE_ANALYSIS_STORE``) keeps every result in SQLite, and the sign-off with them: a photo
-already described with the same choices and model is not sent again, and ``report`` takes the photos and the
-sign-off from it to build the reports from the findings workbook (or CSV) the inspector edited. A sign-off option
-given to ``report`` overrides the workbook's, which overrides the store's, and is kept in the store.
+``--store PATH`` (or ``IMAGE_ANALYSIS_STORE``) keeps every result in SQLite, and the inspection they make with its
+sign-off: a photo already described with the same choices and model is not sent again, ``report`` keeps the review of
+the findings workbook (or CSV) the inspector edited as decisions and builds the reports from the record (or, without
+a file, from the record as kept), and ``inspections`` lists what the store keeps. A sign-off option given to
+``report`` overrides the workbook's, which overrides the inspection's, and is kept with the inspection.
 
 IMAGE may be a PDF drawing: its page ``--page`` (default 1) is rendered at a resolution that suits the tiles.
 
@@ -22,7 +24,7 @@ traceback. In a batch every photo that can be described is, and the exit code sa
 
 - ``options``: the options commands share, declared once; ``console``: messages and exit codes; ``outputs``: the
   files written;
-- ``describe``, ``prepare``, ``report``, ``campaign``: the commands.
+- ``describe``, ``prepare``, ``report``, ``inspections``, ``campaign``: the commands.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import argparse
 import logging
 
 from image_analysis import config
-from image_analysis.cli import campaign, describe, prepare, report
+from image_analysis.cli import campaign, describe, inspections, prepare, report
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, PROG, error_exit_code, fail
 from image_analysis.cli.options import Parser
 from image_analysis.errors import AnalysisError
@@ -42,7 +44,7 @@ log = logging.getLogger(__name__)
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description="Describe site photos and engineering drawings with a vision model.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for command in (describe, report, prepare, campaign):
+    for command in (describe, report, inspections, prepare, campaign):
         command.add_parser(commands)
     return parser
 
