@@ -57,95 +57,42 @@ class FindingField:
     heading: str
     """Its heading in the app's review table, the workbook and the reports."""
     level: Level
-    editable: bool = False
-    """Whether an inspector's change to it makes the finding "edited by the inspector"."""
-    choices: Choices = Choices.FREE
-    width: int = 16
+    width: int
     """Its column's width in the workbook, in characters."""
-    csv: str = ""
-    """Its column in the findings CSV (its name, unless said)."""
-    whole_number: bool = False
+    choices: Choices = Choices.FREE
     shown: Shown = Shown.NEVER
     report_position: int = 0
     """Its place among a report's findings columns (after the model's description of the defect from 10 on)."""
+    editable: bool = False
+    """Whether an inspector's change to it makes the finding "edited by the inspector"."""
     in_summary: bool = False
     """A column of the condition summary's table (every finding, worst first)."""
+    csv: str = ""
+    """Its column in the findings CSV (its name, unless said)."""
+    whole_number: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "csv", self.csv or self.name)
 
 
 FINDING_FIELDS = (
-    FindingField("ref", "AI finding", Level.RECORD, width=11),
-    FindingField("photo", "Photo", Level.RECORD, width=7, whole_number=True, in_summary=True),
+    # name, heading, level, width; the list it is chosen from, when a report shows it and where; editable; summary
+    FindingField("ref", "AI finding", Level.RECORD, 11),
+    FindingField("photo", "Photo", Level.RECORD, 7, in_summary=True, whole_number=True),
+    FindingField("status", "Origin", Level.RECORD, 22, Choices.ORIGINS, Shown.REVIEWED, 14),
+    FindingField("inspector_note", "Inspector's note", Level.RECORD, 34, Choices.FREE, Shown.ANY, 13),
+    FindingField("element", "Element", Level.PHOTO, 26, editable=True, in_summary=True),
+    FindingField("defect_type", "Defect", Level.DEFECT, 16, Choices.DEFECT_TYPES, Shown.ALWAYS, 1, True, True),
     FindingField(
-        "status", "Origin", Level.RECORD, choices=Choices.ORIGINS, width=22, shown=Shown.REVIEWED, report_position=14
+        "location", "Where in the photo", Level.DEFECT, 30, Choices.FREE, Shown.ALWAYS, 2, True, csv="defect_location"
     ),
-    FindingField("inspector_note", "Inspector's note", Level.RECORD, width=34, shown=Shown.ANY, report_position=13),
-    FindingField("element", "Element", Level.PHOTO, editable=True, width=26, in_summary=True),
+    FindingField("extent", "Extent", Level.DEFECT, 18, Choices.FREE, Shown.ALWAYS, 3, True, csv="defect_extent"),
+    FindingField("condition_score", "Condition score", Level.PHOTO, 13, Choices.SCORES, Shown.SCORE, 10, True, True),
     FindingField(
-        "defect_type",
-        "Defect",
-        Level.DEFECT,
-        editable=True,
-        choices=Choices.DEFECT_TYPES,
-        shown=Shown.ALWAYS,
-        report_position=1,
-        in_summary=True,
+        "recommended_action", "Recommended action", Level.PHOTO, 34, Choices.FREE, Shown.SHARED, 11, True, True
     ),
-    FindingField(
-        "location",
-        "Where in the photo",
-        Level.DEFECT,
-        editable=True,
-        width=30,
-        csv="defect_location",
-        shown=Shown.ALWAYS,
-        report_position=2,
-    ),
-    FindingField(
-        "extent",
-        "Extent",
-        Level.DEFECT,
-        editable=True,
-        width=18,
-        csv="defect_extent",
-        shown=Shown.ALWAYS,
-        report_position=3,
-    ),
-    FindingField(
-        "condition_score",
-        "Condition score",
-        Level.PHOTO,
-        editable=True,
-        choices=Choices.SCORES,
-        width=13,
-        shown=Shown.SCORE,
-        report_position=10,
-        in_summary=True,
-    ),
-    FindingField(
-        "recommended_action",
-        "Recommended action",
-        Level.PHOTO,
-        editable=True,
-        width=34,
-        shown=Shown.SHARED,
-        report_position=11,
-        in_summary=True,
-    ),
-    FindingField(
-        "urgency",
-        "Urgency",
-        Level.PHOTO,
-        editable=True,
-        choices=Choices.URGENCIES,
-        width=15,
-        shown=Shown.SHARED,
-        report_position=12,
-        in_summary=True,
-    ),
-    FindingField("file", "Photo file", Level.RECORD, width=26),
+    FindingField("urgency", "Urgency", Level.PHOTO, 15, Choices.URGENCIES, Shown.SHARED, 12, True, True),
+    FindingField("file", "Photo file", Level.RECORD, 26),
 )
 """In the order the inspector works: which AI finding, which photo, its origin and the note, then the finding."""
 

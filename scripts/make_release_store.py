@@ -12,17 +12,29 @@ release made from the first run's findings CSV (``report --store``). Everything 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.append(str(HERE))  # tests.long_replies; the release's package stays first on the path
 
 from tests.long_replies import LONG_REPLIES  # noqa: E402
+
+
+def _this_trees(module: str, path: Path) -> ModuleType:
+    """A module of this tree, by its file (the release's tree, first on the path, has one of the same name)."""
+    spec = importlib.util.spec_from_file_location(module, path)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+model_server = _this_trees("this_model_server", HERE / "benchmarks" / "model_server.py").model_server
 
 IMAGES = HERE.parent / "shared" / "images"
 RUNS = (
@@ -32,50 +44,21 @@ RUNS = (
 SIGNOFF = ("--project", "Kade Noord quay wall", "--inspector", "J. de Vries", "--date", "2026-11-20")
 
 
-def _server(replies: list[str]) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = {
-                "id": "chatcmpl-release",
-                "object": "chat.completion",
-                "created": 1_700_000_000,
-                "model": "mistral.ministral-3-14b-instruct",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": replies.pop(0)}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 2400, "completion_tokens": 120, "total_tokens": 2520},
-            }
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 def main(folder: Path) -> None:
     from image_analysis.cli import main as cli
 
     folder.mkdir(parents=True, exist_ok=True)
-    replies = [json.dumps(LONG_REPLIES[name]) for run in RUNS for name in run]
-    server = _server(replies)
-    os.environ.update(OPENAI_BASE_URL=f"http://127.0.0.1:{server.server_port}/v1", OPENAI_API_KEY="release")
-    store = str(folder / "store.sqlite")
-    first, second = ([str(IMAGES / name) for name in run] for run in RUNS)
-    common = ("--preset", "inspection", "--store", store, "--concurrency", "1")
-    outputs = ("--csv", str(folder / "findings.csv"), "--xlsx", str(folder / "findings.xlsx"))
-    assert cli(["describe", *first, *common, *outputs, *SIGNOFF]) == 0
-    assert cli(["describe", *second, *common]) == 0
-    assert cli(["report", str(folder / "findings.csv"), "--store", store, "--docx", str(folder / "report.docx")]) == 0
-    server.shutdown()
+    replies = iter([json.dumps(LONG_REPLIES[name]) for run in RUNS for name in run])
+    with model_server(lambda: next(replies), model="mistral.ministral-3-14b-instruct") as url:
+        os.environ.update(OPENAI_BASE_URL=url, OPENAI_API_KEY="release")
+        store = str(folder / "store.sqlite")
+        first, second = ([str(IMAGES / name) for name in run] for run in RUNS)
+        common = ("--preset", "inspection", "--store", store, "--concurrency", "1")
+        outputs = ("--csv", str(folder / "findings.csv"), "--xlsx", str(folder / "findings.xlsx"))
+        assert cli(["describe", *first, *common, *outputs, *SIGNOFF]) == 0
+        assert cli(["describe", *second, *common]) == 0
+        report = ["report", str(folder / "findings.csv"), "--store", store, "--docx", str(folder / "report.docx")]
+        assert cli(report) == 0
     for leftover in folder.glob("store.sqlite-*"):
         leftover.unlink()
 

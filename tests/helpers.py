@@ -123,6 +123,16 @@ def describe_into_store(service, tmp_path: Path, photos: Sequence[str], reply: s
     return store, exported
 
 
+def describe_inspection(service, folder: Path, paths: Sequence[str], *extra: str) -> tuple[Path, Path, Path]:
+    """``describe --preset inspection`` of ``paths`` into a store in ``folder``, with the findings workbook and CSV
+    (and the ``extra`` options); the store, workbook and CSV."""
+    store, book, table = folder / "results.sqlite", folder / "findings.xlsx", folder / "findings.csv"
+    outputs = ("--store", str(store), "--xlsx", str(book), "--csv", str(table))
+    done = cli("describe", *paths, "--preset", "inspection", *outputs, *extra, env_extra=service_env(service))
+    assert done.returncode == 0, done.stderr
+    return store, book, table
+
+
 def copied(paths: Sequence[Path], folder: Path) -> tuple[Path, ...]:
     """Each of ``paths`` copied into ``folder`` with the files beside it that belong to it (a store's ``-wal`` and
     ``-shm``, its journal): a result made once per module, given to each test as its own to change."""

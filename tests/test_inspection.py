@@ -45,12 +45,12 @@ from tests.helpers import (
     HEAD,
     cli,
     copied,
+    describe_inspection,
     edit_as_an_inspector,
     excel_rows,
     findings_rows,
     libreoffice,
     origins,
-    service_env,
 )
 from tests.reply_corpus import BASE
 
@@ -204,29 +204,13 @@ def twins_once(module_model_service, tmp_path_factory):
     shutil.copy(shared_image_path("webp_photo_flower.webp"), folder / "photo_001.webp")
     shutil.copy(shared_image_path("webp_photo_flower.webp"), folder / "photo_001 (1).webp")
     shutil.copy(shared_image_path("crack_concrete_ozgenel_a.png"), folder / "photo_002.png")
-    store, book, table = folder / "results.sqlite", folder / "findings.xlsx", folder / "findings.csv"
     paths = [str(folder / name) for name in ("photo_001.webp", "photo_001 (1).webp", "photo_002.png")]
-    done = cli(
-        "describe",
-        *paths,
-        "--preset",
-        "inspection",
-        "--store",
-        str(store),
-        "--xlsx",
-        str(book),
-        "--csv",
-        str(table),
-        "--inspector",
-        "J. de Vries",
-        "--inspection",
-        "Kade Noord 2026",
-        env_extra=service_env(module_model_service),
+    before = len(module_model_service.requests)
+    described = describe_inspection(
+        module_model_service, folder, paths, "--inspector", "J. de Vries", "--inspection", "Kade Noord 2026"
     )
-    assert done.returncode == 0, done.stderr
-    assert "1 file was the same photo as another" in done.stderr and "photo_001 (1).webp" in done.stderr
-    assert len(module_model_service.requests) == 2, "described once"
-    return store, book, table
+    assert len(module_model_service.requests) - before == 2, "the same photo twice is described once"
+    return described
 
 
 @pytest.fixture

@@ -21,7 +21,16 @@ from image_analysis.formats.findings_workbook import AI_RECORD, FINDINGS, PHOTOS
 from image_analysis.review import ADDED, AI_CONFIRMED, AI_NOT_REVIEWED, DELETED, EDITED
 from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
 from tests.conftest import REPO, shared_image_path
-from tests.helpers import EDITED_ORIGINS, HEAD, cli, copied, edit_as_an_inspector, libreoffice, origins, service_env
+from tests.helpers import (
+    EDITED_ORIGINS,
+    HEAD,
+    cli,
+    copied,
+    describe_inspection,
+    edit_as_an_inspector,
+    libreoffice,
+    origins,
+)
 from tests.long_replies import LONG_REPLIES
 from tests.reply_corpus import BASE
 
@@ -35,27 +44,9 @@ SOFFICE = shutil.which("soffice") or "soffice"  # the libreoffice tests fail, ne
 def described_once(module_model_service, tmp_path_factory):
     """Two photos described into a store with the sign-off, and the workbook and CSV they came with: made once."""
     module_model_service.reply(json.dumps(BASE))
-    folder = tmp_path_factory.mktemp("described")
-    store, book, table = folder / "results.sqlite", folder / "findings.xlsx", folder / "findings.csv"
     paths = [str(shared_image_path(name)) for name in PHOTOS_SENT]
-    done = cli(
-        "describe",
-        *paths,
-        "--preset",
-        "inspection",
-        "--store",
-        str(store),
-        "--xlsx",
-        str(book),
-        "--csv",
-        str(table),
-        *SIGNOFF,
-        "--reference",
-        "INS-2026-014",
-        env_extra=service_env(module_model_service),
-    )
-    assert done.returncode == 0, done.stderr
-    return store, book, table
+    folder = tmp_path_factory.mktemp("described")
+    return describe_inspection(module_model_service, folder, paths, *SIGNOFF, "--reference", "INS-2026-014")
 
 
 @pytest.fixture
