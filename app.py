@@ -174,8 +174,9 @@ class Parametrization(vkt.Parametrization):
     )
     review.review_intro = vkt.Text(
         "Review: fill the table with the AI's findings, then correct, add or delete rows and set each row's status. "
-        "The reports use the reviewed rows; every change is marked as the inspector's. Filling again keeps your "
-        "rows and adds only the AI's findings that are not in the table yet."
+        "Press Review findings again to keep your changes with this entity: each row then shows the origin the "
+        "reports give it (edited, added with its own ref, deleted), and every change is marked as the inspector's. "
+        "In a new session an empty table is filled with the review as it was kept."
     )
     review.fill_review = vkt.SetParamsButton("Review findings", method="fill_review", visible=_is_inspection)
     review.workbook = vkt.FileField(

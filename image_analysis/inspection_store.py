@@ -35,6 +35,7 @@ class InspectionStore:
 
     def __init__(self, store: ResultStore) -> None:
         self.store = store
+        self._legacy_made: list[Inspection] | None = None
 
     # -- inspections
 
@@ -86,6 +87,7 @@ class InspectionStore:
     def migrate(self) -> list[Inspection]:
         """Keep the inspections made from a store written before inspections were kept (those not kept yet)."""
         made = [inspection for inspection in self._legacy() if not self._kept(inspection.id)]
+        self._legacy_made = []
         for inspection in made:
             self.save(inspection)
         return made
@@ -158,7 +160,9 @@ class InspectionStore:
 
     def _legacy(self) -> list[Inspection]:
         """One inspection per ``describe`` run of a store from before inspections (its sign-off kept beside each
-        of its results, with the moment it was kept)."""
+        of its results, with the moment it was kept), those not kept yet; made once for this store."""
+        if self._legacy_made is not None:
+            return self._legacy_made
         runs: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for key in self.store.keys(store_keys.LEGACY_SIGNOFF):
             value = self.store.get(key)
@@ -168,16 +172,19 @@ class InspectionStore:
                 )
         made = []
         for saved_at, members in sorted(runs.items()):
+            inspection_id = LEGACY + hashlib.sha256(saved_at.encode("utf-8")).hexdigest()[:8]
+            if self._kept(inspection_id):
+                continue  # migrated already: its results are not read again
             results = [result for result in (self._result(record) for record, _ in members) if result is not None]
             if not results:
                 continue
             results.sort(key=lambda result: result.number)
             signoff = SignOff.from_json(members[0][1]["signoff"])
-            digest = hashlib.sha256(saved_at.encode("utf-8")).hexdigest()[:8]
             base = Inspection.new(results[0].request, signoff=signoff)
-            base = dataclasses.replace(base, id=LEGACY + digest, created=saved_at[:19], legacy=True)
+            base = dataclasses.replace(base, id=inspection_id, created=saved_at[:19], legacy=True)
             inspection, _ = base.filed(results)
             made.append(inspection)
+        self._legacy_made = made
         return made
 
     def _result(self, key: str) -> analysis.Analysis | None:
