@@ -25,7 +25,7 @@ from image_analysis.inspection_store import InspectionStore
 from image_analysis.reports import document, findings_workbook, html, terminal, word
 from image_analysis.reports.outputs import Output
 from image_analysis.reports.pdf import word_to_pdf
-from image_analysis.review import ADDED, EDITED, Review, SignOff, ai_findings
+from image_analysis.review import ADDED, AI_NOT_REVIEWED, EDITED, Review, SignOff, ai_findings
 from image_analysis.review_store import reopen_csv, reopen_workbook
 from image_analysis.store import SqliteStore
 
@@ -125,11 +125,12 @@ def _reviewed(
             f"the file's photos are in no inspection of the store: they are now the inspection {reopened.inspection.id}"
         )
     inspection, review, made = inspections.record(reopened.inspection, reopened.results, reopened.review, via)
-    note(
-        f"{_decisions(len(made))} kept in the store"
-        if made
-        else "no new decision: the store already holds every one the file makes"
-    )
+    if made:
+        note(f"{_decisions(len(made))} kept in the store")
+    elif any(finding.status != AI_NOT_REVIEWED for finding in (*review.findings, *review.deleted)):
+        note("no new decision: the store already holds every one the file makes")
+    else:
+        note("no finding in the file is confirmed, edited, added or deleted: every one is still the AI's")
     return inspection, reopened.results, review
 
 
