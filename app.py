@@ -22,6 +22,7 @@ from image_analysis.fields import Choices, FindingField
 from image_analysis.formats import findings_workbook
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
+from image_analysis.inspection import Inspection
 from image_analysis.inspection.decisions import VIA_TABLE, VIA_WORKBOOK
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import html as render
@@ -506,8 +507,8 @@ SIGNOFF_FIELDS = {name: name for name in SIGNOFF_LABELS} | {"date": "inspection_
 
 
 def _batch(params: Any, first_number: int = 1) -> list[analysis.Analysis]:
-    """The analyses of the Photos field, in upload order, numbered from ``first_number`` (as in the reports); a
-    failed photo carries its own message."""
+    """The analyses of the Photos field, in upload order, numbered from ``first_number`` (as in the reports), the
+    same file uploaded twice once; a failed photo carries its own message."""
     photos = params.upload.photos
     try:
         analysis.check_batch_size(len(photos), "photos", "Upload fewer, or split them over entities.")
@@ -519,19 +520,24 @@ def _batch(params: Any, first_number: int = 1) -> list[analysis.Analysis]:
         results = incomplete.results
     except ServiceError as error:
         raise vkt.UserError(str(error)) from None
-    return [
-        dataclasses.replace(result, number=number)
-        for number, result in enumerate(_kept_again(params, results), start=first_number)
-    ]
+    return _filed(_kept_again(params, results), first_number)
 
 
 def _everything(params: Any) -> list[analysis.Analysis]:
-    """What a report covers: the Image first, then the batch photos, numbered in that order."""
+    """What a report covers: the Image first, then the batch photos, numbered in that order (a file given twice
+    once, with its other name)."""
     single = [_single(params)] if params.upload.image is not None else []
     photos = _batch(params, first_number=len(single) + 1) if params.upload.photos else []
     if not single and not photos:
         raise _field_error("Upload an image or photos first; the report describes them.", "upload.image")
-    return [dataclasses.replace(result, number=number) for number, result in enumerate([*single, *photos], start=1)]
+    return _filed([*single, *photos])
+
+
+def _filed(results: list[analysis.Analysis], first_number: int = 1) -> list[analysis.Analysis]:
+    """``results`` numbered from ``first_number`` as an inspection files them: the same bytes uploaded twice (a
+    phone's copy, ``photo_001 (1).jpg``) are one photo, described once, listed once with its other name."""
+    _, shown = Inspection(inspection_store.EDITOR).filed(results)
+    return [dataclasses.replace(result, number=result.number + first_number - 1) for result in shown]
 
 
 def _record(params: Any) -> inspection_store.InspectionStore:

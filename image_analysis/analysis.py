@@ -132,6 +132,9 @@ class Analysis:
     not_kept: str | None = None
     """Why a new description could not be kept in the store (it is shown and reported all the same, and ``keep``
     tries again at the next run)."""
+    also_as: tuple[str, ...] = ()
+    """The other names the same file was given in its inspection (an upload's copy, ``photo_001 (1).jpg``): said in
+    its report entry. Not kept with the result: a result is its bytes', the names are the inspection's."""
 
     def __post_init__(self) -> None:
         if (self.description is None) == (self.error is None):

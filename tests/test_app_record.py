@@ -183,3 +183,19 @@ def test_the_table_filled_from_a_workbook_shows_each_origin_as_the_report_does_a
     assert [(row["ref"], row["status"], row["location"]) for row in again] == [
         (row["ref"], row["status"], row["location"]) for row in rows
     ], "the decisions read back from the storage"
+
+
+@pytest.mark.slow
+def test_the_same_photo_uploaded_twice_is_one_photo_in_the_review_and_the_report(model_service):
+    model_service.reply(json.dumps(BASE))
+    flower = FILES["flower.webp"]
+    photos = [
+        upload("IMG_0001.webp", flower),
+        upload("site.jpg", FILES["site.jpg"]),
+        upload("IMG_0001 (1).webp", flower),
+    ]
+    params = app_params(photos=photos, preset="inspection", findings=[])
+    rows = call("fill_review", params).get("review")["findings"]
+    assert sorted({(row["photo"], row["file"]) for row in rows}) == [(1, "IMG_0001.webp"), (2, "site.jpg")]
+    html = downloaded(call("download_html", params))[1].decode("utf-8")
+    assert "Also uploaded as &#39;IMG_0001 (1).webp&#39;" in html

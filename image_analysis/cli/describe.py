@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if inspections is not None:
         review = _kept(inspections, inspection, results, args.store)
     store_failed = _store_notes(store, results)
-    report = document.build(results, review, also=inspection.also_named())  # the page, reports, terminal share it
+    report = document.build(results, review)  # the page, the reports and the terminal share it
     makers = report_makers(args, report, lambda: page(report, review).encode("utf-8"))
     makers[Output.CSV] = lambda: findings_csv(results, review).encode("utf-8")
     makers[Output.WORKBOOK] = lambda: findings_workbook(results, review)

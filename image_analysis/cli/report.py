@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         f"inspection {inspection.label}: {len(review.effective(ai_findings(results)))} findings on "
         f"{len(results)} photos; {edited} edited or added by the inspector{deleted}"
     )
-    report = document.build(results, review, also=inspection.also_named())
+    results = inspection.named(results)
+    report = document.build(results, review)
     say(terminal.cover_lines(report))
     makers = report_makers(args, report, lambda: page(report, review).encode("utf-8"))
     makers[Output.CSV] = lambda: findings_csv(results, review).encode("utf-8")

@@ -112,9 +112,15 @@ class Inspection:
     def numbered(self, number: int) -> InspectedPhoto | None:
         return next((photo for photo in self.photos if photo.number == number), None)
 
-    def also_named(self) -> dict[int, tuple[str, ...]]:
-        """The other names each photo given more than once arrived under, by its number."""
-        return {photo.number: photo.names[1:] for photo in self.photos if len(photo.names) > 1}
+    def named(self, results: Sequence[Analysis]) -> list[Analysis]:
+        """``results`` (numbered as this inspection numbers them) with the other names each photo arrived under."""
+        numbered = {photo.number: photo for photo in self.photos}
+        return [
+            dataclasses.replace(result, also_as=numbered[result.number].names[1:])
+            if result.number in numbered
+            else result
+            for result in results
+        ]
 
     def signed_off(self, given: SignOff) -> Inspection:
         """This inspection with the sign-off's fields ``given`` has (a blank one keeps what was kept)."""
@@ -132,18 +138,19 @@ class Inspection:
         for result in results:
             key = photo_of(result)
             known = photos.get(key)
+            names = (result.name, *result.also_as)  # a result filed before brings the names it had
             if known is None:
-                known = InspectedPhoto(key, len(order) + 1, (result.name,))
+                known = InspectedPhoto(key, len(order) + 1, tuple(dict.fromkeys(names)))
                 order.append(key)
-            elif result.name not in known.names:
-                known = dataclasses.replace(known, names=(*known.names, result.name))
+            elif any(name not in known.names for name in names):
+                known = dataclasses.replace(known, names=tuple(dict.fromkeys((*known.names, *names))))
             if key not in filed or (filed[key].error and not result.error):
                 filed[key] = result
                 known = dataclasses.replace(known, result=result.record or known.result, error=result.error or "")
             photos[key] = known
         inspection = dataclasses.replace(self, photos=tuple(photos[key] for key in order))
         shown = [
-            dataclasses.replace(result, number=photos[key].number, name=photos[key].name)
+            dataclasses.replace(result, number=photos[key].number, name=photos[key].name, also_as=photos[key].names[1:])
             for key, result in filed.items()
         ]
         return inspection, sorted(shown, key=lambda result: result.number)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -193,21 +193,16 @@ class ReportDocument:
 
 
 def build(
-    analyses: Sequence[Analysis],
-    review: Review | None = None,
-    title: str | None = None,
-    today: date | None = None,
-    also: Mapping[int, Sequence[str]] | None = None,
+    analyses: Sequence[Analysis], review: Review | None = None, title: str | None = None, today: date | None = None
 ) -> ReportDocument:
-    """The report of ``analyses`` (numbered as the record numbers them) with the inspector's ``review``; ``also``:
-    the other names a photo arrived under (the same bytes uploaded twice), by its number."""
+    """The report of ``analyses`` (numbered as the record numbers them) with the inspector's ``review``."""
     review = review or Review()
     today = today or datetime.now(UTC).date()
     preset = analyses[0].request.preset if analyses else Preset.GENERAL
     scale = analyses[0].request.scale.definition if analyses else None
     rows = register.build_register(analyses, today) if preset is Preset.DRAWING else []
     by_page = {row.page: row for row in rows}
-    entries = tuple(_entry(result, review, by_page, (also or {}).get(result.number, ())) for result in analyses)
+    entries = tuple(_entry(result, review, by_page) for result in analyses)
     tally = Tally(preset, review)
     for result in analyses:
         tally.add(result)
@@ -637,16 +632,14 @@ def _fact(facts: Sequence[Field], label: str) -> str:
 # Entries
 
 
-def _entry(
-    result: Analysis, review: Review, by_page: dict[int, register.RegisterRow], also: Sequence[str] = ()
-) -> Entry:
+def _entry(result: Analysis, review: Review, by_page: dict[int, register.RegisterRow]) -> Entry:
     preparation, description, parsed = result.preparation, result.description, result.parsed
     preset = result.request.preset
     noun = _entry_noun(result)
     findings = parsed.findings
     notes = []
-    if also:
-        names = ", ".join(f"'{clean(name)}'" for name in also)
+    if result.also_as:
+        names = ", ".join(f"'{clean(name)}'" for name in result.also_as)
         notes.append(Note(f"Also uploaded as {names}: the same file, described once and listed once."))
     if result.error:
         notes.append(Note(f"No description: {result.error}", "error"))
