@@ -18,6 +18,7 @@ PACKAGE = REPO / "image_analysis"
 LAYERS = [  # lowest first; a module may import its own layer and those before it
     ("foundation", {"errors", "config", "safe_text", "deadline", "json_salvage", "spreadsheet", "atomic", "progress"}),
     ("imaging", {"imaging"}),
+    ("standards", {"standards"}),  # the condition standards as rules, each with its source
     ("presets", {"presets", "vocabulary", "wording"}),
     ("findings", {"findings", "consistency", "title_text"}),
     ("prompts", {"prompts", "structured_output"}),
