@@ -17,6 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 from image_analysis.json_salvage import MAX_NESTING, salvage_json
+from image_analysis.observations import (
+    DEFINITIONS,
+    INTENSITIES,
+    SERIOUSNESS,
+    SHARES,
+    CannotTell,
+    IntensityWord,
+    SeriousnessWord,
+    ShareWord,
+    read_intensity,
+    read_seriousness,
+    read_share,
+)
 from image_analysis.presets import ConditionScale, ConditionStandard, Preset
 from image_analysis.safe_text import clean
 from image_analysis.vocabulary import (
@@ -79,6 +92,17 @@ class Defect(_Model):
     description: Annotated[str, synonyms("notes", "note", "details", "detail", "comment", "comments", "remarks")] = (
         Field("", title="Notes", description="")
     )
+    seriousness: Annotated[
+        SeriousnessWord | CannotTell | None, synonyms("severity", "ernst", "importance", "seriousness_class", "gravity")
+    ] = Field(None, title="Seriousness", description=DEFINITIONS["seriousness"])
+    intensity: Annotated[
+        IntensityWord | CannotTell | None,
+        synonyms("intensiteit", "stage", "progression", "intensity_stage", "development"),
+    ] = Field(None, title="Intensity", description=DEFINITIONS["intensity"])
+    share: Annotated[
+        ShareWord | CannotTell | None,
+        synonyms("omvang", "extent_share", "extent_class", "share_affected", "affected_share", "percentage", "percent"),
+    ] = Field(None, title="Share affected", description=DEFINITIONS["share"])
 
 
 class InspectionFindings(_Model):
@@ -249,6 +273,9 @@ def response_schema(preset: Preset, scale: ConditionScale = ConditionScale.NEN27
             "description": f"a value of the {scale.definition.name}, or '{CANNOT_TELL}'",
         }
         schema["properties"]["urgency"] = {"type": "string", "enum": list(get_args(Urgency))}
+        defect = schema["properties"]["defects"]["items"]["properties"]
+        for name, words in (("seriousness", SERIOUSNESS), ("intensity", INTENSITIES), ("share", SHARES)):
+            defect[name] = {"type": "string", "enum": [*words, CANNOT_TELL], "description": DEFINITIONS[name]}
         schema["properties"]["confidence"] = {"type": "string", "enum": list(get_args(Confidence))}
     return schema
 
@@ -360,6 +387,8 @@ class _Reader:
         self.recognised = 0
         self.leftover: list[str] = []
         """Words that fit no field (a title block written as a sentence), kept in the summary."""
+        self.observed_words: list[str] = []
+        """A defect's observations in words that name no listed value, kept in its notes."""
 
     def note(self, reading: Reading) -> str | None:
         if reading.note:
@@ -393,6 +422,10 @@ class _Reader:
             self.leftover.clear()
         if model is Defect:
             values = self._defect_type(values, data)
+            if self.observed_words:
+                kept = "; ".join(self.observed_words)
+                values["description"] = f"{values.get('description', '')} ({kept})".strip()
+                self.observed_words.clear()
         if model is InspectionFindings:
             values = self._score(values, data)
         return model(**values)
@@ -417,6 +450,8 @@ class _Reader:
             return self.note(reading)
         if model is Defect and name == "type":
             return value  # read with the description (_defect_type)
+        if model is Defect and name in _OBSERVATIONS:
+            return self.observation(name, value, where)
         item = _list_item(annotation)
         if item is not None:
             return self.items(item, value, where, info)
@@ -426,6 +461,19 @@ class _Reader:
         if type(None) in get_args(annotation):
             return text or None
         return text
+
+    def observation(self, name: str, value: Any, where: str) -> str | None:
+        """A defect's observation read as one of its listed words, "cannot tell", or (words naming none) "cannot
+        tell" with the words kept in the defect's notes."""
+        if value is None or value == "":
+            return None
+        reading = _OBSERVATIONS[name](value)
+        if reading.value is None:
+            words = self.text(value, where)
+            self.repairs.append(f"{name} '{words}' is not one of the listed values; shown as cannot tell")
+            self.observed_words.append(f"{name}: {words}")
+            return CANNOT_TELL
+        return self.note(reading)
 
     def text(self, value: Any, where: str) -> str:
         """Any JSON value as text: numbers and true/false as written, a list or object joined."""
@@ -546,6 +594,10 @@ class _Reader:
         return {**values, "condition_score": CANNOT_TELL}
 
 
+_OBSERVATIONS = {"seriousness": read_seriousness, "intensity": read_intensity, "share": read_share}
+"""A defect's observations (``observations``), each with its reader."""
+
+
 def _written_out(value: dict[str, Any]) -> str:
     """An object as one line of text, ``key: value`` pairs (nested values as compact JSON)."""
     parts = []
@@ -581,10 +633,7 @@ def _is_model(annotation: Any) -> TypeGuard[type[_Model]]:
 
 
 def _choices(annotation: Any) -> tuple[str, ...]:
-    """The fixed values of a ``Literal`` (also inside ``Literal | None``)."""
+    """The fixed values of a ``Literal`` (also of every ``Literal`` in a union, ``Literal | Literal | None``)."""
     if get_origin(annotation) is Literal:
         return get_args(annotation)
-    for part in get_args(annotation):
-        if get_origin(part) is Literal:
-            return get_args(part)
-    return ()
+    return tuple(value for part in get_args(annotation) if get_origin(part) is Literal for value in get_args(part))

@@ -17,6 +17,7 @@ from image_analysis.findings import (
 )
 from image_analysis.imaging.kinds import ROLE_OVERVIEW, ROLE_TILE
 from image_analysis.imaging.prepared import PreparedImage
+from image_analysis.observations import DEFINITIONS
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 
 MAX_QUESTION_CHARS = 2000
@@ -103,11 +104,13 @@ def quoted_lines(text: str) -> str:
 def _inspection_request(scale: ConditionScale) -> str:
     definition = scale.definition
     values = "; ".join(f"{code} = {meaning}" for code, meaning in definition.values)
+    observed = "; ".join(f"{name}: {meaning}" for name, meaning in DEFINITIONS.items())
     return _json_request(
         "Inspect this site photo for a condition report. List every visible defect. Defect types come from "
-        f"this list only: {', '.join(DEFECT_TYPES)}. Give the condition on the {definition.name} scale "
-        f"({values}). Where the photo does not show enough to judge, use '{CANNOT_TELL}'. Do not speculate "
-        "beyond what is visible.",
+        f"this list only: {', '.join(DEFECT_TYPES)}. For each defect record what an inspector records, from "
+        f"which the condition follows by the standard's tables ({observed}). Also give your overall condition on "
+        f"the {definition.name} scale ({values}), as a cross-check. Where the photo does not show enough to "
+        f"judge any of these, use '{CANNOT_TELL}'. Do not speculate beyond what is visible.",
         INSPECTION_TEMPLATE,
     )
 

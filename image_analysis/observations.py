@@ -1,0 +1,191 @@
+"""The observations an inspector records of a defect, and from which a standard derives its condition: how
+serious it is, how far it has progressed, and what share of the component it affects; how the words a model (or a
+spreadsheet) writes for them are read.
+
+The values are the standards' own terms (NEN 2767's *ernst*, *intensiteit* and *omvang*: ``standards.nen2767``),
+written as words so that a person reads them: "serious", "advanced", "10-30 %". A model writes them many ways:
+numbers (``2``, ``20``, ``"about 20%"``), words ("severe", "early stage", "roughly a fifth of the surface"), in
+English or Dutch ("ernstig", "gevorderd stadium", "de helft"). Each ``read_*`` gives the value on the list, or
+``CANNOT_TELL`` when the words say so, or ``None`` when they name none (the caller keeps them), with a note of what
+was read. Nothing is guessed between two candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Literal, get_args
+
+from image_analysis.presets import CANNOT_TELL
+from image_analysis.standards.nen2767 import Extent, Intensity, Seriousness, extent_of_share
+from image_analysis.vocabulary import Reading
+
+CannotTell = Literal["cannot tell from this photo"]
+"""``CANNOT_TELL``, as a type: an honest answer for each observation."""
+SeriousnessWord = Literal["minor", "serious", "critical"]
+IntensityWord = Literal["initial", "advanced", "final"]
+ShareWord = Literal["< 2 %", "2-10 %", "10-30 %", "30-70 %", ">= 70 %"]
+SERIOUSNESS: tuple[str, ...] = get_args(SeriousnessWord)
+INTENSITIES: tuple[str, ...] = get_args(IntensityWord)
+SHARES: tuple[str, ...] = get_args(ShareWord)
+assert get_args(CannotTell) == (CANNOT_TELL,)
+
+DEFINITIONS = {
+    "seriousness": "minor: the defect hardly affects the component; serious: it affects a secondary function or the "
+    "secondary structure; critical: it affects the primary structure or function, the material itself or safety",
+    "intensity": "initial: just begun, barely visible; advanced: clearly developed; final: fully developed, the "
+    "component failing where it occurs",
+    "share": "the share of the component in view that the defect affects",
+}
+"""What each observation means, as the prompt gives it (NEN 2767's terms, nen.nl "Achtergrond conditiemeting")."""
+
+_SERIOUSNESS_WORDS = {
+    "minor": ("minor", "low", "slight", "small", "cosmetic", "superficial", "negligible", "gering", "licht", "klein"),
+    "serious": ("serious", "moderate", "medium", "significant", "considerable", "serieus", "matig", "aanzienlijk"),
+    "critical": ("critical", "severe", "high", "major", "grave", "structural", "ernstig", "kritiek", "zwaar"),
+}
+_INTENSITY_WORDS = {
+    "initial": ("initial", "early", "beginning", "incipient", "starting", "onset", "first", "begin", "beginstadium"),
+    "advanced": ("advanced", "progressed", "progressing", "developing", "developed", "intermediate", "middle"),
+    "final": ("final", "end", "late", "terminal", "last", "eindstadium", "eind", "laatste"),
+}
+_INTENSITY_WORDS["advanced"] += ("gevorderd", "gevorderde", "ontwikkeld")
+_FRACTIONS = {
+    "a tenth": Fraction(1, 10),
+    "one tenth": Fraction(1, 10),
+    "a fifth": Fraction(1, 5),
+    "one fifth": Fraction(1, 5),
+    "a quarter": Fraction(1, 4),
+    "one quarter": Fraction(1, 4),
+    "a third": Fraction(1, 3),
+    "one third": Fraction(1, 3),
+    "half": Fraction(1, 2),
+    "two thirds": Fraction(2, 3),
+    "three quarters": Fraction(3, 4),
+    "een tiende": Fraction(1, 10),
+    "een vijfde": Fraction(1, 5),
+    "een kwart": Fraction(1, 4),
+    "een derde": Fraction(1, 3),
+    "de helft": Fraction(1, 2),
+    "helft": Fraction(1, 2),
+    "twee derde": Fraction(2, 3),
+    "driekwart": Fraction(3, 4),
+}
+_WHOLE = re.compile(r"\b(entire|entirely|whole|all over|throughout|complete|completely|full|geheel|volledig|overal)\b")
+_CANNOT = re.compile(
+    r"^(cannot|can't|can not|unable to|not possible to) (tell|determine|judge|assess|be told)|"
+    r"^(n/?a|unknown|unclear|not visible|niet te bepalen|onbekend|-+)$"
+)
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_RANGE = re.compile(rf"{_NUMBER}\s*(?:%|percent|procent)?\s*(?:-|–|to|tot)\s*{_NUMBER}\s*(?:%|percent|procent)")
+_PERCENT = re.compile(
+    rf"([<>]=?|≥|≤|under|below|over|above|less than|more than|minder dan|meer dan)?\s*{_NUMBER}\s*"
+    r"(?:%|percent|procent|pct)"
+)
+_BARE_RANGE = re.compile(rf"^{_NUMBER}\s*(?:-|–|to|tot)\s*{_NUMBER}$")
+
+
+def read_seriousness(value: object) -> Reading:
+    """The seriousness ``value`` names: a word (English or Dutch) or 1-3."""
+    return _read_word(value, "seriousness", SERIOUSNESS, _SERIOUSNESS_WORDS)
+
+
+def read_intensity(value: object) -> Reading:
+    """The intensity (the stage the defect has reached) ``value`` names: a word (English or Dutch) or 1-3."""
+    return _read_word(value, "intensity", INTENSITIES, _INTENSITY_WORDS)
+
+
+def read_share(value: object) -> Reading:
+    """The share class ``value`` names: a class as listed (``"10-30 %"``), a percentage (``20``, ``"about 20%"``,
+    ``"< 2 %"``, a range's middle), a fraction in words ("roughly a fifth", "de helft"), or "the whole" (>= 70 %).
+    A number without a unit is a percentage (a fraction below 1, ``0.25``, is 25 %)."""
+    if value is None or isinstance(value, bool):
+        return Reading(None)
+    if isinstance(value, int | float):
+        percent = float(value) * 100 if 0 < value < 1 else float(value)
+        return _share_of(percent, value, f"share {value}")
+    text = " ".join(str(value).split())
+    word = text.lower().strip(" .;:")
+    if not word:
+        return Reading(None)
+    if word in SHARES:
+        return Reading(word, None if word == text.lower() else f"share '{text}' read as {word}")
+    if _CANNOT.search(word) or word.startswith(CANNOT_TELL[:11]):
+        return Reading(CANNOT_TELL, None if word == CANNOT_TELL else f"share '{text}' read as '{CANNOT_TELL}'")
+    spaced = word.replace("≥", ">=").replace("≤", "<=").replace(" ", "")
+    listed = {share.replace(" ", ""): share for share in SHARES} | {">70%": ">= 70 %", "<2%": "< 2 %"}
+    if spaced in listed:
+        return Reading(listed[spaced], f"share '{text}' read as {listed[spaced]}")
+    if match := _RANGE.search(word) or _BARE_RANGE.search(word):
+        low, high = (_float(group) for group in match.groups())
+        if low is not None and high is not None and low <= high:
+            return _share_of((low + high) / 2, value, f"share '{text}' (the middle of its range)")
+    if match := _PERCENT.search(word):
+        bound, number = match.group(1), _float(match.group(2))
+        if number is not None:
+            below = bound in ("<", "<=", "≤", "under", "below", "less than", "minder dan")
+            percent = number - 0.01 if below else number
+            return _share_of(max(percent, 0.0), value, f"share '{text}'")
+    named = {fraction for phrase, fraction in _FRACTIONS.items() if re.search(rf"\b{phrase}\b", word)}
+    if len(named) == 1:
+        return _share_of(float(named.pop()) * 100, value, f"share '{text}'")
+    if _WHOLE.search(word) and not named:
+        return Reading(">= 70 %", f"share '{text}' read as >= 70 %")
+    number = _float(word)
+    if number is not None:
+        return _share_of(number * 100 if 0 < number < 1 else number, value, f"share '{text}'")
+    return Reading(None)
+
+
+def seriousness_of(word: str | None) -> Seriousness | None:
+    """The standard's seriousness for a word on the list; ``None`` for "cannot tell" or nothing."""
+    return Seriousness(SERIOUSNESS.index(word) + 1) if word in SERIOUSNESS else None
+
+
+def intensity_of(word: str | None) -> Intensity | None:
+    return Intensity(INTENSITIES.index(word) + 1) if word in INTENSITIES else None
+
+
+def extent_of(word: str | None) -> Extent | None:
+    return Extent(SHARES.index(word) + 1) if word in SHARES else None
+
+
+def _read_word(value: object, what: str, listed: tuple[str, ...], words: dict[str, tuple[str, ...]]) -> Reading:
+    if value is None or isinstance(value, bool):
+        return Reading(None)
+    if isinstance(value, int | float):
+        if float(value).is_integer() and 1 <= value <= len(listed):
+            found = listed[int(value) - 1]
+            return Reading(found, f"{what} {value} read as {found}")
+        return Reading(None)
+    text = " ".join(str(value).split())
+    word = text.lower().strip(" .;:")
+    if not word:
+        return Reading(None)
+    if word in listed:
+        return Reading(word, None if word == text.lower() else f"{what} '{text}' read as {word}")
+    if _CANNOT.search(word) or word.startswith(CANNOT_TELL[:11]):
+        return Reading(CANNOT_TELL, None if word == CANNOT_TELL else f"{what} '{text}' read as '{CANNOT_TELL}'")
+    if word.isdigit() and 1 <= int(word) <= len(listed):
+        found = listed[int(word) - 1]
+        return Reading(found, f"{what} '{text}' read as {found}")
+    tokens = set(re.findall(r"[a-z]+", word))
+    named = {name for name, synonyms in words.items() if tokens & set(synonyms)}
+    if len(named) == 1:
+        found = named.pop()
+        return Reading(found, f"{what} '{text}' read as {found}")
+    return Reading(None)
+
+
+def _share_of(percent: float, given: object, said: str) -> Reading:
+    if not 0.0 <= percent <= 100.0:
+        return Reading(None)
+    share = SHARES[extent_of_share(percent) - 1]
+    return Reading(share, f"{said} read as {share}")
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
