@@ -7,6 +7,7 @@ and on the command line, so that the inspector settles it before signing.
 
 from __future__ import annotations
 
+from image_analysis.condition import cross_check, derive
 from image_analysis.findings import InspectionFindings
 from image_analysis.presets import ConditionStandard
 
@@ -18,8 +19,9 @@ def inspection_flags(findings: InspectionFindings, scale: ConditionStandard) -> 
     """The contradictions between a reply's defects, condition score and urgency, each as one sentence."""
     codes = scale.codes
     score = findings.condition_score
+    derived = cross_check(findings, derive(findings, scale))
     if score not in codes:
-        return ()
+        return (derived,) if derived else ()
     rank = codes.index(score)
     best, poor = rank == 0, rank >= (len(codes) + 1) // 2
     named = f"{score} ({scale.meaning(score)})"
@@ -33,4 +35,4 @@ def inspection_flags(findings: InspectionFindings, scale: ConditionStandard) -> 
         flags.append(f"urgency 'immediate' with the best condition score, {named}.")
     if rank == len(codes) - 1 and findings.urgency in ("none", "next inspection"):
         flags.append(f"urgency '{findings.urgency}' with the worst condition score, {named}.")
-    return tuple(f"Check: {flag}" for flag in flags)
+    return (*(f"Check: {flag}" for flag in flags), *((derived,) if derived else ()))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from image_analysis.imaging.kinds import ImageKind
+from image_analysis.standards import nen2767
 
 
 class Preset(StrEnum):
@@ -59,8 +60,11 @@ class ConditionStandard:
     values: tuple[tuple[str, str], ...]
     source: str = ""
     """Where the scale is published."""
-    derive: Callable[[Sequence[Mapping[str, str]]], str] | None = field(default=None, compare=False, repr=False)
-    """A score from observations (each a mapping of the standard's terms), when the standard gives a rule."""
+    derive: Callable[[Sequence[nen2767.Observation]], nen2767.Combination | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """A condition from the defects' observations, when the standard gives the rule (``standards``); ``None``: the
+    score is the one given."""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -129,6 +133,7 @@ _SCALES = {
             ("6", "very poor"),
         ),
         source="NEN 2767-1:2019, condition scores 1 (excellent) to 6 (very poor)",
+        derive=nen2767.component_condition,
     ),
     ConditionScale.NBI: ConditionStandard(
         "NBI condition rating (0-9)",

@@ -20,7 +20,7 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("imaging", {"imaging"}),
     ("standards", {"standards"}),  # the condition standards as rules, each with its source
     ("presets", {"presets", "vocabulary", "observations", "wording"}),
-    ("findings", {"findings", "consistency", "title_text"}),
+    ("findings", {"findings", "condition", "consistency", "title_text"}),
     ("prompts", {"prompts", "structured_output"}),
     ("model client", {"model"}),
     ("store", {"store", "store_keys", "workspace_store"}),  # a keyed cache of results that analysis writes through

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 
 from image_analysis import fields, register
 from image_analysis.analysis import Analysis
+from image_analysis.condition import NOT_OBSERVED, DefectDerivation, derive
 from image_analysis.fields import Choices, FindingField, Level, Shown
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
 from image_analysis.imaging.prepared import Preparation
@@ -702,6 +703,7 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
         Field("Element", "; ".join(elements) or "—"),
         Field("Material", findings.material or "—"),
         Field(scale.name[:1].upper() + scale.name[1:], scale.shown(worst)),
+        *_derived_field(findings, scale),
         Field("Rationale", findings.condition_rationale or "—"),
     ]
     if actions is not None:
@@ -711,7 +713,9 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
     fields.append(Field("Confidence", findings.confidence or "—"))
     if findings.cannot_tell:
         fields.append(Field("Cannot tell from the photo", "; ".join(findings.cannot_tell)))
-    table = _findings_table(shown, findings, scale, reviewed, per_row=(actions is None, urgencies is None))
+    derivation = derive(findings, scale)
+    observed = derivation.defects if derivation and derivation.state != NOT_OBSERVED else ()
+    table = _findings_table(shown, findings, scale, reviewed, (actions is None, urgencies is None), observed)
     defects = [row for row in shown if row.defect_type]
     lists = tuple(
         Listing(title, tuple(items)) for name, title, items in text_lists(findings) if name != "cannot_tell" and items
@@ -756,6 +760,7 @@ def _findings_table(
     scale: ConditionStandard,
     reviewed: bool,
     per_row: tuple[bool, bool],
+    observed: Sequence[DefectDerivation] = (),
 ) -> Table:
     """One row per defect: the columns ``fields.FINDING_FIELDS`` declares for a report, each when its rule says
     (what, where, how much always; the model's description of the defect; the score, action and urgency where the
@@ -785,12 +790,16 @@ def _findings_table(
         Column("#", unbroken=True),
         *(_column(field) for field in before),
         Column("Description"),
+        *((Column(OBSERVED, key="derivation"),) if observed else ()),
         *(_column(field) for field in after),
     )
     cells = []
     for number, row in enumerate(defects, start=1):
         description = notes.get(defect_number(row.ref) or 0, "") if row.status != ADDED else ""
         line = [str(number), *(_cell(row, field, scale) for field in before), description or "—"]
+        if observed:
+            defect = defect_number(row.ref) if row.status != ADDED else None
+            line.append(observed[defect - 1].text() if defect and defect <= len(observed) else "—")
         line += [_cell(row, field, scale) for field in after]
         cells.append(tuple(line))
     marks = tuple("unreviewed" if row.status == AI_NOT_REVIEWED and reviewed else "" for row in defects)
@@ -799,6 +808,21 @@ def _findings_table(
 
 _COLUMN_KEYS = {"inspector_note": "inspector-note", "status": "origin"}
 """The columns a page styles on their own (by their key)."""
+
+
+OBSERVED = "Observed \u2192 condition"
+"""The column of each defect's observations and the condition the standard gives them."""
+
+
+def _derived_field(findings: InspectionFindings, scale: ConditionStandard) -> list[Field]:
+    """The photo's condition as the scale's standard derives it, and how (none for a scale without a rule)."""
+    derivation = derive(findings, scale)
+    if derivation is None:
+        return []
+    label = f"Derived ({scale.name.split(' condition')[0]})"
+    if derivation.condition is None:
+        return [Field(label, derivation.how())]
+    return [Field(label, f"{scale.shown(derivation.condition)}: {derivation.how()}")]
 
 
 def _column(field: FindingField) -> Column:

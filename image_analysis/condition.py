@@ -1,0 +1,131 @@
+"""A photo's condition derived by its standard from what was observed of each defect, beside the score the model
+gave: explainable ("serious · advanced · 10-30 % → 3"), and incomplete rather than guessed where the photo cannot
+tell.
+
+The rule is the scale's (``ConditionStandard.derive``: NEN 2767's table and correction factors, in ``standards``);
+a scale without one (NBI, Low/Medium/High) keeps the score given. A reply from before observations were asked for
+(a direct score only) is "the model's score, not derived". When the model's overall score is two or more steps from
+the derived one, the reviewer is told (``cross_check``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from image_analysis.findings import Defect, InspectionFindings
+from image_analysis.observations import extent_of, intensity_of, seriousness_of
+from image_analysis.presets import CANNOT_TELL, ConditionStandard
+from image_analysis.standards import nen2767
+
+DERIVED = "derived"
+INCOMPLETE = "incomplete"
+NOT_OBSERVED = "not observed"
+"""A derivation's state: a condition derived; an observation that cannot be told (no condition, never a guess);
+no observations given (the model's score only)."""
+ARROW, DOT, TIMES = "\u2192", "\u00b7", "\u00d7"
+
+
+@dataclass(frozen=True)
+class DefectDerivation:
+    """One defect's observations and the condition the standard gives them (``None``: one cannot be told)."""
+
+    seriousness: str | None
+    intensity: str | None
+    share: str | None
+    condition: int | None
+
+    @property
+    def observed(self) -> bool:
+        return any(value is not None for value in (self.seriousness, self.intensity, self.share))
+
+    def text(self) -> str:
+        """``serious · advanced · 10-30 % → 3``; an observation not given or that cannot be told says so."""
+        parts = [_said(value) for value in (self.seriousness, self.intensity, self.share)]
+        result = str(self.condition) if self.condition is not None else "no condition"
+        return f" {DOT} ".join(parts) + f" {ARROW} {result}"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A photo's condition as its standard derives it from its defects."""
+
+    standard: ConditionStandard
+    defects: tuple[DefectDerivation, ...]
+    combination: nen2767.Combination | None
+    state: str
+
+    @property
+    def condition(self) -> str | None:
+        """The derived condition as a code of the scale, ``None`` when there is none."""
+        return str(self.combination.condition) if self.combination and self.state == DERIVED else None
+
+    def how(self) -> str:
+        """How the photo's condition was combined, or why there is none, in one sentence."""
+        if self.state == NOT_OBSERVED:
+            return "the model's score, not derived: the reply gives no observations of its defects"
+        if self.state == INCOMPLETE:
+            unknown = [str(number) for number, defect in enumerate(self.defects, start=1) if defect.condition is None]
+            which = "defect " + unknown[0] if len(unknown) == 1 else "defects " + ", ".join(unknown)
+            return f"incomplete: the photo cannot tell every observation of {which}"
+        assert self.combination is not None
+        if not self.defects:
+            return "no visible defects: condition 1"
+        parts = [(nen2767.EXTENT_SHARE[_extent(defect)], defect.condition or 1) for defect in self.defects]
+        rest = 100.0 - sum(share for share, _ in parts)
+        terms = [f"{share:g} {TIMES} {nen2767.CORRECTION_FACTORS[condition]:.2f}" for share, condition in parts]
+        if rest > 0:
+            terms.append(f"{rest:g} {TIMES} 1.00")
+        total = max(100.0, sum(share for share, _ in parts))
+        return f"({' + '.join(terms)}) / {total:g} = {self.combination.factor:.4f} {ARROW} {self.combination.condition}"
+
+
+def derive(findings: InspectionFindings, standard: ConditionStandard) -> Derivation | None:
+    """The photo's condition derived from its defects' observations by ``standard``; ``None`` when the standard gives
+    no rule."""
+    rule = standard.derive
+    if rule is None:
+        return None
+    defects = tuple(_defect(defect) for defect in findings.defects)
+    if defects and not any(defect.observed for defect in defects):
+        return Derivation(standard, defects, None, NOT_OBSERVED)
+    combination = rule([_observation(defect) for defect in findings.defects])
+    return Derivation(standard, defects, combination, DERIVED if combination is not None else INCOMPLETE)
+
+
+def cross_check(findings: InspectionFindings, derivation: Derivation | None) -> str | None:
+    """One sentence when the model's overall score is two or more steps from the derived condition."""
+    if derivation is None or derivation.condition is None or not derivation.defects:
+        return None  # no defects, nothing observed: the score alone is checked (``consistency``)
+    codes = derivation.standard.codes
+    given = findings.condition_score
+    if given not in codes or abs(codes.index(given) - codes.index(derivation.condition)) < 2:
+        return None
+    shown = derivation.standard.shown
+    return (
+        f"Check: the model gave {shown(given)} overall, but its observations of the defects give "
+        f"{shown(derivation.condition)} by the standard."
+    )
+
+
+def _defect(defect: Defect) -> DefectDerivation:
+    return DefectDerivation(
+        defect.seriousness, defect.intensity, defect.share, nen2767.defect_condition(_observation(defect))
+    )
+
+
+def _observation(defect: Defect | DefectDerivation) -> nen2767.Observation:
+    return nen2767.Observation(
+        seriousness_of(defect.seriousness), intensity_of(defect.intensity), extent_of(defect.share)
+    )
+
+
+def _extent(defect: DefectDerivation) -> nen2767.Extent:
+    extent = extent_of(defect.share)
+    assert extent is not None
+    return extent
+
+
+def _said(value: str | None) -> str:
+    if value is None:
+        return "not given"
+    return "cannot tell" if value == CANNOT_TELL else value
