@@ -396,6 +396,8 @@ class _Reader:
         return reading.value
 
     def model(self, model: type[_Model], data: dict[str, Any], where: str, *, top: bool = False) -> Any:
+        if model is Defect:
+            data = self._observations_inside(data)
         values: dict[str, Any] = {}
         used: set[str] = set()
         by_key = {_key(key): key for key in data}
@@ -461,6 +463,24 @@ class _Reader:
         if type(None) in get_args(annotation):
             return text or None
         return text
+
+    def _observations_inside(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A defect whose observations came as an object of their own (``{"nen2767": {"ernst": 2, ...}}``): read
+        from inside it."""
+        fields = Defect.model_fields
+        wanted = {alias for name in _OBSERVATIONS for alias in _names(name, fields[name])}
+        for key, value in data.items():
+            if not isinstance(value, dict) or _key(key) in wanted:
+                continue
+            inner = {_key(name): name for name in value}
+            if any(alias in inner for alias in wanted):
+                self.repairs.append(f"the observations came inside '{key}'; read from there")
+                rest = {name: item for name, item in data.items() if name != key}
+                others = {name: item for name, item in value.items() if _key(name) not in wanted}
+                if others:
+                    rest[key] = others  # said as not part of the findings, and kept in the raw reply
+                return {**rest, **{name: item for name, item in value.items() if _key(name) in wanted}}
+        return data
 
     def observation(self, name: str, value: Any, where: str) -> str | None:
         """A defect's observation read as one of its listed words, "cannot tell", or (words naming none) "cannot

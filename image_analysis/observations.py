@@ -40,16 +40,33 @@ DEFINITIONS = {
 """What each observation means, as the prompt gives it (NEN 2767's terms, nen.nl "Achtergrond conditiemeting")."""
 
 _SERIOUSNESS_WORDS = {
-    "minor": ("minor", "low", "slight", "small", "cosmetic", "superficial", "negligible", "gering", "licht", "klein"),
-    "serious": ("serious", "moderate", "medium", "significant", "considerable", "serieus", "matig", "aanzienlijk"),
-    "critical": ("critical", "severe", "high", "major", "grave", "structural", "ernstig", "kritiek", "zwaar"),
+    "minor": (
+        *("minor", "low", "slight", "small", "cosmetic", "superficial", "negligible"),
+        *("gering", "licht", "klein", "leicht", "geringfügig", "mineur", "faible", "léger"),
+    ),
+    "serious": (
+        *("serious", "moderate", "medium", "significant", "considerable"),
+        *("serieus", "matig", "aanzienlijk", "mittel", "erheblich", "moyen", "modéré", "important"),
+    ),
+    "critical": (
+        *("critical", "severe", "high", "major", "grave", "structural"),
+        *("ernstig", "kritiek", "zwaar", "schwer", "kritisch", "critique", "sévère"),
+    ),
 }
 _INTENSITY_WORDS = {
-    "initial": ("initial", "early", "beginning", "incipient", "starting", "onset", "first", "begin", "beginstadium"),
-    "advanced": ("advanced", "progressed", "progressing", "developing", "developed", "intermediate", "middle"),
-    "final": ("final", "end", "late", "terminal", "last", "eindstadium", "eind", "laatste"),
+    "initial": (
+        *("initial", "early", "beginning", "incipient", "starting", "onset", "first"),
+        *("begin", "beginstadium", "beginnend", "anfangsstadium", "anfang", "début", "naissant"),
+    ),
+    "advanced": (
+        *("advanced", "progressed", "progressing", "developing", "developed", "intermediate", "middle"),
+        *("gevorderd", "gevorderde", "ontwikkeld", "fortgeschritten", "avancé", "avancée", "développé"),
+    ),
+    "final": (
+        *("final", "end", "late", "terminal", "last"),
+        *("eindstadium", "eind", "laatste", "endstadium", "fin", "ultime"),
+    ),
 }
-_INTENSITY_WORDS["advanced"] += ("gevorderd", "gevorderde", "ontwikkeld")
 _FRACTIONS = {
     "a tenth": Fraction(1, 10),
     "one tenth": Fraction(1, 10),
@@ -70,8 +87,20 @@ _FRACTIONS = {
     "helft": Fraction(1, 2),
     "twee derde": Fraction(2, 3),
     "driekwart": Fraction(3, 4),
+    "ein fünftel": Fraction(1, 5),
+    "ein viertel": Fraction(1, 4),
+    "ein drittel": Fraction(1, 3),
+    "die hälfte": Fraction(1, 2),
+    "un cinquième": Fraction(1, 5),
+    "un quart": Fraction(1, 4),
+    "un tiers": Fraction(1, 3),
+    "la moitié": Fraction(1, 2),
 }
-_WHOLE = re.compile(r"\b(entire|entirely|whole|all over|throughout|complete|completely|full|geheel|volledig|overal)\b")
+_WHOLE = re.compile(
+    r"\b(entire|entirely|whole|all over|throughout|complete|completely|full|geheel|volledig|overal|ganz|gesamte|"
+    r"vollständig|entier|entière|totalité)\b"
+)
+_CLASS = re.compile(r"^(?:class|klasse|category|categorie|omvang)\s*([1-5])$")
 _CANNOT = re.compile(
     r"^(cannot|can't|can not|unable to|not possible to) (tell|determine|judge|assess|be told)|"
     r"^(n/?a|unknown|unclear|not visible|niet te bepalen|onbekend|-+)$"
@@ -116,6 +145,9 @@ def read_share(value: object) -> Reading:
     listed = {share.replace(" ", ""): share for share in SHARES} | {">70%": ">= 70 %", "<2%": "< 2 %"}
     if spaced in listed:
         return Reading(listed[spaced], f"share '{text}' read as {listed[spaced]}")
+    if match := _CLASS.match(word):
+        share = SHARES[int(match.group(1)) - 1]
+        return Reading(share, f"share '{text}' read as {share}")
     if match := _RANGE.search(word) or _BARE_RANGE.search(word):
         low, high = (_float(group) for group in match.groups())
         if low is not None and high is not None and low <= high:
@@ -169,7 +201,7 @@ def _read_word(value: object, what: str, listed: tuple[str, ...], words: dict[st
     if word.isdigit() and 1 <= int(word) <= len(listed):
         found = listed[int(word) - 1]
         return Reading(found, f"{what} '{text}' read as {found}")
-    tokens = set(re.findall(r"[a-z]+", word))
+    tokens = set(re.findall(r"[^\W\d_]+", word))
     named = {name for name, synonyms in words.items() if tokens & set(synonyms)}
     if len(named) == 1:
         found = named.pop()

@@ -365,6 +365,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     import sys
 
     _legibility_summary(terminalreporter)
+    _observation_summary(terminalreporter)
 
     salvage = sys.modules.get("tests.test_salvage")
     outcomes = getattr(salvage, "RECOVERY", None)
@@ -378,6 +379,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         f"findings recovered from {sum(outcomes.values())} of {len(outcomes)} corpus replies "
         f"({sum(issue)} of {len(issue)} of the shapes measured in issue 8)"
     )
+
+
+def _observation_summary(terminalreporter) -> None:
+    """How many of a defect's observations were read as meant, of the corpus (tests/test_observations.py)."""
+    import sys
+
+    fields = getattr(sys.modules.get("tests.test_observations"), "FIELDS", None)
+    if fields:
+        read, expected = (sum(pair[index] for pair in fields.values()) for index in (0, 1))
+        terminalreporter.write_line(
+            f"defect observations read as meant: {read} of {expected} fields in {len(fields)} corpus replies"
+        )
 
 
 def _legibility_summary(terminalreporter) -> None:

@@ -1,0 +1,92 @@
+"""A defect's observations read field by field from the shapes real models write them in
+(``tests/observation_corpus.py``), and the condition NEN 2767 derives from them. The suite prints how many fields
+were recovered (see ``pytest_terminal_summary`` in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from image_analysis.condition import NOT_OBSERVED, derive
+from image_analysis.consistency import inspection_flags
+from image_analysis.findings import InspectionFindings, parse_reply, response_schema
+from image_analysis.observations import INTENSITIES, SERIOUSNESS, SHARES, read_share
+from image_analysis.presets import CANNOT_TELL, ConditionScale, Preset
+from tests.observation_corpus import CASES, NOT_DERIVED, Case, _obs, _reply
+
+NEN = ConditionScale.NEN2767
+FIELDS: dict[str, tuple[int, int]] = {}
+"""Per case: observation fields recovered, of those expected (read by conftest's terminal summary)."""
+
+
+def _findings(case: Case) -> InspectionFindings:
+    parsed = parse_reply(Preset.INSPECTION, case.reply, NEN)
+    assert isinstance(parsed.findings, InspectionFindings), parsed.problem
+    return parsed.findings
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 30 and len({case.id for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_each_defects_observations_are_read_field_by_field(case):
+    findings = _findings(case)
+    read = [(defect.seriousness, defect.intensity, defect.share) for defect in findings.defects]
+    expected = [value for observed in case.observed for value in observed]
+    got = [value for observed in read for value in observed]
+    FIELDS[case.id] = (sum(a == b for a, b in zip(got, expected, strict=False)), len(expected))
+    assert read == list(case.observed)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_each_photos_condition_is_derived_by_the_standard_or_said_to_be_incomplete(case):
+    derivation = derive(_findings(case), NEN.definition)
+    assert derivation is not None
+    if case.condition == NOT_DERIVED:
+        assert derivation.state == NOT_OBSERVED and "not derived" in derivation.how()
+    else:
+        assert derivation.condition == case.condition, derivation.how()
+
+
+def test_a_repair_is_said_and_words_that_name_nothing_are_kept_in_the_defects_notes():
+    parsed = parse_reply(Preset.INSPECTION, _reply(_obs("moderate to severe", "early stage", "20 %")), NEN)
+    assert any("intensity 'early stage' read as initial" in repair for repair in parsed.repairs)
+    assert any("'moderate to severe' is not one of the listed values" in repair for repair in parsed.repairs)
+    [defect] = parsed.findings.defects
+    assert defect.seriousness == CANNOT_TELL and "seriousness: moderate to severe" in defect.description
+    nested = parse_reply(Preset.INSPECTION, _reply({"nen2767": {"ernst": 2, "conditie": 4}}), NEN)
+    assert any("came inside 'nen2767'" in repair for repair in nested.repairs)
+    assert any("'nen2767'" in repair and "not part of the findings" in repair for repair in nested.repairs)
+
+
+def test_the_schema_and_the_prompt_ask_for_each_observation_with_cannot_tell():
+    defect = response_schema(Preset.INSPECTION, NEN)["properties"]["defects"]["items"]["properties"]
+    for name, words in (("seriousness", SERIOUSNESS), ("intensity", INTENSITIES), ("share", SHARES)):
+        assert defect[name]["enum"] == [*words, CANNOT_TELL] and defect[name]["description"]
+
+
+def test_the_model_two_steps_from_the_derived_condition_is_flagged_one_step_is_not():
+    far = parse_reply(Preset.INSPECTION, _reply(_obs("critical", "final", ">= 70 %"), score="3"), NEN).findings
+    near = parse_reply(Preset.INSPECTION, _reply(_obs("critical", "final", ">= 70 %"), score="5"), NEN).findings
+    assert any("its observations of the defects give 6" in flag for flag in inspection_flags(far, NEN.definition))
+    assert not any("observations" in flag for flag in inspection_flags(near, NEN.definition))
+
+
+def test_other_scales_keep_the_score_given():
+    findings = parse_reply(
+        Preset.INSPECTION, _reply(_obs("critical", "final", ">= 70 %"), score="4"), ConditionScale.NBI
+    )
+    assert derive(findings.findings, ConditionScale.NBI.definition) is None
+
+
+@pytest.mark.parametrize("share", [-5, 101, "150 %", "lots"])
+def test_a_share_that_is_no_share_is_not_read(share):
+    assert read_share(share).value is None
+
+
+def test_an_exact_reply_with_observations_needs_no_repair():
+    exact = json.loads(_reply(_obs("serious", "advanced", "10-30 %")))
+    parsed = parse_reply(Preset.INSPECTION, json.dumps(exact), NEN)
+    assert parsed.repairs == ()
