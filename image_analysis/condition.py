@@ -61,8 +61,10 @@ class Derivation:
 
     def how(self) -> str:
         """How the photo's condition was combined, or why there is none, in one sentence."""
+        if self.state == NOT_OBSERVED and not self.defects:
+            return "not derived: no defects listed, and the photo cannot tell the condition"
         if self.state == NOT_OBSERVED:
-            return "the model's score, not derived: the reply gives no observations of its defects"
+            return "not derived: the score is the model's, whose reply gives no observations of the defects"
         if self.state == INCOMPLETE:
             unknown = [str(number) for number, defect in enumerate(self.defects, start=1) if defect.condition is None]
             which = "defect " + unknown[0] if len(unknown) == 1 else "defects " + ", ".join(unknown)
@@ -88,6 +90,8 @@ def derive(findings: InspectionFindings, standard: ConditionStandard) -> Derivat
     defects = tuple(_defect(defect) for defect in findings.defects)
     if defects and not any(defect.observed for defect in defects):
         return Derivation(standard, defects, None, NOT_OBSERVED)
+    if not defects and findings.condition_score not in standard.codes:
+        return Derivation(standard, defects, None, NOT_OBSERVED)  # no defects, and nothing the photo can judge
     combination = rule([_observation(defect) for defect in findings.defects])
     return Derivation(standard, defects, combination, DERIVED if combination is not None else INCOMPLETE)
 

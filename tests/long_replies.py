@@ -247,6 +247,46 @@ LONG_REPLIES: dict[str, dict[str, Any]] = {
 }
 """Per shared photo, the reply a real model gives (in the order the tests upload them)."""
 
+OBSERVED = {
+    "crack_concrete_ozgenel_a.png": [
+        ("critical", "advanced", "10-30 %"),
+        ("minor", "initial", "< 2 %"),
+        ("serious", "advanced", "2-10 %"),
+        ("serious", "initial", "< 2 %"),
+    ],
+    "crack_concrete_ozgenel_b.png": [
+        ("serious", "initial", "2-10 %"),
+        ("minor", "initial", "< 2 %"),
+        ("serious", "advanced", "< 2 %"),
+    ],
+    "corrosion_rusty_metal_05_polyhaven_1k.jpg": [
+        ("critical", "advanced", ">= 70 %"),
+        ("serious", "final", "< 2 %"),
+        ("minor", "advanced", "10-30 %"),
+    ],
+    "infrastructure_metro_vault_ustreet.jpg": [
+        ("serious", "advanced", "10-30 %"),
+        ("minor", "advanced", "10-30 %"),
+        ("minor", "initial", "< 2 %"),
+    ],
+    "building_arena_stage_highsmith.jpg": [
+        ("minor", "initial", "< 2 %"),
+        ("serious", "cannot tell from this photo", "cannot tell from this photo"),
+    ],
+    "site_aerial_construction_caliterra_IMG_9402.jpg": [
+        ("serious", "advanced", "10-30 %"),
+        ("minor", "initial", "2-10 %"),
+        ("minor", "advanced", "30-70 %"),
+    ],
+}
+"""What the model observed of each defect (seriousness, intensity, share affected), as it is asked to since issue 30;
+the condition NEN 2767 derives from them may differ from the model's own overall score, which the reports then flag."""
+for _name, _observed in OBSERVED.items():
+    for _defect_reply, (_seriousness, _intensity, _share) in zip(
+        LONG_REPLIES[_name]["defects"], _observed, strict=True
+    ):
+        _defect_reply.update(seriousness=_seriousness, intensity=_intensity, share=_share)
+
 
 def long_reply(name: str, indent: int | None = 2) -> str:
     return json.dumps(LONG_REPLIES[name], indent=indent, ensure_ascii=False)

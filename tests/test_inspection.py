@@ -329,7 +329,7 @@ def test_a_store_the_last_release_wrote_opens_migrates_and_reports_as_it_did(rel
     for docx in (from_csv, from_store):
         paragraphs, cells = _text(docx)
         not_derived = [row for row in cells if row[0].startswith("Derived (")]
-        assert len(not_derived) == 2 and all("the model's score, not derived" in row[1] for row in not_derived)
+        assert len(not_derived) == 2 and all("not derived: the score is the model's" in row[1] for row in not_derived)
         kept = [row for row in cells if row not in not_derived]
         assert kept == before[1], "every table as the release wrote it: findings, origins, sign-off"
         changed = [(old, new) for old, new in zip(before[0], paragraphs, strict=True) if old != new]
