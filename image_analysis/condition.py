@@ -22,7 +22,7 @@ INCOMPLETE = "incomplete"
 NOT_OBSERVED = "not observed"
 """A derivation's state: a condition derived; an observation that cannot be told (no condition, never a guess);
 no observations given (the model's score only)."""
-ARROW, DOT, TIMES = "\u2192", "\u00b7", "\u00d7"
+ARROW, DOT, TIMES, NO_BREAK = "\u2192", "\u00b7", "\u00d7", "\u00a0"
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ class DefectDerivation:
 
     def text(self) -> str:
         """``serious · advanced · 10-30 % → 3``; an observation not given or that cannot be told says so."""
-        parts = [_said(value) for value in (self.seriousness, self.intensity, self.share)]
-        result = str(self.condition) if self.condition is not None else "no condition"
-        return f" {DOT} ".join(parts) + f" {ARROW} {result}"
+        parts = [_said(value).replace(" ", NO_BREAK) for value in (self.seriousness, self.intensity, self.share)]
+        result = str(self.condition) if self.condition is not None else f"no{NO_BREAK}condition"
+        return f" {DOT} ".join(parts) + f"{NO_BREAK}{ARROW}{NO_BREAK}{result}"
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,18 @@ class Derivation:
         assert self.combination is not None
         if not self.defects:
             return "no visible defects: condition 1"
-        parts = [(nen2767.EXTENT_SHARE[_extent(defect)], defect.condition or 1) for defect in self.defects]
-        rest = 100.0 - sum(share for share, _ in parts)
-        terms = [f"{share:g} {TIMES} {nen2767.CORRECTION_FACTORS[condition]:.2f}" for share, condition in parts]
-        if rest > 0:
-            terms.append(f"{rest:g} {TIMES} 1.00")
-        total = max(100.0, sum(share for share, _ in parts))
-        return f"({' + '.join(terms)}) / {total:g} = {self.combination.factor:.4f} {ARROW} {self.combination.condition}"
+        shares: dict[int, float] = {}
+        for defect in self.defects:  # the shares at each condition, worst first; the rest is condition 1
+            condition = defect.condition or 1
+            shares[condition] = shares.get(condition, 0.0) + nen2767.EXTENT_SHARE[_extent(defect)]
+        total = max(100.0, sum(shares.values()))
+        shares[1] = shares.get(1, 0.0) + total - sum(shares.values())
+        terms = [
+            f"{share:g}{TIMES}{nen2767.CORRECTION_FACTORS[condition]:.2f}"
+            for condition, share in sorted(shares.items(), reverse=True)
+            if share > 0
+        ]
+        return f"({' + '.join(terms)}) / {total:g} = {self.combination.factor:.4f}"
 
 
 def derive(findings: InspectionFindings, standard: ConditionStandard) -> Derivation | None:

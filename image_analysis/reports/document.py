@@ -702,8 +702,7 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
     fields = [
         Field("Element", "; ".join(elements) or "—"),
         Field("Material", findings.material or "—"),
-        Field(scale.name[:1].upper() + scale.name[1:], scale.shown(worst)),
-        *_derived_field(findings, scale),
+        Field(scale.name[:1].upper() + scale.name[1:], scale.shown(worst) + _derived(findings, scale)),
         Field("Rationale", findings.condition_rationale or "—"),
     ]
     if actions is not None:
@@ -814,15 +813,15 @@ OBSERVED = "Observed \u2192 condition"
 """The column of each defect's observations and the condition the standard gives them."""
 
 
-def _derived_field(findings: InspectionFindings, scale: ConditionStandard) -> list[Field]:
-    """The photo's condition as the scale's standard derives it, and how (none for a scale without a rule)."""
+def _derived(findings: InspectionFindings, scale: ConditionStandard) -> str:
+    """What the scale's standard derives of the photo's condition from its defects' observations, and how, to follow
+    the score shown (nothing for a scale without a rule)."""
     derivation = derive(findings, scale)
     if derivation is None:
-        return []
-    label = f"Derived ({scale.name.split(' condition')[0]})"
+        return ""
     if derivation.condition is None:
-        return [Field(label, derivation.how())]
-    return [Field(label, f"{scale.shown(derivation.condition)}: {derivation.how()}")]
+        return f"; {derivation.how()}"
+    return f"; derived by the standard: {scale.shown(derivation.condition)}, {derivation.how()}"
 
 
 def _column(field: FindingField) -> Column:
