@@ -40,7 +40,7 @@ class DefectDerivation:
 
     def text(self) -> str:
         """``serious · advanced · 10-30 % → 3``; an observation not given or that cannot be told says so."""
-        parts = [_said(value).replace(" ", NO_BREAK) for value in (self.seriousness, self.intensity, self.share)]
+        parts = [_said(value) for value in (self.seriousness, self.intensity, self.share)]
         result = str(self.condition) if self.condition is not None else f"no{NO_BREAK}condition"
         return f" {DOT} ".join(parts) + f"{NO_BREAK}{ARROW}{NO_BREAK}{result}"
 

@@ -789,16 +789,15 @@ def _findings_table(
         Column("#", unbroken=True),
         *(_column(field) for field in before),
         Column("Description"),
-        *((Column(OBSERVED, key="derivation"),) if observed else ()),
         *(_column(field) for field in after),
     )
     cells = []
     for number, row in enumerate(defects, start=1):
         description = notes.get(defect_number(row.ref) or 0, "") if row.status != ADDED else ""
+        defect = defect_number(row.ref) if row.status != ADDED else None
+        if observed and defect and defect <= len(observed):  # what the model observed, with what it said of it
+            description = f"{description} {OBSERVED}: {observed[defect - 1].text()}".strip()
         line = [str(number), *(_cell(row, field, scale) for field in before), description or "—"]
-        if observed:
-            defect = defect_number(row.ref) if row.status != ADDED else None
-            line.append(observed[defect - 1].text() if defect and defect <= len(observed) else "—")
         line += [_cell(row, field, scale) for field in after]
         cells.append(tuple(line))
     marks = tuple("unreviewed" if row.status == AI_NOT_REVIEWED and reviewed else "" for row in defects)
@@ -809,8 +808,8 @@ _COLUMN_KEYS = {"inspector_note": "inspector-note", "status": "origin"}
 """The columns a page styles on their own (by their key)."""
 
 
-OBSERVED = "Observed \u2192 condition"
-"""The column of each defect's observations and the condition the standard gives them."""
+OBSERVED = "Observed"
+"""Before each defect's observations and the condition the standard gives them, in its description."""
 
 
 def _derived(findings: InspectionFindings, scale: ConditionStandard) -> str:
