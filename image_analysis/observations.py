@@ -133,14 +133,9 @@ def read_share(value: object) -> Reading:
     if isinstance(value, int | float):
         percent = float(value) * 100 if 0 < value < 1 else float(value)
         return _share_of(percent, value, f"share {value}")
-    text = " ".join(str(value).split())
-    word = text.lower().strip(" .;:")
-    if not word:
-        return Reading(None)
-    if word in SHARES:
-        return Reading(word, None if word == text.lower() else f"share '{text}' read as {word}")
-    if _CANNOT.search(word) or word.startswith(CANNOT_TELL[:11]):
-        return Reading(CANNOT_TELL, None if word == CANNOT_TELL else f"share '{text}' read as '{CANNOT_TELL}'")
+    text, word, plain = _plain(value, "share", SHARES)
+    if plain is not None:
+        return plain
     spaced = word.replace("≥", ">=").replace("≤", "<=").replace(" ", "")
     listed = {share.replace(" ", ""): share for share in SHARES} | {">70%": ">= 70 %", "<2%": "< 2 %"}
     if spaced in listed:
@@ -190,14 +185,9 @@ def _read_word(value: object, what: str, listed: tuple[str, ...], words: dict[st
             found = listed[int(value) - 1]
             return Reading(found, f"{what} {value} read as {found}")
         return Reading(None)
-    text = " ".join(str(value).split())
-    word = text.lower().strip(" .;:")
-    if not word:
-        return Reading(None)
-    if word in listed:
-        return Reading(word, None if word == text.lower() else f"{what} '{text}' read as {word}")
-    if _CANNOT.search(word) or word.startswith(CANNOT_TELL[:11]):
-        return Reading(CANNOT_TELL, None if word == CANNOT_TELL else f"{what} '{text}' read as '{CANNOT_TELL}'")
+    text, word, plain = _plain(value, what, listed)
+    if plain is not None:
+        return plain
     if word.isdigit() and 1 <= int(word) <= len(listed):
         found = listed[int(word) - 1]
         return Reading(found, f"{what} '{text}' read as {found}")
@@ -207,6 +197,21 @@ def _read_word(value: object, what: str, listed: tuple[str, ...], words: dict[st
         found = named.pop()
         return Reading(found, f"{what} '{text}' read as {found}")
     return Reading(None)
+
+
+def _plain(value: object, what: str, listed: tuple[str, ...]) -> tuple[str, str, Reading | None]:
+    """The text as written and folded, and its reading when that needs no more: nothing, a value on the list, or
+    "cannot tell" in any of its words."""
+    text = " ".join(str(value).split())
+    word = text.lower().strip(" .;:")
+    if not word:
+        return text, word, Reading(None)
+    if word in listed:
+        return text, word, Reading(word, None if word == text.lower() else f"{what} '{text}' read as {word}")
+    if _CANNOT.search(word) or word.startswith(CANNOT_TELL[:11]):
+        note = None if word == CANNOT_TELL else f"{what} '{text}' read as '{CANNOT_TELL}'"
+        return text, word, Reading(CANNOT_TELL, note)
+    return text, word, None
 
 
 def _share_of(percent: float, given: object, said: str) -> Reading:
