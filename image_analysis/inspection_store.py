@@ -64,18 +64,6 @@ class InspectionStore:
         named = [inspection for inspection in everything if wanted and inspection.name == wanted]
         return by_id or (named[-1] if named else None)
 
-    def holding(self, results: Sequence[analysis.Analysis]) -> Inspection | None:
-        """The latest inspection that holds every one of ``results`` (by their stored results)."""
-        wanted = {result.record for result in results if result.record}
-        if not wanted:
-            return None
-        holding = [
-            inspection
-            for inspection in self.all()
-            if wanted <= {photo.result for photo in inspection.photos if photo.result}
-        ]
-        return holding[-1] if holding else None
-
     def save(self, inspection: Inspection) -> None:
         self.store.put(store_keys.inspection(inspection.id), inspection.to_json())
 
