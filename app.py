@@ -24,7 +24,8 @@ from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.inspection import Inspection
 from image_analysis.inspection.decisions import VIA_TABLE, VIA_WORKBOOK
-from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.observations import INTENSITIES, SERIOUSNESS, SHARES
+from image_analysis.presets import CANNOT_TELL, AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.reports import html as render
 from image_analysis.reports.word_layout import DEFAULT_PAPER, Paper
 from image_analysis.review import (
@@ -61,6 +62,9 @@ def _column(field: FindingField) -> Any:
     options = {
         Choices.ORIGINS: [*ORIGINS, DELETED],
         Choices.DEFECT_TYPES: list(DEFECT_TYPES),
+        Choices.SERIOUSNESS: [*SERIOUSNESS, CANNOT_TELL],
+        Choices.INTENSITY: [*INTENSITIES, CANNOT_TELL],
+        Choices.SHARE: [*SHARES, CANNOT_TELL],
     }
     suggested = {Choices.SCORES: SCORE_OPTIONS, Choices.URGENCIES: list(URGENCIES)}
     if field.whole_number:

@@ -10,9 +10,11 @@ the derived one, the reviewer is told (``cross_check``).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from image_analysis.findings import Defect, InspectionFindings
+from image_analysis.findings import InspectionFindings
 from image_analysis.observations import extent_of, intensity_of, seriousness_of
 from image_analysis.presets import CANNOT_TELL, ConditionStandard
 from image_analysis.standards import nen2767
@@ -86,19 +88,36 @@ class Derivation:
         return f"({' + '.join(terms)}) / {total:g} = {self.combination.factor:.4f}"
 
 
+Observed = tuple[str | None, str | None, str | None]
+"""A defect's (seriousness, intensity, share), each ``None`` when not given."""
+
+
 def derive(findings: InspectionFindings, standard: ConditionStandard) -> Derivation | None:
-    """The photo's condition derived from its defects' observations by ``standard``; ``None`` when the standard gives
-    no rule."""
+    """The photo's condition derived from the observations of the reply's defects by ``standard``; ``None`` when the
+    standard gives no rule."""
+    observed = [(defect.seriousness, defect.intensity, defect.share) for defect in findings.defects]
+    return derive_observed(observed, findings.condition_score, standard)
+
+
+def derive_observed(observed: Sequence[Observed], score: str, standard: ConditionStandard) -> Derivation | None:
+    """The photo's condition derived from its defects' observations (as reviewed, or as the model gave them) by
+    ``standard``; ``score``, the one given, tells a photo without defects that can be judged from one that cannot."""
     rule = standard.derive
     if rule is None:
         return None
-    defects = tuple(_defect(defect) for defect in findings.defects)
+    defects = tuple(defect_derivation(*values) for values in observed)
     if defects and not any(defect.observed for defect in defects):
         return Derivation(standard, defects, None, NOT_OBSERVED)
-    if not defects and findings.condition_score not in standard.codes:
+    if not defects and score not in standard.codes:
         return Derivation(standard, defects, None, NOT_OBSERVED)  # no defects, and nothing the photo can judge
-    combination = rule([_observation(defect) for defect in findings.defects])
+    combination = rule([_observation(defect) for defect in defects])
     return Derivation(standard, defects, combination, DERIVED if combination is not None else INCOMPLETE)
+
+
+def defect_derivation(seriousness: str | None, intensity: str | None, share: str | None) -> DefectDerivation:
+    """One defect's observations and the condition NEN 2767's table gives them (an empty one counts as not given)."""
+    values = DefectDerivation(seriousness or None, intensity or None, share or None, None)
+    return dataclasses.replace(values, condition=nen2767.defect_condition(_observation(values)))
 
 
 def cross_check(findings: InspectionFindings, derivation: Derivation | None) -> str | None:
@@ -116,13 +135,7 @@ def cross_check(findings: InspectionFindings, derivation: Derivation | None) -> 
     )
 
 
-def _defect(defect: Defect) -> DefectDerivation:
-    return DefectDerivation(
-        defect.seriousness, defect.intensity, defect.share, nen2767.defect_condition(_observation(defect))
-    )
-
-
-def _observation(defect: Defect | DefectDerivation) -> nen2767.Observation:
+def _observation(defect: DefectDerivation) -> nen2767.Observation:
     return nen2767.Observation(
         seriousness_of(defect.seriousness), intensity_of(defect.intensity), extent_of(defect.share)
     )

@@ -31,6 +31,10 @@ class Choices(StrEnum):
     """The inspection's condition scale (``presets.ConditionStandard.scores``)."""
     URGENCIES = "urgencies"
     """A suggestion: the inspector's own words are kept."""
+    SERIOUSNESS = "seriousness"
+    INTENSITY = "intensity"
+    SHARE = "share"
+    """A defect's observations (``observations``), each with "cannot tell"."""
 
 
 class Shown(StrEnum):
@@ -70,6 +74,8 @@ class FindingField:
     csv: str = ""
     """Its column in the findings CSV (its name, unless said)."""
     whole_number: bool = False
+    optional: bool = False
+    """A field added after files were first made: a file read back without its column leaves it as it was."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "csv", self.csv or self.name)
@@ -87,6 +93,29 @@ FINDING_FIELDS = (
         "location", "Where in the photo", Level.DEFECT, 30, Choices.FREE, Shown.ALWAYS, 2, True, csv="defect_location"
     ),
     FindingField("extent", "Extent", Level.DEFECT, 18, Choices.FREE, Shown.ALWAYS, 3, True, csv="defect_extent"),
+    FindingField(
+        "seriousness",
+        "Seriousness",
+        Level.DEFECT,
+        12,
+        Choices.SERIOUSNESS,
+        editable=True,
+        csv="defect_seriousness",
+        optional=True,
+    ),
+    FindingField(
+        "intensity",
+        "Intensity",
+        Level.DEFECT,
+        11,
+        Choices.INTENSITY,
+        editable=True,
+        csv="defect_intensity",
+        optional=True,
+    ),
+    FindingField(
+        "share", "Share affected", Level.DEFECT, 11, Choices.SHARE, editable=True, csv="defect_share", optional=True
+    ),
     FindingField("condition_score", "Condition score", Level.PHOTO, 13, Choices.SCORES, Shown.SCORE, 10, True, True),
     FindingField(
         "recommended_action", "Recommended action", Level.PHOTO, 34, Choices.FREE, Shown.SHARED, 11, True, True

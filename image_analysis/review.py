@@ -16,9 +16,10 @@ from image_analysis import fields
 from image_analysis.analysis import Analysis
 from image_analysis.errors import ReviewError
 from image_analysis.findings import InspectionFindings
+from image_analysis.observations import INTENSITIES, SERIOUSNESS, SHARES
 from image_analysis.presets import ConditionStandard
 from image_analysis.safe_text import clean
-from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
+from image_analysis.vocabulary import CANNOT_TELL, DEFECT_TYPES, URGENCIES
 
 AI_NOT_REVIEWED = "AI, not reviewed"
 AI_CONFIRMED = "AI, confirmed"
@@ -95,6 +96,10 @@ class Finding:
     ref: str = ""
     """Which model finding this row came from (``finding_ref``): ``P3-F2``, or ``P3-F0`` for a photo without
     defects."""
+    seriousness: str = ""
+    intensity: str = ""
+    share: str = ""
+    """What was observed of the defect (``observations``): the words on their lists, or "cannot tell"."""
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,6 +199,9 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
                     defect_type=defect.type,
                     location=defect.location,
                     extent=defect.extent,
+                    seriousness=defect.seriousness or "",
+                    intensity=defect.intensity or "",
+                    share=defect.share or "",
                     inspector_note="",
                     ref=finding_ref(result.number, number),
                 )
@@ -214,8 +222,12 @@ def reviewed(
     original = {finding.ref: finding for finding in ai_findings(analyses)}
     photos = {result.number: result.name for result in analyses}
     parsed: list[Finding] = []
+    optional = [field.name for field in fields.FINDING_FIELDS if field.optional]
     for index, row in enumerate(rows, start=first_row):
         index = int(row.get("_row") or index)
+        said = original.get(parse_ref(str(row.get("ref") or "")))
+        if said is not None and any(name not in row for name in optional):  # a file made before these columns
+            row = {**{name: getattr(said, name) for name in optional if name not in row}, **row}
         finding = _finding(row, index, photos, scale)
         model = original.get(finding.ref) if finding.ref else None
         if model is not None and model.photo != finding.photo:
@@ -377,6 +389,7 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
     if score is None:
         message = f"'{values['condition_score']}' is not on the {scale.name} ({scale.span()}, or cannot tell)"
         raise ReviewError(index, "condition_score", message)
+    observed = {name: _observed(name, values[name], index) for name in _OBSERVED}
     urgency = values["urgency"].lower()
     if urgency and urgency not in URGENCIES:
         urgency = values["urgency"]  # the inspector's own words are kept
@@ -396,7 +409,25 @@ def _finding(row: Mapping[str, Any], index: int, photos: Mapping[int, str], scal
         inspector_note=values["inspector_note"],
         status=status,
         ref=parse_ref(values["ref"]),
+        **observed,
     )
+
+
+_OBSERVED = {"seriousness": SERIOUSNESS, "intensity": INTENSITIES, "share": SHARES}
+"""A defect's observations, each with its list (and "cannot tell")."""
+
+
+def _observed(name: str, given: str, index: int) -> str:
+    """An observation as a person typed it: a word on its list in any case, "cannot tell", or nothing."""
+    if not given:
+        return ""
+    if given.lower().startswith("cannot tell"):
+        return CANNOT_TELL
+    listed = {word.lower().replace(" ", ""): word for word in _OBSERVED[name]}
+    found = listed.get(given.lower().replace(" ", ""))
+    if found is None:
+        raise ReviewError(index, name, f"'{given}' is not one of: {', '.join(_OBSERVED[name])}, or cannot tell")
+    return found
 
 
 _STATUSES = {origin.lower(): origin for origin in (*ORIGINS, DELETED)}

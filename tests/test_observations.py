@@ -13,6 +13,8 @@ from image_analysis.consistency import inspection_flags
 from image_analysis.findings import InspectionFindings, parse_reply, response_schema
 from image_analysis.observations import INTENSITIES, SERIOUSNESS, SHARES, read_share
 from image_analysis.presets import CANNOT_TELL, ConditionScale, Preset
+from tests.conftest import shared_image_path
+from tests.helpers import cli, excel_rows, save_as_excel
 from tests.observation_corpus import CASES, NOT_DERIVED, Case, _obs, _reply
 
 NEN = ConditionScale.NEN2767
@@ -90,3 +92,39 @@ def test_an_exact_reply_with_observations_needs_no_repair():
     exact = json.loads(_reply(_obs("serious", "advanced", "10-30 %")))
     parsed = parse_reply(Preset.INSPECTION, json.dumps(exact), NEN)
     assert parsed.repairs == ()
+
+
+def test_an_observation_the_inspector_changes_is_kept_and_the_derived_condition_follows(model_service, tmp_path):
+    reply = _reply(_obs("critical", "advanced", "10-30 %"), _obs("minor", "initial", "< 2 %"), score="3")
+    model_service.reply(reply)
+    store, exported = tmp_path / "results.sqlite", tmp_path / "findings.csv"
+    photo = str(shared_image_path("crack_concrete_ozgenel_a.png"))
+    env = {"OPENAI_BASE_URL": model_service.base_url, "VISION_MAX_RETRIES": "0"}
+    done = cli(
+        "describe", photo, "--preset", "inspection", "--store", str(store), "--csv", str(exported), env_extra=env
+    )
+    assert done.returncode == 0, done.stderr
+    rows = excel_rows(exported)
+    assert (rows[0]["defect_seriousness"], rows[0]["defect_intensity"], rows[0]["defect_share"]) == (
+        "critical",
+        "advanced",
+        "10-30 %",
+    ), "the model's observations, in the CSV's review columns"
+    rows[0]["defect_share"] = ">= 70 %"  # the inspector measured it: most of the wall
+    edited = tmp_path / "edited.csv"
+    save_as_excel(rows, edited)
+    again, page = tmp_path / "again.csv", tmp_path / "report.html"
+    done = cli("report", str(edited), "--store", str(store), "--csv", str(again), "--out", str(page))
+    assert done.returncode == 0, done.stderr
+    assert "1 decision kept in the store" in done.stderr
+    first = excel_rows(again)[0]
+    assert first["status"] == "edited by the inspector" and first["defect_share"] == ">= 70 %"
+    html = page.read_text(encoding="utf-8")
+    assert "critical · advanced · &gt;= 70\u00a0%\u00a0→\u00a05" in html, "the units kept with their numbers"
+    assert "derived by the standard: 5" in html, "(85×1.70 + 1×1.00 + 14×1.00) / 100 = 1.59: condition 5"
+
+    typo = [dict(row) for row in rows]
+    typo[0]["defect_share"] = "lots"
+    save_as_excel(typo, edited)
+    refused = cli("report", str(edited), "--store", str(store))
+    assert refused.returncode == 2 and "'lots' is not one of: < 2 %, 2-10 %" in refused.stderr

@@ -37,6 +37,7 @@ from tests.reply_corpus import BASE
 PHOTOS_SENT = ["webp_photo_flower.webp", "crack_concrete_ozgenel_a.png"]
 SIGNOFF = ["--client", "Gemeente Zaanstad", "--project", "Kade Noord", "--inspector", "J. de Vries"]
 ARTIFACTS = REPO / "tests" / "artifacts"
+CANNOT = "cannot tell from this photo"
 SOFFICE = shutil.which("soffice") or "soffice"  # the libreoffice tests fail, never skip, without it
 
 
@@ -84,11 +85,14 @@ def test_the_workbook_has_the_review_columns_first_and_a_list_on_each_list_colum
     sheet = book[FINDINGS]
     header = [cell.value for cell in sheet[1]]
     assert header[:4] == ["AI finding", "Photo", "Origin", "Inspector's note"]
-    assert header[4:11] == [
+    assert header[4:14] == [
         "Element",
         "Defect",
         "Where in the photo",
         "Extent",
+        "Seriousness",
+        "Intensity",
+        "Share affected",
         "Condition score",
         "Recommended action",
         "Urgency",
@@ -102,6 +106,8 @@ def test_the_workbook_has_the_review_columns_first_and_a_list_on_each_list_colum
     assert lists["Condition score"][0] == ["1", "2", "3", "4", "5", "6", "cannot tell from this photo"]
     assert "4 mediocre" in lists["Condition score"][1], "each score's meaning in the input message"
     assert lists["Urgency"][0] == list(URGENCIES)
+    assert lists["Seriousness"][0] == ["minor", "serious", "critical", "cannot tell from this photo"]
+    assert lists["Share affected"][0] == ["< 2 %", "2-10 %", "10-30 %", "30-70 %", ">= 70 %", CANNOT]
     photos = book[PHOTOS]
     assert len(photos._images) == 2, "a thumbnail of what was sent, per photo"
     summary = [cell.value for cell in photos[1]].index("Summary") + 1

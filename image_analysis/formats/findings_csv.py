@@ -166,7 +166,9 @@ def read_review_csv(data: bytes) -> ReviewTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     columns = [name.strip() for name in next(reader, [])]
     where = finding_columns()
-    missing = [name for name in ("photo", "record", "condition_scale", *where.values()) if name not in columns]
+    optional = {fields.FIELDS[name].csv for name in where if fields.FIELDS[name].optional}
+    needed = [name for name in ("photo", "record", "condition_scale", *where.values()) if name not in optional]
+    missing = [name for name in needed if name not in columns]
     if missing:
         raise ReviewError(1, missing[0], "the column is missing (export the CSV from this app and edit that)")
     rows: list[dict[str, str]] = []
@@ -176,7 +178,7 @@ def read_review_csv(data: bytes) -> ReviewTable:
         if len(rows) >= MAX_ROWS:
             raise ReviewError(number, "photo", f"more than {MAX_ROWS:,} findings rows: this is not a findings CSV")
         cells = {column: from_cell(value) for column, value in zip(columns, record, strict=False)}
-        values = {name: cells.get(column, "") for name, column in where.items()}
+        values = {name: cells.get(column, "") for name, column in where.items() if column in cells}
         names = ("photo", "record", "condition_scale", "file", "error")
         extra = {name: cells[name] for name in names if name in cells}
         rows.append({**extra, **values, "_row": str(number)})

@@ -43,6 +43,7 @@ from image_analysis.analysis import Analysis
 from image_analysis.fields import Choices
 from image_analysis.findings import InspectionFindings
 from image_analysis.imaging.encode import thumbnail
+from image_analysis.observations import DEFINITIONS, INTENSITIES, SERIOUSNESS, SHARES
 from image_analysis.presets import ConditionStandard
 from image_analysis.review import (
     AI_CONFIRMED,
@@ -73,7 +74,9 @@ AI_RECORD = "AI record"
 LISTS = "Lists"
 """Hidden: the values of the Findings sheet's validation lists (a value such as "AI, not reviewed" holds a comma,
 which an inline list cannot)."""
-FORMAT = "image_analysis findings workbook 1"
+FORMAT = "image_analysis findings workbook 2"
+FORMAT_1 = "image_analysis findings workbook 1"
+"""Before a defect's observations were fields of a finding: its AI record has no columns for them."""
 
 
 def finding_headings() -> dict[str, str]:
@@ -83,7 +86,9 @@ def finding_headings() -> dict[str, str]:
 
 
 def _required() -> tuple[str, ...]:
-    return tuple(name for name in finding_headings() if name != "file")
+    """The Findings sheet's columns a workbook must have: all but the file's and those added since workbooks were
+    first made (``FindingField.optional``: a workbook without them leaves them as they were)."""
+    return tuple(field.name for field in fields.FINDING_FIELDS if field.name != "file" and not field.optional)
 
 
 AI_TEXTS = {
@@ -105,6 +110,8 @@ PHOTO_HEADINGS = {
     "error": "Without a description",
 }
 AI_COLUMNS = ("kind", "photo", "file", "record", "ref", *fields.EDITABLE, *AI_TEXTS, "error")
+AI_COLUMNS_1 = tuple(name for name in AI_COLUMNS if not (name in fields.FIELDS and fields.FIELDS[name].optional))
+"""The AI record's columns in a workbook of ``FORMAT_1``."""
 """The AI record's columns: a ``photo`` row per photo (its file, stored result and texts), a ``finding`` row per AI
 finding (its ref and fields as the model gave them)."""
 
@@ -160,7 +167,7 @@ class ReviewWorkbook:
                 return ReviewError(row, PHOTO_HEADINGS["file"], f"{message}: download the workbook again", PHOTOS)
         for ai in self.ai:
             model = theirs.get(ai["ref"])
-            if model is None or any(ai[name] != getattr(model, name) for name in fields.EDITABLE):
+            if model is None or any(name in ai and ai[name] != getattr(model, name) for name in fields.EDITABLE):
                 return ReviewError(
                     int(ai["_row"]),
                     "ref",
@@ -176,9 +183,9 @@ def is_workbook(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"
 
 
-def digest(scale: str, rows: Sequence[Mapping[str, str]]) -> str:
+def digest(scale: str, rows: Sequence[Mapping[str, str]], format: str = FORMAT) -> str:
     """What the AI record says, in one value: a changed record no longer matches it."""
-    counted = AiRecordDigest(scale)
+    counted = AiRecordDigest(scale, format)
     for row in rows:
         counted.add(row)
     return counted.hexdigest()
@@ -188,13 +195,14 @@ class AiRecordDigest:
     """``digest`` taken one row at a time (a campaign's workbook is written without holding its record): the
     SHA-256 of ``json.dumps([FORMAT, scale, [[cell, ...], ...]])``, fed piece by piece."""
 
-    def __init__(self, scale: str) -> None:
+    def __init__(self, scale: str, format: str = FORMAT) -> None:
         self.scale = scale
-        self._hash = hashlib.sha256(json.dumps([FORMAT, scale])[:-1].encode("utf-8") + b", [")
+        self.columns = AI_COLUMNS if format == FORMAT else AI_COLUMNS_1
+        self._hash = hashlib.sha256(json.dumps([format, scale])[:-1].encode("utf-8") + b", [")
         self._rows = 0
 
     def add(self, row: Mapping[str, str]) -> None:
-        cells = json.dumps([row.get(name, "") for name in AI_COLUMNS])
+        cells = json.dumps([row.get(name, "") for name in self.columns])
         self._hash.update(((", " if self._rows else "") + cells).encode("utf-8"))
         self._rows += 1
 
@@ -404,6 +412,14 @@ class WorkbookWriter:
             Choices.DEFECT_TYPES: (list(DEFECT_TYPES), "The kind of defect.", "stop"),
             Choices.SCORES: (scores, f"{scale.name if scale else 'Condition score'}: {meanings}."[:255], "stop"),
             Choices.URGENCIES: (list(URGENCIES), "Choose from the list, or write your own words.", "warning"),
+            **{
+                choice: ([*words, CANNOT_TELL], DEFINITIONS[name][:255], "stop")
+                for choice, name, words in (
+                    (Choices.SERIOUSNESS, "seriousness", SERIOUSNESS),
+                    (Choices.INTENSITY, "intensity", INTENSITIES),
+                    (Choices.SHARE, "share", SHARES),
+                )
+            },
         }
         lists = {field.name: choices[field.choices] for field in self.columns if field.choices in choices}
         headings = {field.name: field.heading for field in self.columns}
@@ -546,7 +562,7 @@ def _read(book: Any) -> ReviewWorkbook:
     signoff = _signoff(_rows(sheets[SIGNOFF_SHEET]))
     present = {parse_ref(row.get("ref", "")) for row in rows}
     gone = [
-        {**{name: row.get(name, "") for name in finding_headings()}, "status": DELETED, "_row": ""}
+        {**{name: row[name] for name in finding_headings() if name in row}, "status": DELETED, "_row": ""}
         for row in findings
         if row["ref"] not in present and row["defect_type"]
     ]
@@ -617,16 +633,18 @@ def _ai_record(rows: Iterator[tuple[int, list[str]]]) -> tuple[str, list[dict[st
             columns = cells
         else:
             record.append({**dict(zip(columns, cells, strict=False)), "_row": str(number)})
-    if head.get("format") != FORMAT or columns[: len(AI_COLUMNS)] != list(AI_COLUMNS):
+    made = head.get("format", "")
+    expected = {FORMAT: AI_COLUMNS, FORMAT_1: AI_COLUMNS_1}.get(made)
+    if expected is None or columns[: len(expected)] != list(expected):
         raise ReviewError(1, "A", "this is not a findings workbook of this app: download it again", AI_RECORD)
-    values = [{name: row.get(name, "") for name in AI_COLUMNS} for row in record]
-    if digest(head.get("scale", ""), values) != head.get("digest"):
+    values = [{name: row.get(name, "") for name in expected} for row in record]
+    if digest(head.get("scale", ""), values, made) != head.get("digest"):
         message = "the AI record was changed (it is what the AI said, kept to tell your edits from its findings)"
         raise ReviewError(1, "A", f"{message}: download the workbook again", AI_RECORD)
     for row in record:
         if photo_number(row["photo"]) is None:
             raise ReviewError(int(row["_row"]), "photo", "not a photo number", AI_RECORD)
-    return head["scale"], record
+    return head["scale"], [{name: row[name] for name in (*expected, "_row") if name in row} for row in record]
 
 
 def _header(

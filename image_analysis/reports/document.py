@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 from image_analysis import fields, register
 from image_analysis.analysis import Analysis
-from image_analysis.condition import NOT_OBSERVED, DefectDerivation, derive
+from image_analysis.condition import NOT_OBSERVED, Derivation, defect_derivation, derive_observed
 from image_analysis.fields import Choices, FindingField, Level, Shown
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
 from image_analysis.imaging.prepared import Preparation
@@ -696,13 +696,16 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
     shown = rows if reviewed else ai_findings([result])
     elements = list(dict.fromkeys(row.element for row in shown if row.element)) or [findings.element]
     scores = [row.condition_score for row in shown]
+    defect_rows = [row for row in shown if row.defect_type]  # what was observed of each, as the record stands
+    observed = [(row.seriousness, row.intensity, row.share) for row in defect_rows]
+    derivation = derive_observed(observed, findings.condition_score, scale)
     worst = scale.worst(scores) or (scores[0] if scores else findings.condition_score)
     actions = _one(row.recommended_action for row in shown)
     urgencies = _one(row.urgency for row in shown)
     fields = [
         Field("Element", "; ".join(elements) or "—"),
         Field("Material", findings.material or "—"),
-        Field(scale.name[:1].upper() + scale.name[1:], scale.shown(worst) + _derived(findings, scale)),
+        Field(scale.name[:1].upper() + scale.name[1:], scale.shown(worst) + _derived(derivation, scale)),
         Field("Rationale", findings.condition_rationale or "—"),
     ]
     if actions is not None:
@@ -712,9 +715,7 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
     fields.append(Field("Confidence", findings.confidence or "—"))
     if findings.cannot_tell:
         fields.append(Field("Cannot tell from the photo", "; ".join(findings.cannot_tell)))
-    derivation = derive(findings, scale)
-    observed = derivation.defects if derivation and derivation.state != NOT_OBSERVED else ()
-    table = _findings_table(shown, findings, scale, reviewed, (actions is None, urgencies is None), observed)
+    table = _findings_table(shown, findings, scale, reviewed, (actions is None, urgencies is None), derivation)
     defects = [row for row in shown if row.defect_type]
     lists = tuple(
         Listing(title, tuple(items)) for name, title, items in text_lists(findings) if name != "cannot_tell" and items
@@ -759,7 +760,7 @@ def _findings_table(
     scale: ConditionStandard,
     reviewed: bool,
     per_row: tuple[bool, bool],
-    observed: Sequence[DefectDerivation] = (),
+    derivation: Derivation | None = None,
 ) -> Table:
     """One row per defect: the columns ``fields.FINDING_FIELDS`` declares for a report, each when its rule says
     (what, where, how much always; the model's description of the defect; the score, action and urgency where the
@@ -794,9 +795,9 @@ def _findings_table(
     cells = []
     for number, row in enumerate(defects, start=1):
         description = notes.get(defect_number(row.ref) or 0, "") if row.status != ADDED else ""
-        defect = defect_number(row.ref) if row.status != ADDED else None
-        if observed and defect and defect <= len(observed):  # what the model observed, with what it said of it
-            description = f"{description} {OBSERVED}: {observed[defect - 1].text()}".strip()
+        said = defect_derivation(row.seriousness, row.intensity, row.share)
+        if derivation is not None and derivation.state != NOT_OBSERVED and said.observed:
+            description = f"{description} {OBSERVED}: {said.text()}".strip()  # with what was said of the defect
         line = [str(number), *(_cell(row, field, scale) for field in before), description or "—"]
         line += [_cell(row, field, scale) for field in after]
         cells.append(tuple(line))
@@ -812,10 +813,9 @@ OBSERVED = "Observed"
 """Before each defect's observations and the condition the standard gives them, in its description."""
 
 
-def _derived(findings: InspectionFindings, scale: ConditionStandard) -> str:
+def _derived(derivation: Derivation | None, scale: ConditionStandard) -> str:
     """What the scale's standard derives of the photo's condition from its defects' observations, and how, to follow
     the score shown (nothing for a scale without a rule)."""
-    derivation = derive(findings, scale)
     if derivation is None:
         return ""
     if derivation.condition is None:
