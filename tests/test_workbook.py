@@ -140,7 +140,8 @@ def test_a_workbook_edited_and_saved_by_libreoffice_marks_every_row_with_the_sig
     edit_as_an_inspector(book_path, edited)
     calc = saved_by_libreoffice(edited, tmp_path)
     lists = _lists(openpyxl.load_workbook(calc)[FINDINGS])
-    assert set(lists) == {"Origin", "Defect", "Condition score", "Urgency"}, "the lists survive LibreOffice"
+    listed = {"Origin", "Defect", "Seriousness", "Intensity", "Share affected", "Condition score", "Urgency"}
+    assert set(lists) == listed, "the lists survive LibreOffice"
 
     again = tmp_path / "again.xlsx"
     done, docx = report(store, calc, tmp_path, "--xlsx", str(again))
