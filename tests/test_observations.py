@@ -128,3 +128,22 @@ def test_an_observation_the_inspector_changes_is_kept_and_the_derived_condition_
     save_as_excel(typo, edited)
     refused = cli("report", str(edited), "--store", str(store))
     assert refused.returncode == 2 and "'lots' is not one of: < 2 %, 2-10 %" in refused.stderr
+
+
+def test_the_appendix_gives_the_standards_tables_when_a_condition_was_derived_and_not_otherwise():
+    from image_analysis.analysis import Analysis
+    from image_analysis.model import Description
+    from image_analysis.presets import AnalysisRequest
+    from image_analysis.reports import document
+
+    request = AnalysisRequest(preset=Preset.INSPECTION, scale=NEN)
+    observed = Analysis(1, "a.jpg", request, None, Description(_reply(_obs("serious", "advanced", "10-30 %")), "m"))
+    direct = Analysis(1, "b.jpg", request, None, Description(_reply({}), "m"))
+    appendix = document.build([observed]).appendix
+    (_, cells), (_, factors) = appendix.derivation
+    assert cells.rows[0] == ("critical", "initial", "1", "1", "2", "3", "4")
+    assert cells.rows[-1] == ("minor", "final", "1", "1", "2", "3", "4")
+    published = {"1": "1.00", "2": "1.02", "3": "1.10", "4": "1.30", "5": "1.70", "6": "2.00"}
+    assert {row[0]: row[1] for row in factors.rows} == published
+    assert any("kennispleinconditiemeten.nl" in text for text in appendix.derivation_intro), "its sources named"
+    assert document.build([direct]).appendix.derivation == (), "no condition derived: no tables"

@@ -35,6 +35,7 @@ from image_analysis.review import (
     scored_at_least,
 )
 from image_analysis.safe_text import clean
+from image_analysis.standards import nen2767
 from image_analysis.vocabulary import CANNOT_TELL, URGENCIES
 from image_analysis.wording import NO_BREAK, Field, file_size, long_date, photo_facts, position, taken
 
@@ -180,6 +181,11 @@ class Appendix:
         "replies themselves are kept unchanged in the HTML report."
     )
     sent_title: str = "What was sent to the model"
+    derivation: tuple[tuple[str, Table], ...] = ()
+    """The standard's tables the condition scores were derived by, each after its caption (none when no score was
+    derived)."""
+    derivation_intro: tuple[str, ...] = ()
+    derivation_title: str = "How the condition scores were derived"
 
 
 @dataclass(frozen=True)
@@ -274,11 +280,69 @@ def build_campaign(
 
 
 def _appendix(preset: Preset, analyses: Sequence[Analysis], entries: Sequence[Entry], review: Review) -> Appendix:
+    derived = any(_derives(result) for result in analyses)
     return Appendix(
         repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
         removed=_removed(analyses, review) if entries and len(entries) == len(analyses) else (),
         removed_title=f"Removed {_noun(preset)}s",
         sent=_sent_table(entries) if preset is not Preset.GENERAL else None,  # a description has no audit trail
+        derivation=_derivation_tables() if derived else (),
+        derivation_intro=DERIVATION_INTRO if derived else (),
+    )
+
+
+DERIVATION_INTRO = (
+    "Each defect's condition follows from what was observed of it by NEN 2767's table: its seriousness (minor, "
+    "serious, critical), its intensity (initial, advanced, final stage) and the share of the component it affects.",
+    "A photo's defects are combined by their correction factors, each weighted by its share (the middle of its "
+    "class: 1, 6, 20, 50 or 85 %), the rest of the component at condition 1; the weighted factor gives the condition "
+    "up to each threshold. A defect with an observation the photo cannot tell has no condition, and its photo's is "
+    "incomplete.",
+    f"Sources: {nen2767.SOURCE}, as snirp/pressie, sjaajke/MijnRapportageApp and fomosman-cyber/fieldops-api give "
+    "the table cell by cell; the correction factors and the worked example of the standard's rapporteur "
+    "(kennispleinconditiemeten.nl). The shares standing for each class are this report's choice.",
+)
+
+
+def _derives(result: Analysis) -> bool:
+    """Whether a condition was derived (or found incomplete) for ``result`` by its standard's rule."""
+    findings = result.parsed.findings
+    if not isinstance(findings, InspectionFindings):
+        return False
+    derivation = derive_observed(
+        [(defect.seriousness, defect.intensity, defect.share) for defect in findings.defects],
+        findings.condition_score,
+        result.request.scale.definition,
+    )
+    return derivation is not None and derivation.state != NOT_OBSERVED
+
+
+def _derivation_tables() -> tuple[tuple[str, Table], ...]:
+    """NEN 2767's defect table (a row per seriousness and intensity, a column per share) and its correction
+    factors with the threshold up to which each condition holds."""
+    shares = [f"{low:g}-{high:g}\u00a0%" for low, high in nen2767.EXTENT_BOUNDS.values()]
+    shares[0], shares[-1] = "<\u00a02\u00a0%", ">=\u00a070\u00a0%"
+    columns = (Column("Seriousness"), Column("Intensity"), *(Column(share, unbroken=True) for share in shares))
+    rows = tuple(
+        (seriousness.name.lower(), intensity.name.lower(), *(str(value) for value in values))
+        for seriousness in reversed(nen2767.Seriousness)
+        for intensity, values in nen2767.DEFECT_CONDITION[seriousness].items()
+    )
+    thresholds = dict((condition, most) for most, condition in nen2767.THRESHOLDS)
+    factors = tuple(
+        (str(condition), f"{factor:.2f}", f"up to {thresholds[condition]:.2f}" if condition in thresholds else "above")
+        for condition, factor in nen2767.CORRECTION_FACTORS.items()
+    )
+    factor_columns = (Column("Condition", unbroken=True), Column("Correction factor"), Column("Weighted factor"))
+    return (
+        (
+            "A defect's condition, by its seriousness and intensity (rows) and the share it affects (columns):",
+            Table(columns, rows, "derivation"),
+        ),
+        (
+            "Each condition's correction factor, and the weighted factor up to which a photo has it:",
+            Table(factor_columns, factors, "factors"),
+        ),
     )
 
 

@@ -399,11 +399,12 @@ class _Writer:
 
     def appendix(self, report: ReportDocument) -> None:
         appendix = report.appendix
-        if not (appendix.repairs or appendix.removed or appendix.sent):
+        if not (appendix.repairs or appendix.removed or appendix.sent or appendix.derivation):
             return
         first = self.heading(appendix.title, 1)
         rows = len(appendix.removed) + sum(len(repairs) + 1 for _, repairs in appendix.repairs)
         rows += 2 * len(appendix.sent.rows) if appendix.sent else 0
+        rows += sum(len(table.rows) + 3 for _, table in appendix.derivation) + 3 * len(appendix.derivation_intro)
         if self.used + 80 + 16 * rows > layout.text_height(self.document) * FIT:
             layout.page_break_before(first)
         if appendix.removed:
@@ -417,6 +418,13 @@ class _Writer:
                 self.paragraph(heading).runs[0].bold = True
                 for repair in repairs:
                     self.item(repair, "•")
+        if appendix.derivation:
+            self.heading(appendix.derivation_title, 2)
+            for text in appendix.derivation_intro:
+                self.paragraph(text)
+            for caption, table in appendix.derivation:
+                self.paragraph(caption)
+                self.table(table)
         if appendix.sent is not None:
             self.heading(appendix.sent_title, 2)
             self.table(appendix.sent)
