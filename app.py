@@ -303,7 +303,12 @@ class Controller(vkt.Controller):
         if rows:
             recorded = _kept_review(params, record, analyses, _review(params, analyses, rows), VIA_TABLE)
         else:
-            recorded = inspection_store.editor_review(record, analyses, _request(params), _signoff(params))
+            try:
+                recorded = inspection_store.editor_review(record, analyses, _request(params), _signoff(params))
+            except StoreError as error:  # not the AI's rows instead: kept again, they would undo the review
+                raise vkt.UserError(
+                    f"The review kept with this entity could not be read ({error}) Try again."
+                ) from None
         return vkt.SetParamsResult({"review": {"findings": _table(recorded, analyses)}})
 
     def fill_from_workbook(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:

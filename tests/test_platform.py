@@ -330,3 +330,26 @@ def test_the_pdf_download_is_the_word_report_converted_by_the_platform(platform,
     with pytest.raises(vkt.UserError, match="download the Word report instead"):
         call("download_pdf", params)
     assert len(model_service.requests) == 1, "the description was not paid for again"
+
+
+@pytest.mark.slow
+def test_a_kept_review_the_storage_cannot_read_is_said_and_never_undone(platform, model_service):
+    import viktor as vkt
+
+    reply_inspection(model_service)
+    image = upload("column.jpg", COLUMN.read_bytes())
+    rows = call("fill_review", app_params(image=image, preset="inspection")).get("review")["findings"]
+    rows[0] = {**rows[0], "condition_score": "6", "inspector_note": "measured on site"}
+    call("fill_review", app_params(image=image, preset="inspection", findings=rows))
+    kept = dict(platform.storage.values)
+
+    unavailable = InternalError("503 Service Unavailable")
+    platform.storage.fail_get = lambda key: unavailable if key.startswith("decisions") else None
+    with pytest.raises(vkt.UserError) as caught:  # a new session, its table empty: the AI's rows would undo it
+        call("fill_review", app_params(image=image, preset="inspection"))
+    assert "could not be read" in str(caught.value) and "Try again" in str(caught.value)
+    assert platform.storage.values == kept, "nothing written over the kept review"
+
+    platform.storage.fail_get = None
+    again = call("fill_review", app_params(image=image, preset="inspection")).get("review")["findings"]
+    assert (again[0]["status"], again[0]["condition_score"]) == (EDITED, "6"), "read back once the storage answers"
