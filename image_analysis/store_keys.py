@@ -50,7 +50,3 @@ def inspection(inspection_id: str) -> str:
 
 def decisions(inspection_id: str) -> str:
     return DECISIONS + inspection_id
-
-
-def legacy_signoff(result_key: str) -> str:
-    return LEGACY_SIGNOFF + result_key

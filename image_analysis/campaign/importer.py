@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from image_analysis import analysis, model
+from image_analysis import analysis, model, store_keys
 from image_analysis.campaign.folder import (
-    ERROR_KEY,
     MANIFEST,
     CampaignError,
     Manifest,
@@ -47,7 +46,7 @@ def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> I
     """Every answer line of ``paths`` (any engine's batch output) into ``store`` under its record key (the manifest
     maps each ``custom_id`` to one), read and
     salvaged as a live reply is, beside exactly the image it was about: the pixels from the request shard, the facts
-    from the shard's facts file, nothing decoded again. An error line is kept with its message under ``ERROR_KEY``;
+    from the shard's facts file, nothing decoded again. An error line is kept with its message apart from the result;
     a line whose ``custom_id`` the manifest of ``folder`` does not know is refused, named; an answer already in the
     store is left as it is, so that importing twice changes nothing. Lines are taken one at a time and kept
     ``IMPORT_BATCH`` at a time (killed, the next import takes the rest)."""
@@ -70,12 +69,13 @@ def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> I
         outcome = _outcome(line, settings)
         if isinstance(outcome, str):
             failure = {"custom_id": custom_id, "path": entry.path, "error": outcome}
-            kept = store.get(ERROR_KEY + key) if ERROR_KEY + key in stored else None
+            error_key = store_keys.campaign_error(key)
+            kept = store.get(error_key) if error_key in stored else None
             if key in stored or kept == failure:
                 unchanged += 1  # answered meanwhile, or this failure is kept already
                 continue
-            batch.append((ERROR_KEY + key, json.dumps(failure)))
-            stored.add(ERROR_KEY + key)
+            batch.append((error_key, json.dumps(failure)))
+            stored.add(error_key)
             errors += 1
         else:
             if key in stored:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from image_analysis import analysis
-from image_analysis.campaign.folder import ERROR_KEY, Manifest, facts_name
+from image_analysis import analysis, store_keys
+from image_analysis.campaign.folder import Manifest, facts_name
 from image_analysis.campaign.workers import in_order, worker_count
 from image_analysis.imaging.prepared import reduced_copy
 from image_analysis.review import Review, ai_findings, scored_at_least
@@ -62,7 +62,7 @@ class StoredCampaign:
         if kept is not None:
             stored = analysis.Analysis.from_json(kept)
             return dataclasses.replace(stored, number=number, from_store=True)
-        failure = self.store.get(ERROR_KEY + entry.record)
+        failure = self.store.get(store_keys.campaign_error(entry.record))
         said = failure.get("error") if isinstance(failure, dict) else None
         if not said:
             return analysis.Analysis(number, entry.name, request, error=NOT_IMPORTED, failed_at=analysis.PENDING)
