@@ -324,7 +324,8 @@ class Controller(vkt.Controller):
             if problem is not None:
                 raise problem
             scale = _request(params).scale.definition
-            reviewed = Review.from_rows(_signoff(params).overridden_by(book.signoff), book.rows, analyses, scale)
+            given = _signoff(params).overridden_by(book.signoff)
+            reviewed = Review.from_rows(given, book.rows, analyses, scale, before=_kept(params, analyses, given))
         except ReviewError as error:
             findings = (findings_workbook.finding_headings(), findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
@@ -506,7 +507,7 @@ def _review(
     analyses = analyses if analyses is not None else _everything(params)
     try:
         scale = _request(params).scale.definition
-        return Review.from_rows(signoff, rows, analyses, scale)
+        return Review.from_rows(signoff, rows, analyses, scale, before=_kept(params, analyses, signoff))
     except ReviewError as error:
         raise _field_error(f"Reviewed findings, {error.named(fields.headings())}.", "review.findings") from None
 
@@ -557,6 +558,15 @@ def _record(params: Any) -> inspection_store.InspectionStore:
     except STORAGE_FAILURES:
         return inspection_store.InspectionStore(MemoryStore())
     return inspection_store.InspectionStore(WorkspaceStore(vkt.Storage, Retention.of_record(_retention(params))))
+
+
+def _kept(params: Any, analyses: list[analysis.Analysis], signoff: SignOff) -> Review | None:
+    """The review kept with the entity, which the table's rows were filled from (a score left as it stands there
+    follows a changed observation); ``None`` when none can be read."""
+    try:
+        return inspection_store.editor_review(_record(params), analyses, _request(params), signoff)
+    except StoreError:
+        return None
 
 
 def _kept_review(

@@ -35,15 +35,25 @@ class DefectDerivation:
     intensity: str | None
     share: str | None
     condition: int | None
+    own: int | None = None
+    """The condition the inspector gave the defect over the table's (with a reason), if any."""
 
     @property
     def observed(self) -> bool:
         return any(value is not None for value in (self.seriousness, self.intensity, self.share))
 
+    @property
+    def held(self) -> int | None:
+        """The defect's condition as the record holds it: the inspector's over the table's."""
+        return self.own if self.own is not None and self.condition is not None else self.condition
+
     def text(self) -> str:
-        """``serious · advanced · 10-30 % → 3``; an observation not given or that cannot be told says so."""
+        """``serious · advanced · 10-30 % → 3``; an observation not given or that cannot be told says so; the
+        inspector's own condition follows the table's (``→ 3; the inspector's: 4``)."""
         parts = [_said(value) for value in (self.seriousness, self.intensity, self.share)]
         result = str(self.condition) if self.condition is not None else f"no{NO_BREAK}condition"
+        if self.held != self.condition:
+            result += f"; the inspector's: {self.held}"
         return f" {DOT} ".join(parts) + f"{NO_BREAK}{ARROW}{NO_BREAK}{result}"
 
 
@@ -76,7 +86,7 @@ class Derivation:
             return "no visible defects: condition 1"
         shares: dict[int, float] = {}
         for defect in self.defects:  # the shares at each condition, worst first; the rest is condition 1
-            condition = defect.condition or 1
+            condition = defect.held or 1
             shares[condition] = shares.get(condition, 0.0) + nen2767.EXTENT_SHARE[_extent(defect)]
         total = max(100.0, sum(shares.values()))
         shares[1] = shares.get(1, 0.0) + total - sum(shares.values())
@@ -99,19 +109,53 @@ def derive(findings: InspectionFindings, standard: ConditionStandard) -> Derivat
     return derive_observed(observed, findings.condition_score, standard)
 
 
-def derive_observed(observed: Sequence[Observed], score: str, standard: ConditionStandard) -> Derivation | None:
+def derive_observed(
+    observed: Sequence[Observed], score: str, standard: ConditionStandard, held: Sequence[str] = ()
+) -> Derivation | None:
     """The photo's condition derived from its defects' observations (as reviewed, or as the model gave them) by
-    ``standard``; ``score``, the one given, tells a photo without defects that can be judged from one that cannot."""
+    ``standard``; ``score``, the one given, tells a photo without defects that can be judged from one that cannot.
+    ``held``, each defect's score as the record holds it, puts the inspector's own condition of a defect (one its
+    observations derive otherwise) in its place."""
     rule = standard.derive
     if rule is None:
         return None
-    defects = tuple(defect_derivation(*values) for values in observed)
+    defects = tuple(
+        dataclasses.replace(defect_derivation(*values), own=_own(held[index] if index < len(held) else ""))
+        for index, values in enumerate(observed)
+    )
     if defects and not any(defect.observed for defect in defects):
         return Derivation(standard, defects, None, NOT_OBSERVED)
     if not defects and score not in standard.codes:
         return Derivation(standard, defects, None, NOT_OBSERVED)  # no defects, and nothing the photo can judge
-    combination = rule([_observation(defect) for defect in defects])
+    combination = rule([_observation(defect) for defect in defects], [defect.held for defect in defects])
     return Derivation(standard, defects, combination, DERIVED if combination is not None else INCOMPLETE)
+
+
+def defect_score(observed: Observed, standard: ConditionStandard) -> str | None:
+    """The condition ``standard`` derives for one defect from its observations, as a code of its scale; ``None``
+    when it has no rule, or an observation is not given or cannot be told."""
+    if standard.derive is None:
+        return None
+    condition = defect_derivation(*observed).condition
+    return str(condition) if condition is not None else None
+
+
+MODELS_SCORE = "model's score, not derived"
+INSPECTORS_SCORE = "inspector's score, not derived"
+
+
+def score_text(score: str, observed: Observed, standard: ConditionStandard, own: bool) -> str:
+    """A defect's score as a report shows it: ``3 (fair, sufficient)`` when derived (or on a scale without a rule),
+    ``4 (inspector; derived 3)`` over the derived one, ``4 (model's score, not derived)`` (``own``: the inspector's)
+    when its observations derive none."""
+    if standard.derive is None or score not in standard.codes:
+        return standard.shown(score)
+    derived = defect_score(observed, standard)
+    if derived == score:
+        return standard.shown(score)
+    if derived is not None:
+        return f"{score}{NO_BREAK}(inspector; derived {derived})"
+    return f"{score}{NO_BREAK}({INSPECTORS_SCORE if own else MODELS_SCORE})"
 
 
 def defect_derivation(seriousness: str | None, intensity: str | None, share: str | None) -> DefectDerivation:
@@ -139,6 +183,10 @@ def _observation(defect: DefectDerivation) -> nen2767.Observation:
     return nen2767.Observation(
         seriousness_of(defect.seriousness), intensity_of(defect.intensity), extent_of(defect.share)
     )
+
+
+def _own(score: str) -> int | None:
+    return int(score) if score.isdigit() else None
 
 
 def _extent(defect: DefectDerivation) -> nen2767.Extent:

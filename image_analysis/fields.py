@@ -45,7 +45,7 @@ class Shown(StrEnum):
     SHARED = "shared"
     """The photo's value: one line of the entry when every finding has the same, else a column."""
     SCORE = "score"
-    """A column when the findings' scores differ or were reviewed; the entry gives the photo's worst."""
+    """A column when the findings' scores differ or were reviewed; the entry gives the photo's condition."""
     ANY = "any"
     """A column when any finding has one."""
     REVIEWED = "reviewed"
@@ -116,7 +116,7 @@ FINDING_FIELDS = (
     FindingField(
         "share", "Share affected", Level.DEFECT, 11, Choices.SHARE, editable=True, csv="defect_share", optional=True
     ),
-    FindingField("condition_score", "Condition score", Level.PHOTO, 13, Choices.SCORES, Shown.SCORE, 10, True, True),
+    FindingField("condition_score", "Condition score", Level.DEFECT, 13, Choices.SCORES, Shown.SCORE, 10, True, True),
     FindingField(
         "recommended_action", "Recommended action", Level.PHOTO, 34, Choices.FREE, Shown.SHARED, 11, True, True
     ),

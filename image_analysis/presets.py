@@ -60,7 +60,7 @@ class ConditionStandard:
     values: tuple[tuple[str, str], ...]
     source: str = ""
     """Where the scale is published."""
-    derive: Callable[[Sequence[nen2767.Observation]], nen2767.Combination | None] | None = field(
+    derive: Callable[[Sequence[nen2767.Observation], Sequence[int | None]], nen2767.Combination | None] | None = field(
         default=None, compare=False, repr=False
     )
     """A condition from the defects' observations, when the standard gives the rule (``standards``); ``None``: the

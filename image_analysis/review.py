@@ -14,6 +14,7 @@ from typing import Any
 
 from image_analysis import fields
 from image_analysis.analysis import Analysis
+from image_analysis.condition import DOT, Derivation, Observed, defect_score, derive, derive_observed, score_text
 from image_analysis.errors import ReviewError
 from image_analysis.findings import InspectionFindings
 from image_analysis.observations import INTENSITIES, SERIOUSNESS, SHARES
@@ -140,10 +141,12 @@ class Review:
         analyses: Sequence[Analysis],
         scale: ConditionStandard,
         first_row: int = 1,
+        before: Review | None = None,
     ) -> Review:
-        """The review of ``analyses`` from the rows the inspector left (``reviewed``): an AI finding of a reviewed
-        photo whose row is gone, or whose status says deleted, is one the inspector deleted."""
-        findings = reviewed(rows, analyses, scale, first_row)
+        """The review of ``analyses`` from the rows the inspector left (``reviewed``; ``before``: the review the
+        record held when the file was made): an AI finding of a reviewed photo whose row is gone, or whose status
+        says deleted, is one the inspector deleted."""
+        findings = reviewed(rows, analyses, scale, first_row, before)
         kept = tuple(row for row in findings if row.status != DELETED)
         marked = {row.ref: row for row in findings if row.status == DELETED}
         present = {row.ref for row in kept}
@@ -168,6 +171,47 @@ class Review:
         return f"Reviewed{by}{rest}."
 
 
+def model_scores(analyses: Sequence[Analysis]) -> dict[int, str]:
+    """The overall score the model gave each photo (its cross-check beside the derived condition)."""
+    return {
+        result.number: result.parsed.findings.condition_score
+        for result in analyses
+        if isinstance(result.parsed.findings, InspectionFindings)
+    }
+
+
+def shown_score(finding: Finding, scale: ConditionStandard, given: Mapping[int, str]) -> str:
+    """A finding's score as a report shows it (``condition.score_text``): derived, the inspector's over the derived
+    one, or one not derived, the model's (``given``: its overall score per photo) or the inspector's."""
+    own = finding.status == ADDED or (finding.status == EDITED and finding.condition_score != given.get(finding.photo))
+    return (
+        score_text(finding.condition_score, observed(finding), scale, own)
+        if finding.defect_type
+        else (scale.shown(finding.condition_score))
+    )
+
+
+def photo_derivation(rows: Sequence[Finding], scale: ConditionStandard, given: str) -> Derivation | None:
+    """A photo's condition derived from its findings as the record holds them (each defect's observations, the
+    inspector's own condition of one in its place); ``given``, the model's overall score, tells a photo without
+    defects that can be judged from one that cannot."""
+    defects = [row for row in rows if row.defect_type]
+    held = [row.condition_score for row in defects]
+    return derive_observed([observed(row) for row in defects], given, scale, held)
+
+
+def photo_condition(rows: Sequence[Finding], scale: ConditionStandard) -> str:
+    """A photo's condition: its defects combined by its standard where every one is derived; else (and on a scale
+    without a rule, and for a photo without defects) the worst score of its findings; "cannot tell" only when no
+    finding has a score on the scale."""
+    if not rows:
+        return CANNOT_TELL
+    derivation = photo_derivation(rows, scale, "") if any(row.defect_type for row in rows) else None
+    if derivation is not None and derivation.condition is not None:
+        return derivation.condition
+    return max((row.condition_score for row in rows), key=scale.rank)
+
+
 def scored_at_least(finding: Finding, scale: ConditionStandard, score: str) -> bool:
     """Whether ``finding`` is a defect scored ``score`` or worse on ``scale`` (a campaign report's entries and its
     summary's table: those at or above ``--photos-from``)."""
@@ -181,11 +225,14 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
         findings = result.parsed.findings
         if not isinstance(findings, InspectionFindings):
             continue
+        scale = result.request.scale.definition
+        derivation = derive(findings, scale)
         base = Finding(
             photo=result.number,
             file=result.name,
             element=findings.element,
-            condition_score=findings.condition_score,
+            condition_score=(derivation.condition if derivation and not findings.defects else None)
+            or findings.condition_score,
             recommended_action=findings.recommended_action,
             urgency=findings.urgency or "",
             ref=finding_ref(result.number, 0),
@@ -199,6 +246,8 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
                     defect_type=defect.type,
                     location=defect.location,
                     extent=defect.extent,
+                    condition_score=defect_score((defect.seriousness, defect.intensity, defect.share), scale)
+                    or findings.condition_score,
                     seriousness=defect.seriousness or "",
                     intensity=defect.intensity or "",
                     share=defect.share or "",
@@ -214,12 +263,18 @@ def reviewed(
     analyses: Sequence[Analysis],
     scale: ConditionStandard,
     first_row: int = 1,
+    before: Review | None = None,
 ) -> list[Finding]:
     """Rows the inspector edited, checked and given their origin against the model's findings; a row that cannot be
     taken raises ``ReviewError`` naming it (``first_row`` numbers the first, e.g. 2 for a CSV with a header). A row
     may name a finding the inspector added before (``P3-A1``, as the record wrote it): it stays that finding (a copy
-    of it is another); such a ref claims nothing of the AI's, so it needs no checking beyond its photo."""
+    of it is another); such a ref claims nothing of the AI's, so it needs no checking beyond its photo.
+    A defect's score follows its observations (``_followed``) unless the inspector gave another with a reason;
+    ``before``, the review as the record held it when the file was made, tells a score left as it was from one
+    the inspector typed (without it: as the model's findings were)."""
     original = {finding.ref: finding for finding in ai_findings(analyses)}
+    held = {finding.ref: finding for finding in (before.effective(list(original.values())) if before else ())}
+    prior = {**original, **held}
     photos = {result.number: result.name for result in analyses}
     parsed: list[Finding] = []
     optional = [field.name for field in fields.FINDING_FIELDS if field.optional]
@@ -247,7 +302,7 @@ def reviewed(
             )
         if finding.ref and model is None and own is None:
             raise ReviewError(index, "ref", _unknown_ref(finding.ref, finding.photo, original))
-        parsed.append(finding)
+        parsed.append(_followed(finding, prior.get(finding.ref) if finding.ref else None, scale, index))
     theirs = _the_ais_rows(parsed, original)
     result: list[Finding] = []
     for position, finding in enumerate(parsed):
@@ -265,6 +320,41 @@ def reviewed(
             finding = replace(finding, status=AI_NOT_REVIEWED)
         result.append(finding)
     return result
+
+
+def _followed(finding: Finding, prior: Finding | None, scale: ConditionStandard, index: int) -> Finding:
+    """A defect's score as its observations derive it by ``scale``'s standard, unless the inspector gave another: a
+    score left empty (a workbook's live formula reads so), or as it was (``prior``, the finding when the file was
+    made) while that was the derived one, follows the observations; any other score differing from the derived one
+    is the inspector's own, and needs a reason in the inspector's note (``ReviewError`` without one)."""
+    derived = defect_score(observed(finding), scale) if finding.defect_type else None
+    given = finding.condition_score
+    if derived is None or given == derived:
+        return finding
+    untouched = prior is not None and given == prior.condition_score and not overridden(prior, scale)
+    if given == CANNOT_TELL or untouched:
+        return replace(finding, condition_score=derived)
+    if finding.inspector_note:
+        return finding
+    what = f"{finding.seriousness} {DOT} {finding.intensity} {DOT} {finding.share}"
+    raise ReviewError(
+        index,
+        "condition_score",
+        f"{given} is not the condition {scale.name.split(' condition')[0]} derives from what was observed ({what}: "
+        f"{derived}): clear the score to take {derived}, change the seriousness, intensity or share, or give your "
+        "reason for your own score in the inspector's note",
+    )
+
+
+def observed(finding: Finding) -> Observed:
+    """A finding's observations, as the standard's derivation takes them."""
+    return (finding.seriousness, finding.intensity, finding.share)
+
+
+def overridden(finding: Finding, scale: ConditionStandard) -> bool:
+    """Whether the finding's score is the inspector's own over the one its observations derive."""
+    derived = defect_score(observed(finding), scale) if finding.defect_type else None
+    return derived is not None and finding.condition_score != derived
 
 
 def _changed(finding: Finding, model: Finding) -> int:

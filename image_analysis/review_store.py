@@ -60,8 +60,9 @@ def reopen_workbook(
         raise mismatch
     inspection, new = _inspection(inspections, results, scale, wanted)
     signoff = inspection.signoff.overridden_by(book.signoff).overridden_by(given)
+    before = None if new else inspections.review(inspection, results, signoff)
     try:
-        review = Review.from_rows(signoff, book.rows, results, scale.definition)
+        review = Review.from_rows(signoff, book.rows, results, scale.definition, before=before)
     except ReviewError as error:
         raise error.named(finding_headings(), FINDINGS) from None
     return Reopened(inspection, results, review, new)
@@ -74,8 +75,10 @@ def reopen_csv(
     to, and the review the rows make of them; the sign-off: the inspection's, overridden by ``given``."""
     results, scale, rows = _stored_results(table.rows, inspections, where)
     inspection, new = _inspection(inspections, results, scale, wanted)
+    signoff = inspection.signoff.overridden_by(given)
+    before = None if new else inspections.review(inspection, results, signoff)
     try:
-        review = Review.from_rows(inspection.signoff.overridden_by(given), rows, results, scale.definition)
+        review = Review.from_rows(signoff, rows, results, scale.definition, before=before)
     except ReviewError as error:
         raise error.named(finding_columns()) from None
     return Reopened(inspection, results, review, new)

@@ -290,3 +290,19 @@ for _name, _observed in OBSERVED.items():
 
 def long_reply(name: str, indent: int | None = 2) -> str:
     return json.dumps(LONG_REPLIES[name], indent=indent, ensure_ascii=False)
+
+
+_STEP = {"minor": 1, "serious": 2, "critical": 3, "initial": 1, "advanced": 2, "final": 3}
+_EXTENT = {"< 2 %": 1, "2-10 %": 2, "10-30 %": 3, "30-70 %": 4, ">= 70 %": 5}
+
+
+def defect_scores(name: str) -> list[str]:
+    """Each defect's NEN 2767 condition as the published table gives it (every cell is ``max(1, S + I + E - 5)``),
+    written out here apart from the code under test; the reply's overall score for a defect it cannot tell."""
+    reply = LONG_REPLIES[name]
+    return [
+        str(max(1, _STEP[seriousness] + _STEP[intensity] + _EXTENT[share] - 5))
+        if {seriousness, intensity, share} <= {*_STEP, *_EXTENT}
+        else str(reply["condition_score"])
+        for seriousness, intensity, share in OBSERVED.get(name, [])
+    ]

@@ -363,7 +363,9 @@ class FakeBatchServer:
 
 
 def test_the_whole_cycle_through_a_batch_api_prepare_submit_status_fetch_import_report(survey, tmp_path, httpserver):
-    batch_api = FakeBatchServer(httpserver, json.dumps(LONG_REPLIES["crack_concrete_ozgenel_b.png"]))
+    batch_api = FakeBatchServer(
+        httpserver, json.dumps(LONG_REPLIES["crack_concrete_ozgenel_a.png"])
+    )  # a defect rated 3
     env = {"OPENAI_BASE_URL": batch_api.base_url, "OPENAI_API_KEY": "sk-test", "VISION_MAX_RETRIES": "0"}
     out, store = tmp_path / "campaign", tmp_path / "results.sqlite"
     prepared = cli(  # one worker, in this process: the batch API is the point here, not the pool

@@ -5,6 +5,7 @@ were recovered (see ``pytest_terminal_summary`` in conftest.py)."""
 from __future__ import annotations
 
 import json
+from html import unescape
 
 import pytest
 
@@ -119,9 +120,31 @@ def test_an_observation_the_inspector_changes_is_kept_and_the_derived_condition_
     assert "1 decision kept in the store" in done.stderr
     first = excel_rows(again)[0]
     assert first["status"] == "edited by the inspector" and first["defect_share"] == ">= 70 %"
+    assert (rows[0]["condition_score"], first["condition_score"]) == ("3", "5"), "the score left as it was follows"
     html = page.read_text(encoding="utf-8")
     assert "critical · advanced · &gt;= 70\u00a0%\u00a0→\u00a05" in html, "the units kept with their numbers"
-    assert "derived by the standard: 5" in html, "(85×1.70 + 1×1.00 + 14×1.00) / 100 = 1.59: condition 5"
+    html = unescape(html)
+    field = "5\u00a0(poor, maintenance overdue); derived by the standard: (85×1.70 + 15×1.00) / 100 = 1.5950"
+    assert field + "; the model's overall score: 3\u00a0(fair, sufficient)" in html, "the photo's, combined"
+
+    own = [dict(row) for row in excel_rows(again)]
+    own[0]["condition_score"] = "6"  # the inspector's own score over the derived 5
+    save_as_excel(own, edited)
+    refused = cli("report", str(edited), "--store", str(store))
+    assert (
+        refused.returncode == 2 and "6 is not the condition NEN 2767 derives from what was observed" in refused.stderr
+    )
+    assert "give your reason for your own score in the inspector's note" in refused.stderr
+    own[0]["inspector_note"] = "reinforcement exposed behind the spall: structural"
+    save_as_excel(own, edited)
+    done = cli("report", str(edited), "--store", str(store), "--csv", str(again), "--out", str(page))
+    assert done.returncode == 0, done.stderr
+    assert excel_rows(again)[0]["condition_score"] == "6", "the inspector's score, with a reason, is kept"
+    html = unescape(page.read_text(encoding="utf-8"))
+    assert "6\u00a0(inspector; derived 5)" in html
+    assert "→\u00a05; the inspector's: 6" in html and "(85×2.00 + 15×1.00) / 100 = 1.8500" in html
+    done = cli("report", "--store", str(store), "--csv", str(again))
+    assert done.returncode == 0 and excel_rows(again)[0]["condition_score"] == "6", "kept as a decision"
 
     typo = [dict(row) for row in rows]
     typo[0]["defect_share"] = "lots"

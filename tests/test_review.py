@@ -64,7 +64,7 @@ def test_an_excel_edited_csv_comes_back_with_the_edit_marked_as_the_inspectors(d
         for row in table.rows
     ]
     edited_row = next(row for row in cells if "east face, 1.2 m above the deck" in row)
-    assert "5 (poor, maintenance overdue)" in edited_row and edited_row[-1] == EDITED
+    assert "5 (inspector's score, not derived)" in edited_row and edited_row[-1] == EDITED
     assert next(row for row in cells if "checked on site" in row)[-1] == AI_CONFIRMED
     assert next(row for row in cells if "bearing" in row)[-1] == ADDED
     assert len(document.inline_shapes) == 3, "the chart, and the photos from the store"

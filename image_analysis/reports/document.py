@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from image_analysis import fields, register
 from image_analysis.analysis import Analysis
-from image_analysis.condition import NOT_OBSERVED, Derivation, defect_derivation, derive_observed
+from image_analysis.condition import NOT_OBSERVED, Derivation, derive_observed
 from image_analysis.fields import Choices, FindingField, Level, Shown
 from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
 from image_analysis.imaging.prepared import Preparation
@@ -32,7 +32,11 @@ from image_analysis.review import (
     Review,
     ai_findings,
     defect_number,
+    model_scores,
+    photo_condition,
+    photo_derivation,
     scored_at_least,
+    shown_score,
 )
 from image_analysis.safe_text import clean
 from image_analysis.standards import nen2767
@@ -218,7 +222,9 @@ def build(
     summary = None
     if preset is Preset.INSPECTION and scale:
         summary = ConditionSummary(
-            _summary_table(effective, scale), _score_counts(totals, scale), _summary_lines(entries)
+            _summary_table(effective, scale, model_scores(analyses)),
+            _score_counts(totals, scale),
+            _summary_lines(entries),
         )
     return ReportDocument(
         preset=preset,
@@ -265,7 +271,7 @@ def build_campaign(
     if totals.without_findings:
         lines.append(f"{_count(totals.without_findings, 'photo')} without findings.")
     summary = ConditionSummary(
-        _summary_table(serious, scale),
+        _summary_table(serious, scale, model_scores(shown)),
         _score_counts(totals, scale),
         tuple(lines),
         empty=f"No finding was scored {threshold}.",
@@ -563,7 +569,7 @@ AS_ABOVE = "as above"
 """A summary cell that repeats the row above it (the same photo's element or action)."""
 
 
-def _summary_table(effective: Sequence[Finding], scale: ConditionStandard) -> Table | None:
+def _summary_table(effective: Sequence[Finding], scale: ConditionStandard, given: Mapping[int, str]) -> Table | None:
     """Every finding of ``effective`` ordered worst condition first, then most urgent first, then by photo."""
     urgency = {name: index for index, name in enumerate(URGENCIES)}
     defects = [finding for finding in effective if finding.defect_type]
@@ -580,24 +586,20 @@ def _summary_table(effective: Sequence[Finding], scale: ConditionStandard) -> Ta
     for index, finding in enumerate(ordered):
         before = ordered[index - 1] if index else None
         above = before if before is not None and before.photo == finding.photo else None
-        rows.append(tuple(_summary_cell(finding, above, field, scale) for field in summary))
+        rows.append(tuple(_summary_cell(finding, above, field, scale, given) for field in summary))
     columns = tuple(Column(field.heading, unbroken=field.name in ("photo", "urgency")) for field in summary)
     marks = tuple("unreviewed" if finding.status == AI_NOT_REVIEWED else "" for finding in ordered)
     return Table(columns, tuple(rows), "summary", marks) if rows else None
 
 
-def photo_condition(rows: Sequence[Finding], scale: ConditionStandard) -> str:
-    """A photo's condition: the worst score of its findings (a photo without defects: the score its one row gives);
-    "cannot tell" only when no finding has a score on the scale."""
-    return max((row.condition_score for row in rows), key=scale.rank)
-
-
-def _summary_cell(finding: Finding, above: Finding | None, field: FindingField, scale: ConditionStandard) -> str:
+def _summary_cell(
+    finding: Finding, above: Finding | None, field: FindingField, scale: ConditionStandard, given: Mapping[int, str]
+) -> str:
     """A finding's value in the summary's table: a photo's own words said once ("as above" under the same photo's
-    same words), a score with its meaning."""
+    same words), a score with its meaning and whether it was derived (``shown_score``)."""
     value = str(getattr(finding, field.name) or "")
     if field.choices is Choices.SCORES:
-        return scale.shown(value)
+        return shown_score(finding, scale, given)
     if field.level is Level.PHOTO and field.choices is Choices.FREE and above is not None and value:
         if str(getattr(above, field.name) or "") == value:
             return AS_ABOVE
@@ -759,17 +761,17 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
     reviewed = result.number in review.reviewed_photos
     shown = rows if reviewed else ai_findings([result])
     elements = list(dict.fromkeys(row.element for row in shown if row.element)) or [findings.element]
-    scores = [row.condition_score for row in shown]
-    defect_rows = [row for row in shown if row.defect_type]  # what was observed of each, as the record stands
-    observed = [(row.seriousness, row.intensity, row.share) for row in defect_rows]
-    derivation = derive_observed(observed, findings.condition_score, scale)
-    worst = scale.worst(scores) or (scores[0] if scores else findings.condition_score)
+    derivation = photo_derivation(shown, scale, findings.condition_score)  # as the record stands
+    condition = photo_condition(shown, scale) if shown else findings.condition_score
     actions = _one(row.recommended_action for row in shown)
     urgencies = _one(row.urgency for row in shown)
     fields = [
         Field("Element", "; ".join(elements) or "—"),
         Field("Material", findings.material or "—"),
-        Field(scale.name[:1].upper() + scale.name[1:], scale.shown(worst) + _derived(derivation, scale)),
+        Field(
+            scale.name[:1].upper() + scale.name[1:],
+            scale.shown(condition) + _derived(derivation, scale, findings.condition_score),
+        ),
         Field("Rationale", findings.condition_rationale or "—"),
     ]
     if actions is not None:
@@ -857,13 +859,14 @@ def _findings_table(
         *(_column(field) for field in after),
     )
     cells = []
+    given = {row.photo: findings.condition_score for row in defects}
     for number, row in enumerate(defects, start=1):
         description = notes.get(defect_number(row.ref) or 0, "") if row.status != ADDED else ""
-        said = defect_derivation(row.seriousness, row.intensity, row.share)
-        if derivation is not None and derivation.state != NOT_OBSERVED and said.observed:
+        said = derivation.defects[number - 1] if derivation is not None else None
+        if derivation is not None and derivation.state != NOT_OBSERVED and said is not None and said.observed:
             description = f"{description} {OBSERVED}: {said.text()}".strip()  # with what was said of the defect
-        line = [str(number), *(_cell(row, field, scale) for field in before), description or "—"]
-        line += [_cell(row, field, scale) for field in after]
+        line = [str(number), *(_cell(row, field, scale, given) for field in before), description or "—"]
+        line += [_cell(row, field, scale, given) for field in after]
         cells.append(tuple(line))
     marks = tuple("unreviewed" if row.status == AI_NOT_REVIEWED and reviewed else "" for row in defects)
     return Table(columns, tuple(cells), "findings", marks)
@@ -877,24 +880,25 @@ OBSERVED = "Observed"
 """Before each defect's observations and the condition the standard gives them, in its description."""
 
 
-def _derived(derivation: Derivation | None, scale: ConditionStandard) -> str:
-    """What the scale's standard derives of the photo's condition from its defects' observations, and how, to follow
-    the score shown (nothing for a scale without a rule)."""
+def _derived(derivation: Derivation | None, scale: ConditionStandard, given: str) -> str:
+    """How the photo's condition shown was derived by the scale's standard from its defects (and the model's own
+    overall score, ``given``, where it differs), or why it was not (nothing for a scale without a rule)."""
     if derivation is None:
         return ""
     if derivation.condition is None:
         return f"; {derivation.how()}"
-    return f"; derived by the standard: {scale.shown(derivation.condition)}, {derivation.how()}"
+    model = f"; the model's overall score: {scale.shown(given)}" if given != derivation.condition else ""
+    return f"; derived by the standard: {derivation.how()}{model}"
 
 
 def _column(field: FindingField) -> Column:
     return Column(field.heading, key=_COLUMN_KEYS.get(field.name, ""))
 
 
-def _cell(row: Finding, field: FindingField, scale: ConditionStandard) -> str:
+def _cell(row: Finding, field: FindingField, scale: ConditionStandard, given: Mapping[int, str]) -> str:
     value = str(getattr(row, field.name) or "")
     if field.choices is Choices.SCORES:
-        return scale.shown(value)
+        return shown_score(row, scale, given)
     if field.name in ("defect_type", "status"):
         return value
     return value or "—"

@@ -154,16 +154,20 @@ def combined(parts: Sequence[tuple[float, int]]) -> Combination:
     return Combination(factor, condition_of_factor(factor))
 
 
-def component_condition(observations: Sequence[Observation]) -> Combination | None:
+def component_condition(observations: Sequence[Observation], given: Sequence[int | None] = ()) -> Combination | None:
     """A component's condition from its defects: each at its extent's share (``EXTENT_SHARE``), the defect-free rest
     at condition 1; a component without defects is condition 1. ``None`` when a defect's condition cannot be told
     (the component's is incomplete). When the defects' shares add up to more than the whole (overlapping defects),
-    they are the whole, with no rest."""
+    they are the whole, with no rest. ``given``: a defect's condition as the inspector set it over the table's
+    (``None``: the table's); it counts only where the table gives one (its extent is known)."""
     parts: list[tuple[float, int]] = []
-    for observation in observations:
+    for index, observation in enumerate(observations):
         condition = defect_condition(observation)
         if condition is None or observation.extent is None:
             return None
+        own = given[index] if index < len(given) else None
+        if own is not None and own in CORRECTION_FACTORS:
+            condition = own
         parts.append((EXTENT_SHARE[observation.extent], condition))
     affected = sum(weight for weight, _ in parts)
     if affected < 100.0:
