@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from image_analysis.analysis import Analysis
 from image_analysis.presets import ConditionStandard
-from image_analysis.review import Finding
+from image_analysis.review import Finding, photo_condition
 
 GREY = (128, 128, 128)
 _STOPS = ((46, 139, 87), (230, 170, 30), (200, 40, 40))
@@ -53,7 +53,8 @@ def scale_colours(scale: ConditionStandard) -> dict[str, tuple[int, int, int]]:
 
 
 def photo_map(analyses: Sequence[Analysis], findings: Sequence[Finding], scale: ConditionStandard) -> PhotoMap:
-    """Points for the photos with GPS, coloured by their worst score in ``findings`` (the record as it stands)."""
+    """Points for the photos with GPS, coloured by their condition (``photo_condition``) in ``findings`` (the record
+    as it stands)."""
     colours = scale_colours(scale)
     points, without = [], []
     for result in analyses:
@@ -61,7 +62,9 @@ def photo_map(analyses: Sequence[Analysis], findings: Sequence[Finding], scale: 
         if gps is None:
             without.append(f"{result.number}. {result.name}")
             continue
-        score = scale.worst(f.condition_score for f in findings if f.photo == result.number) or ""
+        rows = [finding for finding in findings if finding.photo == result.number]
+        condition = photo_condition(rows, scale) if rows else ""
+        score = condition if condition in scale.codes else ""
         meaning = scale.meaning(score) if score else None
         shown = f"{score} ({meaning})" if meaning else "no score"
         defects = sum(1 for f in findings if f.photo == result.number and f.defect_type)

@@ -342,6 +342,12 @@ def test_a_store_the_last_release_wrote_opens_migrates_and_reports_as_it_did(rel
         kept = [row for index, row in enumerate(cells) if index not in scores]
         said = [[_not_derived(cell) for cell in row] for index, row in enumerate(before[1]) if index not in scores]
         assert kept == said, "every other cell as it was, a finding's score said to be the model's, not derived"
+        counted = [line for line in paragraphs if line.startswith("Each photo counts once")]
+        assert counted == [
+            "Each photo counts once, at the worst score of its findings: no photo's condition could be derived by "
+            "NEN 2767 (an observation of a defect not given, or one the photo cannot tell)."
+        ]
+        paragraphs = [line for line in paragraphs if line not in counted]
         changed = [(old, new) for old, new in zip(before[0], paragraphs, strict=True) if old != new]
         assert changed == [("Findings per condition score:", "Photos per condition score:")], "counted per photo now"
     assert cli("report", str(release / "findings.xlsx"), "--store", str(store)).returncode == 0

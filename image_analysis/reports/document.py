@@ -224,7 +224,7 @@ def build(
         summary = ConditionSummary(
             _summary_table(effective, scale, model_scores(analyses)),
             _score_counts(totals, scale),
-            _summary_lines(entries),
+            (*_derivation_lines(totals, scale), *_summary_lines(entries)),
         )
     return ReportDocument(
         preset=preset,
@@ -270,6 +270,7 @@ def build_campaign(
         )
     if totals.without_findings:
         lines.append(f"{_count(totals.without_findings, 'photo')} without findings.")
+    lines[:0] = _derivation_lines(totals, scale)
     summary = ConditionSummary(
         _summary_table(serious, scale, model_scores(shown)),
         _score_counts(totals, scale),
@@ -382,9 +383,14 @@ class Totals:
     unreviewed: int
     """Rows still the AI's, not reviewed."""
     scores: tuple[tuple[str, int], ...]
-    """Photos per condition score: each photo once, at the worst score of its findings (its condition)."""
+    """Photos per condition score: each photo once, at its condition (``review.photo_condition``)."""
     without_findings: int
     """Photos described with no finding."""
+    derived: int = 0
+    """Photos with defects whose condition the standard derived from them."""
+    not_derived: int = 0
+    """Photos with defects on a standard with a rule whose condition could not be derived (an observation not given
+    or that cannot be told): counted at the worst score of their findings."""
 
 
 class Tally:
@@ -397,7 +403,7 @@ class Tally:
         self.failed: list[int] = []
         self.models: set[str] = set()
         self.scores: Counter[str] = Counter()
-        self.findings = 0
+        self.findings = self.derived = self.not_derived = 0
 
     def add(self, result: Analysis) -> None:
         self.count += 1
@@ -414,7 +420,15 @@ class Tally:
         defects = [row for row in rows if row.defect_type]
         self.findings += len(defects)
         if rows:
-            self.scores[photo_condition(rows, result.request.scale.definition) or CANNOT_TELL] += 1
+            scale = result.request.scale.definition
+            self.scores[photo_condition(rows, scale) or CANNOT_TELL] += 1
+            given = (
+                result.parsed.findings.condition_score if isinstance(result.parsed.findings, InspectionFindings) else ""
+            )
+            derivation = photo_derivation(rows, scale, given) if defects else None
+            if derivation is not None:
+                self.derived += derivation.condition is not None
+                self.not_derived += derivation.condition is None
         self.without_findings += bool(result.description and not result.error and not defects)
 
     def totals(self) -> Totals:
@@ -428,6 +442,8 @@ class Tally:
             unreviewed=self.unreviewed,
             scores=tuple(self.scores.items()),
             without_findings=self.without_findings,
+            derived=self.derived,
+            not_derived=self.not_derived,
         )
 
 
@@ -614,6 +630,29 @@ def _score_counts(totals: Totals, scale: ConditionStandard) -> tuple[tuple[str, 
     if counted[CANNOT_TELL]:
         counts += ((CANNOT_TELL, counted[CANNOT_TELL], GREY),)
     return counts
+
+
+def _derivation_lines(totals: Totals, scale: ConditionStandard) -> tuple[str, ...]:
+    """How the photos were counted, on a scale whose standard derives a condition from the defects."""
+    if scale.derive is None or not totals.derived + totals.not_derived:
+        return ()
+    standard = scale.name.split(" condition")[0]
+    why = "an observation of a defect not given, or one the photo cannot tell"
+    if not totals.derived:
+        return (
+            f"Each photo counts once, at the worst score of its findings: no photo's condition could be derived by "
+            f"{standard} ({why}).",
+        )
+    line = (
+        f"Each photo counts once, at its condition: its defects' conditions combined by {standard}'s correction "
+        "factors (each entry shows how)"
+    )
+    if totals.not_derived:
+        line += (
+            f"; for {_count(totals.not_derived, 'photo')} the condition is not derived ({why}), and "
+            f"{'it counts' if totals.not_derived == 1 else 'they count'} at the worst score of its findings"
+        )
+    return (line + ".",)
 
 
 def _summary_lines(entries: Sequence[Entry]) -> tuple[str, ...]:
