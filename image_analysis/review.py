@@ -275,6 +275,7 @@ def reviewed(
     original = {finding.ref: finding for finding in ai_findings(analyses)}
     held = {finding.ref: finding for finding in (before.effective(list(original.values())) if before else ())}
     prior = {**original, **held}
+    overall = model_scores(analyses)
     photos = {result.number: result.name for result in analyses}
     parsed: list[Finding] = []
     optional = [field.name for field in fields.FINDING_FIELDS if field.optional]
@@ -302,7 +303,8 @@ def reviewed(
             )
         if finding.ref and model is None and own is None:
             raise ReviewError(index, "ref", _unknown_ref(finding.ref, finding.photo, original))
-        parsed.append(_followed(finding, prior.get(finding.ref) if finding.ref else None, scale, index))
+        before_it = prior.get(finding.ref) if finding.ref else None
+        parsed.append(_followed(finding, before_it, scale, index, overall.get(finding.photo, "")))
     theirs = _the_ais_rows(parsed, original)
     result: list[Finding] = []
     for position, finding in enumerate(parsed):
@@ -322,13 +324,18 @@ def reviewed(
     return result
 
 
-def _followed(finding: Finding, prior: Finding | None, scale: ConditionStandard, index: int) -> Finding:
+def _followed(
+    finding: Finding, prior: Finding | None, scale: ConditionStandard, index: int, overall: str = ""
+) -> Finding:
     """A defect's score as its observations derive it by ``scale``'s standard, unless the inspector gave another: a
     score left empty (a workbook's live formula reads so), or as it was (``prior``, the finding when the file was
     made) while that was the derived one, follows the observations; any other score differing from the derived one
-    is the inspector's own, and needs a reason in the inspector's note (``ReviewError`` without one)."""
+    is the inspector's own, and needs a reason in the inspector's note (``ReviewError`` without one). An empty score
+    whose observations derive none is the model's overall one (``overall``), as the AI's rows have it."""
     derived = defect_score(observed(finding), scale) if finding.defect_type else None
     given = finding.condition_score
+    if derived is None and given == CANNOT_TELL and overall in scale.codes and finding.defect_type:
+        return replace(finding, condition_score=overall)  # as the AI's rows have it: the model's, not derived
     if derived is None or given == derived:
         return finding
     untouched = prior is not None and given == prior.condition_score and not overridden(prior, scale)

@@ -69,7 +69,7 @@ def test_edited_rows_go_into_every_report_marked_as_the_inspectors(model_service
         for row in table.rows
     ]
     edited = next(row for row in cells if "north face, at the base" in row)
-    assert edited[-1] == EDITED and "5 (poor, maintenance overdue)" in edited
+    assert edited[-1] == EDITED and "5 (inspector's score, not derived)" in edited
     assert ["Inspector", "J. de Vries"] in cells
     assert not any("lower right corner" in row for row in cells[: cells.index(edited) + 2]), "a deleted row is gone"
 

@@ -148,7 +148,9 @@ def test_a_workbook_edited_and_saved_by_libreoffice_marks_every_row_with_the_sig
     assert done.returncode == 0, done.stderr
     assert "4 findings on 2 photos; 2 edited or added by the inspector, 1 deleted" in done.stderr
     cells = table_cells(docx)
-    edited_row = next(row for row in cells if "5 (poor, maintenance overdue)" in row and "centre, top to bottom" in row)
+    edited_row = next(
+        row for row in cells if "5 (inspector's score, not derived)" in row and "centre, top to bottom" in row
+    )
     assert edited_row[-1] == EDITED
     assert next(row for row in cells if "lower right corner" in row)[-1] == AI_CONFIRMED
     assert next(row for row in cells if "checked on site, 0.4 mm wide" in row)[-1] == AI_CONFIRMED
@@ -467,3 +469,42 @@ def test_a_cell_a_million_rows_down_is_not_read_row_by_row(described, tmp_path):
     book.save(edited)
     done, docx = report(store, edited, tmp_path)
     assert done.returncode == 0 and docx.exists(), done.stderr
+
+
+@pytest.mark.office
+def test_the_score_is_a_live_formula_libreoffice_recalculates_and_report_derives_again(model_service, tmp_path):
+    reply = {**LONG_REPLIES["crack_concrete_ozgenel_a.png"], "condition_score": "4"}
+    model_service.reply(json.dumps(reply))
+    paths = [str(shared_image_path("crack_concrete_ozgenel_a.png"))]
+    store, book_path, _ = describe_inspection(model_service, tmp_path, paths, *SIGNOFF)
+    sheet = openpyxl.load_workbook(book_path)[FINDINGS]
+    first = [cell.value for cell in sheet[2]]
+    score = first[HEAD["Condition score"] - 1]
+    assert first[HEAD["Seriousness"] - 1 : HEAD["Share affected"]] == ["critical", "advanced", "10-30 %"]
+    assert score.startswith("=") and "MATCH(" in score, "a live formula of the three cells, not a typed score"
+
+    book = openpyxl.load_workbook(book_path)
+    book[FINDINGS].cell(row=2, column=HEAD["Share affected"]).value = ">= 70 %"  # the inspector measured it
+    book[FINDINGS].cell(row=3, column=HEAD["Intensity"]).value = CANNOT
+    book.save(tmp_path / "edited.xlsx")
+    calc = saved_by_libreoffice(tmp_path / "edited.xlsx", tmp_path)
+    shown = openpyxl.load_workbook(calc, data_only=True)[FINDINGS]  # what LibreOffice computed and cached
+    assert shown.cell(row=2, column=HEAD["Condition score"]).value == "5", "critical, advanced, >= 70 %: 3 + 2 + 5 - 5"
+    assert shown.cell(row=3, column=HEAD["Condition score"]).value in ("", None), "cannot tell: no condition"
+    assert shown.cell(row=4, column=HEAD["Condition score"]).value == "1", "the rows not edited as they were"
+
+    again = tmp_path / "again.csv"
+    done, _ = report(store, calc, tmp_path, "--csv", str(again))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(again.read_text(encoding="utf-8-sig"))))
+    assert (rows[0]["status"], rows[0]["defect_share"], rows[0]["condition_score"]) == (EDITED, ">= 70 %", "5")
+    assert (rows[1]["status"], rows[1]["condition_score"]) == (EDITED, "4"), "not derived: the model's overall 4"
+    assert [row["status"] for row in rows[2:]] == [AI_NOT_REVIEWED] * 2
+
+    cached = openpyxl.load_workbook(calc)
+    cached[FINDINGS].cell(row=4, column=HEAD["Share affected"]).value = "30-70 %"  # saved without recalculating:
+    cached.save(tmp_path / "stale.xlsx")  # openpyxl keeps no cached value; a formula is read as the observations
+    done, _ = report(store, tmp_path / "stale.xlsx", tmp_path, "--csv", str(again))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(again.read_text(encoding="utf-8-sig"))))
+    assert rows[2]["condition_score"] == "3", "serious, advanced, 30-70 %: derived again on reading, 2 + 2 + 4 - 5"

@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from image_analysis import fields
 from image_analysis.analysis import Analysis
+from image_analysis.condition import defect_score
 from image_analysis.fields import Choices
 from image_analysis.findings import InspectionFindings
 from image_analysis.imaging.encode import thumbnail
@@ -56,6 +57,7 @@ from image_analysis.review import (
     ReviewError,
     SignOff,
     ai_findings,
+    observed,
     parse_ref,
     photo_number,
 )
@@ -74,7 +76,9 @@ AI_RECORD = "AI record"
 LISTS = "Lists"
 """Hidden: the values of the Findings sheet's validation lists (a value such as "AI, not reviewed" holds a comma,
 which an inline list cannot)."""
-FORMAT = "image_analysis findings workbook 2"
+FORMAT = "image_analysis findings workbook 3"
+FORMAT_2 = "image_analysis findings workbook 2"
+"""Before a defect's score was derived from its observations: a score is the model's overall one, a text cell."""
 FORMAT_1 = "image_analysis findings workbook 1"
 """Before a defect's observations were fields of a finding: its AI record has no columns for them."""
 
@@ -153,6 +157,7 @@ class ReviewWorkbook:
     signoff: SignOff
     ai: tuple[dict[str, str], ...]
     """The AI record's finding rows."""
+    format: str = FORMAT
 
     def mismatch(self, analyses: Sequence[Analysis]) -> ReviewError | None:
         """Why the workbook was not made from ``analyses`` (numbered as in the reports), or ``None``: each photo must
@@ -167,7 +172,10 @@ class ReviewWorkbook:
                 return ReviewError(row, PHOTO_HEADINGS["file"], f"{message}: download the workbook again", PHOTOS)
         for ai in self.ai:
             model = theirs.get(ai["ref"])
-            if model is None or any(name in ai and ai[name] != getattr(model, name) for name in fields.EDITABLE):
+            compared = [name for name in fields.EDITABLE if name in ai]
+            if self.format != FORMAT:  # its score was the model's overall one; the finding's is derived now
+                compared.remove("condition_score")
+            if model is None or any(ai[name] != getattr(model, name) for name in compared):
                 return ReviewError(
                     int(ai["_row"]),
                     "ref",
@@ -197,7 +205,7 @@ class AiRecordDigest:
 
     def __init__(self, scale: str, format: str = FORMAT) -> None:
         self.scale = scale
-        self.columns = AI_COLUMNS if format == FORMAT else AI_COLUMNS_1
+        self.columns = AI_COLUMNS_1 if format == FORMAT_1 else AI_COLUMNS
         self._hash = hashlib.sha256(json.dumps([format, scale])[:-1].encode("utf-8") + b", [")
         self._rows = 0
 
@@ -393,9 +401,18 @@ class WorkbookWriter:
         style = UNREVIEWED if finding.status == AI_NOT_REVIEWED else TEXT
         values = [getattr(finding, name) for name in self.names]
         self.rows[FINDINGS] += 1
+        row = self.rows[FINDINGS]
         height = _height(values, self.widths)
-        self.findings.row_dimensions[self.rows[FINDINGS]].height = height
-        self._append(self.findings, values, style)
+        self.findings.row_dimensions[row].height = height
+        cells = [self._cell(self.findings, value, style) for value in values]
+        if self.scale is not None and finding.status != DELETED and _derived(finding, self.scale):
+            letters = {
+                name: self.xl.letter(self.names.index(name) + 1) for name in ("seriousness", "intensity", "share")
+            }
+            formula = derived_score_formula(*(f"{letter}{row}" for letter in letters.values()))
+            cell = cells[self.names.index("condition_score")]
+            cell._value, cell.data_type = formula, "f"
+        self.findings.append(cells)
 
     def _finish_findings(self) -> None:
         sheet, names, scale, last = self.findings, self.names, self.scale, self.rows[FINDINGS]
@@ -505,6 +522,23 @@ LINE_POINTS = 12.75
 """The height of a line of 10 pt Arial in a spreadsheet row."""
 
 
+def derived_score_formula(seriousness: str, intensity: str, share: str) -> str:
+    """The score cell's live formula: NEN 2767's defect condition from the cells of its seriousness, intensity and
+    share (every cell of the standard's table is ``max(1, S + I + E - 5)``, each the place of its word on its list),
+    empty while one is "cannot tell" or not on its list; as text, as the scale's codes are. Excel and LibreOffice
+    recompute it as the inspector types; reading back derives again from the three cells."""
+    positions = [
+        f"MATCH({cell},{{{','.join(json.dumps(word) for word in words)}}},0)"
+        for cell, words in ((seriousness, SERIOUSNESS), (intensity, INTENSITIES), (share, SHARES))
+    ]
+    return f'=IFERROR(TEXT(MAX(1,{"+".join(positions)}-5),"0"),"")'
+
+
+def _derived(finding: Finding, scale: ConditionStandard) -> bool:
+    """Whether a finding's score is the one its observations derive (then the cell is the live formula)."""
+    return bool(finding.defect_type) and defect_score(observed(finding), scale) == finding.condition_score
+
+
 def _height(values: Sequence[object], widths: Sequence[int]) -> float:
     """A row's height in points, for its longest wrapped cell: spreadsheets do not fit rows to wrapped text on
     opening a file (LibreOffice converting it never does), so each row is given the height its text needs."""
@@ -531,7 +565,7 @@ def read_review_workbook(data: bytes) -> ReviewWorkbook:
 
     _check_size(data)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)  # a formula, not its value
         try:
             return _read(book)
         finally:
@@ -549,7 +583,7 @@ def _read(book: Any) -> ReviewWorkbook:
         if name not in sheets:
             message = f"the workbook has no sheet '{name}': download the findings workbook from this app"
             raise ReviewError(1, "A", message, name)
-    scale, ai = _ai_record(_rows(sheets[AI_RECORD], MAX_ROWS + 4 * MAX_PHOTOS))
+    scale, made, ai = _ai_record(_rows(sheets[AI_RECORD], MAX_ROWS + 4 * MAX_PHOTOS))
     photos = tuple(
         WorkbookPhoto(int(row["photo"]), row["file"], row["record"], row["error"])
         for row in ai
@@ -559,6 +593,9 @@ def _read(book: Any) -> ReviewWorkbook:
     if PHOTOS in sheets:
         _check_texts(_rows(sheets[PHOTOS]), {row["photo"]: row for row in ai if row["kind"] == "photo"})
     rows = _findings(_rows(sheets[FINDINGS]))
+    if made != FORMAT:  # a score as the model gave it, left so, follows the observations as a formula would
+        said = {row["ref"]: row.get("condition_score", "") for row in findings}
+        rows = [{**row, "condition_score": ""} if _as_said(row, said) else row for row in rows]
     signoff = _signoff(_rows(sheets[SIGNOFF_SHEET]))
     present = {parse_ref(row.get("ref", "")) for row in rows}
     gone = [
@@ -566,7 +603,13 @@ def _read(book: Any) -> ReviewWorkbook:
         for row in findings
         if row["ref"] not in present and row["defect_type"]
     ]
-    return ReviewWorkbook(tuple(rows + gone), photos, scale, signoff, tuple(findings))
+    return ReviewWorkbook(tuple(rows + gone), photos, scale, signoff, tuple(findings), made)
+
+
+def _as_said(row: Mapping[str, str], said: Mapping[str, str]) -> bool:
+    """Whether a row of an older workbook has its AI finding's score as the model gave it."""
+    ref = parse_ref(row.get("ref", ""))
+    return ref in said and row.get("condition_score", "") == said[ref]
 
 
 def _check_size(data: bytes) -> None:
@@ -622,7 +665,8 @@ def _folded(text: str) -> str:
     return " ".join(clean(text).split())
 
 
-def _ai_record(rows: Iterator[tuple[int, list[str]]]) -> tuple[str, list[dict[str, str]]]:
+def _ai_record(rows: Iterator[tuple[int, list[str]]]) -> tuple[str, str, list[dict[str, str]]]:
+    """The AI record's scale, format and rows, checked against its digest."""
     head: dict[str, str] = {}
     columns: list[str] = []
     record: list[dict[str, str]] = []
@@ -634,7 +678,7 @@ def _ai_record(rows: Iterator[tuple[int, list[str]]]) -> tuple[str, list[dict[st
         else:
             record.append({**dict(zip(columns, cells, strict=False)), "_row": str(number)})
     made = head.get("format", "")
-    expected = {FORMAT: AI_COLUMNS, FORMAT_1: AI_COLUMNS_1}.get(made)
+    expected = {FORMAT: AI_COLUMNS, FORMAT_2: AI_COLUMNS, FORMAT_1: AI_COLUMNS_1}.get(made)
     if expected is None or columns[: len(expected)] != list(expected):
         raise ReviewError(1, "A", "this is not a findings workbook of this app: download it again", AI_RECORD)
     values = [{name: row.get(name, "") for name in expected} for row in record]
@@ -644,7 +688,8 @@ def _ai_record(rows: Iterator[tuple[int, list[str]]]) -> tuple[str, list[dict[st
     for row in record:
         if photo_number(row["photo"]) is None:
             raise ReviewError(int(row["_row"]), "photo", "not a photo number", AI_RECORD)
-    return head["scale"], [{name: row[name] for name in (*expected, "_row") if name in row} for row in record]
+    kept = [{name: row[name] for name in (*expected, "_row") if name in row} for row in record]
+    return head["scale"], made, kept
 
 
 def _header(
@@ -666,12 +711,18 @@ def _findings(rows: Iterator[tuple[int, list[str]]]) -> list[dict[str, str]]:
     where = _header(rows, finding_headings(), _required(), FINDINGS)
     return [
         {
-            **{name: cells[index] if index < len(cells) else "" for name, index in where.items()},
+            **{name: _value(name, cells[index] if index < len(cells) else "") for name, index in where.items()},
             "file": "",
             "_row": str(number),
         }
         for number, cells in rows  # the file is the photo number's: the column is there to read, not to be read
     ]
+
+
+def _value(name: str, cell: str) -> str:
+    """A Findings cell as the review reads it: the score's live formula (``derived_score_formula``) is no score of
+    the inspector's, and the score follows the observations; its cached value never decides."""
+    return "" if name == "condition_score" and cell.startswith("=") else cell
 
 
 def _check_texts(rows: Iterator[tuple[int, list[str]]], record: Mapping[str, Mapping[str, str]]) -> None:
