@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from image_analysis import model, prompts, store_keys, title_text
+from image_analysis import model, prompts, seriousness_defaults, store_keys, title_text
 from image_analysis.config import limits
 from image_analysis.consistency import inspection_flags
 from image_analysis.errors import AnalysisError, BatchTooLargeError, ServiceError
@@ -187,7 +187,9 @@ class Analysis:
         """The structured findings in the reply (none for a general description or a failed one)."""
         if self.description is None:
             return ParsedReply(None)
-        parsed = parse_reply(self.request.preset, self.description.text, self.request.scale)
+        parsed = parse_reply(
+            self.request.preset, self.description.text, self.request.scale, seriousness_defaults.active()
+        )
         if isinstance(parsed.findings, InspectionFindings):
             flags = inspection_flags(parsed.findings, self.request.scale.definition)
             return dataclasses.replace(parsed, flags=flags)

@@ -8,6 +8,7 @@
   app job), so that every part of one run sees the same values; a value that cannot be read raises
   ``ServiceNotConfiguredError`` naming it.
 - ``store_path()`` and ``debug()``: the command line's default store and whether it shows tracebacks.
+- ``seriousness_path()``: a user's table of seriousness defaults, read by ``seriousness_defaults``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class ServiceEnvironment:
 
 STORE_ENV = "IMAGE_ANALYSIS_STORE"
 DEBUG_ENV = "IMAGE_ANALYSIS_DEBUG"
+SERIOUSNESS_ENV = "IMAGE_ANALYSIS_SERIOUSNESS"
+"""A CSV file replacing the project's seriousness defaults (``seriousness_defaults``)."""
 
 
 def _value(name: str, raw: str, default: object) -> object:
@@ -107,6 +110,11 @@ def service(environ: Mapping[str, str] = os.environ) -> ServiceEnvironment:
 def store_path(environ: Mapping[str, str] = os.environ) -> str | None:
     """The command line's default store (``IMAGE_ANALYSIS_STORE``), or ``None``."""
     return environ.get(STORE_ENV, "").strip() or None
+
+
+def seriousness_path(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The user's table of seriousness defaults (``IMAGE_ANALYSIS_SERIOUSNESS``), or ``None``: the project's."""
+    return environ.get(SERIOUSNESS_ENV, "").strip() or None
 
 
 def debug(environ: Mapping[str, str] = os.environ) -> bool:

@@ -32,6 +32,7 @@ from image_analysis.observations import (
 )
 from image_analysis.presets import ConditionScale, ConditionStandard, Preset
 from image_analysis.safe_text import clean
+from image_analysis.seriousness_defaults import SeriousnessTable
 from image_analysis.vocabulary import (
     CANNOT_TELL,
     DEFECT_TYPES,
@@ -305,8 +306,15 @@ def _strict(node: Any, definitions: dict[str, Any]) -> Any:
 # What came back: salvage, unwrap, read field by field
 
 
-def parse_reply(preset: Preset, text: str, scale: ConditionScale = ConditionScale.NEN2767) -> ParsedReply:
-    """Read the findings that ``preset`` asked for from the model's reply; general replies have none."""
+def parse_reply(
+    preset: Preset,
+    text: str,
+    scale: ConditionScale = ConditionScale.NEN2767,
+    defaults: SeriousnessTable | None = None,
+) -> ParsedReply:
+    """Read the findings that ``preset`` asked for from the model's reply; general replies have none. On a scale
+    whose standard derives the condition, a defect observed without its seriousness takes the one ``defaults``
+    gives its type (``seriousness_defaults``), listed as a repair."""
     model = findings_model(preset)
     if model is None:
         return ParsedReply(None)
@@ -321,7 +329,26 @@ def parse_reply(preset: Preset, text: str, scale: ConditionScale = ConditionScal
     findings = reader.model(model, data, "", top=True)
     if not reader.recognised:
         return ParsedReply(None, "the reply's JSON has none of the findings' fields", tuple(repairs), salvaged.cut_off)
+    if isinstance(findings, InspectionFindings) and defaults is not None and scale.definition.derive is not None:
+        findings = _with_defaults(findings, defaults, repairs)
     return ParsedReply(findings, None, tuple(dict.fromkeys(repairs)), salvaged.cut_off)
+
+
+def _with_defaults(findings: InspectionFindings, table: SeriousnessTable, repairs: list[str]) -> InspectionFindings:
+    """Each defect observed (its intensity or share given) without a seriousness, with its type's default."""
+    defects = []
+    for number, defect in enumerate(findings.defects, start=1):
+        observed = defect.intensity is not None or defect.share is not None
+        default = table.default(defect.type, findings.element) if observed and defect.seriousness is None else None
+        if default is not None:
+            on = f" on a {default.element} element" if default.element else ""
+            repairs.append(
+                f"defect {number} ({defect.type}): no seriousness given; {default.seriousness}, the default for "
+                f"{defect.type}{on} ({default.why}; {table.source})"
+            )
+            defect = defect.model_copy(update={"seriousness": default.seriousness})
+        defects.append(defect)
+    return findings.model_copy(update={"defects": defects})
 
 
 def _findings_object(value: Any, model: type[_Model], repairs: list[str]) -> dict[str, Any] | None:

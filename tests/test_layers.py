@@ -19,7 +19,7 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("foundation", {"errors", "config", "safe_text", "deadline", "json_salvage", "spreadsheet", "atomic", "progress"}),
     ("imaging", {"imaging"}),
     ("standards", {"standards"}),  # the condition standards as rules, each with its source
-    ("presets", {"presets", "vocabulary", "observations", "wording"}),
+    ("presets", {"presets", "vocabulary", "observations", "wording", "seriousness_defaults"}),
     ("findings", {"findings", "condition", "consistency", "title_text"}),
     ("prompts", {"prompts", "structured_output"}),
     ("model client", {"model"}),

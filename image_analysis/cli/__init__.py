@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from image_analysis import config
+from image_analysis import config, seriousness_defaults
 from image_analysis.cli import campaign, describe, inspections, prepare, report
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, PROG, error_exit_code, fail
 from image_analysis.cli.options import Parser
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; an unforeseen failure is one line on stderr, never a traceback
     (``IMAGE_ANALYSIS_DEBUG=1`` shows it)."""
     args = build_parser().parse_args(argv)
-    problem = config.limits_problem()
+    problem = config.limits_problem() or seriousness_defaults.table_problem()
     if problem:
         return fail(EXIT_BAD_INPUT, problem)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from image_analysis import fields, register
+from image_analysis import fields, register, seriousness_defaults
 from image_analysis.analysis import Analysis
 from image_analysis.condition import NOT_OBSERVED, Derivation, derive_observed
 from image_analysis.fields import Choices, FindingField, Level, Shown
@@ -305,6 +305,9 @@ DERIVATION_INTRO = (
     "class: 1, 6, 20, 50 or 85 %), the rest of the component at condition 1; the weighted factor gives the condition "
     "up to each threshold. A defect with an observation the photo cannot tell has no condition, and its photo's is "
     "incomplete.",
+    "Where the model observed a defect's intensity and share but not its seriousness, the seriousness is the one the "
+    "last table gives its type: this project's defaults (or a table the user gave), not the standard's own defect "
+    "lists (NEN 2767-2, a paid document). An inspector changes any of them in the review, and the condition follows.",
     f"Sources: {nen2767.SOURCE}, as snirp/pressie, sjaajke/MijnRapportageApp and fomosman-cyber/fieldops-api give "
     "the table cell by cell; the correction factors and the worked example of the standard's rapporteur "
     "(kennispleinconditiemeten.nl). The shares standing for each class are this report's choice.",
@@ -350,7 +353,19 @@ def _derivation_tables() -> tuple[tuple[str, Table], ...]:
             "Each condition's correction factor, and the weighted factor up to which a photo has it:",
             Table(factor_columns, factors, "factors"),
         ),
+        _seriousness_table(seriousness_defaults.active()),
     )
+
+
+def _seriousness_table(table: seriousness_defaults.SeriousnessTable) -> tuple[str, Table]:
+    """The seriousness a defect is given when the model observed it without one: the table in force, and whose."""
+    columns = (Column("Defect"), Column("On an element named"), Column("Seriousness"), Column("Why"))
+    rows = tuple((row.defect_type, row.element or "any", row.seriousness, row.why or "—") for row in table.rows)
+    title = (
+        "A defect's seriousness where the model gives none (each use is listed with the photo's repairs), "
+        f"{table.source}:"
+    )
+    return title, Table(columns, rows, "seriousness")
 
 
 def status(analyses: Sequence[Analysis], review: Review | None = None) -> str:
