@@ -334,6 +334,10 @@ def parse_reply(
     return ParsedReply(findings, None, tuple(dict.fromkeys(repairs)), salvaged.cut_off)
 
 
+DEFAULTED = "no seriousness given"
+"""How a repair says a defect's seriousness is its type's default (``seriousness_defaults``)."""
+
+
 def _with_defaults(findings: InspectionFindings, table: SeriousnessTable, repairs: list[str]) -> InspectionFindings:
     """Each defect observed (its intensity or share given) without a seriousness, with its type's default."""
     defects = []
@@ -343,7 +347,7 @@ def _with_defaults(findings: InspectionFindings, table: SeriousnessTable, repair
         if default is not None:
             on = f" on a {default.element} element" if default.element else ""
             repairs.append(
-                f"defect {number} ({defect.type}): no seriousness given; {default.seriousness}, the default for "
+                f"defect {number} ({defect.type}): {DEFAULTED}; {default.seriousness}, the default for "
                 f"{defect.type}{on} ({default.why}; {table.source})"
             )
             defect = defect.model_copy(update={"seriousness": default.seriousness})

@@ -2,9 +2,9 @@
 defect type and, where it matters, by element kind.
 
 These defaults are **this project's**, not NEN 2767's. The standard's part 2 lists a seriousness for each defect of
-each element kind, but those lists are paid documents (NEN 2767-2) and are not reproduced here. Every report that
-derives a condition shows this table in its appendix, and each default taken is listed with the photo's repairs,
-so that an inspector sees where a seriousness came from and changes it in the review.
+each element kind, but those lists are paid documents (NEN 2767-2) and are not reproduced here. A report in which a
+default was taken shows this table in its appendix, and lists each default with the photo's repairs, so that an
+inspector sees where a seriousness came from and changes it in the review.
 
 A user replaces the table with a CSV file named by ``IMAGE_ANALYSIS_SERIOUSNESS`` (``config.seriousness_path``),
 columns ``defect_type,element_contains,seriousness,why``; a row with ``element_contains`` (words found in the

@@ -348,7 +348,9 @@ def test_a_reviewed_report_shows_the_sign_off_the_summary_and_each_findings_orig
     page, watch, url = open_page(browser, render_report(analyses, "Site inspection report", review), tmp_path)
     assert "J. de Vries" in page.locator(".cover table.fields").inner_text()
     summary = [row.replace("\xa0", " ").split("\t") for row in page.locator("table.summary tbody tr").all_inner_texts()]
-    assert summary[0][:4] == ["1", "concrete retaining wall", "crack", "4 (mediocre)"], "the worst first"
+    assert summary[0][:4] == ["1", "concrete retaining wall", "crack", "4 (inspector's score, not derived)"], (
+        "the worst first"
+    )
     origins = page.locator("#entry-1 td.origin").all_inner_texts()
     assert origins == [EDITED, AI_CONFIRMED]
     assert "Reviewed by J. de Vries" in page.locator("#entry-1 .review-state").inner_text()

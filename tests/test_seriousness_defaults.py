@@ -60,6 +60,7 @@ def test_a_users_table_replaces_the_projects_and_a_bad_one_is_named_by_row(tmp_p
     assert seriousness_defaults.table_problem() is None
     report = document.build([_photo(1, _reply(_obs(None, "advanced", "10-30 %"), score="3"))])
     title, shown = report.appendix.derivation[-1]
+    assert report.appendix.derivation_intro[-1] == document.DEFAULTS_NOTE, "said where a default was taken"
     assert "ours.csv" in title and shown.rows == (("crack", "any", "minor", "hairline cracks are normal here"),)
     observed = report.entries[0].findings.rows[0]
     assert any("minor · advanced · 10-30\u00a0%\u00a0→\u00a01" in cell for cell in observed), "the user's minor"

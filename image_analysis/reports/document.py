@@ -19,7 +19,7 @@ from image_analysis import fields, register, seriousness_defaults
 from image_analysis.analysis import Analysis
 from image_analysis.condition import NOT_OBSERVED, Derivation, derive_observed
 from image_analysis.fields import Choices, FindingField, Level, Shown
-from image_analysis.findings import Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
+from image_analysis.findings import DEFAULTED, Defect, DrawingFindings, InspectionFindings, TitleBlock, text_lists
 from image_analysis.imaging.prepared import Preparation
 from image_analysis.model import Description
 from image_analysis.photo_map import GREY, scale_colours
@@ -288,13 +288,14 @@ def build_campaign(
 
 def _appendix(preset: Preset, analyses: Sequence[Analysis], entries: Sequence[Entry], review: Review) -> Appendix:
     derived = any(_derives(result) for result in analyses)
+    defaulted = derived and any(_defaulted(result) for result in analyses)
     return Appendix(
         repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
         removed=_removed(analyses, review) if entries and len(entries) == len(analyses) else (),
         removed_title=f"Removed {_noun(preset)}s",
         sent=_sent_table(entries) if preset is not Preset.GENERAL else None,  # a description has no audit trail
-        derivation=_derivation_tables() if derived else (),
-        derivation_intro=DERIVATION_INTRO if derived else (),
+        derivation=_derivation_tables(defaulted) if derived else (),
+        derivation_intro=(*DERIVATION_INTRO, *((DEFAULTS_NOTE,) if defaulted else ())) if derived else (),
     )
 
 
@@ -305,12 +306,17 @@ DERIVATION_INTRO = (
     "class: 1, 6, 20, 50 or 85 %), the rest of the component at condition 1; the weighted factor gives the condition "
     "up to each threshold. A defect with an observation the photo cannot tell has no condition, and its photo's is "
     "incomplete.",
-    "Where the model observed a defect's intensity and share but not its seriousness, the seriousness is the one the "
-    "last table gives its type: this project's defaults (or a table the user gave), not the standard's own defect "
-    "lists (NEN 2767-2, a paid document). An inspector changes any of them in the review, and the condition follows.",
     f"Sources: {nen2767.SOURCE}, as snirp/pressie, sjaajke/MijnRapportageApp and fomosman-cyber/fieldops-api give "
     "the table cell by cell; the correction factors and the worked example of the standard's rapporteur "
     "(kennispleinconditiemeten.nl). The shares standing for each class are this report's choice.",
+)
+
+
+DEFAULTS_NOTE = (
+    "Where the model observed a defect's intensity and share but not its seriousness, the seriousness is its type's "
+    "default (the last table): this project's defaults (or a table the user gave), not the standard's own defect "
+    "lists (NEN 2767-2, a paid document). An inspector changes any observation in the review, and the condition "
+    "follows."
 )
 
 
@@ -327,9 +333,14 @@ def _derives(result: Analysis) -> bool:
     return derivation is not None and derivation.state != NOT_OBSERVED
 
 
-def _derivation_tables() -> tuple[tuple[str, Table], ...]:
+def _defaulted(result: Analysis) -> bool:
+    """Whether a defect of ``result`` took its type's default seriousness (listed among its repairs)."""
+    return any(DEFAULTED in repair for repair in result.parsed.repairs)
+
+
+def _derivation_tables(defaulted: bool) -> tuple[tuple[str, Table], ...]:
     """NEN 2767's defect table (a row per seriousness and intensity, a column per share) and its correction
-    factors with the threshold up to which each condition holds."""
+    factors with the threshold up to which each condition holds; the seriousness defaults when one was used."""
     shares = [f"{low:g}-{high:g}\u00a0%" for low, high in nen2767.EXTENT_BOUNDS.values()]
     shares[0], shares[-1] = "<\u00a02\u00a0%", ">=\u00a070\u00a0%"
     columns = (Column("Seriousness"), Column("Intensity"), *(Column(share, unbroken=True) for share in shares))
@@ -353,8 +364,7 @@ def _derivation_tables() -> tuple[tuple[str, Table], ...]:
             "Each condition's correction factor, and the weighted factor up to which a photo has it:",
             Table(factor_columns, factors, "factors"),
         ),
-        _seriousness_table(seriousness_defaults.active()),
-    )
+    ) + ((_seriousness_table(seriousness_defaults.active()),) if defaulted else ())
 
 
 def _seriousness_table(table: seriousness_defaults.SeriousnessTable) -> tuple[str, Table]:
@@ -892,9 +902,13 @@ def _findings_table(
     }
     defects = [row for row in rows if row.defect_type]
     differs = {"recommended_action": per_row[0], "urgency": per_row[1]}
+    derived_only = derivation is not None and all(
+        defect.observed and str(defect.condition) == row.condition_score
+        for defect, row in zip(derivation.defects, defects, strict=True)
+    )  # every score is the derived one, which each description's "Observed: ... → 3" gives
     rule = {
         Shown.ALWAYS: True,
-        Shown.SCORE: reviewed or len({row.condition_score for row in defects}) > 1,
+        Shown.SCORE: not derived_only and (reviewed or len({row.condition_score for row in defects}) > 1),
         Shown.ANY: False,
         Shown.REVIEWED: reviewed,
     }
