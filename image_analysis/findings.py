@@ -18,17 +18,24 @@ from pydantic.fields import FieldInfo
 
 from image_analysis.json_salvage import MAX_NESTING, salvage_json
 from image_analysis.observations import (
+    AGAINST_DEFINITION,
     DEFINITIONS,
     INTENSITIES,
+    MEASURE_DEFINITION,
     SERIOUSNESS,
     SHARES,
+    STATE_DEFINITION,
+    STATES,
     CannotTell,
     IntensityWord,
     SeriousnessWord,
     ShareWord,
+    StateWord,
     read_intensity,
+    read_measure,
     read_seriousness,
     read_share,
+    read_state,
 )
 from image_analysis.presets import ConditionScale, ConditionStandard, Preset
 from image_analysis.safe_text import clean
@@ -104,6 +111,15 @@ class Defect(_Model):
         ShareWord | CannotTell | None,
         synonyms("omvang", "extent_share", "extent_class", "share_affected", "affected_share", "percentage", "percent"),
     ] = Field(None, title="Share affected", description=DEFINITIONS["share"])
+    condition_state: Annotated[
+        StateWord | CannotTell | None, synonyms("state", "cs", "aashto_state", "element_state", "aashto")
+    ] = Field(None, title="Condition state", description=STATE_DEFINITION)
+    measured_mm: Annotated[
+        float | None, synonyms("width_mm", "crack_width_mm", "crack_width", "size_mm", "measure_mm", "measured")
+    ] = Field(None, title="Measured (mm)", description=MEASURE_DEFINITION)
+    measured_against: Annotated[
+        str, synonyms("reference", "reference_object", "scale_reference", "gauge", "measured_with")
+    ] = Field("", title="Measured against", description=AGAINST_DEFINITION)
 
 
 class InspectionFindings(_Model):
@@ -260,6 +276,20 @@ def _template_value(info: FieldInfo) -> Any:
     return info.description or ""
 
 
+STATE_FIELDS = ("condition_state", "measured_mm", "measured_against")
+"""A defect's AASHTO condition state and what it was measured from: asked on a scale with condition states (NBI)."""
+
+
+def inspection_template(scale: ConditionScale) -> dict[str, Any]:
+    """The inspection reply the prompt shows the model on ``scale``: a defect's condition state only where the scale
+    has them."""
+    template = reply_template(InspectionFindings)
+    if not scale.definition.states:
+        [defect] = template["defects"]
+        template["defects"] = [{name: value for name, value in defect.items() if name not in STATE_FIELDS}]
+    return template
+
+
 def response_schema(preset: Preset, scale: ConditionScale = ConditionScale.NEN2767) -> dict[str, Any] | None:
     """The JSON schema for ``response_format`` (strict-compatible: every property required, no extra ones, refs
     inlined), generated from the findings model; the condition score is limited to the codes of ``scale``."""
@@ -274,9 +304,20 @@ def response_schema(preset: Preset, scale: ConditionScale = ConditionScale.NEN27
             "description": f"a value of the {scale.definition.name}, or '{CANNOT_TELL}'",
         }
         schema["properties"]["urgency"] = {"type": "string", "enum": list(get_args(Urgency))}
-        defect = schema["properties"]["defects"]["items"]["properties"]
+        items = schema["properties"]["defects"]["items"]
+        defect = items["properties"]
         for name, words in (("seriousness", SERIOUSNESS), ("intensity", INTENSITIES), ("share", SHARES)):
             defect[name] = {"type": "string", "enum": [*words, CANNOT_TELL], "description": DEFINITIONS[name]}
+        if scale.definition.states:
+            defect["condition_state"] = {
+                "type": ["string", "null"],
+                "enum": [*STATES, CANNOT_TELL, None],
+                "description": STATE_DEFINITION,
+            }
+        else:
+            for name in STATE_FIELDS:
+                del defect[name]
+            items["required"] = [name for name in items["required"] if name not in STATE_FIELDS]
         schema["properties"]["confidence"] = {"type": "string", "enum": list(get_args(Confidence))}
     return schema
 
@@ -485,6 +526,16 @@ class _Reader:
             return value  # read with the description (_defect_type)
         if model is Defect and name in _OBSERVATIONS:
             return self.observation(name, value, where)
+        if model is Defect and name == "condition_state":
+            reading = read_state(value)
+            if reading.value is None and value not in (None, ""):
+                self.repairs.append(f"condition state {_shown(value)} is not CS1-CS4; left blank")
+            return self.note(reading)
+        if model is Defect and name == "measured_mm":
+            measure = read_measure(value)
+            if measure is None and value not in (None, ""):
+                self.repairs.append(f"measure {_shown(value)} is not a size in mm; left blank")
+            return measure
         item = _list_item(annotation)
         if item is not None:
             return self.items(item, value, where, info)

@@ -226,3 +226,50 @@ def _float(text: str) -> float | None:
         return float(text.replace(",", "."))
     except ValueError:
         return None
+
+
+StateWord = Literal["CS1", "CS2", "CS3", "CS4"]
+STATES: tuple[str, ...] = get_args(StateWord)
+STATE_DEFINITION = (
+    "the AASHTO element condition state of the defect: CS1 good, CS2 fair, CS3 poor, CS4 severe (warrants a "
+    "structural review)"
+)
+MEASURE_DEFINITION = (
+    "a crack's width, or a spall's size across, in mm, read against a crack gauge, ruler or object of known size "
+    "in view; null when nothing in view gives the scale"
+)
+AGAINST_DEFINITION = "what in the photo the measure was read against (e.g. 'crack gauge'); empty when none"
+_STATE_WORDS = {"good": "CS1", "fair": "CS2", "poor": "CS3", "severe": "CS4"}
+_STATE = re.compile(r"^(?:cs|condition\s*state|state)?\s*([1-4])$")
+_MEASURE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mm|cm|m)?\b")
+_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, None: 1.0}
+
+
+def read_state(value: object) -> Reading:
+    """A defect's AASHTO condition state as a model writes it: ``CS2``, ``2``, ``condition state 2``, ``fair``."""
+    if value is None or isinstance(value, bool) or value == "":
+        return Reading(None)
+    text = str(value).strip()
+    word = " ".join(text.lower().replace("-", " ").split())
+    if word.startswith("cannot tell"):
+        return Reading(CANNOT_TELL, None if text == CANNOT_TELL else f"condition state '{text}' read as cannot tell")
+    if match := _STATE.match(word.replace(" ", "") if word.startswith("cs") else word):
+        state = f"CS{match.group(1)}"
+        return Reading(state, None if text == state else f"condition state '{text}' read as {state}")
+    if word in _STATE_WORDS:
+        return Reading(_STATE_WORDS[word], f"condition state '{text}' read as {_STATE_WORDS[word]}")
+    return Reading(None)
+
+
+def read_measure(value: object) -> float | None:
+    """A measure in mm as a model writes it: ``0.8``, ``"0.8 mm"``, ``"0,8 mm"``, ``"8 cm"``; ``None`` for
+    anything else (a negative number, no number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    match = _MEASURE.search(str(value).lower())
+    if match is None or str(value).strip().startswith("-"):
+        return None
+    number = float(match.group(1).replace(",", "."))
+    return number * _TO_MM[match.group(2)]

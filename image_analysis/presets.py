@@ -65,6 +65,8 @@ class ConditionStandard:
     )
     """A condition from the defects' observations, when the standard gives the rule (``standards``); ``None``: the
     score is the one given."""
+    states: bool = False
+    """Whether each defect gets an AASHTO condition state (``standards.aashto``) beside the scale's judgement."""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -150,6 +152,7 @@ _SCALES = {
             ("0", "failed"),
         ),
         source="FHWA Recording and Coding Guide for the National Bridge Inventory, condition ratings 9 to 0",
+        states=True,
     ),
     ConditionScale.LMH: ConditionStandard(
         "Severity (Low/Medium/High)",

@@ -11,7 +11,7 @@ from image_analysis.findings import (
     CANNOT_TELL,
     DEFECT_TYPES,
     DrawingFindings,
-    InspectionFindings,
+    inspection_template,
     reply_template,
     response_schema,
 )
@@ -43,7 +43,6 @@ every visible defect or hazard (type, where in the photo, extent).
 the main content, dimensions and notes you can read, and anything a checker should question.
 End with a one-line summary."""
 
-INSPECTION_TEMPLATE = reply_template(InspectionFindings)
 DRAWING_TEMPLATE = reply_template(DrawingFindings)
 
 
@@ -105,13 +104,21 @@ def _inspection_request(scale: ConditionScale) -> str:
     definition = scale.definition
     values = "; ".join(f"{code} = {meaning}" for code, meaning in definition.values)
     observed = "; ".join(f"{name}: {meaning}" for name, meaning in DEFINITIONS.items())
+    states = (
+        " For each defect also give its AASHTO condition state (CS1 good, CS2 fair, CS3 poor, CS4 severe) and, only "
+        "where a crack gauge, ruler or object of known size is in view, the crack's width (or the spall's size "
+        "across) in mm read against it, saying what it was read against; never estimate a measure without one. "
+        "The 0-9 rating is your overall judgement of the component."
+        if definition.states
+        else ""
+    )
     return _json_request(
         "Inspect this site photo for a condition report. List every visible defect. Defect types come from "
         f"this list only: {', '.join(DEFECT_TYPES)}. For each defect record what an inspector records, from "
         f"which the condition follows by the standard's tables ({observed}). Also give your overall condition on "
-        f"the {definition.name} scale ({values}), as a cross-check. Where the photo does not show enough to "
+        f"the {definition.name} scale ({values}), as a cross-check.{states} Where the photo does not show enough to "
         f"judge any of these, use '{CANNOT_TELL}'. Do not speculate beyond what is visible.",
-        INSPECTION_TEMPLATE,
+        inspection_template(scale),
     )
 
 

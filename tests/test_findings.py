@@ -9,13 +9,16 @@ import pytest
 from image_analysis.findings import (
     CANNOT_TELL,
     DEFECT_TYPES,
+    STATE_FIELDS,
+    Defect,
     DrawingFindings,
     InspectionFindings,
     TitleBlock,
+    inspection_template,
     parse_reply,
 )
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
-from image_analysis.prompts import DRAWING_TEMPLATE, INSPECTION_TEMPLATE, build_prompt
+from image_analysis.prompts import DRAWING_TEMPLATE, build_prompt
 
 INSPECTION_REPLY = {
     "element": "reinforced concrete column",
@@ -36,7 +39,11 @@ INSPECTION_REPLY = {
 
 
 def test_the_prompt_templates_have_exactly_the_models_fields():
-    assert set(INSPECTION_TEMPLATE) == set(InspectionFindings.model_fields)
+    for scale in ConditionScale:
+        template = inspection_template(scale)
+        assert set(template) == set(InspectionFindings.model_fields)
+        asked = set(Defect.model_fields) - (set() if scale.definition.states else set(STATE_FIELDS))
+        assert set(template["defects"][0]) == asked, "a defect's condition state only where the scale has them"
     assert set(DRAWING_TEMPLATE) == set(DrawingFindings.model_fields)
     assert set(DRAWING_TEMPLATE["title_block"]) == set(TitleBlock.model_fields)
 

@@ -39,7 +39,7 @@ from image_analysis.review import (
     shown_score,
 )
 from image_analysis.safe_text import clean
-from image_analysis.standards import nen2767
+from image_analysis.standards import aashto, nen2767
 from image_analysis.vocabulary import CANNOT_TELL, URGENCIES
 from image_analysis.wording import NO_BREAK, Field, file_size, long_date, photo_facts, position, taken
 
@@ -289,6 +289,16 @@ def build_campaign(
 def _appendix(preset: Preset, analyses: Sequence[Analysis], entries: Sequence[Entry], review: Review) -> Appendix:
     derived = any(_derives(result) for result in analyses)
     defaulted = derived and any(_defaulted(result) for result in analyses)
+    if not derived and any(_states(result) for result in analyses):
+        return Appendix(
+            repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
+            removed=_removed(analyses, review) if entries and len(entries) == len(analyses) else (),
+            removed_title=f"Removed {_noun(preset)}s",
+            sent=_sent_table(entries),
+            derivation=_state_tables(),
+            derivation_intro=STATES_INTRO,
+            derivation_title="How the condition states were found",
+        )
     return Appendix(
         repairs=tuple((entry.heading, entry.repairs) for entry in entries if entry.repairs),
         removed=_removed(analyses, review) if entries and len(entries) == len(analyses) else (),
@@ -318,6 +328,39 @@ DEFAULTS_NOTE = (
     "lists (NEN 2767-2, a paid document). An inspector changes any observation in the review, and the condition "
     "follows."
 )
+
+
+STATES_INTRO = (
+    "Each defect's AASHTO condition state (CS1 good, CS2 fair, CS3 poor, CS4 severe) is found by the defect's "
+    "definition where the photo shows what the definition measures: a crack's width, or a spall's size across, read "
+    "against a crack gauge, ruler or object of known size in view. Without one, the state is the model's estimate, "
+    "and says so; a measure is never estimated. CS4 warrants a structural review and is the inspector's to give.",
+    "The 0-9 rating of the component is a judgement, shown beside the states: the manual gives no formula from "
+    "condition states to the rating.",
+    f"Source: {aashto.SOURCE}, and defects 1110 and 1080, as state DOT handouts quote the 2019 manual.",
+)
+
+
+def _states(result: Analysis) -> bool:
+    """Whether a defect of ``result`` has an AASHTO condition state (its scale has them)."""
+    findings = result.parsed.findings
+    return (
+        isinstance(findings, InspectionFindings)
+        and result.request.scale.definition.states
+        and any(_state(defect, findings.element) is not None for defect in findings.defects)
+    )
+
+
+def _state(defect: Defect, element: str, defect_type: str = "") -> aashto.StateFinding | None:
+    """A defect's condition state: by its definition from a measure read in the photo, else the model's estimate."""
+    estimate = defect.condition_state
+    state = aashto.ConditionState(int(estimate[2])) if estimate and estimate.startswith("CS") else None
+    return aashto.defect_state(defect_type or defect.type, element, defect.measured_mm, defect.measured_against, state)
+
+
+def _state_tables() -> tuple[tuple[str, Table], ...]:
+    columns = (Column("AASHTO", unbroken=True), Column("Defect"), Column("CS1"), Column("CS2"), Column("CS3"))
+    return (("The definitions a state is found by from a measure:", Table(columns, aashto.DEFINITIONS, "states")),)
 
 
 def _derives(result: Analysis) -> bool:
@@ -834,7 +877,9 @@ def _inspection(base: Entry, result: Analysis, findings: InspectionFindings, rev
         Field("Material", findings.material or "—"),
         Field(
             scale.name[:1].upper() + scale.name[1:],
-            scale.shown(condition) + _derived(derivation, scale, findings.condition_score),
+            scale.shown(condition)
+            + _derived(derivation, scale, findings.condition_score)
+            + _states_beside(shown, findings, scale),
         ),
         Field("Rationale", findings.condition_rationale or "—"),
     ]
@@ -933,6 +978,10 @@ def _findings_table(
         said = derivation.defects[number - 1] if derivation is not None else None
         if derivation is not None and derivation.state != NOT_OBSERVED and said is not None and said.observed:
             description = f"{description} {OBSERVED}: {said.text()}".strip()  # with what was said of the defect
+        model_defect = _model_defect(findings, row)
+        state = _state(model_defect, row.element, row.defect_type) if scale.states and model_defect else None
+        if state is not None:
+            description = f"{description} {CONDITION_STATE}: {state.text()}.".strip()
         line = [str(number), *(_cell(row, field, scale, given) for field in before), description or "—"]
         line += [_cell(row, field, scale, given) for field in after]
         cells.append(tuple(line))
@@ -944,8 +993,40 @@ _COLUMN_KEYS = {"inspector_note": "inspector-note", "status": "origin"}
 """The columns a page styles on their own (by their key)."""
 
 
+CONDITION_STATE = "Condition state"
+"""Before a defect's AASHTO condition state and how it was found, in its description."""
 OBSERVED = "Observed"
 """Before each defect's observations and the condition the standard gives them, in its description."""
+
+
+def _model_defect(findings: InspectionFindings, row: Finding) -> Defect | None:
+    """The model's defect a row came from (none for one the inspector added)."""
+    number = defect_number(row.ref) if row.status != ADDED else None
+    if number is None or not 0 < number <= len(findings.defects):
+        return None
+    defect = findings.defects[number - 1]
+    return defect if isinstance(defect, Defect) else None
+
+
+def _states_beside(rows: Sequence[Finding], findings: InspectionFindings, scale: ConditionStandard) -> str:
+    """The defects' condition states beside a judged rating: how many at each, and how many measured."""
+    found = [
+        state
+        for row in rows
+        if row.defect_type
+        and (defect := _model_defect(findings, row)) is not None
+        and (state := _state(defect, row.element, row.defect_type)) is not None
+    ]
+    if not scale.states or not found:
+        return ""
+    counts = Counter(f"CS{state.state.value}" for state in found)
+    listed = ", ".join(f"{name} \u00d7{counts[name]}" for name in sorted(counts, reverse=True))
+    measured = sum(state.measured for state in found)
+    how = f"{measured} measured, {len(found) - measured} the model's estimate{'s' * (len(found) - measured != 1)}"
+    return (
+        f"; a judgement (the AASHTO manual gives no formula from condition states to the rating); condition states: "
+        f"{listed} ({how})"
+    )
 
 
 def _derived(derivation: Derivation | None, scale: ConditionStandard, given: str) -> str:
