@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,15 @@ def words(pdf: Path, *options: str) -> list[tuple[str, int, float, float, float]
 
 
 def _plain(text: str) -> str:
-    return text.replace("&amp;", "&").replace("&#39;", "'").replace("&quot;", '"').replace("\u2011", "-")
+    return unescape(text).replace("\u2011", "-")
+
+
+def _lines(found: list[tuple[str, int, float, float, float]]) -> list[str]:
+    """The words as the lines a reader sees: those at the same height of a page, left to right."""
+    rows: dict[tuple[int, int], list[tuple[float, str]]] = {}
+    for text, page, x, top, _ in found:
+        rows.setdefault((page, round(top)), []).append((x, text))
+    return [" ".join(text for _, text in sorted(row)) for _, row in sorted(rows.items())]
 
 
 def image_pages(pdf: Path) -> list[int]:
@@ -253,3 +262,27 @@ def test_a_general_description_shows_its_question_and_answer_without_near_empty_
     text = " ".join(shown[0].split())
     assert "Image description" in text and "Question: Is there any sign of water coming in?" in text
     assert "Dark staining between coffers near the crown" in text and "stained at the joints" in text
+
+
+def test_each_defect_shows_its_observations_and_derived_condition_and_the_appendix_the_tables(draft_pdf, analyses):
+    found = words(draft_pdf)
+    first = image_pages(draft_pdf)[1]  # photo 1's page: critical, advanced, 10-30 %
+    page = [word for word in found if word[1] == first]
+    assert _has(page, "Observed: critical · advanced · 10-30 % → 3"), "each defect: what was observed → its condition"
+    combined = "2 (good); derived by the standard: (20×1.10 + 80×1.00) / 100 = 1.0200; the model's overall score: 4"
+    assert _has(page, combined), "the photo's condition, how its defects were combined, and the model's own score"
+    appendix = next(number for text, number, *_ in found if text == "Appendix" and number > first)
+    later = [word for word in found if word[1] >= appendix]
+    assert _has(later, "How the condition scores were derived")
+    lines = _lines(later)
+    assert "critical final 2 3 4 5 6" in lines, "the 45 cells, a row per seriousness and intensity"
+    assert "minor initial 1 1 1 1 2" in lines
+    assert "4 1.30 up to 1.40" in lines, "the correction factors with their thresholds"
+
+
+def test_the_inspectors_own_score_is_shown_with_the_derived_one(reviewed_pdf):
+    found = words(reviewed_pdf)
+    page = [word for word in found if word[1] == image_pages(reviewed_pdf)[1]]
+    assert _has(page, "5 (inspector; derived 3)"), "the inspector's score, with a reason, beside the standard's"
+    assert _has(page, "→ 3; the inspector's: 5")
+    assert _has(page, "gauge fitted"), "the reason, in the inspector's note"
