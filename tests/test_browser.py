@@ -475,3 +475,25 @@ def test_a_reviewed_report_has_no_serious_accessibility_violation(browser, revie
     regions = page.locator(".table-scroll")
     assert regions.count() > 0 and regions.count() == page.locator(".table-scroll[tabindex='0']").count()
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_page_shows_each_defects_derivation_and_the_standards_tables(
+    browser, reviewed_report_html, tmp_path, width
+):
+    page, watch, url = open_page(browser, reviewed_report_html, tmp_path, width=width, height=900)
+    entry = page.locator("#entry-1")
+    text = entry.inner_text().replace("\xa0", " ")
+    assert "3 (fair, sufficient); derived by the standard: (20×1.70 + 80×1.00) / 100 = 1.1400" in text
+    assert "Observed: critical · advanced · 10-30 % → 3; the inspector's: 5" in text
+    assert "5 (inspector; derived 3)" in text, "the inspector's score beside the standard's"
+    cell = entry.locator("td", has_text="Observed: critical").first
+    box = cell.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, "the derivation is in view"
+    appendix = page.locator("section.appendix", has_text="How the condition scores were derived")
+    assert appendix.count() == 1
+    rows = appendix.locator("table.derivation tbody tr").all_inner_texts()
+    assert len(rows) == 9 and rows[2].split() == ["critical", "final", "2", "3", "4", "5", "6"], "9 rows of 5 cells"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    page.close()
