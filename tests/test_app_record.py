@@ -199,3 +199,33 @@ def test_the_same_photo_uploaded_twice_is_one_photo_in_the_review_and_the_report
     assert sorted({(row["photo"], row["file"]) for row in rows}) == [(1, "IMG_0001.webp"), (2, "site.jpg")]
     html = downloaded(call("download_html", params))[1].decode("utf-8")
     assert "Also uploaded as &#39;IMG_0001 (1).webp&#39;" in html
+
+
+@pytest.mark.slow
+def test_in_the_app_table_a_score_left_as_it_was_follows_the_observations_and_ones_own_needs_a_reason(
+    platform, model_service
+):
+    from tests.long_replies import LONG_REPLIES
+
+    model_service.reply(json.dumps(LONG_REPLIES["crack_concrete_ozgenel_a.png"]))
+    rows = call("fill_review", inspection_params()).get("review")["findings"]
+    assert (rows[0]["share"], rows[0]["condition_score"]) == ("10-30 %", "3"), "critical, advanced: 3 + 2 + 3 - 5"
+
+    rows[0] = {**rows[0], "share": ">= 70 %"}  # the score cell left at 3
+    rows = call("fill_review", inspection_params(rows)).get("review")["findings"]
+    assert (rows[0]["status"], rows[0]["condition_score"]) == (EDITED, "5"), "the score followed"
+    rows[0] = {**rows[0], "share": "30-70 %"}  # the table as the button left it, the score cell saying 5
+    rows = call("fill_review", inspection_params(rows)).get("review")["findings"]
+    assert rows[0]["condition_score"] == "4", "the kept review knew 5 was derived: it follows again"
+
+    rows[0] = {**rows[0], "condition_score": "6"}
+    with pytest.raises(vkt.UserError) as caught:
+        call("fill_review", inspection_params(rows))
+    [violation] = caught.value.input_violations
+    assert violation.fields == ["review.findings"]
+    assert "6 is not the condition NEN 2767 derives from what was observed" in violation.message
+    rows[0] = {**rows[0], "inspector_note": "the crack runs through the bearing seat"}
+    rows = call("fill_review", inspection_params(rows)).get("review")["findings"]
+    assert rows[0]["condition_score"] == "6"
+    html = downloaded(call("download_html", inspection_params(rows)))[1].decode("utf-8").replace("\xa0", " ")
+    assert "6 (inspector; derived 4)" in html
