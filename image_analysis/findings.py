@@ -509,10 +509,8 @@ class _Reader:
         if model is InspectionFindings and name == "condition_score":
             return value  # read against the scale once the rationale is known (_score)
         if model is InspectionFindings and name == "confidence":
-            reading = read_confidence(value)
-            if reading.value is None and value not in (None, ""):
-                self.repairs.append(f"confidence {_shown(value)} is not high, medium or low; left blank")
-            return self.note(reading)
+            unlisted = f"confidence {_shown(value)} is not high, medium or low; left blank"
+            return self.listed(read_confidence(value), value, unlisted)
         if model is InspectionFindings and name == "urgency":
             text = self.text(value, where)
             if not text:
@@ -527,10 +525,7 @@ class _Reader:
         if model is Defect and name in _OBSERVATIONS:
             return self.observation(name, value, where)
         if model is Defect and name == "condition_state":
-            reading = read_state(value)
-            if reading.value is None and value not in (None, ""):
-                self.repairs.append(f"condition state {_shown(value)} is not CS1-CS4; left blank")
-            return self.note(reading)
+            return self.listed(read_state(value), value, f"condition state {_shown(value)} is not CS1-CS4; left blank")
         if model is Defect and name == "measured_mm":
             measure = read_measure(value)
             if measure is None and value not in (None, ""):
@@ -545,6 +540,12 @@ class _Reader:
         if type(None) in get_args(annotation):
             return text or None
         return text
+
+    def listed(self, reading: Reading, value: Any, unlisted: str) -> str | None:
+        """A value read as one on its list; ``None`` for none, saying ``unlisted`` when a value was given."""
+        if reading.value is None and value not in (None, ""):
+            self.repairs.append(unlisted)
+        return self.note(reading)
 
     def _observations_inside(self, data: dict[str, Any]) -> dict[str, Any]:
         """A defect whose observations came as an object of their own (``{"nen2767": {"ernst": 2, ...}}``): read

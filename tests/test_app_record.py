@@ -86,11 +86,17 @@ def test_a_bad_row_is_marked_on_the_review_table(model_service):
     model_service.reply(json.dumps(BASE))
     rows = call("fill_review", inspection_params()).get("review")["findings"]
     rows[2] = {**rows[2], "condition_score": "9"}
+    message = _refused_on_the_table("download_word", rows)
+    assert "row 3, column 'Condition score': '9' is not on the NEN 2767" in message
+
+
+def _refused_on_the_table(method: str, rows) -> str:
+    """The message a call refused for a row of the review table gives, marked on the table."""
     with pytest.raises(vkt.UserError) as caught:
-        call("download_word", inspection_params(rows))
+        call(method, inspection_params(rows))
     [violation] = caught.value.input_violations
     assert violation.fields == ["review.findings"]
-    assert "row 3, column 'Condition score': '9' is not on the NEN 2767" in violation.message
+    return violation.message
 
 
 @pytest.mark.slow
@@ -219,11 +225,8 @@ def test_in_the_app_table_a_score_left_as_it_was_follows_the_observations_and_on
     assert rows[0]["condition_score"] == "4", "the kept review knew 5 was derived: it follows again"
 
     rows[0] = {**rows[0], "condition_score": "6"}
-    with pytest.raises(vkt.UserError) as caught:
-        call("fill_review", inspection_params(rows))
-    [violation] = caught.value.input_violations
-    assert violation.fields == ["review.findings"]
-    assert "6 is not the condition NEN 2767 derives from what was observed" in violation.message
+    message = _refused_on_the_table("fill_review", rows)
+    assert "6 is not the condition NEN 2767 derives from what was observed" in message
     rows[0] = {**rows[0], "inspector_note": "the crack runs through the bearing seat"}
     rows = call("fill_review", inspection_params(rows)).get("review")["findings"]
     assert rows[0]["condition_score"] == "6"
