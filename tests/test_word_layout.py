@@ -281,8 +281,8 @@ def test_each_defect_shows_its_observations_and_derived_condition_and_the_append
 
 
 def test_the_inspectors_own_score_is_shown_with_the_derived_one(reviewed_pdf):
-    found = words(reviewed_pdf)
-    page = [word for word in found if word[1] == image_pages(reviewed_pdf)[1]]
+    found, first = words(reviewed_pdf), image_pages(reviewed_pdf)[1]
+    page = [word for word in found if word[1] == first]
     assert _has(page, "5 (inspector; derived 3)"), "the inspector's score, with a reason, beside the standard's"
     assert _has(page, "→ 3; the inspector's: 5")
     assert _has(page, "gauge fitted"), "the reason, in the inspector's note"
