@@ -174,7 +174,7 @@ def cross_check(findings: InspectionFindings, derivation: Derivation | None) -> 
         return None
     shown = derivation.standard.shown
     return (
-        f"Check: the model gave {shown(given)} overall, but its observations of the defects give "
+        f"Check: the model gave {shown(given)} overall, but its own observations of the defects give "
         f"{shown(derivation.condition)} by the standard."
     )
 

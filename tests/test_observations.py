@@ -73,7 +73,7 @@ def test_the_schema_and_the_prompt_ask_for_each_observation_with_cannot_tell():
 def test_the_model_two_steps_from_the_derived_condition_is_flagged_one_step_is_not():
     far = parse_reply(Preset.INSPECTION, _reply(_obs("critical", "final", ">= 70 %"), score="3"), NEN).findings
     near = parse_reply(Preset.INSPECTION, _reply(_obs("critical", "final", ">= 70 %"), score="5"), NEN).findings
-    assert any("its observations of the defects give 6" in flag for flag in inspection_flags(far, NEN.definition))
+    assert any("its own observations of the defects give 6" in flag for flag in inspection_flags(far, NEN.definition))
     assert not any("observations" in flag for flag in inspection_flags(near, NEN.definition))
 
 
