@@ -238,7 +238,8 @@ def prompt_for(preparation: Preparation, request: AnalysisRequest) -> prompts.Pr
 
 def describe(preparation: Preparation, request: AnalysisRequest, settings: ServiceSettings) -> Description:
     """Ask the model for ``request`` about a prepared image."""
-    return model.describe(preparation.images, prompt_for(preparation, request), settings)
+    described = model.describe(preparation.images, prompt_for(preparation, request), settings)
+    return dataclasses.replace(described, prompt_version=prompts.prompt_version(request))
 
 
 def record_prefix(data: bytes) -> str:

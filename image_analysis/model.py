@@ -118,6 +118,8 @@ class Description:
     """The ``response_format`` the reply was asked for: ``schema``, ``json_object`` or ``off``."""
     format_note: str | None = None
     """Said once per server and model: it did not accept the format first asked for, and what was asked instead."""
+    prompt_version: str = ""
+    """The digest of the prompt it was asked with (``prompts.prompt_version``); empty for results from before."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

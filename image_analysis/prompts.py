@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,6 +94,15 @@ def build_prompt(request: AnalysisRequest | None = None, pdf_text: str | None = 
         user += f"\n\nThe user also asks (answer it in {where}):\n{question}"
     schema = response_schema(request.preset, request.scale)
     return Prompt(system=SYSTEM_PROMPT, user=user, schema=schema, schema_name=f"{request.preset.value}_findings")
+
+
+def prompt_version(request: AnalysisRequest) -> str:
+    """Which prompt a result was asked with: a digest of the preset's system message, request and schema for the
+    request's scale and language (the user's question and a drawing's PDF text left out), stored with each result
+    so that the quality of a prompt can be told from another's (``quality``)."""
+    prompt = build_prompt(dataclasses.replace(request, question=""))
+    text = json.dumps([prompt.system, prompt.user, prompt.schema], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def quoted_lines(text: str) -> str:

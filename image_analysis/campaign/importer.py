@@ -5,6 +5,7 @@ changes nothing; a line the manifest does not know is refused, named."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from image_analysis import analysis, model, store_keys
+from image_analysis import analysis, model, prompts, store_keys
 from image_analysis.campaign.folder import (
     MANIFEST,
     CampaignError,
@@ -202,6 +203,7 @@ def _outcome(line: dict[str, Any], settings: Settings) -> model.Description | st
         detail = body.get("error", {}).get("message") if isinstance(body, dict) else None
         return clean(f"HTTP {status}" + (f": {detail}" if detail else ""))[:2000]
     try:
-        return model.description_from_body(body, settings.model, settings.structured)
+        described = model.description_from_body(body, settings.model, settings.structured)
+        return dataclasses.replace(described, prompt_version=prompts.prompt_version(settings.request))
     except AnalysisError as failure:
         return str(failure)
