@@ -29,6 +29,7 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("formats", {"formats"}),  # each spreadsheet format, written and read back
     ("the review kept", {"review_store", "inspection_store"}),  # inspections and decisions in the store
     ("campaign", {"campaign"}),
+    ("quality", {"quality"}),  # how often the AI is right, from the reviews kept
     ("reports", {"reports"}),
     ("command line", {"cli", "__main__", "__init__"}),
 ]

@@ -101,6 +101,11 @@ def render_report(report: ReportDocument) -> str:
     return _environment.get_template("report.html.j2").render(title=report.cover.title, report=report)
 
 
+def render_template(name: str, **values: Any) -> str:
+    """Any of the reports' templates (``quality.html.j2``, say), with the same escaping and cleaning."""
+    return _environment.get_template(name).render(**values)
+
+
 def render_empty_page(what: str = "a site photo or an engineering drawing in the Image field") -> str:
     """The page shown before anything is uploaded."""
     return _environment.get_template("empty.html.j2").render(title="Image analysis", what=what)

@@ -15,6 +15,8 @@ class Output(Enum):
     CSV = ("csv", "the findings CSV")
     WORKBOOK = ("xlsx", "the findings workbook")
     REGISTER = ("register", "the drawing register")
+    QUALITY_PAGE = ("out", "the quality page")
+    QUALITY_WORKBOOK = ("xlsx", "the quality workbook")
 
     def __init__(self, option: str, what: str) -> None:
         self.option, self.what = option, what

@@ -1,0 +1,50 @@
+"""The reviewed inspections of a store and what became of their AI findings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from image_analysis.inspection_store import InspectionStore
+from image_analysis.presets import ConditionScale, ConditionStandard
+from image_analysis.quality.outcomes import Outcome, outcomes
+from image_analysis.review import SignOff
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The outcomes of the inspections evaluated, the scale they were scored on, and how many inspections."""
+
+    outcomes: list[Outcome]
+    scale: ConditionStandard
+    inspections: int
+    skipped: int
+    """Inspections left out: never reviewed, or on another scale than the first."""
+
+
+def gather(inspections: InspectionStore, wanted: Sequence[str] = (), since: str = "") -> Gathered:
+    """The outcomes of every reviewed inspection of the store (``wanted``: those ids or names only; ``since``: those
+    dated from then, ``YYYY-MM-DD``); one scale at a time, the first's (a score on one is no score on another)."""
+    chosen = [inspections.find(name) for name in wanted] if wanted else inspections.all()
+    found: list[Outcome] = []
+    scale: ConditionStandard | None = None
+    counted = skipped = 0
+    for inspection in chosen:
+        if inspection is None:
+            continue
+        if since and (inspection.date or inspection.created)[:10] < since:
+            continue
+        results = inspections.results(inspection)
+        review = inspections.review(inspection, results, SignOff())
+        if not review.reviewed_photos or not results:
+            skipped += 1
+            continue
+        standard = results[0].request.scale.definition
+        if scale is None:
+            scale = standard
+        elif standard != scale:
+            skipped += 1
+            continue
+        found += outcomes(inspection, results, review)
+        counted += 1
+    return Gathered(found, scale or ConditionScale.NEN2767.definition, counted, skipped)

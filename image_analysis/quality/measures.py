@@ -1,0 +1,133 @@
+"""How often the AI is right, from the outcomes of its findings: the measures evaluation tools and inspection studies
+report (``../shared/docs/quality-and-reinspection.md``), each with its n and a seeded bootstrap 95 % interval.
+
+- **Findings**: precision (AI findings kept, confirmed or edited, against those deleted), recall (kept against the
+  findings the inspector added, the model's misses), coverage (the AI findings a person decided on).
+- **Condition** on the findings kept: exact agreement, agreement within one step, and Cohen's kappa linearly
+  weighted over the whole scale (scikit-learn's ``cohen_kappa_score`` with ``labels=`` every code, as the weights
+  come from a code's place on the scale); **under-rating** (the AI scored better than the inspector, or missed the
+  defect) counted apart from over-rating, as the dangerous error.
+- A figure with fewer than ``MIN_N`` cases is a count, not a percentage.
+
+The yardstick: human inspectors rating the same element agree within one step of their average 68 % of the time
+(FHWA-RD-01-020, 49 bridge inspectors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from image_analysis.presets import ConditionStandard
+
+T = TypeVar("T")
+MIN_N = 10
+"""Below this many cases a figure is shown as a count ("7 of 9"), not a percentage."""
+RESAMPLES = 1000
+SEED = 2026
+"""The bootstrap's resamples and seed: the same outcomes give the same intervals."""
+HUMAN_YARDSTICK = (
+    "Human inspectors rating the same element: 68 % within one step of their average, 95 % within two "
+    "(FHWA-RD-01-020, 49 bridge inspectors)."
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A measure over ``n`` cases: ``count`` of them (a share), or ``value`` (a kappa), with its 95 % interval."""
+
+    count: int
+    n: int
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    share: bool = True
+
+    @property
+    def shown(self) -> bool:
+        """Whether a percentage (or a kappa) is shown, rather than a count."""
+        return self.n >= MIN_N and self.value is not None
+
+    def text(self) -> str:
+        """``92 % (88-95 %, n = 160)``, ``0.71 (0.64-0.78, n = 160)``; below ``MIN_N``: ``7 of 9``."""
+        if not self.shown:
+            return f"{self.count} of {self.n}" if self.share else f"n = {self.n}, too few"
+        assert self.value is not None
+        if self.share:
+            interval = f"{_percent(self.low)}-{_percent(self.high)}" if self.low is not None else ""
+            return f"{_percent(self.value)} % ({interval} %, n = {self.n})" if interval else f"{_percent(self.value)} %"
+        interval = f"{self.low:.2f} to {self.high:.2f}, " if self.low is not None and self.high is not None else ""
+        return f"{self.value:.2f} ({interval}n = {self.n})"
+
+
+def share(hits: Sequence[bool]) -> Figure:
+    """The share of ``hits`` that are true, with its bootstrap interval."""
+    values = np.asarray(hits, dtype=float)
+    n = len(values)
+    if n == 0:
+        return Figure(0, 0)
+    if n < MIN_N:
+        return Figure(int(values.sum()), n, float(values.mean()))
+    means = values[_resamples(n)].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return Figure(int(values.sum()), n, float(values.mean()), float(low), float(high))
+
+
+def kappa(pairs: Sequence[tuple[str, str]], scale: ConditionStandard) -> Figure:
+    """Cohen's kappa of (AI, inspector) scores, linearly weighted over every code of ``scale`` (pairs with a score
+    off the scale, "cannot tell", left out), with its bootstrap interval; no value when it is not defined (every
+    pair on one score)."""
+    from sklearn.metrics import cohen_kappa_score  # imported when a kappa is asked for: it takes a second
+
+    codes = list(scale.codes)
+    on_scale = [(ai, given) for ai, given in pairs if ai in codes and given in codes]
+    n = len(on_scale)
+    if n == 0:
+        return Figure(0, 0, share=False)
+    index = {code: position for position, code in enumerate(codes)}
+    ai = np.array([index[a] for a, _ in on_scale])
+    given = np.array([index[b] for _, b in on_scale])
+    labels = list(range(len(codes)))
+
+    def measure(rows: np.ndarray) -> float:
+        return float(cohen_kappa_score(ai[rows], given[rows], weights="linear", labels=labels))
+
+    value = _defined(measure(np.arange(n)))
+    if value is None or n < MIN_N:
+        return Figure(n, n, value, share=False)
+    samples = [_defined(measure(rows)) for rows in _resamples(n)]
+    kept = [sample for sample in samples if sample is not None]
+    low, high = np.percentile(kept, [2.5, 97.5]) if kept else (None, None)
+    return Figure(
+        n, n, value, float(low) if low is not None else None, float(high) if high is not None else None, False
+    )
+
+
+def steps(pairs: Sequence[tuple[str, str]], scale: ConditionStandard) -> list[int]:
+    """How far the AI's score is from the inspector's, in steps of ``scale`` (positive: the AI scored worse), for
+    the pairs with both scores on the scale."""
+    return [scale.rank(ai) - scale.rank(given) for ai, given in pairs if ai in scale.codes and given in scale.codes]
+
+
+def grouped(items: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:
+    """``items`` by ``key``, in the order first seen."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
+def _resamples(n: int) -> np.ndarray:
+    """``RESAMPLES`` bootstrap resamples of ``n`` cases, as rows of indices (seeded)."""
+    return np.random.default_rng(SEED).integers(0, n, size=(RESAMPLES, n))
+
+
+def _defined(value: float) -> float | None:
+    return None if np.isnan(value) else value
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f}"

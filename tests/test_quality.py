@@ -1,0 +1,161 @@
+"""``evaluate``: how often the AI is right, from a store of inspections reviewed through the real commands
+(``describe``, the inspector's edits in the findings CSV, ``report``): exactly the counts the reviews hold, the kappa
+scikit-learn computes on the same pairs, intervals that contain it, and every figure leading to its photos."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from PIL import Image
+from sklearn.metrics import cohen_kappa_score
+
+from image_analysis.quality.measures import MIN_N, Figure, share
+from image_analysis.review import AI_CONFIRMED
+from tests.helpers import cli, excel_rows, save_as_excel, service_env
+from tests.observation_corpus import _reply as reply
+
+PHOTOS_PER_INSPECTION, DEFECTS = 10, 10
+TYPES = ("crack", "spalling", "corrosion", "exposed rebar", "efflorescence")
+SCORES = ("2", "3", "4")
+"""Each photo's score (the model's, no observations given: the inspector edits it freely)."""
+
+
+def _photo(path: Path, seed: int) -> str:
+    image = Image.effect_noise((160, 120), 40 + seed).convert("RGB")
+    image.save(path, "JPEG", quality=80)
+    return str(path)
+
+
+def _reply(score: str, seed: int) -> str:
+    defects = [
+        {"type": TYPES[(seed + index) % len(TYPES)], "location": f"zone {index}", "extent": f"{index + 1} m"}
+        for index in range(DEFECTS)
+    ]
+    return reply(*defects, score=score, element="concrete quay wall" if seed % 2 else "steel bearing")
+
+
+def _inspect(service, folder: Path, first: int, signoff, plan, added: int) -> list[tuple[str, str]]:
+    """Describe ten photos into the store (one inspection), review its CSV by ``plan`` (the action for each AI
+    finding, in order), add ``added`` findings and report it back; the (AI, inspector) score pairs of those kept."""
+    store = folder.parent / "results.sqlite"
+    paths = []
+    for index in range(PHOTOS_PER_INSPECTION):
+        seed = first + index
+        service.reply_once(_reply(SCORES[seed % len(SCORES)], seed))
+        paths.append(_photo(folder / f"photo_{seed:03d}.jpg", seed))
+    exported = folder / "findings.csv"
+    done = cli(
+        "describe", *paths, "--preset", "inspection", "--concurrency", "1", "--store", str(store),
+        "--csv", str(exported), *signoff, env_extra=service_env(service),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows, kept, pairs = excel_rows(exported), [], []
+    assert len(rows) == PHOTOS_PER_INSPECTION * DEFECTS
+    for row, action in zip(rows, plan, strict=True):
+        score = row["condition_score"]
+        if action == "delete":
+            continue
+        if action == "confirm":
+            row["status"] = AI_CONFIRMED
+        elif action == "better":  # the AI scored one step worse than the inspector
+            row["condition_score"] = str(int(score) - 1)
+        elif action == "worse":  # the AI scored two steps better than the inspector: under-rated
+            row["condition_score"] = str(int(score) + 2)
+        pairs.append((score, row["condition_score"]))
+        kept.append(row)
+    added = [
+        {**kept[index], "ref": "", "status": "", "defect_type": "corrosion", "defect_location": f"added {index}"}
+        for index in range(added)
+    ]
+    edited = folder / "edited.csv"
+    save_as_excel(kept + added, edited)
+    done = cli("report", str(edited), "--store", str(store))
+    assert done.returncode == 0, done.stderr
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory):
+    """200 AI findings over two inspections, reviewed: 150 confirmed, 20 edited one step better (the AI was one step
+    worse), 10 edited two steps worse (the AI under-rated them), 20 deleted, and 15 findings added."""
+    from pytest_httpserver import HTTPServer
+
+    from tests.conftest import ModelService
+
+    root = tmp_path_factory.mktemp("quality")
+    # each inspection's 100 findings, ten a photo: the last of each photo deleted (a photo keeps rows: reviewed),
+    # the one before edited one step better, the one before that (on five photos) two steps worse, the rest confirmed
+    plan = [
+        {9: "delete", 8: "better", 7: "worse" if photo < 5 else "confirm"}.get(slot, "confirm")
+        for photo in range(PHOTOS_PER_INSPECTION)
+        for slot in range(DEFECTS)
+    ]
+    assert [plan.count(action) for action in ("confirm", "better", "worse", "delete")] == [75, 10, 5, 10]
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        service = ModelService(server)
+        pairs = []
+        for name, start, who, date, added in (
+            ("a", 0, "J. de Vries", "2026-10-14", 7),
+            ("b", 100, "A. Jansen", "2026-11-20", 8),
+        ):
+            folder = root / name
+            folder.mkdir()
+            signoff = ("--inspector", who, "--date", date, "--project", "Quay walls 2026")
+            pairs += _inspect(service, folder, start, signoff, plan, added)
+    finally:
+        server.stop()
+    return root / "results.sqlite", pairs
+
+
+@pytest.mark.slow
+def test_the_figures_are_exactly_what_the_reviews_hold(reviewed, tmp_path):
+    store, pairs = reviewed
+    page, book = tmp_path / "quality.html", tmp_path / "quality.xlsx"
+    done = cli("evaluate", "--store", str(store), "--json", "--out", str(page), "--xlsx", str(book))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["inspections"] == 2
+    assert figures["counts"] == {"confirmed": 150, "edited": 30, "deleted": 20, "added": 15, "not reviewed": 0}
+    assert figures["precision"]["value"] == pytest.approx(180 / 200)
+    assert figures["recall"]["value"] == pytest.approx(180 / 195)
+    assert figures["coverage"]["value"] == 1.0
+    condition = figures["condition"]
+    assert condition["exact"]["value"] == pytest.approx(150 / 180) and condition["exact"]["n"] == 180
+    assert condition["within_one"]["value"] == pytest.approx(170 / 180)
+    assert (condition["under_rated"], condition["missed"], condition["over_rated"]) == (10, 15, 20)
+    ai, given = zip(*pairs, strict=True)
+    expected = cohen_kappa_score(ai, given, weights="linear", labels=["1", "2", "3", "4", "5", "6"])
+    kappa = condition["kappa"]
+    assert kappa["value"] == pytest.approx(expected) and kappa["low"] <= expected <= kappa["high"]
+    assert kappa["high"] - kappa["low"] < 0.3, "a 95 % interval of 180 pairs, not the whole range"
+    assert set(figures["by_month"]) == {"2026-10", "2026-11"} and len(figures["by_prompt"]) == 1
+    assert figures["by_model"]["test-model"]["counts"]["deleted"] == 20
+    assert set(figures["inspectors"]) == {"J. de Vries", "A. Jansen"}
+    assert "precision 90 %" in done.stderr and "10 under-rated, 15 missed" in done.stderr
+
+    html = page.read_text(encoding="utf-8")
+    assert "68 % within one step of their average" in html, "the human yardstick beside the figures"
+    assert html.count('<td data-label="Finding"') >= 10 + 15 + 20, "the photos behind under-rated, missed, deleted"
+    sheet = openpyxl.load_workbook(io.BytesIO(book.read_bytes()))["AI findings"]
+    assert sheet.max_row - 1 == 215, "one row per AI finding and per finding added"
+    decisions = [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert decisions.count("deleted") == 20 and decisions.count("added") == 15
+
+
+def test_below_ten_cases_a_figure_is_a_count():
+    assert share([True] * 7 + [False] * 2).text() == "7 of 9"
+    assert not Figure(7, MIN_N - 1, 0.7).shown
+    assert share([True] * 9 + [False]).text().startswith("90 % (")
+
+
+def test_evaluate_says_what_to_do_with_a_store_without_reviews(tmp_path):
+    missing = cli("evaluate", "--store", str(tmp_path / "none.sqlite"))
+    assert missing.returncode == 2 and "there is no result store" in missing.stderr
+    bad = cli("evaluate", "--store", str(tmp_path / "none.sqlite"), "--since", "last week")
+    assert bad.returncode == 2 and "--since 'last week' is not a date: give it as YYYY-MM-DD" in bad.stderr
