@@ -425,10 +425,9 @@ def reviewed_report_html() -> str:
 CARDS = ".panel, .cover, .summary-section, .register-section, .appendix"
 
 
-@pytest.mark.parametrize("width", [1280, 390])
-def test_every_table_of_a_reviewed_report_fits_its_card(browser, reviewed_report_html, tmp_path, width):
-    page, watch, url = open_page(browser, reviewed_report_html, tmp_path, width=width, height=900)
-    tables = page.evaluate(
+def table_widths(page) -> list[dict]:
+    """Every table of the page: its width, its card's, and whether a scrolling region inside the card holds it."""
+    return page.evaluate(
         """cards => [...document.querySelectorAll('table')].map(table => {
             const card = table.closest(cards);
             const scroller = table.closest('.table-scroll');
@@ -437,6 +436,12 @@ def test_every_table_of_a_reviewed_report_fits_its_card(browser, reviewed_report
         })""",
         CARDS,
     )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_table_of_a_reviewed_report_fits_its_card(browser, reviewed_report_html, tmp_path, width):
+    page, watch, url = open_page(browser, reviewed_report_html, tmp_path, width=width, height=900)
+    tables = table_widths(page)
     assert len(tables) > 10
     too_wide = [table for table in tables if table["width"] > table["card"] and not table["held"]]
     assert too_wide == [], f"tables wider than their card at {width} px"
@@ -455,11 +460,17 @@ def test_every_table_of_a_reviewed_report_fits_its_card(browser, reviewed_report
 def test_a_reviewed_report_has_no_serious_accessibility_violation(browser, reviewed_report_html, tmp_path):
     """axe-core (the copy in axe-playwright-python) run in Chromium: no serious or critical violation; the page
     has a main landmark and every scrollable table region can be reached by keyboard."""
+    assert serious_violations(browser, reviewed_report_html, tmp_path) == []
+
+
+def serious_violations(browser, html: str, tmp_path: Path) -> list[tuple[str, str, int]]:
+    """The serious and critical violations axe-core finds on ``html``; also checks that the page has one main
+    landmark and that every scrollable table region is reachable by keyboard."""
     import axe_playwright_python
 
     script = Path(axe_playwright_python.__file__).with_name("axe.min.js")
-    path = tmp_path / "report.html"
-    path.write_text(reviewed_report_html, encoding="utf-8")
+    path = tmp_path / "axe.html"
+    path.write_text(html, encoding="utf-8")
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})  # to inject axe
     page = context.new_page()
     page.goto(path.as_uri())
@@ -470,11 +481,11 @@ def test_a_reviewed_report_has_no_serious_accessibility_violation(browser, revie
         for violation in results["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
-    assert serious == []
     assert page.locator("main").count() == 1
     regions = page.locator(".table-scroll")
     assert regions.count() > 0 and regions.count() == page.locator(".table-scroll[tabindex='0']").count()
     context.close()
+    return serious
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -497,3 +508,62 @@ def test_the_page_shows_each_defects_derivation_and_the_standards_tables(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert watch.errors == [] and watch.outside_requests(url) == []
     page.close()
+
+
+@pytest.fixture(scope="module")
+def quality_html() -> str:
+    """The quality page of 240 findings over six months, two models and three inspectors."""
+    from image_analysis.presets import ConditionScale
+    from image_analysis.quality import evaluate
+    from image_analysis.quality.outcomes import ADD, CONFIRMED, DELETED, EDIT, Outcome
+    from image_analysis.reports.quality import quality_page
+
+    types = ("crack", "spalling", "corrosion", "exposed rebar", "efflorescence", "missing or damaged fixing")
+    outcomes = []
+    for index in range(240):
+        decision = (CONFIRMED,) * 6 + (EDIT, EDIT, DELETED, ADD)
+        chosen = decision[index % len(decision)]
+        ai = str(2 + index % 4)
+        given = str(min(6, int(ai) + (index % 3) - 1)) if chosen == EDIT else ai
+        outcomes.append(
+            Outcome(
+                inspection=f"2026{index % 6 + 5:02d}01-{index % 4:06x}",
+                photo=index // 8 + 1,
+                file=f"IMG_{index // 8:04d}_kade_noord_quay_wall_section_{index % 6}.jpg",
+                ref=f"P{index // 8 + 1}-F{index % 8 + 1}",
+                decision=chosen,
+                ai_type="" if chosen == ADD else types[index % len(types)],
+                type=types[(index + (chosen == EDIT)) % len(types)],
+                element=("concrete quay wall", "steel railing post", "bearing")[index % 3],
+                ai_score="" if chosen == ADD else ai,
+                score=given,
+                ai_observed=("", "", ""),
+                observed=("", "", ""),
+                model=("mistral.ministral-3-14b-instruct", "qwen2.5-vl-7b")[index % 2],
+                prompt=("3f9a2c1b7d4e", "a81c0e55f902")[index % 2],
+                month=f"2026-{index % 6 + 5:02d}",
+                inspector=("J. de Vries", "A. Jansen", "M. El Amrani")[index % 3],
+            )
+        )
+    return quality_page(evaluate(outcomes, ConditionScale.NEN2767.definition, 24))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_quality_page_fits_a_phone_and_a_desktop(browser, quality_html, tmp_path, width):
+    page, watch, url = open_page(browser, quality_html, tmp_path, width=width, height=900)
+    tables = table_widths(page)
+    assert len(tables) >= 10
+    too_wide = [table for table in tables if table["width"] > table["card"] and not table["held"]]
+    assert too_wide == [], f"tables wider than their card at {width} px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    heat = page.locator("table.heat tbody tr").all_inner_texts()
+    assert len(heat) == 6, "a row per code of the scale"
+    assert page.locator("ul.chart li").count() >= 6 + 6, "precision per defect type, agreement per month"
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"quality-{width}.png"), full_page=True)
+    page.close()
+
+
+def test_the_quality_page_has_no_serious_accessibility_violation(browser, quality_html, tmp_path):
+    assert serious_violations(browser, quality_html, tmp_path) == []

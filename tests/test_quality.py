@@ -159,3 +159,21 @@ def test_evaluate_says_what_to_do_with_a_store_without_reviews(tmp_path):
     assert missing.returncode == 2 and "there is no result store" in missing.stderr
     bad = cli("evaluate", "--store", str(tmp_path / "none.sqlite"), "--since", "last week")
     assert bad.returncode == 2 and "--since 'last week' is not a date: give it as YYYY-MM-DD" in bad.stderr
+
+
+@pytest.mark.office
+@pytest.mark.slow
+def test_the_quality_workbook_opens_in_libreoffice_with_every_row(reviewed, tmp_path):
+    import shutil
+
+    from tests.helpers import libreoffice
+
+    store, _ = reviewed
+    book = tmp_path / "quality.xlsx"
+    assert cli("evaluate", "--store", str(store), "--xlsx", str(book)).returncode == 0
+    out = tmp_path / "calc"
+    out.mkdir()
+    converted = libreoffice(shutil.which("soffice") or "soffice", book, out, "csv:Text - txt - csv (StarCalc):44,34,76")
+    lines = converted.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 + 215 and lines[0].startswith("Inspection,Photo,Photo file,Finding,Decision")
+    assert sum(",deleted," in line for line in lines) == 20, "LibreOffice reads every decision as written"

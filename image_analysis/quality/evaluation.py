@@ -39,6 +39,8 @@ class Condition:
     within_one: Figure
     kappa: Figure
     """Linearly weighted, over every code of the scale."""
+    confusion: tuple[tuple[int, ...], ...]
+    """How many kept findings the AI scored each code (rows) and the inspector each code (columns)."""
     under: tuple[Outcome, ...]
     """Scored better by the AI than by the inspector: the dangerous error."""
     over: tuple[Outcome, ...]
@@ -124,7 +126,10 @@ def _condition(outcomes: Sequence[Outcome], scale: ConditionStandard) -> Conditi
         )
         for index, name in enumerate(OBSERVATIONS)
     }
+    codes = scale.codes
+    counted = Counter(pairs)
     return Condition(
+        confusion=tuple(tuple(counted[(ai, given)] for given in codes) for ai in codes),
         exact=share([step == 0 for step in apart]),
         within_one=share([abs(step) <= 1 for step in apart]),
         kappa=kappa(pairs, scale),

@@ -5,7 +5,8 @@ and what the inspector decided on it."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from image_analysis.quality.evaluation import Group, Quality
@@ -120,10 +121,49 @@ def _photos(items: Sequence[Outcome]) -> Table:
     return Table(columns, rows, "photos")
 
 
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart: its label, the share it shows (0-1) and the figure as text."""
+
+    label: str
+    share: float
+    text: str
+
+
+def bars(groups: Sequence[Group], figure: Callable[[Group], Figure]) -> tuple[Bar, ...]:
+    """A bar per group with a percentage to show (a group below ``MIN_N`` shows its count, without a bar)."""
+    return tuple(
+        Bar(group.name, value.value if value.shown and value.value is not None else 0.0, value.text())
+        for group in groups
+        if (value := figure(group)).n
+    )
+
+
+def heat(quality: Quality) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[tuple[int, float], ...]], ...]]:
+    """The score confusion as a heat table: the scale's codes, and per AI code its counts with their shade (0-1 of
+    the largest count)."""
+    codes = quality.scale.codes
+    most = max((count for row in quality.condition.confusion for count in row), default=0) or 1
+    rows = tuple(
+        (code, tuple((count, count / most) for count in row))
+        for code, row in zip(codes, quality.condition.confusion, strict=True)
+    )
+    return codes, rows
+
+
 def quality_page(quality: Quality) -> str:
-    """The quality page: one self-contained HTML file, no script (the reports' Content-Security-Policy)."""
-    tables = quality_tables(quality)
-    return render_template("quality.html.j2", title=TITLE, quality=quality, tables=tables, count=len(quality.outcomes))
+    """The quality page: one self-contained HTML file, no script (the reports' Content-Security-Policy); its
+    pictures are drawn with HTML and CSS, so they are text a screen reader and a search read too."""
+    return render_template(
+        "quality.html.j2",
+        title=TITLE,
+        quality=quality,
+        tables=quality_tables(quality),
+        count=len(quality.outcomes),
+        by_type=bars(quality.by_type, lambda group: group.findings.precision),
+        by_month=bars(quality.by_month, lambda group: group.exact),
+        heat=heat(quality),
+    )
 
 
 def quality_json(quality: Quality) -> dict[str, Any]:
