@@ -772,6 +772,105 @@ def campaign_scale_section(images: Path, lines: list[str]) -> list[str]:
     return [target for target, ok in verdicts if not ok]
 
 
+def quality_store(path: Path, inspections: int, photos: int = 10, defects: int = 10) -> int:
+    """A store of ``inspections`` reviewed inspections of ``photos`` photos with ``defects`` AI findings each, kept
+    as the commands keep them (results, inspections, decisions): 70 % confirmed, 15 % edited (a step either way),
+    10 % deleted, and one finding added a photo. The number of AI findings."""
+    import hashlib
+
+    from image_analysis import store_keys
+    from image_analysis.analysis import Analysis
+    from image_analysis.inspection import Inspection
+    from image_analysis.inspection.decisions import VIA_CSV
+    from image_analysis.inspection_store import InspectionStore
+    from image_analysis.model import Description
+    from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
+    from image_analysis.review import AI_CONFIRMED, Review, SignOff, ai_findings
+    from image_analysis.store import SqliteStore
+    from tests.observation_corpus import _reply
+
+    kept = InspectionStore(SqliteStore(path))
+    request = AnalysisRequest(preset=Preset.INSPECTION, scale=ConditionScale.NEN2767)
+    types = ("crack", "spalling", "corrosion", "exposed rebar", "efflorescence")
+    for number in range(inspections):
+        results = []
+        for photo in range(photos):
+            seed = number * photos + photo
+            found = [{"type": types[(seed + index) % 5], "location": f"zone {index}"} for index in range(defects)]
+            text = _reply(*found, score=str(2 + seed % 4))
+            key = store_keys.result(hashlib.sha256(f"photo {seed}".encode()).hexdigest(), "benchmark")
+            model = ("mistral.ministral-3-14b-instruct", "qwen2.5-vl-7b")[number % 2]
+            described = Description(text, model, prompt_version=f"prompt-{number % 3}")
+            result = Analysis(photo + 1, f"IMG_{seed:05d}.jpg", request, description=described, record=key)
+            kept.store.put(key, result.to_json())
+            results.append(result)
+        signoff = SignOff(inspector=("J. de Vries", "A. Jansen")[number % 2], date=f"2026-{number % 12 + 1:02d}-15")
+        inspection, filed = Inspection.new(request, signoff=signoff).filed(results)
+        rows = []
+        for index, finding in enumerate(ai_findings(filed)):
+            row = finding.to_row()
+            if index % 20 in (0, 1):
+                continue  # deleted
+            if index % 20 in (2, 3, 4):
+                row["condition_score"] = str(int(row["condition_score"]) + (1 if index % 2 else -1))
+            else:
+                row["status"] = AI_CONFIRMED
+            rows.append(row)
+            if index % defects == 0:
+                rows.append({**row, "ref": "", "status": "", "location": "added by the inspector"})
+        review = Review.from_rows(signoff, rows, filed, request.scale.definition)
+        kept.record(inspection, filed, review, VIA_CSV)
+    return inspections * photos * defects
+
+
+def quality_section(images: Path, lines: list[str]) -> list[str]:
+    """``evaluate`` of a store of 10,000 reviewed AI findings (page, workbook, JSON) in a fresh process, beside
+    ``inspections`` on the same store (the floor: start-up and reading every inspection)."""
+    import tempfile
+
+    from tests.memory import run_measured
+
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI", "VISION", "IMAGE_"))}
+    with tempfile.TemporaryDirectory() as scratch:
+        store = Path(scratch) / "store.sqlite"
+        findings = quality_store(store, 100)
+        out = Path(scratch)
+
+        def run(*arguments: str) -> Any:
+            measured = run_measured([sys.executable, "-m", "image_analysis", *arguments], cwd=REPO, env=base)
+            if measured.returncode != 0:
+                raise RuntimeError(measured.stderr)
+            return measured
+
+        floor = run("inspections", "--store", str(store))
+        evaluated = run(
+            "evaluate", "--store", str(store), "--out", str(out / "q.html"), "--xlsx", str(out / "q.xlsx"), "--json"
+        )
+    ratio = evaluated.seconds / floor.seconds
+    verdicts = [
+        (f"{findings:,} reviewed findings evaluated in at most 10 s", evaluated.seconds <= 10),
+        (f"{findings:,} reviewed findings evaluated in at most 300 MB", evaluated.peak_mb <= 300),
+    ]
+    lines += [
+        "## How often the AI is right: `evaluate` of 10,000 reviewed findings",
+        "",
+        f"A store of 100 reviewed inspections, {findings:,} AI findings (70 % confirmed, 15 % edited, 10 % deleted, "
+        "one finding added a photo), kept as the commands keep them (`quality_store`). Each command is "
+        "`python -m image_analysis ...` in a fresh process: wall time including start-up, peak resident memory of the "
+        "process tree. *inspections* lists the store's inspections, the floor of reading it; *evaluate* reads every "
+        "review and writes the page, the workbook and the JSON (each interval from 1,000 bootstrap resamples).",
+        "",
+        "| command | time | peak memory | time / inspections |",
+        "|---|---|---|---|",
+        f"| inspections | {floor.seconds:.1f} s | {floor.peak_mb:,.0f} MB | 1.00 |",
+        f"| evaluate | {evaluated.seconds:.1f} s | {evaluated.peak_mb:,.0f} MB | **{ratio:.1f}** |",
+        "",
+        *[f"- {'met' if ok else 'MISSED'}: {target}" for target, ok in verdicts],
+        "",
+    ]
+    return [target for target, ok in verdicts if not ok]
+
+
 def _completion(text: str) -> dict[str, Any]:
     return {
         "id": "chatcmpl-bench",
@@ -918,6 +1017,7 @@ SECTIONS: dict[str, Callable[[Path, list[str]], list[str] | None]] = {
     "every-file": every_file_section,
     "campaign": campaign_section,
     "campaign-scale": campaign_scale_section,
+    "quality": quality_section,
 }
 
 

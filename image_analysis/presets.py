@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -68,8 +69,9 @@ class ConditionStandard:
     states: bool = False
     """Whether each defect gets an AASHTO condition state (``standards.aashto``) beside the scale's judgement."""
 
-    @property
+    @functools.cached_property
     def codes(self) -> tuple[str, ...]:
+        """The scale's codes, best first (worked out once: every score of a report is looked up in them)."""
         return tuple(code for code, _ in self.values)
 
     @property

@@ -177,3 +177,38 @@ def test_the_quality_workbook_opens_in_libreoffice_with_every_row(reviewed, tmp_
     lines = converted.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 + 215 and lines[0].startswith("Inspection,Photo,Photo file,Finding,Decision")
     assert sum(",deleted," in line for line in lines) == 20, "LibreOffice reads every decision as written"
+
+
+def test_hostile_names_are_text_in_the_quality_workbook():
+    from image_analysis.presets import ConditionScale
+    from image_analysis.quality import evaluate
+    from image_analysis.quality.outcomes import CONFIRMED, Outcome
+    from image_analysis.reports.quality import quality_workbook
+
+    hostile = ('=HYPERLINK("http://example.com","click")', "#N/A", "+1+2", "2026-11")
+    outcomes = [
+        Outcome(
+            "20261206-aaaaaa",
+            1,
+            name,
+            "P1-F1",
+            CONFIRMED,
+            "crack",
+            "crack",
+            name,
+            "3",
+            "3",
+            ("", "", ""),
+            ("", "", ""),
+            "m",
+            "p",
+            "2026-11",
+            name,
+        )
+        for name in hostile
+    ]
+    book = openpyxl.load_workbook(
+        io.BytesIO(quality_workbook(evaluate(outcomes, ConditionScale.NEN2767.definition, 1)))
+    )
+    cells = [row[2] for row in book["AI findings"].iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == list(hostile) and {cell.data_type for cell in cells} == {"s"}

@@ -15,6 +15,8 @@ The yardstick: human inspectors rating the same element agree within one step of
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -54,7 +56,11 @@ class Figure:
     def text(self) -> str:
         """``92 % (88-95 %, n = 160)``, ``0.71 (0.64-0.78, n = 160)``; below ``MIN_N``: ``7 of 9``."""
         if not self.shown:
-            return f"{self.count} of {self.n}" if self.share else f"n = {self.n}, too few"
+            if self.share:
+                return f"{self.count} of {self.n}"
+            return (
+                f"n = {self.n}, too few" if self.n < MIN_N else f"not defined: every pair on one score (n = {self.n})"
+            )
         assert self.value is not None
         if self.share:
             interval = f"{_percent(self.low)}-{_percent(self.high)}" if self.low is not None else ""
@@ -64,52 +70,65 @@ class Figure:
 
 
 def share(hits: Sequence[bool]) -> Figure:
-    """The share of ``hits`` that are true, with its bootstrap interval."""
-    values = np.asarray(hits, dtype=float)
-    n = len(values)
+    """The share of ``hits`` that are true, with its bootstrap interval: a resample of n true-or-false cases has a
+    Binomial(n, share) count of true ones, so the resamples are drawn as such (the same distribution, without
+    holding n x ``RESAMPLES`` indices)."""
+    values = np.asarray(hits, dtype=bool)
+    n, count = len(values), int(values.sum())
     if n == 0:
         return Figure(0, 0)
     if n < MIN_N:
-        return Figure(int(values.sum()), n, float(values.mean()))
-    means = values[_resamples(n)].mean(axis=1)
+        return Figure(count, n, count / n)
+    means = np.random.default_rng(SEED).binomial(n, count / n, size=RESAMPLES) / n
     low, high = np.percentile(means, [2.5, 97.5])
-    return Figure(int(values.sum()), n, float(values.mean()), float(low), float(high))
+    return Figure(count, n, count / n, float(low), float(high))
 
 
 def kappa(pairs: Sequence[tuple[str, str]], scale: ConditionStandard) -> Figure:
     """Cohen's kappa of (AI, inspector) scores, linearly weighted over every code of ``scale`` (pairs with a score
     off the scale, "cannot tell", left out), with its bootstrap interval; no value when it is not defined (every
-    pair on one score)."""
+    pair on one score). scikit-learn computes each kappa from the distinct pairs weighted by their counts; a
+    bootstrap resample of the pairs is a multinomial draw of those counts."""
+    from sklearn import config_context
+    from sklearn.exceptions import UndefinedMetricWarning
     from sklearn.metrics import cohen_kappa_score  # imported when a kappa is asked for: it takes a second
 
     codes = list(scale.codes)
-    on_scale = [(ai, given) for ai, given in pairs if ai in codes and given in codes]
-    n = len(on_scale)
+    counted = Counter((ai, given) for ai, given in pairs if ai in codes and given in codes)
+    n = sum(counted.values())
     if n == 0:
         return Figure(0, 0, share=False)
-    index = {code: position for position, code in enumerate(codes)}
-    ai = np.array([index[a] for a, _ in on_scale])
-    given = np.array([index[b] for _, b in on_scale])
+    distinct = list(counted)
+    ai = [codes.index(a) for a, _ in distinct]
+    given = [codes.index(b) for _, b in distinct]
     labels = list(range(len(codes)))
 
-    def measure(rows: np.ndarray) -> float:
-        return float(cohen_kappa_score(ai[rows], given[rows], weights="linear", labels=labels))
+    def measure(weights: np.ndarray) -> float | None:
+        if weights.sum() == 0:
+            return None
+        with warnings.catch_warnings():  # every pair on one score: no kappa (0 / 0), said as such
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            value = cohen_kappa_score(ai, given, weights="linear", labels=labels, sample_weight=weights)
+        return _defined(float(value))
 
-    value = _defined(measure(np.arange(n)))
+    counts = np.array([counted[pair] for pair in distinct], dtype=float)
+    value = measure(counts)
     if value is None or n < MIN_N:
         return Figure(n, n, value, share=False)
-    samples = [_defined(measure(rows)) for rows in _resamples(n)]
-    kept = [sample for sample in samples if sample is not None]
-    low, high = np.percentile(kept, [2.5, 97.5]) if kept else (None, None)
-    return Figure(
-        n, n, value, float(low) if low is not None else None, float(high) if high is not None else None, False
-    )
+    draws = np.random.default_rng(SEED).multinomial(n, counts / n, size=RESAMPLES)
+    with config_context(skip_parameter_validation=True, assume_finite=True):  # checked once, above
+        samples = [sample for sample in (measure(draw.astype(float)) for draw in draws) if sample is not None]
+    if not samples:
+        return Figure(n, n, value, share=False)
+    low, high = np.percentile(samples, [2.5, 97.5])
+    return Figure(n, n, value, float(low), float(high), False)
 
 
 def steps(pairs: Sequence[tuple[str, str]], scale: ConditionStandard) -> list[int]:
     """How far the AI's score is from the inspector's, in steps of ``scale`` (positive: the AI scored worse), for
     the pairs with both scores on the scale."""
-    return [scale.rank(ai) - scale.rank(given) for ai, given in pairs if ai in scale.codes and given in scale.codes]
+    place = {code: index for index, code in enumerate(scale.codes)}
+    return [place[ai] - place[given] for ai, given in pairs if ai in place and given in place]
 
 
 def grouped(items: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:
@@ -118,11 +137,6 @@ def grouped(items: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:
     for item in items:
         groups.setdefault(key(item), []).append(item)
     return groups
-
-
-def _resamples(n: int) -> np.ndarray:
-    """``RESAMPLES`` bootstrap resamples of ``n`` cases, as rows of indices (seeded)."""
-    return np.random.default_rng(SEED).integers(0, n, size=(RESAMPLES, n))
 
 
 def _defined(value: float) -> float | None:

@@ -233,6 +233,7 @@ def quality_workbook(quality: Quality) -> bytes:
     the model, the prompt version and the inspector, every cell text; a sheet of the figures."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
@@ -241,9 +242,14 @@ def quality_workbook(quality: Quality) -> bytes:
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
 
-    def text(value: object) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet)
-        cell._value, cell.data_type = str(value), "s"  # text, never a formula
+    def text(value: object, target: Any = sheet) -> str | WriteOnlyCell:
+        """A text cell: plain text as it is (openpyxl writes it so, fastest), and text openpyxl would take for a
+        formula or an error value (a file named ``=HYPERLINK(...)``) as a cell set to text."""
+        written = str(value)
+        if not written.startswith("=") and written not in ERROR_CODES:
+            return written
+        cell = WriteOnlyCell(target)
+        cell._value, cell.data_type = written, "s"
         return cell
 
     sheet.append([text(heading) for _, heading, _ in WORKBOOK_COLUMNS])
@@ -252,12 +258,7 @@ def quality_workbook(quality: Quality) -> bytes:
     figures = book.create_sheet("Figures")
     for table in (quality_tables(quality)["findings"], quality_tables(quality)["condition"]):
         for row in table.rows:
-            cells = []
-            for value in row:
-                cell = WriteOnlyCell(figures)
-                cell._value, cell.data_type = value, "s"
-                cells.append(cell)
-            figures.append(cells)
+            figures.append([text(value, figures) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
