@@ -53,6 +53,7 @@ pictures:
 	cp tests/artifacts/register.png docs/screenshot-register.png
 	cp tests/artifacts/word-cover.png docs/word-cover.png
 	cp tests/artifacts/word-entry.png docs/word-entry.png
+	cp tests/artifacts/quality-1280.png docs/quality.png
 	cp tests/artifacts/word-sheet.png docs/word-sheet.png
 	cp tests/artifacts/workbook.png docs/workbook.png
 	cp tests/artifacts/report-entry-1280.png docs/report-entry-1280.png
