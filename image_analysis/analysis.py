@@ -238,8 +238,10 @@ def prompt_for(preparation: Preparation, request: AnalysisRequest) -> prompts.Pr
 
 def describe(preparation: Preparation, request: AnalysisRequest, settings: ServiceSettings) -> Description:
     """Ask the model for ``request`` about a prepared image."""
+    started = time.monotonic()
     described = model.describe(preparation.images, prompt_for(preparation, request), settings)
-    return dataclasses.replace(described, prompt_version=prompts.prompt_version(request))
+    elapsed = round(time.monotonic() - started, 3)
+    return dataclasses.replace(described, prompt_version=prompts.prompt_version(request), seconds=elapsed)
 
 
 def record_prefix(data: bytes) -> str:

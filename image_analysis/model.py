@@ -120,6 +120,8 @@ class Description:
     """Said once per server and model: it did not accept the format first asked for, and what was asked instead."""
     prompt_version: str = ""
     """The digest of the prompt it was asked with (``prompts.prompt_version``); empty for results from before."""
+    seconds: float | None = None
+    """How long the request took, retries included (``None`` for results from before this was kept)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from image_analysis.quality.measures import MIN_N, Figure, share
 from image_analysis.review import AI_CONFIRMED
+from image_analysis.vocabulary import DEFECT_TYPES
 from tests.helpers import cli, excel_rows, save_as_excel, service_env
 from tests.observation_corpus import _reply as reply
 
@@ -212,3 +213,65 @@ def test_hostile_names_are_text_in_the_quality_workbook():
     )
     cells = [row[2] for row in book["AI findings"].iter_rows(min_row=2)]
     assert [cell.value for cell in cells] == list(hostile) and {cell.data_type for cell in cells} == {"s"}
+
+
+LABELLED = {
+    "wall_01.jpg": (("crack",), "2"),
+    "wall_02.jpg": (("crack", "spalling"), "3"),
+    "wall_03.jpg": (("corrosion",), "4"),
+    "wall_04.jpg": ((), "1"),
+}
+
+
+def _labelled_folder(folder: Path) -> Path:
+    for seed, name in enumerate(LABELLED):
+        _photo(folder / name, 100 + seed)
+    lines = ["photo,defect_types,condition,element"]
+    lines += [f"{name},{';'.join(types)},{condition},quay wall" for name, (types, condition) in LABELLED.items()]
+    (folder / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder / "labels.csv"
+
+
+def _as_labelled(types, score: str) -> str:
+    return reply(*[{"type": kind, "location": "centre"} for kind in types], score=score)
+
+
+def test_two_models_on_a_labelled_set_side_by_side_and_a_second_run_sends_nothing(model_service, tmp_path):
+    labels = _labelled_folder(tmp_path)
+    for types, condition in LABELLED.values():  # model-a: as labelled
+        model_service.reply_once(_as_labelled(types, condition))
+    for _types, condition in LABELLED.values():  # model-b: calls everything a crack, one step worse
+        model_service.reply_once(_as_labelled(("crack",), str(int(condition) + 1)))
+    store, page = tmp_path / "labelled.sqlite", tmp_path / "models.html"
+    arguments = ["evaluate", "--labels", str(labels), "--store", str(store), "--concurrency", "1", "--json"]
+    arguments += ["--model", "model-a", "--model", "model-b"]
+    done = cli(*arguments, "--out", str(page), env_extra=service_env(model_service))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert list(figures) == ["model-a", "model-b"]
+    a, b = figures["model-a"], figures["model-b"]
+    assert (a["precision"]["count"], a["precision"]["n"], a["recall"]["count"], a["recall"]["n"]) == (4, 4, 4, 4)
+    assert (b["precision"]["count"], b["precision"]["n"], b["recall"]["count"], b["recall"]["n"]) == (2, 4, 2, 4)
+    assert (a["exact"]["count"], b["exact"]["count"], b["within_one"]["count"]) == (4, 0, 4)
+    assert a["tokens_per_photo"] == 2520 and a["seconds_per_photo"] is not None and b["disagreements"] == 4
+    assert (a["sent"], b["sent"]) == (4, 4)
+    html = page.read_text(encoding="utf-8")
+    assert html.count('class="disagreement"') == 4 and html.count('src="data:image/jpeg;base64,') == 4
+
+    sent = len(model_service.server.log)
+    again = cli(*arguments, env_extra=service_env(model_service))
+    assert again.returncode == 0, again.stderr
+    assert len(model_service.server.log) == sent, "a second run sends nothing: every description is in the store"
+    assert json.loads(again.stdout)["model-b"]["sent"] == 0 and "0 of 4 photos sent now" in again.stderr
+
+
+def test_a_labels_template_and_a_bad_label_are_one_line_each(tmp_path):
+    template = tmp_path / "labels.csv"
+    assert cli("evaluate", "--labels-template", str(template)).returncode == 0
+    assert template.read_text(encoding="utf-8") == "photo,defect_types,condition,element\n"
+    template.write_text("photo,defect_types,condition\nwall.jpg,rust,3\n", encoding="utf-8")
+    done = cli("evaluate", "--labels", str(template), "--store", str(tmp_path / "s.sqlite"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"image_analysis: error: {template}, row 2: 'rust' is not a defect type ({', '.join(DEFECT_TYPES)})"
+    ]

@@ -62,12 +62,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     runner = steps.add_parser("run", help="send the shards to an OpenAI-compatible server, resumably (no batch API)")
     runner.add_argument("folder", type=Path, metavar="DIR", help=folder_help)
-    runner.add_argument(
-        "--concurrency",
-        type=int,
-        default=analysis.DEFAULT_CONCURRENCY,
-        help=f"requests in flight (1 to {analysis.MAX_CONCURRENCY})",
-    )
+    options.add_concurrency(runner)
     runner.set_defaults(run=run)
 
     for step, what in (

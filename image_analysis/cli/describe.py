@@ -31,12 +31,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     describe.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="photos or drawings, in order")
     options.add_request(describe)
     options.add_model(describe)
-    describe.add_argument(
-        "--concurrency",
-        type=int,
-        default=analysis.DEFAULT_CONCURRENCY,
-        help=f"requests in flight for a batch (1 to {analysis.MAX_CONCURRENCY})",
-    )
+    options.add_concurrency(describe, "requests in flight for a batch")
     options.add_output(describe, Output.PAGE, "write the page (one image) or the HTML report (several)")
     options.add_output(describe, Output.WORD, "write a Word report")
     options.add_pdf(describe)

@@ -1,21 +1,37 @@
 """``evaluate``: how often the AI is right, from the inspectors' reviews kept in a store: the quality page
 (``--out``), its workbook of every AI finding and its decision (``--xlsx``), the figures as JSON on stdout
-(``--json``); the headline figures on stderr."""
+(``--json``); the headline figures on stderr.
+
+``evaluate --labels labels.csv [--model M ...]``: a labelled folder of the user's own described by each model through
+the same pipeline (kept in the store: a second run sends nothing) and compared with the labels, the models side by
+side; ``--labels-template FILE`` writes an empty labels file."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
+from pathlib import Path
 
+from image_analysis import analysis, model
 from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_OK, EXIT_SERVICE, fail, note
-from image_analysis.cli.outputs import write_outputs
-from image_analysis.errors import StoreError
+from image_analysis.cli.outputs import write_output, write_outputs
+from image_analysis.errors import ServiceError, StoreError
 from image_analysis.inspection_store import InspectionStore
+from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 from image_analysis.quality import evaluate, gather
+from image_analysis.quality.labelled import LABEL_COLUMNS, LabelsError, compare, read_labels, template
 from image_analysis.reports.outputs import Output
-from image_analysis.reports.quality import quality_json, quality_page, quality_workbook
+from image_analysis.reports.quality import (
+    labelled_json,
+    labelled_page,
+    picture,
+    quality_json,
+    quality_page,
+    quality_workbook,
+)
 from image_analysis.store import SqliteStore
 
 
@@ -29,10 +45,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     options.add_output(command, Output.QUALITY_PAGE, "write the quality page (HTML)")
     options.add_output(command, Output.QUALITY_WORKBOOK, "write the workbook of every AI finding and its decision")
     command.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
+    labelled = command.add_argument_group("a labelled set of one's own photos")
+    labelled.add_argument("--labels", type=Path, help=f"a CSV of {', '.join(LABEL_COLUMNS)} (photos beside it)")
+    labelled.add_argument("--labels-template", type=Path, metavar="FILE", help="write an empty labels file")
+    labelled.add_argument(
+        "--model", action="append", default=[], help="a model to compare (repeatable; default: $VISION_MODEL)"
+    )
+    options.add_scale(labelled, "the scale of the labels' conditions (default nen2767)")
+    options.add_concurrency(labelled)
     command.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.labels_template:
+        written = write_output(Output.LABELS_TEMPLATE, args.labels_template, lambda: template().encode("utf-8"))
+        return EXIT_OK if written else EXIT_SERVICE
+    if args.labels:
+        return _labelled(args)
     where = options.store(args, "evaluate reads the reviews from")
     if args.since and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.since):
         return fail(EXIT_BAD_INPUT, f"--since '{args.since}' is not a date: give it as YYYY-MM-DD")
@@ -66,4 +95,45 @@ def run(args: argparse.Namespace) -> int:
             Output.QUALITY_WORKBOOK: lambda: quality_workbook(quality),
         },
     )
+    return EXIT_OK if written else EXIT_SERVICE
+
+
+def _labelled(args: argparse.Namespace) -> int:
+    """Each model on the labelled set, side by side."""
+    options.within(args.concurrency, "--concurrency", analysis.MAX_CONCURRENCY)
+    where = options.store(args, "evaluate --labels keeps every description in")
+    scale = ConditionScale(args.scale)
+    try:
+        labels = read_labels(args.labels.read_text(encoding="utf-8"), str(args.labels), scale.definition)
+    except OSError as error:
+        return fail(EXIT_BAD_INPUT, f"cannot read the labels '{args.labels}': {error.strerror or error}")
+    except LabelsError as error:
+        return fail(EXIT_BAD_INPUT, str(error))
+    folder = args.labels.parent
+    missing = [label.photo for label in labels if not (folder / label.photo).is_file()]
+    if missing:
+        return fail(
+            EXIT_BAD_INPUT, f"the labelled photo '{missing[0]}' is not in {folder} (name it relative to the CSV)"
+        )
+    request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale)
+    store = SqliteStore(where)
+    uploads = [functools.partial(analysis.Upload.from_path, folder / label.photo) for label in labels]
+    runs = []
+    for chosen in args.model or [None]:
+        try:
+            settings = model.ServiceSettings.from_environment(chosen)
+        except ServiceError as error:
+            return fail(EXIT_SERVICE, str(error))
+        results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, store=store)
+        pictures = {label.photo: picture(result) for label, result in zip(labels, results, strict=True)}
+        run = compare(settings.model, labels, results, scale.definition, pictures)
+        note(
+            f"{run.model}: defect types precision {run.precision.text()}, recall {run.recall.text()}; condition "
+            f"exact {run.exact.text()}; {run.sent} of {run.photos} photos sent now"
+            + (f", {run.failed} without a description" if run.failed else "")
+        )
+        runs.append(run)
+    if args.json:
+        print(json.dumps(labelled_json(runs), indent=2, ensure_ascii=False))
+    written = write_outputs(args, {Output.QUALITY_PAGE: lambda: labelled_page(runs, str(args.labels)).encode("utf-8")})
     return EXIT_OK if written else EXIT_SERVICE

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from image_analysis import config
+from image_analysis import analysis, config
 from image_analysis.cli.console import EXIT_BAD_INPUT
 from image_analysis.errors import InputError
 from image_analysis.presets import AnalysisRequest, ConditionScale, Language, Preset
@@ -57,12 +57,7 @@ def add_request(parser: argparse.ArgumentParser) -> None:
     """What the model is asked: the preset, language, scale, question, page and tiles (``request``)."""
     add_preset(parser)
     parser.add_argument("--language", choices=[language.value for language in Language], default=Language.EN.value)
-    parser.add_argument(
-        "--scale",
-        choices=[scale.value for scale in ConditionScale],
-        default=ConditionScale.NEN2767.value,
-        help="condition scale for inspections: nen2767 (1-6, default), nbi (0-9), lmh (Low/Medium/High)",
-    )
+    add_scale(parser, "condition scale for inspections: nen2767 (1-6, default), nbi (0-9), lmh (Low/Medium/High)")
     parser.add_argument("--question", default="", help="an extra question or instruction for the model")
     parser.add_argument("--page", type=page_number, default=None, help="the page of a PDF to analyse (default 1)")
     add_tiles(parser)
@@ -77,6 +72,25 @@ def request(args: argparse.Namespace) -> AnalysisRequest:
         question=args.question,
         page=args.page or 1,
         tiles=args.tiles,
+    )
+
+
+def add_scale(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--scale",
+        choices=[scale.value for scale in ConditionScale],
+        default=ConditionScale.NEN2767.value,
+        help=help,
+    )
+
+
+def add_concurrency(parser: argparse.ArgumentParser, help: str = "requests in flight") -> None:
+    """``--concurrency``: how many requests a command keeps in flight (checked by ``within`` when it runs)."""
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=analysis.DEFAULT_CONCURRENCY,
+        help=f"{help} (1 to {analysis.MAX_CONCURRENCY})",
     )
 
 

@@ -17,6 +17,7 @@ class Output(Enum):
     REGISTER = ("register", "the drawing register")
     QUALITY_PAGE = ("out", "the quality page")
     QUALITY_WORKBOOK = ("xlsx", "the quality workbook")
+    LABELS_TEMPLATE = ("labels_template", "the labels template")
 
     def __init__(self, option: str, what: str) -> None:
         self.option, self.what = option, what

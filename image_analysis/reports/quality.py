@@ -4,12 +4,16 @@ and what the inspector decided on it."""
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from image_analysis.analysis import Analysis
+from image_analysis.imaging.encode import thumbnail
 from image_analysis.quality.evaluation import Group, Quality
+from image_analysis.quality.labelled import ModelRun
 from image_analysis.quality.measures import Figure
 from image_analysis.quality.outcomes import ADD, CONFIRMED, DELETED, EDIT, UNREVIEWED, Outcome
 from image_analysis.reports.document import Column, Table
@@ -262,3 +266,66 @@ def quality_workbook(quality: Quality) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def picture(result: Analysis) -> str:
+    """The image as sent, reduced, as a data URI for the page (empty without one)."""
+    if result.preparation is None or not result.preparation.display.data:
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(thumbnail(result.preparation.display.data)).decode("ascii")
+
+
+def labelled_table(runs: Sequence[ModelRun]) -> Table:
+    """The models side by side on the labelled set."""
+    columns = (
+        Column("Model"),
+        Column("Photos", unbroken=True),
+        Column("Defect types: precision"),
+        Column("Defect types: recall"),
+        Column("Condition: exact"),
+        Column("Within one step"),
+        Column("Kappa (linear)"),
+        Column("Tokens a photo", unbroken=True),
+        Column("Seconds a photo", unbroken=True),
+    )
+    rows = tuple(
+        (
+            run.model,
+            f"{run.photos - run.failed} of {run.photos}",
+            run.precision.text(),
+            run.recall.text(),
+            run.exact.text(),
+            run.within_one.text(),
+            run.kappa.text(),
+            f"{run.tokens:,.0f}" if run.tokens is not None else "—",
+            f"{run.seconds:.1f}" if run.seconds is not None else "—",
+        )
+        for run in runs
+    )
+    return Table(columns, rows, "models")
+
+
+def labelled_page(runs: Sequence[ModelRun], source: str) -> str:
+    """The page of a labelled set: the models side by side, then each model's disagreements with their photos."""
+    return render_template(
+        "labelled.html.j2", title="The models on a labelled set", runs=runs, table=labelled_table(runs), source=source
+    )
+
+
+def labelled_json(runs: Sequence[ModelRun]) -> dict[str, Any]:
+    return {
+        run.model: {
+            "photos": run.photos,
+            "failed": run.failed,
+            "sent": run.sent,
+            "precision": _figure(run.precision),
+            "recall": _figure(run.recall),
+            "exact": _figure(run.exact),
+            "within_one": _figure(run.within_one),
+            "kappa": _figure(run.kappa),
+            "tokens_per_photo": run.tokens,
+            "seconds_per_photo": run.seconds,
+            "disagreements": len(run.disagreements),
+        }
+        for run in runs
+    }
