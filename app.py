@@ -15,7 +15,7 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, fields, inspection_store, model, photo_map, prompts, register, reports
+from image_analysis import analysis, fields, inspection_store, model, photo_map, prompts, quality, register, reports
 from image_analysis import chat as follow_up
 from image_analysis.errors import AnalysisError, BatchTooLargeError, ImageInputError, ServiceError
 from image_analysis.fields import Choices, FindingField
@@ -211,6 +211,9 @@ class Parametrization(vkt.Parametrization):
         "Findings (Excel)", method="download_workbook", longpoll=True, visible=_is_inspection
     )
     reports.downloads.findings_csv = vkt.DownloadButton("Findings (CSV)", method="download_csv", longpoll=True)
+    reports.downloads.quality_workbook = vkt.DownloadButton(
+        "How often the AI is right (Excel)", method="download_quality", longpoll=True, visible=_is_inspection
+    )
     reports.downloads.drawing_register = vkt.DownloadButton(
         "Drawing register (CSV)", method="download_register", longpoll=True, visible=_is_drawing
     )
@@ -255,6 +258,16 @@ class Controller(vkt.Controller):
             what = "a PDF drawing set in the Image field, with the Drawing (QA) preset"
             return vkt.WebResult(html=render.render_empty_page(what))
         return vkt.WebResult(html=reports.html_report(_sheets(params)))
+
+    @vkt.WebView("Quality", duration_guess=20, update_label="Measure the AI's findings", visible=_is_inspection)
+    def quality(self, params: Any, **kwargs: Any) -> vkt.WebResult:
+        """How often the AI is right in this inspection's review: the quality page ``evaluate`` writes."""
+        return vkt.WebResult(html=reports.quality_page(_quality(params)))
+
+    def download_quality(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
+        """Every AI finding of the inspection with what the inspector decided on it, and the figures."""
+        content = reports.quality_workbook(_quality(params))
+        return vkt.DownloadResult(file_content=content, file_name="image_analysis_quality.xlsx")
 
     def download_register(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         if params.upload.image is None:
@@ -403,6 +416,26 @@ class Controller(vkt.Controller):
         analyses = _everything(params)
         csv = reports.findings_csv(analyses, _review(params, analyses))
         return vkt.DownloadResult(file_content=csv.encode("utf-8"), file_name="image_analysis_findings.csv")
+
+
+def _quality(params: Any) -> quality.Quality:
+    """The outcomes of the AI's findings in the review as the reports take it (the table's rows, else the review
+    kept with the entity), measured; a ``UserError`` while nothing is reviewed."""
+    if _request(params).preset is not Preset.INSPECTION:
+        raise _field_error("Quality is measured on site inspections: choose that preset.", "upload.preset")
+    analyses = _everything(params)
+    vkt.progress_message("Measuring the AI's findings against the review")
+    review = _review(params, analyses)
+    record = _record(params)
+    if not review.reviewed_photos:
+        review = _kept(params, analyses, review.signoff) or review
+    if not review.reviewed_photos:
+        raise vkt.UserError(
+            "No finding is reviewed yet: review the findings (Review and sign-off tab), then measure the AI."
+        )
+    inspection = inspection_store.editor_inspection(record, analyses, _request(params))
+    found = quality.outcomes(inspection, analyses, review)
+    return quality.evaluate(found, _request(params).scale.definition, 1)
 
 
 def _request(params: Any) -> AnalysisRequest:

@@ -232,3 +232,21 @@ def test_in_the_app_table_a_score_left_as_it_was_follows_the_observations_and_on
     assert rows[0]["condition_score"] == "6"
     html = downloaded(call("download_html", inspection_params(rows)))[1].decode("utf-8").replace("\xa0", " ")
     assert "6 (inspector; derived 4)" in html
+
+
+@pytest.mark.slow
+def test_the_quality_view_measures_the_review_and_its_workbook_downloads(platform, model_service):
+    model_service.reply(json.dumps(BASE))
+    with pytest.raises(vkt.UserError, match="No finding is reviewed yet"):
+        call("quality", inspection_params())
+    rows = call("fill_review", inspection_params()).get("review")["findings"]
+    rows = [{**row, "status": "AI, confirmed"} for row in rows]
+    rows[0] = {**rows[0], "defect_type": "spalling"}  # edited: the AI said crack
+    del rows[1]  # deleted
+    html = call("quality", inspection_params(rows)).html
+    assert "How often the AI is right" in html and "Precision</td>" in html.replace('data-label="Measure">', ">")
+    assert "5 of 6" in html, "precision below ten findings: a count, not a percentage"
+    name, content = downloaded(call("download_quality", inspection_params(rows)))
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["AI findings"]
+    decisions = sorted(row[4] for row in sheet.iter_rows(min_row=2, values_only=True))
+    assert name.endswith(".xlsx") and decisions == ["confirmed"] * 4 + ["deleted", "edited"]

@@ -7,6 +7,7 @@ terminal (``terminal``), and a campaign's report (``campaign``). The spreadsheet
                                                                         └─> html.render_* ──> .html
     analyses + review ──────────────> formats.findings_workbook (+ the document's status) ──> .xlsx (and back)
     analyses + review ──────────────> formats.findings_csv ──────────────────────────────────> .csv (and back)
+    quality.evaluate ───────────────> quality.quality_page, quality_workbook ──────────────────> .html, .xlsx
 """
 
 from __future__ import annotations
@@ -17,10 +18,20 @@ from image_analysis.analysis import Analysis
 from image_analysis.formats.drawing_csv import drawing_csv
 from image_analysis.formats.findings_csv import findings_csv
 from image_analysis.reports import document, html, word
+from image_analysis.reports.quality import quality_page, quality_workbook
 from image_analysis.reports.word_layout import DEFAULT_PAPER
 from image_analysis.review import Review
 
-__all__ = ["drawing_csv", "findings_csv", "findings_workbook", "html_page", "html_report", "word_report"]
+__all__ = [
+    "drawing_csv",
+    "findings_csv",
+    "findings_workbook",
+    "html_page",
+    "html_report",
+    "quality_page",
+    "quality_workbook",
+    "word_report",
+]
 
 
 def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None) -> bytes:
