@@ -241,8 +241,11 @@ MEASURE_DEFINITION = (
 AGAINST_DEFINITION = "what in the photo the measure was read against (e.g. 'crack gauge'); empty when none"
 _STATE_WORDS = {"good": "CS1", "fair": "CS2", "poor": "CS3", "severe": "CS4"}
 _STATE = re.compile(r"^(?:cs|condition\s*state|state)?\s*([1-4])$")
-_MEASURE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mm|cm|m)?\b")
-_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, None: 1.0}
+_MEASURE = re.compile(
+    r"^(?:about|approx\.?|approximately|ca\.?|~)?\s*(\d+(?:[.,]\d+)?)\s*"
+    r"(mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?|m|met(?:er|re)s?)?\s*(?:wide|across)?$"
+)
+_TO_MM = {"mm": 1.0, "mi": 1.0, "cm": 10.0, "ce": 10.0, "m": 1000.0, "me": 1000.0}
 
 
 def read_state(value: object) -> Reading:
@@ -262,14 +265,15 @@ def read_state(value: object) -> Reading:
 
 
 def read_measure(value: object) -> float | None:
-    """A measure in mm as a model writes it: ``0.8``, ``"0.8 mm"``, ``"0,8 mm"``, ``"8 cm"``; ``None`` for
-    anything else (a negative number, no number)."""
+    """A measure in mm as a model writes it: ``0.8``, ``"0.8 mm"``, ``"0,8 mm"``, ``"8 cm"``, ``"about 2 metres"``;
+    ``None`` for anything else (a negative number, no number, a unit not metric: a measure is never guessed)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value) if value >= 0 else None
-    match = _MEASURE.search(str(value).lower())
-    if match is None or str(value).strip().startswith("-"):
-        return None
+    match = _MEASURE.match(" ".join(str(value).lower().split()))
+    if match is None:
+        return None  # a unit not metric ("0.05 in", 1/16"), or more words than a measure: not read as millimetres
     number = float(match.group(1).replace(",", "."))
-    return number * _TO_MM[match.group(2)]
+    unit = match.group(2)
+    return number * (_TO_MM[unit[:2]] if unit else 1.0)

@@ -270,8 +270,9 @@ def reviewed(
     may name a finding the inspector added before (``P3-A1``, as the record wrote it): it stays that finding (a copy
     of it is another); such a ref claims nothing of the AI's, so it needs no checking beyond its photo.
     A defect's score follows its observations (``_followed``) unless the inspector gave another with a reason;
-    ``before``, the review as the record held it when the file was made, tells a score left as it was from one
-    the inspector typed (without it: as the model's findings were)."""
+    ``before``, the review the record holds now (the file was most likely made from it), tells a score left as it
+    was from one the inspector typed (without it: as the model's findings were); a file made before a later review
+    of the same findings may then be refused, naming the row."""
     original = {finding.ref: finding for finding in ai_findings(analyses)}
     held = {finding.ref: finding for finding in (before.effective(list(original.values())) if before else ())}
     prior = {**original, **held}
@@ -334,12 +335,13 @@ def _followed(
     whose observations derive none is the model's overall one (``overall``), as the AI's rows have it."""
     derived = defect_score(observed(finding), scale) if finding.defect_type else None
     given = finding.condition_score
-    if derived is None and given == CANNOT_TELL and overall in scale.codes and finding.defect_type:
+    ai = defect_number(finding.ref) is not None
+    if derived is None and given == CANNOT_TELL and overall in scale.codes and finding.defect_type and ai:
         return replace(finding, condition_score=overall)  # as the AI's rows have it: the model's, not derived
     if derived is None or given == derived:
         return finding
     untouched = prior is not None and given == prior.condition_score and not overridden(prior, scale)
-    if given == CANNOT_TELL or untouched:
+    if given == CANNOT_TELL or untouched or (ai and carried_over(finding, overall, scale) is not finding):
         return replace(finding, condition_score=derived)
     if finding.inspector_note:
         return finding
@@ -351,6 +353,17 @@ def _followed(
         f"{derived}): clear the score to take {derived}, change the seriousness, intensity or share, or give your "
         "reason for your own score in the inspector's note",
     )
+
+
+def carried_over(finding: Finding, overall: str, scale: ConditionStandard) -> Finding:
+    """An AI finding as a review from before scores were derived kept it: with the model's overall score (every
+    finding of a photo carried it then) on a defect whose observations derive another, and no note giving a reason
+    for it, the score is the derived one; any other finding as it is."""
+    derived = defect_score(observed(finding), scale) if finding.defect_type else None
+    score = finding.condition_score
+    if derived is None or score == derived or score != overall or finding.inspector_note:
+        return finding
+    return replace(finding, condition_score=derived)
 
 
 def observed(finding: Finding) -> Observed:

@@ -127,7 +127,11 @@ def active() -> SeriousnessTable:
 
 @functools.lru_cache(maxsize=4)
 def _read(path: str, modified: float) -> SeriousnessTable:
-    return read_table(Path(path).read_text(encoding="utf-8"), path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SeriousnessTableError(f'{path}: the file is not UTF-8: save it as "CSV UTF-8"') from None
+    return read_table(text, path)
 
 
 def _active(path: str | None) -> SeriousnessTable:

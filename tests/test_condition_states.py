@@ -88,3 +88,23 @@ def test_states_as_models_write_them_are_read_and_shown_beside_the_judged_rating
 
     nen = document.build([_photo(1, reply)])
     assert "Condition state" not in json.dumps([row for row in nen.entries[0].findings.rows])
+
+
+@pytest.mark.parametrize(
+    ("said", "mm"),
+    [
+        (0.8, 0.8),
+        ("0,8 mm", 0.8),
+        ("8 cm", 80.0),
+        ("about 2 metres", 2000.0),
+        ("0.3 mm wide", 0.3),
+        ("0.05 in", None),
+        ('1/16"', None),
+        ("-1", None),
+        ("wide", None),
+    ],
+)
+def test_a_measure_is_read_in_millimetres_and_never_guessed_from_another_unit(said, mm):
+    from image_analysis.observations import read_measure
+
+    assert read_measure(said) == mm

@@ -116,7 +116,7 @@ def test_the_inspectors_own_score_needs_a_reason_and_is_kept_over_the_derived_on
 
 
 def test_a_stale_score_follows_when_the_record_says_it_was_the_derived_one():
-    photos = [_photo(1, _reply(SERIOUS_FIFTH, score="4"))]
+    photos = [_photo(1, _reply(SERIOUS_FIFTH, score="2"))]  # the model's overall 2: a 4 in a file is no carry-over
     first = Review.from_rows(SignOff(), _rows(photos, share=">= 70 %"), photos, SCALE)  # now 4, kept
     rows = [first.findings[0].to_row()]
     rows[0].update(share="30-70 %")  # the score cell still says 4
@@ -124,3 +124,18 @@ def test_a_stale_score_follows_when_the_record_says_it_was_the_derived_one():
         Review.from_rows(SignOff(), rows, photos, SCALE)  # without the record: 4 looks typed, and differs from 3
     followed = Review.from_rows(SignOff(), rows, photos, SCALE, before=first)
     assert followed.findings[0].condition_score == "3", "2 + 2 + 4 - 5: the record knew 4 was derived"
+
+
+def test_a_review_from_before_scores_were_derived_reads_with_the_derived_scores():
+    """A CSV (or a kept decision) from before: every finding of a photo carried the model's overall score; confirmed
+    as it was, it is no score of the inspector's: it reads as the derived one, not refused, not "inspector's"."""
+    photos = [_photo(1, _reply(SERIOUS_FIFTH, MINOR_SPOT, score="4"))]
+    rows = [{**row.to_row(), "condition_score": "4", "status": "AI, confirmed"} for row in ai_findings(photos)]
+    review = Review.from_rows(SignOff(), rows, photos, SCALE)
+    assert [row.condition_score for row in review.findings] == ["2", "1"]
+    assert {row.status for row in review.findings} == {"AI, confirmed"}
+    rows[0]["inspector_note"] = "spalling behind it"  # a reason: the 4 is the inspector's own
+    assert Review.from_rows(SignOff(), rows, photos, SCALE).findings[0].condition_score == "4"
+    added = {**rows[1], "ref": "", "status": "", "condition_score": "", "seriousness": "cannot tell from this photo"}
+    [own] = [row for row in Review.from_rows(SignOff(), [*rows, added], photos, SCALE).findings if not row.ref]
+    assert own.condition_score == "cannot tell from this photo", "an added defect is given no score of the model's"

@@ -80,3 +80,19 @@ def test_the_command_line_refuses_a_table_it_cannot_take_in_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [
         f"image_analysis: error: {bad}, row 2: 'severe' is not one of minor, serious, critical"
     ]
+
+
+def test_a_table_excel_saved_in_its_own_encoding_is_refused_in_one_line(tmp_path):
+    from tests.helpers import cli
+
+    table = tmp_path / "ernst.csv"
+    table.write_bytes(
+        "defect_type,element_contains,seriousness,why\ncrack,,minor,scheur in beton \u2013 gering\n".encode("cp1252")
+    )
+    done = cli(
+        "inspections", "--store", str(tmp_path / "s.sqlite"), env_extra={"IMAGE_ANALYSIS_SERIOUSNESS": str(table)}
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f'image_analysis: error: {table}: the file is not UTF-8: save it as "CSV UTF-8"'
+    ]

@@ -9,6 +9,7 @@ side; ``--labels-template FILE`` writes an empty labels file."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import re
@@ -125,8 +126,13 @@ def _labelled(args: argparse.Namespace) -> int:
         except ServiceError as error:
             return fail(EXIT_SERVICE, str(error))
         results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, store=store)
-        pictures = {label.photo: picture(result) for label, result in zip(labels, results, strict=True)}
-        run = compare(settings.model, labels, results, scale.definition, pictures)
+        run = compare(settings.model, labels, results, scale.definition)
+        if args.out:  # each disagreement shown with its photo as sent
+            by_photo = {label.photo: result for label, result in zip(labels, results, strict=True)}
+            shown = tuple(
+                dataclasses.replace(item, picture=picture(by_photo[item.photo])) for item in run.disagreements
+            )
+            run = dataclasses.replace(run, disagreements=shown)
         note(
             f"{run.model}: defect types precision {run.precision.text()}, recall {run.recall.text()}; condition "
             f"exact {run.exact.text()}; {run.sent} of {run.photos} photos sent now"

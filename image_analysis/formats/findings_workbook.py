@@ -173,8 +173,8 @@ class ReviewWorkbook:
         for ai in self.ai:
             model = theirs.get(ai["ref"])
             compared = [name for name in fields.EDITABLE if name in ai]
-            if self.format != FORMAT:  # its score was the model's overall one; the finding's is derived now
-                compared.remove("condition_score")
+            if self.format != FORMAT:  # its score was the model's overall one, its seriousness given no default
+                compared = [name for name in compared if name not in ("condition_score", "seriousness")]
             if model is None or any(ai[name] != getattr(model, name) for name in compared):
                 return ReviewError(
                     int(ai["_row"]),

@@ -32,8 +32,10 @@ from image_analysis.review import (
     Review,
     SignOff,
     ai_findings,
+    carried_over,
     defect_number,
     finding_ref,
+    model_scores,
 )
 from image_analysis.safe_text import clean
 
@@ -164,6 +166,8 @@ def review_of(
     the others keep the model's, which, once the inspection has been reviewed (a spreadsheet or the app's table read
     into it), are rows of the review too: "AI, not reviewed", each said so in the reports."""
     state = replay(decisions)
+    overall = model_scores(analyses)
+    scale = inspection.scale.definition
     findings: list[Finding] = []
     deleted: list[Finding] = []
     for result in analyses:
@@ -186,7 +190,8 @@ def review_of(
                 )
             else:
                 values: dict[str, Any] = dict(decided[1])
-                findings.append(dataclasses.replace(model, **values, status=_ORIGIN[decided[0]]))
+                decided_finding = dataclasses.replace(model, **values, status=_ORIGIN[decided[0]])
+                findings.append(carried_over(decided_finding, overall.get(result.number, ""), scale))
         own = sorted((split_finding_id(key)[2], value) for key, value in mine.items() if _own(key))
         for number, (_, kept) in own:
             findings.append(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from image_analysis.inspection import Inspection
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import ConditionScale, ConditionStandard
-from image_analysis.quality.outcomes import Outcome, outcomes
+from image_analysis.quality.outcomes import Outcome, inspection_day, outcomes
 from image_analysis.review import SignOff
 
 
@@ -25,14 +26,19 @@ class Gathered:
 def gather(inspections: InspectionStore, wanted: Sequence[str] = (), since: str = "") -> Gathered:
     """The outcomes of every reviewed inspection of the store (``wanted``: those ids or names only; ``since``: those
     dated from then, ``YYYY-MM-DD``); one scale at a time, the first's (a score on one is no score on another)."""
-    chosen = [inspections.find(name) for name in wanted] if wanted else inspections.all()
+    everything = inspections.all()
+    if wanted:
+        found_ids = {item.id for name in dict.fromkeys(wanted) if (item := inspections.find(name)) is not None}
+        chosen: list[Inspection | None] = [item for item in everything if item.id in found_ids]
+    else:
+        chosen = list(everything)
     found: list[Outcome] = []
     scale: ConditionStandard | None = None
     counted = skipped = 0
     for inspection in chosen:
         if inspection is None:
             continue
-        if since and (inspection.date or inspection.created)[:10] < since:
+        if since and inspection_day(inspection) < since:
             continue
         results = inspections.results(inspection)
         review = inspections.review(inspection, results, SignOff())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from image_analysis.analysis import Analysis
@@ -114,10 +114,9 @@ def compare(
     labels: Sequence[Label],
     results: Sequence[Analysis],
     scale: ConditionStandard,
-    pictures: Mapping[str, str] | None = None,
 ) -> ModelRun:
-    """``model``'s ``results`` (one per label, in order) against the labels."""
-    pictures = pictures or {}
+    """``model``'s ``results`` (one per label, in order) against the labels (the disagreements without pictures:
+    the page adds them)."""
     hits = found = wanted = 0
     pairs: list[tuple[str, str]] = []
     tokens: list[int] = []
@@ -150,7 +149,6 @@ def compare(
                     tuple(sorted(types)),
                     label.condition,
                     condition,
-                    pictures.get(label.photo, ""),
                 )
             )
     apart = steps(pairs, scale)

@@ -1,5 +1,7 @@
 """How often the AI is right, from the outcomes of its findings: the measures evaluation tools and inspection studies
-report (``../shared/docs/quality-and-reinspection.md``), each with its n and a seeded bootstrap 95 % interval.
+report (``../shared/docs/quality-and-reinspection.md``), each with its n and a 95 % interval.
+
+Each share comes with its Wilson score interval, each kappa with a seeded bootstrap interval (its pairs resampled).
 
 - **Findings**: precision (AI findings kept, confirmed or edited, against those deleted), recall (kept against the
   findings the inspector added, the model's misses), coverage (the AI findings a person decided on).
@@ -30,7 +32,7 @@ MIN_N = 10
 """Below this many cases a figure is shown as a count ("7 of 9"), not a percentage."""
 RESAMPLES = 1000
 SEED = 2026
-"""The bootstrap's resamples and seed: the same outcomes give the same intervals."""
+"""The kappa bootstrap's resamples and seed: the same outcomes give the same interval."""
 HUMAN_YARDSTICK = (
     "Human inspectors rating the same element: 68 % within one step of their average, 95 % within two "
     "(FHWA-RD-01-020, 49 bridge inspectors)."
@@ -70,18 +72,17 @@ class Figure:
 
 
 def share(hits: Sequence[bool]) -> Figure:
-    """The share of ``hits`` that are true, with its bootstrap interval: a resample of n true-or-false cases has a
-    Binomial(n, share) count of true ones, so the resamples are drawn as such (the same distribution, without
-    holding n x ``RESAMPLES`` indices)."""
-    values = np.asarray(hits, dtype=bool)
-    n, count = len(values), int(values.sum())
+    """The share of ``hits`` that are true, with its Wilson score 95 % interval (scipy's ``binomtest``): unlike a
+    bootstrap of the cases, it does not shrink to nothing at 0 % or 100 %."""
+    from scipy.stats import binomtest  # imported when a figure is made: it takes a moment
+
+    n, count = len(hits), sum(1 for hit in hits if hit)
     if n == 0:
         return Figure(0, 0)
     if n < MIN_N:
         return Figure(count, n, count / n)
-    means = np.random.default_rng(SEED).binomial(n, count / n, size=RESAMPLES) / n
-    low, high = np.percentile(means, [2.5, 97.5])
-    return Figure(count, n, count / n, float(low), float(high))
+    interval = binomtest(count, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return Figure(count, n, count / n, float(interval.low), float(interval.high))
 
 
 def kappa(pairs: Sequence[tuple[str, str]], scale: ConditionStandard) -> Figure:

@@ -260,7 +260,8 @@ def quality_workbook(quality: Quality) -> bytes:
     for item in quality.outcomes:
         sheet.append([text(getattr(item, name)) for name, _, _ in WORKBOOK_COLUMNS])
     figures = book.create_sheet("Figures")
-    for table in (quality_tables(quality)["findings"], quality_tables(quality)["condition"]):
+    tables = quality_tables(quality)
+    for table in (tables["findings"], tables["condition"]):
         for row in table.rows:
             figures.append([text(value, figures) for value in row])
     buffer = io.BytesIO()
