@@ -226,13 +226,12 @@ def ai_findings(analyses: Sequence[Analysis]) -> list[Finding]:
         if not isinstance(findings, InspectionFindings):
             continue
         scale = result.request.scale.definition
-        derivation = derive(findings, scale)
+        derivation = None if findings.defects else derive(findings, scale)  # a sound photo's: condition 1
         base = Finding(
             photo=result.number,
             file=result.name,
             element=findings.element,
-            condition_score=(derivation.condition if derivation and not findings.defects else None)
-            or findings.condition_score,
+            condition_score=(derivation.condition if derivation else None) or findings.condition_score,
             recommended_action=findings.recommended_action,
             urgency=findings.urgency or "",
             ref=finding_ref(result.number, 0),
