@@ -26,6 +26,7 @@ from image_analysis.inspection import Inspection
 from image_analysis.inspection.decisions import VIA_TABLE, VIA_WORKBOOK
 from image_analysis.observations import INTENSITIES, SERIOUSNESS, SHARES
 from image_analysis.presets import CANNOT_TELL, AnalysisRequest, ConditionScale, Language, Preset
+from image_analysis.progress import Progress
 from image_analysis.reports import html as render
 from image_analysis.reports.word_layout import DEFAULT_PAPER, Paper
 from image_analysis.review import (
@@ -93,6 +94,14 @@ def _is_drawing(params: Any, **kwargs: Any) -> bool:
 
 def _has_photos(params: Any, **kwargs: Any) -> bool:
     return params.upload.image is not None or bool(params.upload.photos)
+
+
+THIS_INSPECTION = "inspection"
+WORKSPACE = "workspace"
+QUALITY_SCOPES = {
+    THIS_INSPECTION: "This inspection's review",
+    WORKSPACE: "Every review kept in the workspace",
+}
 
 
 class Parametrization(vkt.Parametrization):
@@ -195,6 +204,14 @@ class Parametrization(vkt.Parametrization):
         "Fill the review table from the workbook", method="fill_from_workbook", visible=_is_inspection
     )
     review.findings = _review_table(vkt.Table("Reviewed findings", visible=_is_inspection))
+    review.quality_scope = vkt.OptionField(
+        "Measure the AI on",
+        options=[vkt.OptionListElement(value, label) for value, label in QUALITY_SCOPES.items()],
+        default=THIS_INSPECTION,
+        visible=_is_inspection,
+        description="The Quality view and its workbook: this review, or every review kept in the workspace (each "
+        "editor shares its review there when it is kept, unless results are kept for the session only).",
+    )
 
     reports = vkt.Tab("Reports and stored results")
     reports.downloads = vkt.Section("Downloads", initially_expanded=True)
@@ -314,7 +331,7 @@ class Controller(vkt.Controller):
         rows = current_rows(params.review.findings or [], analyses)
         record = _record(params)
         if rows:
-            recorded = _kept_review(params, record, analyses, _review(params, analyses, rows), VIA_TABLE)
+            recorded = _kept_review(params, record, analyses, _review(params, analyses, rows), VIA_TABLE, kwargs)
         else:
             try:
                 recorded = inspection_store.editor_review(record, analyses, _request(params), _signoff(params))
@@ -343,7 +360,7 @@ class Controller(vkt.Controller):
             findings = (findings_workbook.finding_headings(), findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
             raise _field_error(f"Reviewed workbook, {named}.", "review.workbook") from None
-        recorded = _kept_review(params, _record(params), analyses, reviewed, VIA_WORKBOOK)
+        recorded = _kept_review(params, _record(params), analyses, reviewed, VIA_WORKBOOK, kwargs)
         rows = _table(recorded, analyses)
         signoff = {field: getattr(book.signoff, name) for name, field in SIGNOFF_FIELDS.items()}
         filled = {field: value for field, value in signoff.items() if value}  # a blank cell leaves the field as it is
@@ -419,8 +436,11 @@ class Controller(vkt.Controller):
 
 
 def _quality(params: Any) -> quality.Quality:
-    """The outcomes of the AI's findings in the review as the reports take it (the table's rows, else the review
-    kept with the entity), measured; a ``UserError`` while nothing is reviewed."""
+    """The outcomes of the AI's findings measured: in this inspection's review as the reports take it (the table's
+    rows, else the review kept with the entity), or in every review kept in the workspace; a ``UserError`` while
+    nothing is reviewed."""
+    if params.review.get("quality_scope") == WORKSPACE:
+        return _workspace_quality(params)
     if _request(params).preset is not Preset.INSPECTION:
         raise _field_error("Quality is measured on site inspections: choose that preset.", "upload.preset")
     analyses = _everything(params)
@@ -436,6 +456,40 @@ def _quality(params: Any) -> quality.Quality:
     inspection = inspection_store.editor_inspection(record, analyses, _request(params))
     found = quality.outcomes(inspection, analyses, review)
     return quality.evaluate(found, _request(params).scale.definition, 1)
+
+
+class _ReadingProgress(Progress):
+    """How far the workspace's reviews are read, said in the view's progress message."""
+
+    def file(self, done: int, total: int) -> None:
+        vkt.progress_message(f"Read {done} of {total} reviews kept in the workspace", round(100 * done / (total or 1)))
+
+
+def _workspace_quality(params: Any) -> quality.Quality:
+    """Every review the workspace's editors kept and shared (``_share``), measured; a ``UserError`` on the scope
+    field while there is none, or when the storage cannot be read."""
+    field = "review.quality_scope"
+    workspace = _workspace_store(params)
+    if workspace is None or workspace.retention.scope != WORKSPACE:
+        where = "outside VIKTOR" if workspace is None else "while results are kept for this editor session only"
+        raise _field_error(f"No review is shared with the workspace {where}: measure this inspection's review.", field)
+    try:
+        gathered = quality.gather(inspection_store.InspectionStore(workspace), progress=_ReadingProgress())
+    except StoreError as error:
+        raise _field_error(f"The workspace's reviews could not be read ({error}) Try again.", field) from None
+    if not gathered.inspections and gathered.unreadable:
+        raise _field_error(
+            f"No review kept in the workspace can be measured. Left out: {gathered.unreadable[0]}", field
+        )
+    if not gathered.inspections:
+        raise _field_error(
+            "No reviewed inspection is kept in the workspace yet: review the findings (Review findings) in each "
+            "editor, then measure the AI.",
+            field,
+        )
+    for line in gathered.unreadable[:3]:
+        vkt.UserMessage.warning(f"Left out: {line}")
+    return quality.evaluate(gathered.outcomes, gathered.scale, gathered.inspections)
 
 
 def _request(params: Any) -> AnalysisRequest:
@@ -603,17 +657,37 @@ def _kept(params: Any, analyses: list[analysis.Analysis], signoff: SignOff) -> R
 
 
 def _kept_review(
-    params: Any, record: inspection_store.InspectionStore, analyses: list[analysis.Analysis], given: Review, via: str
+    params: Any,
+    record: inspection_store.InspectionStore,
+    analyses: list[analysis.Analysis],
+    given: Review,
+    via: str,
+    entity: dict[str, Any],
 ) -> Review:
-    """The review kept as decisions with the editor's inspection, as the record now stands; when the storage
-    refuses it, the same review made in memory, and one line saying it was not kept."""
+    """The review kept as decisions with the editor's inspection (and shared with the workspace), as the record now
+    stands; when the storage refuses it, the same review made in memory, and one line saying it was not kept."""
     request = _request(params)
     try:
-        return inspection_store.keep_editor_review(record, analyses, request, given, via)
+        recorded = inspection_store.keep_editor_review(record, analyses, request, given, via)
     except StoreError as error:
         vkt.UserMessage.warning(f"The review could not be kept with the entity ({error}); the table has it.")
         memory = inspection_store.InspectionStore(MemoryStore())
         return inspection_store.keep_editor_review(memory, analyses, request, given, via)
+    try:
+        _share(params, record, entity)
+    except StoreError as error:
+        vkt.UserMessage.warning(f"The review was kept with the entity, not shared with the workspace ({error}).")
+    return recorded
+
+
+def _share(params: Any, record: inspection_store.InspectionStore, entity: dict[str, Any]) -> None:
+    """Share the editor's kept review with the workspace, where the Quality view reads every editor's; not when
+    results are kept for the session only (nothing is to outlive it), nor outside VIKTOR."""
+    workspace = _workspace_store(params)
+    if workspace is None or workspace.retention.scope != WORKSPACE or entity.get("entity_id") is None:
+        return
+    shared = inspection_store.InspectionStore(workspace)
+    inspection_store.share_editor(record, shared, entity["entity_id"], str(entity.get("entity_name") or ""))
 
 
 def _table(recorded: Review, analyses: list[analysis.Analysis]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from image_analysis.inspection.identity import photo_of
 from image_analysis.inspection.record import REVIEWED, InspectedPhoto, Inspection
 from image_analysis.presets import AnalysisRequest
 from image_analysis.review import Review, SignOff
+from image_analysis.safe_text import clean
 from image_analysis.store import ResultStore
 
 LEGACY = "legacy-"
@@ -186,6 +187,14 @@ class InspectionStore:
 EDITOR = "editor"
 """The id of an editor entity's inspection in the app (kept in the entity's own storage: one per entity)."""
 
+SHARED = "entity-"
+"""The id prefix of an editor's inspection as shared with the workspace (``share_editor``), the entity's id after it."""
+
+
+def shared_id(entity_id: object) -> str:
+    """The id under which the inspection of the editor entity ``entity_id`` is shared with the workspace."""
+    return SHARED + "".join(char for char in str(entity_id) if char.isalnum())[:40]
+
 
 def editor_inspection(
     inspections: InspectionStore, analyses: Sequence[analysis.Analysis], request: AnalysisRequest
@@ -218,3 +227,20 @@ def editor_review(
 ) -> Review:
     """The review the editor's kept decisions make of ``analyses`` (an empty table in a new editor session)."""
     return inspections.review(editor_inspection(inspections, analyses, request), analyses, signoff)
+
+
+def share_editor(
+    inspections: InspectionStore, workspace: InspectionStore, entity_id: object, entity_name: str = ""
+) -> Inspection | None:
+    """Copy the editor's kept inspection and decisions into ``workspace`` (where its photos' results are) under
+    ``shared_id(entity_id)``, named after the entity: what the workspace's Quality view reads. The entity's own record
+    stays the one the editor reads and writes; this copy is made again from it each time a review is kept. ``None``
+    when nothing is kept yet; ``StoreError`` when either store fails."""
+    kept = inspections.get(EDITOR)
+    if kept is None:
+        return None
+    shared = dataclasses.replace(kept, id=shared_id(entity_id), name=clean(entity_name)[:120] or kept.name)
+    decisions = [item.to_json() for item in inspections.decisions(EDITOR)]
+    workspace.store.put(store_keys.decisions(shared.id), {"decisions": decisions})
+    workspace.save(shared)
+    return shared

@@ -175,7 +175,7 @@ def test_the_table_filled_from_a_workbook_shows_each_origin_as_the_report_does_a
     rows = call("fill_from_workbook", inspection_params(workbook=workbook)).get("review")["findings"]
     expected = [*EDITED_ORIGINS, ("P3-F1", AI_NOT_REVIEWED), ("P3-F2", AI_NOT_REVIEWED)]
     assert sorted((row["ref"], row["status"]) for row in rows) == expected, "each row as the report will mark it"
-    assert ("entity", "decisions:editor") in platform.storage.values, "the decisions kept with the entity"
+    assert ("entity:1", "decisions:editor") in platform.storage.values, "the decisions kept with the entity"
 
     _, docx = downloaded(call("download_word", inspection_params(rows)))
     cells = [[cell.text for cell in row.cells] for table in Document(io.BytesIO(docx)).tables for row in table.rows]
@@ -250,3 +250,37 @@ def test_the_quality_view_measures_the_review_and_its_workbook_downloads(platfor
     sheet = openpyxl.load_workbook(io.BytesIO(content))["AI findings"]
     decisions = sorted(row[4] for row in sheet.iter_rows(min_row=2, values_only=True))
     assert name.endswith(".xlsx") and decisions == ["confirmed"] * 4 + ["deleted", "edited"]
+
+
+@pytest.mark.slow
+def test_the_workspace_quality_reads_every_editors_kept_review(platform, model_service):
+    model_service.reply(json.dumps(BASE))
+    workspace = {"quality_scope": "workspace"}
+    with pytest.raises(vkt.UserError, match="No reviewed inspection is kept in the workspace yet"):
+        call("quality", inspection_params(**workspace))
+    confirmed = [
+        {**row, "status": "AI, confirmed"}
+        for row in call("fill_review", inspection_params(), entity=1).get("review")["findings"]
+    ]
+    call("fill_review", inspection_params(confirmed), entity=1)  # six confirmed in the first editor
+    call("fill_review", inspection_params(confirmed[::2]), entity=2)  # each photo's second finding deleted
+    shared = sorted(key for where, key in platform.storage.values if where == "workspace" and ":entity-" in key)
+    assert shared == ["decisions:entity-1", "decisions:entity-2", "inspection:entity-1", "inspection:entity-2"]
+
+    html = call("quality", inspection_params(**workspace), entity=3).html.replace("\xa0", " ").replace("\u2011", "-")
+    assert "2 reviewed inspections" in html and "75 % (47-91 %, n = 12)" in html, "both editors': 6 + 3 kept of 12"
+    assert any("reviews kept in the workspace" in line for line in platform.progress)
+    _, content = downloaded(call("download_quality", inspection_params(**workspace), entity=3))
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["AI findings"]
+    decisions = Counter(row[4] for row in sheet.iter_rows(min_row=2, values_only=True))
+    assert decisions == {"confirmed": 9, "deleted": 3}
+
+    for where, key in [item for item in platform.storage.values if item[1].startswith("result-")]:
+        del platform.storage.values[(where, key)]  # the photos' results expired: each inspection left out, said why
+    with pytest.raises(vkt.UserError, match=r"can be measured. Left out: entity-1 \(Inspection 1\): photo 1"):
+        call("quality", inspection_params(**workspace), entity=3)
+
+    session = inspection_params(**workspace, retention="session")
+    with pytest.raises(vkt.UserError, match="kept for this editor session only") as raised:
+        call("quality", session)
+    assert raised.value.input_violations[0].fields == ["review.quality_scope"]

@@ -568,3 +568,61 @@ def test_the_quality_page_fits_a_phone_and_a_desktop(browser, quality_html, tmp_
 
 def test_the_quality_page_has_no_serious_accessibility_violation(browser, quality_html, tmp_path):
     assert serious_violations(browser, quality_html, tmp_path) == []
+
+
+@pytest.fixture(scope="module")
+def labelled_html() -> str:
+    """The page of a labelled set: two models, one of them also with an added instruction, with disagreements."""
+    from image_analysis.presets import ConditionScale
+    from image_analysis.quality.labelled import PRESET_PROMPT, Disagreement, ModelRun, PromptVariant
+    from image_analysis.quality.measures import kappa, share
+    from image_analysis.reports.quality import labelled_page
+
+    scale = ConditionScale.NEN2767.definition
+    pairs = [(str(1 + index % 6), str(1 + (index + index % 3) % 6)) for index in range(40)]
+    wrong = tuple(
+        Disagreement(f"quay_wall_section_{index:03d}_north_face.jpg", ("crack", "spalling"), ("corrosion",), "4", "2")
+        for index in range(3)
+    )
+    variant = PromptVariant("hairline_cracks_and_efflorescence_instruction.txt", "Report every hairline crack.")
+
+    def run(model: str, prompt: PromptVariant = PRESET_PROMPT) -> ModelRun:
+        agree = share([ai == given for ai, given in pairs])
+        return ModelRun(
+            model,
+            40,
+            1,
+            share([True] * 30 + [False] * 9),
+            share([True] * 30 + [False] * 14),
+            agree,
+            agree,
+            kappa(pairs, scale),
+            2520.0,
+            3.4,
+            0,
+            wrong,
+            prompt,
+        )
+
+    runs = [
+        run("mistral.ministral-3-14b-instruct"),
+        run("mistral.ministral-3-14b-instruct", variant),
+        run("qwen2.5-vl-72b"),
+    ]
+    return labelled_page(runs, "labels/quay_walls_2026.csv")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_labelled_set_page_fits_a_phone_and_a_desktop(browser, labelled_html, tmp_path, width):
+    page, watch, url = open_page(browser, labelled_html, tmp_path, width=width, height=900)
+    too_wide = [table for table in table_widths(page) if table["width"] > table["card"] and not table["held"]]
+    assert too_wide == [], f"tables wider than their card at {width} px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.locator("figure.disagreement").count() == 9
+    assert "hairline_cracks_and_efflorescence_instruction.txt (" in page.inner_text("table")
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    page.close()
+
+
+def test_the_labelled_set_page_has_no_serious_accessibility_violation(browser, labelled_html, tmp_path):
+    assert serious_violations(browser, labelled_html, tmp_path) == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -13,8 +15,10 @@ import pytest
 from PIL import Image
 from sklearn.metrics import cohen_kappa_score
 
+from image_analysis.inspection_store import InspectionStore
 from image_analysis.quality.measures import MIN_N, Figure, share
 from image_analysis.review import AI_CONFIRMED
+from image_analysis.store import SqliteStore
 from image_analysis.vocabulary import DEFECT_TYPES
 from tests.helpers import cli, excel_rows, save_as_excel, service_env
 from tests.observation_corpus import _reply as reply
@@ -149,6 +153,20 @@ def test_the_figures_are_exactly_what_the_reviews_hold(reviewed, tmp_path):
     assert decisions.count("deleted") == 20 and decisions.count("added") == 15
 
 
+@pytest.mark.slow
+def test_an_inspection_whose_photos_are_gone_is_left_out_and_named(reviewed, tmp_path):
+    store = tmp_path / "results.sqlite"
+    shutil.copyfile(reviewed[0], store)
+    inspections = InspectionStore(SqliteStore(store))
+    first = inspections.all()[0]
+    with sqlite3.connect(store) as connection:
+        connection.execute("DELETE FROM results WHERE key = ?", (first.photos[3].result,))
+    done = cli("evaluate", "--store", str(store), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["inspections"] == 1, "the other inspection is still measured"
+    assert f"left out: {first.label}: photo 4" in done.stderr and "is not in the store" in done.stderr
+
+
 def test_below_ten_cases_a_figure_is_a_count():
     assert share([True] * 7 + [False] * 2).text() == "7 of 9"
     assert not Figure(7, MIN_N - 1, 0.7).shown
@@ -263,6 +281,36 @@ def test_two_models_on_a_labelled_set_side_by_side_and_a_second_run_sends_nothin
     assert again.returncode == 0, again.stderr
     assert len(model_service.server.log) == sent, "a second run sends nothing: every description is in the store"
     assert json.loads(again.stdout)["model-b"]["sent"] == 0 and "0 of 4 photos sent now" in again.stderr
+
+
+def test_a_prompt_variant_runs_beside_the_presets_own_and_is_sent_with_its_instruction(model_service, tmp_path):
+    labels = _labelled_folder(tmp_path)
+    for types, condition in LABELLED.values():  # the preset's own prompt: as labelled
+        model_service.reply_once(_as_labelled(types, condition))
+    for _types, condition in LABELLED.values():  # with the instruction: a crack on every photo
+        model_service.reply_once(_as_labelled(("crack",), condition))
+    variant = tmp_path / "hairline.txt"
+    variant.write_text("Report every hairline crack, however fine.\n", encoding="utf-8")
+    store = tmp_path / "labelled.sqlite"
+    arguments = ["evaluate", "--labels", str(labels), "--store", str(store), "--concurrency", "1", "--json"]
+    done = cli(
+        *arguments, "--prompt", str(variant), "--out", str(tmp_path / "p.html"), env_extra=service_env(model_service)
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    preset, instructed = list(figures)
+    assert instructed.startswith(f"{preset} with hairline.txt (")
+    assert figures[preset]["precision"]["count"] == 4 and figures[instructed]["precision"]["count"] == 2
+    assert figures[instructed]["prompt"] == "hairline.txt" and len(figures[instructed]["prompt_digest"]) == 8
+    users = [json.dumps(request["messages"]) for request in model_service.requests]
+    assert [("hairline crack, however fine" in text) for text in users] == [False] * 4 + [True] * 4
+    html = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "hairline.txt (" in html and "The models and prompts side by side" in html
+
+    variant.write_text("  \n", encoding="utf-8")
+    empty = cli(*arguments, "--prompt", str(variant), env_extra=service_env(model_service))
+    assert empty.returncode == 2 and "hairline.txt: the instruction is empty" in empty.stderr
+    assert len(empty.stderr.strip().splitlines()) == 1
 
 
 def test_a_labels_template_and_a_bad_label_are_one_line_each(tmp_path):

@@ -64,9 +64,14 @@ class StorageDouble:
     fail_list: Failure = None
     fail_delete: Failure = None
     calls: list[tuple[str, str]] = field(default_factory=list)
+    entity: int = 1
+    """The editor entity the running job belongs to: the 'entity' scope is its own (``call`` sets it)."""
 
     def __call__(self) -> StorageDouble:  # stands in for the class: ``vkt.Storage()``
         return self
+
+    def _where(self, scope: str) -> str:
+        return f"entity:{self.entity}" if scope == "entity" else scope
 
     def _fail(self, failure: Failure, key: str) -> None:
         error = failure(key) if callable(failure) and not isinstance(failure, BaseException) else failure
@@ -76,14 +81,14 @@ class StorageDouble:
     def set(self, key: str, data: vkt.File, *, scope: str = "entity", **kwargs: Any) -> None:
         self.calls.append(("set", key))
         self._fail(self.fail_set, key)
-        self.values[(scope, key)] = data.getvalue_binary()
+        self.values[(self._where(scope), key)] = data.getvalue_binary()
 
     def get(self, key: str, *, scope: str = "entity", **kwargs: Any) -> vkt.File:
         self.calls.append(("get", key))
         self._fail(self.fail_get, key)
-        if (scope, key) not in self.values:
+        if (self._where(scope), key) not in self.values:
             raise FileNotFoundError(f"'{key}' not found in {scope} storage")
-        return vkt.File.from_data(self.values[(scope, key)])
+        return vkt.File.from_data(self.values[(self._where(scope), key)])
 
     def list(self, *, prefix: str | None = None, scope: str = "entity", **kwargs: Any) -> dict[str, vkt.File]:
         self.calls.append(("list", prefix or ""))
@@ -91,15 +96,15 @@ class StorageDouble:
         return {
             key: vkt.File.from_data(value)
             for (where, key), value in self.values.items()
-            if where == scope and key.startswith(prefix or "")
+            if where == self._where(scope) and key.startswith(prefix or "")
         }
 
     def delete(self, key: str, *, scope: str = "entity", **kwargs: Any) -> None:
         self.calls.append(("delete", key))
         self._fail(self.fail_delete, key)
-        if (scope, key) not in self.values:
+        if (self._where(scope), key) not in self.values:
             raise FileNotFoundError(f"'{key}' not found in {scope} storage")
-        del self.values[(scope, key)]
+        del self.values[(self._where(scope), key)]
 
     def results(self, scope: str = "workspace") -> list[str]:
         return [key for (where, key) in self.values if where == scope and key.startswith("result-")]
@@ -224,15 +229,20 @@ def _default(item: Any) -> Any:
     return None
 
 
-def call(method: str, params: Any) -> Any:
-    """A controller method (a view, a download, a button) run as VIKTOR runs it."""
+def call(method: str, params: Any, entity: int = 1) -> Any:
+    """A controller method (a view, a download, a button) run as VIKTOR runs it: in the editor entity ``entity``
+    (its id and name passed as the platform passes them; its own 'entity' scope in a ``StorageDouble``)."""
     import app
+
+    if isinstance(vkt.Storage, StorageDouble):
+        vkt.Storage.entity = entity
 
     @mock_View(app.Controller)
     def run() -> Any:
         import app  # mock_View reloads the app module: its new Controller has the mocked views
 
-        return getattr(app.Controller(), method)(params=params)
+        context = {"entity_id": entity, "entity_name": f"Inspection {entity}", "workspace_id": 1}
+        return getattr(app.Controller(), method)(params=params, **context)
 
     return run()
 

@@ -23,7 +23,15 @@ from image_analysis.errors import ServiceError, StoreError
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
 from image_analysis.quality import evaluate, gather
-from image_analysis.quality.labelled import LABEL_COLUMNS, LabelsError, compare, read_labels, template
+from image_analysis.quality.labelled import (
+    LABEL_COLUMNS,
+    PRESET_PROMPT,
+    LabelsError,
+    compare,
+    prompt_variant,
+    read_labels,
+    template,
+)
 from image_analysis.reports.outputs import Output
 from image_analysis.reports.quality import (
     labelled_json,
@@ -52,6 +60,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     labelled.add_argument(
         "--model", action="append", default=[], help="a model to compare (repeatable; default: $VISION_MODEL)"
     )
+    labelled.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="an instruction added to the preset's prompt (as --question is) to compare with the preset's own "
+        "(repeatable: each model runs the preset's prompt and each file's)",
+    )
     options.add_scale(labelled, "the scale of the labels' conditions (default nen2767)")
     options.add_concurrency(labelled)
     command.set_defaults(run=run)
@@ -76,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         gathered = gather(inspections, args.inspection, args.since)
     except StoreError as error:
         return fail(EXIT_BAD_INPUT, str(error))
+    if not gathered.inspections and gathered.unreadable:
+        return fail(EXIT_BAD_INPUT, gathered.unreadable[0])
     if not gathered.inspections:
         return fail(EXIT_BAD_INPUT, f"'{where}' holds no reviewed inspection to evaluate: review the findings first")
     quality = evaluate(gathered.outcomes, gathered.scale, gathered.inspections)
@@ -87,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if gathered.skipped:
         note(f"{gathered.skipped} inspection{'s' * (gathered.skipped != 1)} left out (not reviewed, or another scale)")
+    for line in gathered.unreadable:
+        note(f"left out: {line}")
     if args.json:
         print(json.dumps(quality_json(quality), indent=2, ensure_ascii=False))
     written = write_outputs(
@@ -116,7 +137,16 @@ def _labelled(args: argparse.Namespace) -> int:
         return fail(
             EXIT_BAD_INPUT, f"the labelled photo '{missing[0]}' is not in {folder} (name it relative to the CSV)"
         )
-    request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale)
+    variants = [PRESET_PROMPT]
+    for path in args.prompt:
+        try:
+            variants.append(prompt_variant(path.name, path.read_text(encoding="utf-8")))
+        except OSError as error:
+            return fail(EXIT_BAD_INPUT, f"cannot read the prompt '{path}': {error.strerror or error}")
+        except UnicodeDecodeError:
+            return fail(EXIT_BAD_INPUT, f"the prompt '{path}' is not text in UTF-8: save it as UTF-8")
+        except LabelsError as error:
+            return fail(EXIT_BAD_INPUT, str(error))
     store = SqliteStore(where)
     uploads = [functools.partial(analysis.Upload.from_path, folder / label.photo) for label in labels]
     runs = []
@@ -125,20 +155,22 @@ def _labelled(args: argparse.Namespace) -> int:
             settings = model.ServiceSettings.from_environment(chosen)
         except ServiceError as error:
             return fail(EXIT_SERVICE, str(error))
-        results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, store=store)
-        run = compare(settings.model, labels, results, scale.definition)
-        if args.out:  # each disagreement shown with its photo as sent
-            by_photo = {label.photo: result for label, result in zip(labels, results, strict=True)}
-            shown = tuple(
-                dataclasses.replace(item, picture=picture(by_photo[item.photo])) for item in run.disagreements
+        for variant in variants:
+            request = AnalysisRequest(preset=Preset.INSPECTION, scale=scale, question=variant.instruction)
+            results = analysis.analyse_batch(uploads, request, settings, concurrency=args.concurrency, store=store)
+            run = compare(settings.model, labels, results, scale.definition, variant)
+            if args.out:  # each disagreement shown with its photo as sent
+                by_photo = {label.photo: result for label, result in zip(labels, results, strict=True)}
+                shown = tuple(
+                    dataclasses.replace(item, picture=picture(by_photo[item.photo])) for item in run.disagreements
+                )
+                run = dataclasses.replace(run, disagreements=shown)
+            note(
+                f"{run.name}: defect types precision {run.precision.text()}, recall {run.recall.text()}; condition "
+                f"exact {run.exact.text()}; {run.sent} of {run.photos} photos sent now"
+                + (f", {run.failed} without a description" if run.failed else "")
             )
-            run = dataclasses.replace(run, disagreements=shown)
-        note(
-            f"{run.model}: defect types precision {run.precision.text()}, recall {run.recall.text()}; condition "
-            f"exact {run.exact.text()}; {run.sent} of {run.photos} photos sent now"
-            + (f", {run.failed} without a description" if run.failed else "")
-        )
-        runs.append(run)
+            runs.append(run)
     if args.json:
         print(json.dumps(labelled_json(runs), indent=2, ensure_ascii=False))
     written = write_outputs(args, {Output.QUALITY_PAGE: lambda: labelled_page(runs, str(args.labels)).encode("utf-8")})

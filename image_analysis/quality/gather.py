@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from image_analysis.errors import StoreError
 from image_analysis.inspection import Inspection
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import ConditionScale, ConditionStandard
+from image_analysis.progress import Progress
 from image_analysis.quality.outcomes import Outcome, inspection_day, outcomes
 from image_analysis.review import SignOff
 
@@ -21,11 +23,18 @@ class Gathered:
     inspections: int
     skipped: int
     """Inspections left out: never reviewed, or on another scale than the first."""
+    unreadable: tuple[str, ...] = ()
+    """Inspections left out because their photos' results are not in the store (expired, or forgotten): each says
+    which and why."""
 
 
-def gather(inspections: InspectionStore, wanted: Sequence[str] = (), since: str = "") -> Gathered:
+def gather(
+    inspections: InspectionStore, wanted: Sequence[str] = (), since: str = "", progress: Progress | None = None
+) -> Gathered:
     """The outcomes of every reviewed inspection of the store (``wanted``: those ids or names only; ``since``: those
-    dated from then, ``YYYY-MM-DD``); one scale at a time, the first's (a score on one is no score on another)."""
+    dated from then, ``YYYY-MM-DD``); one scale at a time, the first's (a score on one is no score on another).
+    ``progress`` hears of each inspection read."""
+    progress = progress or Progress()
     everything = inspections.all()
     if wanted:
         found_ids = {item.id for name in dict.fromkeys(wanted) if (item := inspections.find(name)) is not None}
@@ -35,13 +44,17 @@ def gather(inspections: InspectionStore, wanted: Sequence[str] = (), since: str 
     found: list[Outcome] = []
     scale: ConditionStandard | None = None
     counted = skipped = 0
-    for inspection in chosen:
-        if inspection is None:
+    unreadable: list[str] = []
+    for done, inspection in enumerate(chosen):
+        progress.file(done, len(chosen))
+        if inspection is None or (since and inspection_day(inspection) < since):
             continue
-        if since and inspection_day(inspection) < since:
+        try:
+            results = inspections.results(inspection)
+            review = inspections.review(inspection, results, SignOff())
+        except StoreError as error:
+            unreadable.append(f"{inspection.label}: {error}")
             continue
-        results = inspections.results(inspection)
-        review = inspections.review(inspection, results, SignOff())
         if not review.reviewed_photos or not results:
             skipped += 1
             continue
@@ -53,4 +66,5 @@ def gather(inspections: InspectionStore, wanted: Sequence[str] = (), since: str 
             continue
         found += outcomes(inspection, results, review)
         counted += 1
-    return Gathered(found, scale or ConditionScale.NEN2767.definition, counted, skipped)
+    progress.file(len(chosen), len(chosen))
+    return Gathered(found, scale or ConditionScale.NEN2767.definition, counted, skipped, tuple(unreadable))

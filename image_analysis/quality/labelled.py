@@ -1,16 +1,18 @@
-"""A firm's own labelled photos against one or more models: the comparison run before switching model or prompt.
+"""A firm's own labelled photos against one or more models and prompts: the comparison run before switching.
 
 No public photo set carries NEN 2767 or NBI scores (``../shared/docs/quality-and-reinspection.md``), so the labels
 are the user's: a CSV of ``LABEL_COLUMNS``, one row a photo (its file, relative to the CSV; its defect types, ``;``
 between them, none for a sound photo; its condition on the scale; its element). Each model describes every photo
-through the same pipeline, kept in the store (a second run sends nothing), and is measured as the reviews are:
-defect types by micro precision and recall over (photo, type), the photo's condition by exact agreement, within one
-step and linearly weighted kappa; with its tokens and seconds per photo.
+through the same pipeline, with the preset's own prompt and with each ``PromptVariant``, kept in the store (a second
+run sends nothing), and is measured as the reviews are: defect types by micro precision and recall over (photo,
+type), the photo's condition by exact agreement, within one step and linearly weighted kappa; with its tokens and
+seconds per photo.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from image_analysis.vocabulary import DEFECT_TYPES
 
 LABEL_COLUMNS = ("photo", "defect_types", "condition", "element")
 MAX_LABELS = 10_000
+MAX_INSTRUCTION = 4_000
+"""Characters of a prompt variant's instruction: a paragraph or two, not a document."""
 
 
 class LabelsError(ValueError):
@@ -76,6 +80,38 @@ def read_labels(text: str, source: str, scale: ConditionStandard) -> list[Label]
 
 
 @dataclass(frozen=True)
+class PromptVariant:
+    """A prompt compared on the labelled set: the preset's own, or the preset's with an instruction added (as the
+    app's question field adds one), named after its file."""
+
+    name: str
+    instruction: str = ""
+
+    @property
+    def digest(self) -> str:
+        """Which instruction, in 8 characters (empty for the preset's own prompt)."""
+        return hashlib.sha256(self.instruction.encode("utf-8")).hexdigest()[:8] if self.instruction else ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.digest})" if self.digest else self.name
+
+
+PRESET_PROMPT = PromptVariant("the preset's prompt")
+
+
+def prompt_variant(name: str, text: str) -> PromptVariant:
+    """The variant whose instruction is ``text`` (a file's, named ``name``); ``LabelsError`` when it is empty or
+    longer than ``MAX_INSTRUCTION``."""
+    instruction = clean(text.lstrip("\ufeff").strip())
+    if not instruction:
+        raise LabelsError(f"{name}: the instruction is empty (write what to add to the preset's prompt)")
+    if len(instruction) > MAX_INSTRUCTION:
+        raise LabelsError(f"{name}: the instruction is longer than {MAX_INSTRUCTION:,} characters; shorten it")
+    return PromptVariant(clean(name), instruction)
+
+
+@dataclass(frozen=True)
 class Disagreement:
     """A photo where the model and the label differ: what each said."""
 
@@ -90,7 +126,7 @@ class Disagreement:
 
 @dataclass(frozen=True)
 class ModelRun:
-    """One model on the labelled set."""
+    """One model, with one prompt, on the labelled set."""
 
     model: str
     photos: int
@@ -107,6 +143,12 @@ class ModelRun:
     sent: int
     """Photos sent to the model in this run (the others came from the store)."""
     disagreements: tuple[Disagreement, ...]
+    prompt: PromptVariant = PRESET_PROMPT
+
+    @property
+    def name(self) -> str:
+        """The model, and the prompt when it is not the preset's own."""
+        return self.model if self.prompt == PRESET_PROMPT else f"{self.model} with {self.prompt.label}"
 
 
 def compare(
@@ -114,9 +156,10 @@ def compare(
     labels: Sequence[Label],
     results: Sequence[Analysis],
     scale: ConditionStandard,
+    prompt: PromptVariant = PRESET_PROMPT,
 ) -> ModelRun:
-    """``model``'s ``results`` (one per label, in order) against the labels (the disagreements without pictures:
-    the page adds them)."""
+    """``model``'s ``results`` with ``prompt`` (one per label, in order) against the labels (the disagreements
+    without pictures: the page adds them)."""
     hits = found = wanted = 0
     pairs: list[tuple[str, str]] = []
     tokens: list[int] = []
@@ -165,4 +208,5 @@ def compare(
         seconds=sum(seconds) / len(seconds) if seconds else None,
         sent=sent,
         disagreements=tuple(disagreements),
+        prompt=prompt,
     )

@@ -277,9 +277,10 @@ def picture(result: Analysis) -> str:
 
 
 def labelled_table(runs: Sequence[ModelRun]) -> Table:
-    """The models side by side on the labelled set."""
+    """The models (and prompts) side by side on the labelled set."""
     columns = (
         Column("Model"),
+        Column("Prompt"),
         Column("Photos", unbroken=True),
         Column("Defect types: precision"),
         Column("Defect types: recall"),
@@ -292,6 +293,7 @@ def labelled_table(runs: Sequence[ModelRun]) -> Table:
     rows = tuple(
         (
             run.model,
+            run.prompt.label,
             f"{run.photos - run.failed} of {run.photos}",
             run.precision.text(),
             run.recall.text(),
@@ -315,7 +317,10 @@ def labelled_page(runs: Sequence[ModelRun], source: str) -> str:
 
 def labelled_json(runs: Sequence[ModelRun]) -> dict[str, Any]:
     return {
-        run.model: {
+        run.name: {
+            "model": run.model,
+            "prompt": run.prompt.name,
+            "prompt_digest": run.prompt.digest,
             "photos": run.photos,
             "failed": run.failed,
             "sent": run.sent,
