@@ -42,11 +42,16 @@ from image_analysis.safe_text import clean
 from image_analysis.seriousness_defaults import SeriousnessTable
 from image_analysis.vocabulary import (
     CANNOT_TELL,
+    CHANGES,
     DEFECT_TYPES,
+    Change,
+    Comparable,
     Confidence,
     DefectType,
     Reading,
     Urgency,
+    read_change,
+    read_comparable,
     read_confidence,
     read_defect_type,
     read_score,
@@ -158,6 +163,41 @@ class InspectionFindings(_Model):
     cannot_tell: Annotated[
         list[str], synonyms("limitations", "unknowns", "not_visible", "cannot_determine", "uncertainties")
     ] = _texts("Cannot tell from this photo", "what this photo cannot show, e.g. the far side of the beam")
+    summary: SummaryText = _summary_field()
+
+
+class DefectChange(_Model):
+    """What became of one defect of the previous inspection, as the model sees it in the new photo."""
+
+    ref: Annotated[str, synonyms("previous_ref", "finding", "defect_ref", "id", "reference", "previous")] = Field(
+        "", title="Previous defect", description="the ref of the previous defect, as listed"
+    )
+    change: Annotated[Change | None, synonyms("status", "trend", "evolution", "verdict", "state", "result")] = Field(
+        None, title="Change", description=" | ".join(CHANGES)
+    )
+    notes: Annotated[str, synonyms("description", "note", "details", "comment", "reason", "why", "evidence")] = Field(
+        "", title="What shows it", description="what in the two photos shows it"
+    )
+
+
+class ChangeFindings(_Model):
+    """The previous photo of an element against the new one: whether they can be compared, what became of each
+    previous defect, and the defects that are new."""
+
+    essential: ClassVar[tuple[str, ...]] = ("comparable", "previous_defects")
+
+    comparable: Annotated[Comparable | None, synonyms("is_comparable", "can_compare", "comparison_possible")] = Field(
+        None, title="Comparable", description="yes | no"
+    )
+    not_comparable_because: Annotated[
+        str, synonyms("reason", "not_comparable_reason", "why_not_comparable", "comparability", "limitations")
+    ] = Field("", title="Why not comparable", description="when not comparable: viewpoint, light, distance, framing")
+    previous_defects: Annotated[
+        list[DefectChange], synonyms("changes", "previous", "previous_findings", "defect_changes", "known_defects")
+    ] = Field(default_factory=list, title="Previous defects")
+    new_defects: Annotated[list[Defect], synonyms("new", "new_findings", "additional_defects", "defects")] = Field(
+        default_factory=list, title="New defects"
+    )
     summary: SummaryText = _summary_field()
 
 
@@ -290,6 +330,32 @@ def inspection_template(scale: ConditionScale) -> dict[str, Any]:
     return template
 
 
+def change_template(scale: ConditionScale) -> dict[str, Any]:
+    """The change reply the prompt shows the model: new defects with the observations the scale asks for."""
+    template = reply_template(ChangeFindings)
+    if not scale.definition.states:
+        [defect] = template["new_defects"]
+        template["new_defects"] = [{name: value for name, value in defect.items() if name not in STATE_FIELDS}]
+    return template
+
+
+def change_schema(scale: ConditionScale = ConditionScale.NEN2767) -> dict[str, Any]:
+    """The JSON schema of a change reply for ``response_format`` (strict-compatible, as ``response_schema``)."""
+    schema = _strict(ChangeFindings.model_json_schema(), ChangeFindings.model_json_schema().get("$defs", {}))
+    schema["properties"]["comparable"] = {"type": "string", "enum": list(get_args(Comparable))}
+    schema["properties"]["previous_defects"]["items"]["properties"]["change"] = {
+        "type": "string",
+        "enum": list(CHANGES),
+    }
+    _defect_schema(schema["properties"]["new_defects"]["items"], scale)
+    return schema
+
+
+def parse_change_reply(text: str, scale: ConditionScale = ConditionScale.NEN2767) -> ParsedReply:
+    """Read a change reply as ``parse_reply`` reads findings: salvaged, field by field, every repair listed."""
+    return _parse(ChangeFindings, text, scale)
+
+
 def response_schema(preset: Preset, scale: ConditionScale = ConditionScale.NEN2767) -> dict[str, Any] | None:
     """The JSON schema for ``response_format`` (strict-compatible: every property required, no extra ones, refs
     inlined), generated from the findings model; the condition score is limited to the codes of ``scale``."""
@@ -304,22 +370,26 @@ def response_schema(preset: Preset, scale: ConditionScale = ConditionScale.NEN27
             "description": f"a value of the {scale.definition.name}, or '{CANNOT_TELL}'",
         }
         schema["properties"]["urgency"] = {"type": "string", "enum": list(get_args(Urgency))}
-        items = schema["properties"]["defects"]["items"]
-        defect = items["properties"]
-        for name, words in (("seriousness", SERIOUSNESS), ("intensity", INTENSITIES), ("share", SHARES)):
-            defect[name] = {"type": "string", "enum": [*words, CANNOT_TELL], "description": DEFINITIONS[name]}
-        if scale.definition.states:
-            defect["condition_state"] = {
-                "type": ["string", "null"],
-                "enum": [*STATES, CANNOT_TELL, None],
-                "description": STATE_DEFINITION,
-            }
-        else:
-            for name in STATE_FIELDS:
-                del defect[name]
-            items["required"] = [name for name in items["required"] if name not in STATE_FIELDS]
+        _defect_schema(schema["properties"]["defects"]["items"], scale)
         schema["properties"]["confidence"] = {"type": "string", "enum": list(get_args(Confidence))}
     return schema
+
+
+def _defect_schema(items: dict[str, Any], scale: ConditionScale) -> None:
+    """A defect's schema limited to the listed observations, with condition states only on a scale that has them."""
+    defect = items["properties"]
+    for name, words in (("seriousness", SERIOUSNESS), ("intensity", INTENSITIES), ("share", SHARES)):
+        defect[name] = {"type": "string", "enum": [*words, CANNOT_TELL], "description": DEFINITIONS[name]}
+    if scale.definition.states:
+        defect["condition_state"] = {
+            "type": ["string", "null"],
+            "enum": [*STATES, CANNOT_TELL, None],
+            "description": STATE_DEFINITION,
+        }
+    else:
+        for name in STATE_FIELDS:
+            del defect[name]
+        items["required"] = [name for name in items["required"] if name not in STATE_FIELDS]
 
 
 def _strict(node: Any, definitions: dict[str, Any]) -> Any:
@@ -359,6 +429,16 @@ def parse_reply(
     model = findings_model(preset)
     if model is None:
         return ParsedReply(None)
+    parsed = _parse(model, text, scale)
+    if isinstance(parsed.findings, InspectionFindings) and defaults is not None and scale.definition.derive is not None:
+        repairs = list(parsed.repairs)
+        findings = _with_defaults(parsed.findings, defaults, repairs)
+        return ParsedReply(findings, None, tuple(dict.fromkeys(repairs)), parsed.cut_off)
+    return parsed
+
+
+def _parse(model: type[_Model], text: str, scale: ConditionScale) -> ParsedReply:
+    """The ``model`` read from a reply's salvaged JSON, field by field, with every repair."""
     salvaged = salvage_json(text)
     if salvaged.value is None:
         return ParsedReply(None, salvaged.problem)
@@ -370,8 +450,6 @@ def parse_reply(
     findings = reader.model(model, data, "", top=True)
     if not reader.recognised:
         return ParsedReply(None, "the reply's JSON has none of the findings' fields", tuple(repairs), salvaged.cut_off)
-    if isinstance(findings, InspectionFindings) and defaults is not None and scale.definition.derive is not None:
-        findings = _with_defaults(findings, defaults, repairs)
     return ParsedReply(findings, None, tuple(dict.fromkeys(repairs)), salvaged.cut_off)
 
 
@@ -494,6 +572,9 @@ class _Reader:
         if "summary" in model.model_fields and self.leftover:
             values["summary"] = " ".join([values.get("summary", ""), *self.leftover]).strip()
             self.leftover.clear()
+        if model is DefectChange and self.observed_words:
+            values["notes"] = " ".join([values.get("notes", ""), *self.observed_words]).strip()
+            self.observed_words.clear()
         if model is Defect:
             values = self._defect_type(values, data)
             if self.observed_words:
@@ -520,6 +601,16 @@ class _Reader:
                 self.repairs.append(f"urgency '{text}' is not one of the listed urgencies; kept as written")
                 return text
             return self.note(reading)
+        if model is DefectChange and name == "change":
+            unlisted = f"change {_shown(value)} is not one of {', '.join(CHANGES)}; left blank, the words kept"
+            reading = read_change(value)
+            if reading.value is None and value not in (None, ""):
+                self.observed_words.append(f"the model wrote: {_shown(value)}")
+            return self.listed(reading, value, unlisted)
+        if model is ChangeFindings and name == "comparable":
+            return self.listed(
+                read_comparable(value), value, f"comparable {_shown(value)} is not yes or no; left blank"
+            )
         if model is Defect and name == "type":
             return value  # read with the description (_defect_type)
         if model is Defect and name in _OBSERVATIONS:

@@ -5,6 +5,9 @@
     campaign-error:<result key>                                            a campaign's photo that failed
     inspection:<id>                                                        an inspection: its photos, sign-off, ...
     decisions:<id>                                                         the inspector's decisions on its findings
+    object:<id>                                                            an object's element list
+    compared-<sha256 of both photos, previous findings, prompt, model>     the model's answer on an element's change
+    change-decisions:<id>                                                  the inspector's decisions on those changes
     signoff:<result key>                                                   a sign-off as releases before inspections
                                                                            kept it, beside each result (read only)
     results-generation                                                     the app's forget counter
@@ -18,6 +21,9 @@ RESULT = "result-"
 CAMPAIGN_ERROR = "campaign-error:"
 INSPECTION = "inspection:"
 DECISIONS = "decisions:"
+OBJECT = "object:"
+CHANGE = "compared-"
+CHANGE_DECISIONS = "change-decisions:"
 LEGACY_SIGNOFF = "signoff:"
 GENERATION = "results-generation"
 
@@ -50,3 +56,18 @@ def inspection(inspection_id: str) -> str:
 
 def decisions(inspection_id: str) -> str:
     return DECISIONS + inspection_id
+
+
+def object_elements(object_id: str) -> str:
+    """An object's element list (``inspection.elements.ObjectElements``)."""
+    return OBJECT + object_id
+
+
+def change(digest: str) -> str:
+    """The model's answer on an element's previous photo against its new one (``comparison``)."""
+    return CHANGE + digest
+
+
+def change_decisions(inspection_id: str) -> str:
+    """The inspector's decisions on the changes the model suggested for an inspection."""
+    return CHANGE_DECISIONS + inspection_id

@@ -255,3 +255,66 @@ def _number(value: object) -> float | None:
             return None
         return number if math.isfinite(number) else None
     return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A previous defect seen again: what the model suggests became of it (the inspector decides)
+
+Change = Literal["unchanged", "worse", "better", "repaired", "not visible", "cannot tell"]
+CHANGES: tuple[str, ...] = get_args(Change)
+_CHANGE_WORDS = (  # the first that matches wins: "no longer visible" is not visible, "not worse" unchanged
+    (
+        re.compile(
+            r"\b(not|no longer|cannot be|can't be) (visible|seen|in view)|\bout of (view|frame)|\bhidden|"
+            r"\bobscured|\bcovered"
+        ),
+        "not visible",
+    ),
+    (
+        re.compile(r"^(cannot|can't|can not|unable to) (tell|say|determine|judge|compare)|^(unknown|unclear|n/?a)$"),
+        "cannot tell",
+    ),
+    (re.compile(r"\b(repaired|fixed|patched|replaced|restored|filled|sealed|removed|gone|hersteld)\b"), "repaired"),
+    (
+        re.compile(r"\b(unchanged|same|no change|not changed|stable|similar|not worse|as before|ongewijzigd)\b"),
+        "unchanged",
+    ),
+    (
+        re.compile(
+            r"\b(worse|worsened|deteriorated|grown|longer|wider|larger|more|progressed|extended|increased|"
+            r"spread|verslechterd)\b"
+        ),
+        "worse",
+    ),
+    (re.compile(r"\b(better|improved|smaller|less|reduced|verbeterd)\b"), "better"),
+)
+
+
+def read_change(value: object) -> Reading:
+    """The listed change that the model's words name (``"crack has grown"`` -> worse), else ``None``."""
+    if not isinstance(value, str) or not value.strip():
+        return Reading(None)
+    word = _normal(value)
+    if word in CHANGES:
+        return Reading(word, None if word == value.strip() else f"change '{value}' read as {word}")
+    for pattern, change in _CHANGE_WORDS:
+        if pattern.search(word):
+            return Reading(change, f"change '{value}' read as {change}")
+    return Reading(None)
+
+
+Comparable = Literal["yes", "no"]
+_COMPARABLE = {"yes": "yes", "true": "yes", "comparable": "yes", "y": "yes", "ja": "yes"}
+_COMPARABLE |= {"no": "no", "false": "no", "not comparable": "no", "n": "no", "nee": "no", "incomparable": "no"}
+
+
+def read_comparable(value: object) -> Reading:
+    """Whether two photos can be compared, from ``true``/``false`` or words (``"not comparable"`` -> no)."""
+    if isinstance(value, bool):
+        return Reading("yes" if value else "no", None)
+    if not isinstance(value, str):
+        return Reading(None)
+    found = _COMPARABLE.get(_normal(value))
+    if found is None:
+        return Reading(None)
+    return Reading(found, None if found == value.strip() else f"comparable '{value}' read as {found}")

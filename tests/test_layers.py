@@ -24,10 +24,10 @@ LAYERS = [  # lowest first; a module may import its own layer and those before i
     ("prompts", {"prompts", "structured_output"}),
     ("model client", {"model"}),
     ("store", {"store", "store_keys", "workspace_store"}),  # a keyed cache of results that analysis writes through
-    ("analysis", {"analysis", "chat"}),
+    ("analysis", {"analysis", "chat", "comparison"}),
     ("the inspector's record", {"fields", "review", "inspection", "register", "photo_map"}),
     ("formats", {"formats"}),  # each spreadsheet format, written and read back
-    ("the review kept", {"review_store", "inspection_store"}),  # inspections and decisions in the store
+    ("the review kept", {"review_store", "inspection_store", "reinspection"}),  # inspections and decisions in the store
     ("campaign", {"campaign"}),
     ("quality", {"quality"}),  # how often the AI is right, from the reviews kept
     ("reports", {"reports"}),

@@ -8,6 +8,9 @@
                                          [--pdf F] [--out F] [--xlsx F] [--csv F] [--inspector NAME] [--final] ...
     python -m image_analysis inspections --store PATH
     python -m image_analysis evaluate --store PATH [--inspection ID ...] [--since DATE] [--out F] [--xlsx F] [--json]
+    python -m image_analysis elements --store PATH --object ID LIST.csv|LIST.xlsx   (or --template FILE)
+    python -m image_analysis compare --store PATH --inspection ID [--previous ID] [--element N=ELEMENT ...]
+                                         [--decisions changes.csv] [--out F] [--csv F] [--json]
     python -m image_analysis campaign prepare|run|submit|status|fetch|import|report ...
 
 ``--store PATH`` (or ``IMAGE_ANALYSIS_STORE``) keeps every result in SQLite, and the inspection they make with its
@@ -25,7 +28,8 @@ traceback. In a batch every photo that can be described is, and the exit code sa
 
 - ``options``: the options commands share, declared once; ``console``: messages and exit codes; ``outputs``: the
   files written;
-- ``describe``, ``prepare``, ``report``, ``inspections``, ``evaluate``, ``campaign``: the commands.
+- ``describe``, ``prepare``, ``report``, ``inspections``, ``elements``, ``compare``, ``evaluate``, ``campaign``: the
+  commands.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import argparse
 import logging
 
 from image_analysis import config, seriousness_defaults
-from image_analysis.cli import campaign, describe, evaluate, inspections, prepare, report
+from image_analysis.cli import campaign, compare, describe, elements, evaluate, inspections, prepare, report
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, PROG, error_exit_code, fail
 from image_analysis.cli.options import Parser
 from image_analysis.errors import AnalysisError
@@ -45,7 +49,7 @@ log = logging.getLogger(__name__)
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description="Describe site photos and engineering drawings with a vision model.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for command in (describe, report, inspections, evaluate, prepare, campaign):
+    for command in (describe, report, inspections, elements, compare, evaluate, prepare, campaign):
         command.add_parser(commands)
     return parser
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from image_analysis import analysis, model, register
 from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_SERVICE, PROG, batch_exit_code, fail, note, print_report
+from image_analysis.cli.elements import assigned, object_elements
 from image_analysis.cli.outputs import write_outputs
 from image_analysis.cli.report import page, report_makers
 from image_analysis.errors import InputError, ServiceError, StoreError
@@ -47,6 +48,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     options.add_inspection(
         describe, "with --store: the inspection to add the photos to (its id or name; a new one of that name if none)"
     )
+    options.add_object(
+        describe,
+        "with --store: the object photographed (its element list kept by `elements`): each photo is "
+        "assigned to an element, suggested from its file name, the previous inspection's GPS or the model's words",
+    )
     options.add_signoff(describe)
     describe.set_defaults(run=run)
 
@@ -62,12 +68,13 @@ def run(args: argparse.Namespace) -> int:
         )
     uploads, sources = _sheets(args.images, args)
     analysis.check_batch_size(len(uploads), "sheets", more)
-    if args.inspection and not args.store:
-        return fail(EXIT_BAD_INPUT, "--inspection keeps the photos in an inspection of a store: add --store PATH.")
+    if (args.inspection or args.object) and not args.store:
+        return fail(EXIT_BAD_INPUT, "--inspection and --object keep the photos in a store: add --store PATH.")
     signoff = options.signoff(args)
     store = SqliteStore(args.store) if args.store else None
     inspections = InspectionStore(store) if store is not None else None
     inspection = _inspection(inspections, args.inspection, request, signoff)  # before any request is paid for
+    elements = object_elements(inspections, args.object) if inspections is not None else None
     try:
         settings, unavailable = model.ServiceSettings.from_environment(args.model), ""
     except ServiceError as error:
@@ -83,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     described = len(results)
     inspection, results = inspection.filed(results)  # the same photo given twice is one photo
     _twins(inspection, described - len(results))
+    if inspections is not None and elements is not None:
+        inspection = assigned(inspections, inspection, results, elements)
     review = Review(signoff)
     if inspections is not None:
         review = _kept(inspections, inspection, results, args.store)

@@ -164,3 +164,7 @@ def within(value: int | None, option: str, most: int) -> None:
     """An ``InputError`` when ``value`` (given) is not from 1 to ``most``."""
     if value is not None and not 1 <= value <= most:
         raise InputError(f"{option} must be between 1 and {most}.")
+
+
+def add_object(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--object", default="", metavar="OBJECT_ID", help=help)

@@ -18,6 +18,8 @@ _MAKE = 0x010F
 _MODEL = 0x0110
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
+_GPS_H_ERROR = 31
+"""GPSHPositioningError: the horizontal positioning error in metres (EXIF 2.31)."""
 _DATE_TIME_ORIGINAL = 0x9003
 _DATE_TIME_DIGITIZED = 0x9004
 _OFFSET_TIME_ORIGINAL = 0x9011
@@ -41,6 +43,8 @@ class GpsPosition:
 
     lat: float
     lon: float
+    accuracy_m: float | None = None
+    """The receiver's horizontal error in metres (EXIF GPSHPositioningError), when the camera wrote it."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,16 @@ def _gps(exif: Image.Exif) -> GpsPosition | None:
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
-    return GpsPosition(lat=round(lat, 7), lon=round(lon, 7))
+    return GpsPosition(lat=round(lat, 7), lon=round(lon, 7), accuracy_m=_accuracy(ifd.get(_GPS_H_ERROR)))
+
+
+def _accuracy(value: object) -> float | None:
+    """A horizontal positioning error in metres, when it is a plausible one (0 to 10 km)."""
+    try:
+        metres = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return round(metres, 1) if 0 <= metres <= 10_000 else None
 
 
 def _camera(exif: Image.Exif) -> str | None:

@@ -45,6 +45,8 @@ class PreparedImage:
     """For a tile: its (row, column) in the tiling, from 1."""
     sent: int = 0
     """Bytes sent, kept when ``data`` was dropped (``Preparation.for_display``); otherwise ``len(data)``."""
+    label: str = ""
+    """What the image is, said to the model before it when several are sent (``the previous inspection's photo``)."""
 
     @property
     def sent_bytes(self) -> int:

@@ -40,6 +40,10 @@ class InspectedPhoto:
     """Which element of the object the photo shows (the re-inspection's link between inspections); empty until
     someone says."""
     error: str = ""
+    element_source: str = ""
+    """Who or what assigned the element (``assignment.SOURCES``): a suggestion until it is the inspector."""
+    element_why: str = ""
+    """Why a suggestion was made, in words."""
 
     @property
     def name(self) -> str:
@@ -58,6 +62,8 @@ class InspectedPhoto:
             result=str(data["result"]) if data.get("result") else None,
             element_id=clean(str(data.get("element_id") or "")),
             error=clean(str(data.get("error") or "")),
+            element_source=clean(str(data.get("element_source") or "")),
+            element_why=clean(str(data.get("element_why") or "")),
         )
 
 

@@ -18,6 +18,9 @@ class Output(Enum):
     QUALITY_PAGE = ("out", "the quality page")
     QUALITY_WORKBOOK = ("xlsx", "the quality workbook")
     LABELS_TEMPLATE = ("labels_template", "the labels template")
+    CHANGES_PAGE = ("out", "the changes page")
+    CHANGES_CSV = ("csv", "the changes CSV")
+    ELEMENTS_TEMPLATE = ("template", "the element list template")
 
     def __init__(self, option: str, what: str) -> None:
         self.option, self.what = option, what

@@ -1,0 +1,307 @@
+"""The same element, next time: an object's element list kept in the store, each photo of an inspection assigned
+to an element, the previous inspection of the object found, each element's condition in both, the change requests
+made, and the inspector's decisions on what the model suggested.
+
+    object:<id>                 the object's elements (``inspection.elements``)
+    inspection:<id>             an inspection names its object (``object_id``); each photo its element, and who said
+    change-decisions:<id>       the inspector's decisions on the changes, in the order made
+
+Nothing the model says becomes a change without the inspector: ``Change.decided`` is empty until a decision says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from image_analysis import store_keys
+from image_analysis.analysis import Analysis
+from image_analysis.comparison import ChangeAnswer, ChangeRequest
+from image_analysis.errors import StoreError
+from image_analysis.inspection.assignment import BY_INSPECTOR, PlacedPhoto, distance_m, suggest
+from image_analysis.inspection.elements import ObjectElements
+from image_analysis.inspection.history import ElementChange, ElementCondition, changes, element_conditions
+from image_analysis.inspection.record import Inspection
+from image_analysis.inspection_store import InspectionStore
+from image_analysis.review import Finding, SignOff, ai_findings
+from image_analysis.safe_text import clean
+from image_analysis.vocabulary import CHANGES
+
+REPAIRED = "repaired"
+
+
+# -- the element list
+
+
+def keep_elements(inspections: InspectionStore, elements: ObjectElements) -> None:
+    inspections.store.put(store_keys.object_elements(elements.object_id), elements.to_json())
+
+
+def elements_of(inspections: InspectionStore, object_id: str) -> ObjectElements | None:
+    """The object's element list as kept; ``StoreError`` when it cannot be read."""
+    value = inspections.store.get(store_keys.object_elements(object_id)) if object_id else None
+    if value is None:
+        return None
+    try:
+        return ObjectElements.from_json(value)
+    except (KeyError, TypeError, ValueError) as error:
+        raise StoreError(f"The element list of '{object_id}' cannot be read ({error}).") from None
+
+
+# -- the previous inspection
+
+
+def day(inspection: Inspection) -> str:
+    """The day an inspection took place: its sign-off's date, else the day it was made."""
+    return (inspection.date or inspection.created)[:10]
+
+
+def previous_inspection(inspections: InspectionStore, inspection: Inspection) -> Inspection | None:
+    """The latest inspection of the same object before ``inspection``."""
+    if not inspection.object_id:
+        return None
+    earlier = [
+        item
+        for item in inspections.all()
+        if item.object_id == inspection.object_id and item.id != inspection.id and day(item) < day(inspection)
+    ]
+    return max(earlier, key=lambda item: (day(item), item.created), default=None)
+
+
+def record_findings(inspections: InspectionStore, inspection: Inspection, results: Sequence[Analysis]) -> list[Finding]:
+    """The inspection's findings as its record stands: reviewed where reviewed, the model's elsewhere."""
+    review = inspections.review(inspection, results, SignOff())
+    return review.effective(ai_findings(results))
+
+
+def placed_photos(inspection: Inspection, results: Sequence[Analysis]) -> list[PlacedPhoto]:
+    """The inspection's photos with an element and a GPS position: what a new photo at the same place is matched
+    against."""
+    by_number = {result.number: result for result in results}
+    placed = []
+    for photo in inspection.photos:
+        result = by_number.get(photo.number)
+        gps = result.preparation.metadata.gps if result and result.preparation else None
+        if photo.element_id and gps is not None:
+            placed.append(PlacedPhoto(photo.element_id, gps, f"photo {photo.number} of {day(inspection)}"))
+    return placed
+
+
+# -- assignment
+
+
+def assign(
+    inspection: Inspection,
+    results: Sequence[Analysis],
+    elements: ObjectElements,
+    previous: Sequence[PlacedPhoto] = (),
+    given: Mapping[int, str] = {},
+) -> Inspection:
+    """Each photo's element: ``given`` by the inspector (photo number → element id), else kept when the inspector
+    said so before, else suggested (``assignment.suggest``); ``StoreError``-free, pure."""
+    by_number = {result.number: result for result in results}
+    photos = []
+    for photo in inspection.photos:
+        result = by_number.get(photo.number)
+        if photo.number in given:
+            element = elements.get(given[photo.number])
+            photo = dataclasses.replace(
+                photo, element_id=element.id if element else "", element_source=BY_INSPECTOR, element_why=""
+            )
+        elif photo.element_source != BY_INSPECTOR and result is not None and result.error is None:
+            found = result.parsed.findings
+            model_element = str(getattr(found, "element", "") or "")
+            gps = result.preparation.metadata.gps if result.preparation else None
+            made = suggest(photo.names, gps, model_element, elements.elements, previous)
+            photo = dataclasses.replace(
+                photo,
+                element_id=made.element_id if made else "",
+                element_source=made.source if made else "",
+                element_why=made.why if made else "",
+            )
+        photos.append(photo)
+    return dataclasses.replace(inspection, object_id=elements.object_id, photos=tuple(photos))
+
+
+# -- the change requests
+
+
+def change_requests(
+    elements: ObjectElements,
+    previous: Inspection,
+    previous_results: Sequence[Analysis],
+    previous_findings: Sequence[Finding],
+    current: Inspection,
+    current_results: Sequence[Analysis],
+) -> list[ChangeRequest]:
+    """One request per photo of this inspection whose element the previous inspection photographed: with the
+    previous photo of that element taken nearest to it (the first, without GPS), and that photo's defects."""
+    before = {result.number: result for result in previous_results if result.error is None}
+    now = {result.number: result for result in current_results if result.error is None}
+    requests = []
+    for photo in current.photos:
+        result = now.get(photo.number)
+        if result is None or not photo.element_id:
+            continue
+        candidates = [
+            before[item.number]
+            for item in previous.photos
+            if item.element_id == photo.element_id and item.number in before
+        ]
+        if not candidates:
+            continue
+        chosen = _nearest(result, candidates)
+        defects = tuple(
+            (
+                ("ref", row.ref),
+                ("type", row.defect_type),
+                ("where", row.location),
+                ("extent", row.extent),
+                ("condition", row.condition_score),
+            )
+            for row in previous_findings
+            if row.photo == chosen.number and row.defect_type
+        )
+        element = elements.get(photo.element_id)
+        requests.append(
+            ChangeRequest(
+                element_id=photo.element_id,
+                element=element.label if element else photo.element_id,
+                previous=chosen,
+                current=result,
+                previous_defects=defects,
+                dates=(day(previous), day(current)),
+                scale=current.scale,
+            )
+        )
+    return requests
+
+
+def _nearest(result: Analysis, candidates: Sequence[Analysis]) -> Analysis:
+    here = result.preparation.metadata.gps if result.preparation else None
+    placed = [(item, item.preparation.metadata.gps if item.preparation else None) for item in candidates]
+    if here is None or not any(gps for _, gps in placed):
+        return candidates[0]
+    return min(placed, key=lambda pair: distance_m(here, pair[1]) if pair[1] else float("inf"))[0]
+
+
+# -- the inspector's decisions on the changes
+
+
+@dataclass(frozen=True)
+class ChangeDecision:
+    """The inspector's word on one previous defect seen again in a photo of this inspection."""
+
+    photo: int
+    ref: str
+    change: str
+    note: str = ""
+    by: str = ""
+    at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChangeDecision:
+        change = str(data["change"])
+        if change not in CHANGES:
+            raise ValueError(f"not a change: {change!r}")
+        return cls(
+            photo=int(data["photo"]),
+            ref=clean(str(data["ref"])),
+            change=change,
+            note=clean(str(data.get("note") or "")),
+            by=clean(str(data.get("by") or "")),
+            at=str(data.get("at") or ""),
+        )
+
+
+def change_decisions(inspections: InspectionStore, inspection_id: str) -> list[ChangeDecision]:
+    value = inspections.store.get(store_keys.change_decisions(inspection_id)) or {}
+    try:
+        return [ChangeDecision.from_json(item) for item in value.get("decisions") or ()]
+    except (KeyError, TypeError, ValueError) as error:
+        raise StoreError(f"The change decisions of '{inspection_id}' cannot be read ({error}).") from None
+
+
+def decide(
+    inspections: InspectionStore, inspection_id: str, given: Sequence[ChangeDecision], by: str
+) -> list[ChangeDecision]:
+    """Keep the decisions ``given`` that change what the record says (the same file read twice decides nothing);
+    the decisions made now."""
+    kept = change_decisions(inspections, inspection_id)
+    state = decided(kept)
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    made = [
+        dataclasses.replace(item, by=by or item.by, at=at)
+        for item in given
+        if (state.get((item.photo, item.ref)) or (None, None))[:2] != (item.change, item.note)
+    ]
+    if made:
+        value = {"decisions": [item.to_json() for item in [*kept, *made]]}
+        inspections.store.put(store_keys.change_decisions(inspection_id), value)
+    return made
+
+
+def decided(decisions: Sequence[ChangeDecision]) -> dict[tuple[int, str], tuple[str, str, str]]:
+    """The latest decision per (photo, previous ref): its change, note and who decided."""
+    return {(item.photo, item.ref): (item.change, item.note, item.by) for item in decisions}
+
+
+# -- the whole comparison
+
+
+@dataclass(frozen=True)
+class Reinspection:
+    """An inspection beside the previous one of its object: each element's condition in both and the change."""
+
+    elements: ObjectElements
+    current: Inspection
+    previous: Inspection | None
+    current_conditions: dict[str, ElementCondition]
+    previous_conditions: dict[str, ElementCondition]
+    changes: tuple[ElementChange, ...]
+    answers: tuple[ChangeAnswer, ...]
+    decisions: dict[tuple[int, str], tuple[str, str, str]]
+    current_results: tuple[Analysis, ...]
+    previous_results: tuple[Analysis, ...]
+
+
+def reinspection(
+    elements: ObjectElements,
+    current: Inspection,
+    current_results: Sequence[Analysis],
+    current_findings: Sequence[Finding],
+    previous: Inspection | None,
+    previous_results: Sequence[Analysis],
+    previous_findings: Sequence[Finding],
+    answers: Sequence[ChangeAnswer],
+    decisions: Sequence[ChangeDecision],
+) -> Reinspection:
+    """The comparison as the reports show it: the conditions and changes, and the answers with their decisions."""
+    scale = current.scale.definition
+    now = element_conditions(current, current_findings, scale)
+    before = element_conditions(previous, previous_findings, scale) if previous is not None else {}
+    state = decided(decisions)
+    repaired = frozenset(
+        photo.element_id
+        for photo in current.photos
+        for (number, _), (change, _, _) in state.items()
+        if number == photo.number and change == REPAIRED
+    )
+    return Reinspection(
+        elements=elements,
+        current=current,
+        previous=previous,
+        current_conditions=now,
+        previous_conditions=before,
+        changes=tuple(changes(elements.elements, before, now, scale, repaired)),
+        answers=tuple(answers),
+        decisions=state,
+        current_results=tuple(current_results),
+        previous_results=tuple(previous_results),
+    )

@@ -1,0 +1,264 @@
+"""The same element, next time: two inspections of one object made through the real commands (12 photos of 6
+elements; a year later 10, one crack visibly longer in an edited copy of its photo, one defect repaired, one element
+not photographed), photos assigned from the element list, GPS and names, change requests sent with both images in
+order, the fake model's answers decided by the inspector, and the page of the changes."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from image_analysis.imaging.metadata import GpsPosition
+from image_analysis.inspection.assignment import (
+    BY_FILE_NAME,
+    BY_MODEL_TEXT,
+    BY_PREVIOUS_GPS,
+    PlacedPhoto,
+    distance_m,
+    from_file_name,
+    from_model_text,
+    from_previous_gps,
+)
+from image_analysis.inspection.elements import Element, ElementListError, read_element_csv
+from image_analysis.inspection.history import BEYOND_SPREAD, NO_REPAIR, WITHIN_SPREAD
+from tests.helpers import cli, service_env
+from tests.observation_corpus import _reply as reply
+
+ELEMENTS = {  # id: (name, kind, lat, lon)
+    "P10-N": ("Pier 10 north face", "pier", 52.0800000, 4.3100000),
+    "P10-S": ("Pier 10 south face", "pier", 52.0801000, 4.3100000),
+    "P11-N": ("Pier 11 north face", "pier", 52.0802000, 4.3102000),
+    "P11-S": ("Pier 11 south face", "pier", 52.0803000, 4.3102000),
+    "DECK-1": ("Deck slab span 10-11", "deck", 52.0804000, 4.3104000),
+    "RAIL-1": ("Railing north side", "railing", 52.0805000, 4.3104000),
+}
+IDS = list(ELEMENTS)
+CRACK = {
+    "type": "crack",
+    "location": "mid-height",
+    "seriousness": "critical",
+    "intensity": "advanced",
+    "share": "10-30 %",
+}
+LONGER = {**CRACK, "intensity": "final", "share": "30-70 %", "extent": "1.2 m"}
+SPALL = {"type": "spalling", "location": "base", "seriousness": "critical", "intensity": "final", "share": "10-30 %"}
+RUST = {"type": "corrosion", "location": "posts", "seriousness": "minor", "intensity": "advanced", "share": "10-30 %"}
+SALT = {"type": "efflorescence", "location": "soffit", "seriousness": "minor", "intensity": "initial", "share": "< 2 %"}
+BEFORE = {"P10-N": [CRACK], "P10-S": [SPALL], "P11-N": [CRACK], "P11-S": [], "DECK-1": [SALT], "RAIL-1": [RUST]}
+AFTER = {"P10-N": [LONGER], "P10-S": [], "P11-N": [CRACK], "P11-S": [], "DECK-1": [SALT]}
+WORDS = {  # what the model calls each element
+    "P10-N": "concrete pier",
+    "P10-S": "concrete pier",
+    "P11-N": "concrete pier",
+    "P11-S": "concrete pier",
+    "DECK-1": "soffit of the deck slab, span 10-11",
+    "RAIL-1": "steel railing",
+}
+
+
+def _code(index: int) -> tuple[int, int, int]:
+    """The colour that tells the fake model which photo it was sent (survives resizing and JPEG)."""
+    return (10 + 10 * index, 200 - 6 * index, 90)
+
+
+def _index(data_uri: str) -> int:
+    data = base64.b64decode(data_uri.split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as image:
+        red = image.convert("RGB").resize((1, 1), box=(0, 0, 20, 20)).getpixel((0, 0))[0]
+    return round((red - 10) / 10)
+
+
+def _photo(path: Path, index: int, gps: tuple[float, float] | None, crack: int = 200) -> None:
+    image = Image.new("RGB", (800, 600), _code(index))
+    ImageDraw.Draw(image).line((400, 100, 400, 100 + crack), fill=(30, 30, 30), width=6)
+    exif = Image.Exif()
+    if gps is not None:
+        lat, lon = gps
+        exif.get_ifd(0x8825).update(
+            {1: "N", 2: (int(lat), int(lat * 60) % 60, round(lat * 3600 % 60, 4)), 3: "E"}
+            | {4: (int(lon), int(lon * 60) % 60, round(lon * 3600 % 60, 4)), 31: 5.0}
+        )
+    image.save(path, "JPEG", quality=90, exif=exif)
+
+
+@pytest.fixture(scope="module")
+def object_store(tmp_path_factory):
+    """The store after the first inspection (2025) and the second described (2026), and what the fake model saw."""
+    from pytest_httpserver import HTTPServer
+
+    from tests.conftest import ModelService
+
+    root = tmp_path_factory.mktemp("reinspection")
+    store = root / "bridge.sqlite"
+    listing = root / "elements.csv"
+    lines = ["element_id,name,kind,material,location,lat,lon,quantity,replacement_value"]
+    lines += [
+        f"{key},{name},{kind},reinforced concrete,,{lat},{lon},10,1000"
+        for key, (name, kind, lat, lon) in ELEMENTS.items()
+    ]
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    photos: dict[int, tuple[str, list]] = {}  # colour index: (element, defects)
+    first, second = [], []
+    for number, key in enumerate(IDS * 2):  # 2025: two photos of each element, named after it
+        lat, lon = ELEMENTS[key][2:]
+        path = root / f"{key}_{number // 6 + 1}.jpg"
+        _photo(path, number, (lat + 0.00001 * (number // 6), lon))
+        photos[number] = (key, BEFORE[key])
+        first.append(str(path))
+    for offset, key in enumerate(IDS[:5] * 2):  # 2026: no photo of the railing; named by the camera
+        number = 12 + offset
+        lat, lon = ELEMENTS[key][2:]
+        path = root / f"IMG_{2000 + offset}.jpg"
+        crack = 420 if key == "P10-N" else 200  # the crack visibly longer
+        gps = None if key == "DECK-1" and offset < 5 else (lat + 0.00001, lon + 0.00001)
+        _photo(path, number, gps, crack)
+        photos[number] = (key, AFTER[key])
+        second.append(str(path))
+
+    def answer(request):
+        from werkzeug import Response
+
+        from tests.conftest import completion_body
+
+        body = request.get_json()
+        content = body["messages"][1]["content"]
+        text = content[0]["text"]
+        urls = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+        if "Two site photos of the same element" in text:
+            key = re.search(r'"(\S+) ', text.split("The element, as the owner's list names it")[1]).group(1)
+            refs = re.findall(r'"ref": "(P\d+-F\d+)"', text)
+            change = {"P10-N": "the crack has grown longer", "P10-S": "repaired"}.get(key, "unchanged")
+            comparable = "no" if key == "P11-N" else "yes"
+            reply_text = json.dumps(
+                {
+                    "comparable": comparable,
+                    "not_comparable_because": "taken from the other bank, at dusk" if comparable == "no" else "",
+                    "previous_defects": [{"ref": ref, "change": change, "notes": "compared"} for ref in refs],
+                    "new_defects": [],
+                    "summary": f"{key}: {change}",
+                }
+            )
+        else:
+            key, defects = photos[_index(urls[0])]
+            reply_text = reply(*defects, score="3", element=WORDS[key])
+        return Response(json.dumps(completion_body(reply_text)), content_type="application/json")
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        service = ModelService(server)
+        service.handle(answer)
+        env = service_env(service)
+        kept = cli("elements", str(listing), "--store", str(store), "--object", "BR-10", "--name", "Bridge 10")
+        assert kept.returncode == 0, kept.stderr
+        done = cli(
+            "describe", *first, "--preset", "inspection", "--store", str(store), "--inspection", "2025",
+            "--object", "BR-10", "--date", "2025-11-20", "--inspector", "J. de Vries", env_extra=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "12 by file name; 0 without an element" in done.stderr
+        again = cli(
+            "describe", *second, "--preset", "inspection", "--store", str(store), "--inspection", "2026",
+            "--object", "BR-10", "--date", "2026-11-19", "--inspector", "A. Jansen", env_extra=env,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        yield store, service, env, photos, again.stderr, root
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_the_second_inspection_is_compared_element_by_element_and_the_inspector_decides(object_store, tmp_path):
+    store, service, env, photos, described, _ = object_store
+    assert "9 by GPS of the previous photo, 1 by the model's element; 0 without" in described
+    page, table = tmp_path / "changes.html", tmp_path / "changes.csv"
+    sent_before = len(service.requests)
+    done = cli("compare", "--store", str(store), "--inspection", "2026", "--out", str(page), "--csv", str(table),
+               "--json", env_extra=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assigned = {item["photo"]: (item["element"], item["assigned_by"]) for item in figures["photos"]}
+    assert {element for element, _ in assigned.values()} == set(IDS[:5])
+    assert [source for _, source in assigned.values()].count(BY_PREVIOUS_GPS) == 9
+
+    requests = service.requests[sent_before:]
+    assert len(requests) == 10, "one request per photo whose element was photographed before"
+    for request in requests:
+        urls = [part["image_url"]["url"] for part in request["messages"][1]["content"] if part["type"] == "image_url"]
+        captions = [part["text"] for part in request["messages"][1]["content"] if part["type"] == "text"][1:]
+        before, now = (_index(url) for url in urls)
+        assert before < 12 <= now, "the previous photo first"
+        assert photos[before][0] == photos[now][0], "both photos of one element"
+        assert "previous inspection's photo (2025-11-20)" in captions[0] and "(2026-11-19)" in captions[1]
+
+    trends = {item["element"]: item for item in figures["elements"]}
+    assert trends["P10-N"]["trend"] == "worse" and trends["P10-N"]["spread"] in (WITHIN_SPREAD, BEYOND_SPREAD)
+    assert trends["P10-S"]["trend"] == "better" and trends["P10-S"]["flag"] == NO_REPAIR, "no repair decided yet"
+    assert trends["RAIL-1"]["trend"] == "not inspected" and trends["RAIL-1"]["current"] is None
+    assert figures["elements"][0]["element"] == "P10-N", "the worse element first"
+    not_comparable = [answer for answer in figures["answers"] if answer["comparable"] is False]
+    assert {answer["element"] for answer in not_comparable} == {"P11-N"}
+    assert "taken from the other bank" in not_comparable[0]["not_comparable_because"]
+
+    html = page.read_text(encoding="utf-8")
+    first_card = html.split('id="element-1-title">')[1].split("</section>")[0]
+    assert first_card.startswith("P10-N") and first_card.count("<img") >= 2
+    assert "The inspector decided" in first_card and "not decided" in first_card
+    assert "Not inspected this time" in html and "RAIL-1 Railing north side (condition" in html
+    assert "no, not comparable: taken from the other bank, at dusk" in html
+
+    rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8-sig"))))
+    assert {row["suggested"] for row in rows} >= {"worse", "repaired", "not comparable"}
+    for row in rows:
+        row["decided"] = row["suggested"] if row["suggested"] != "not comparable" else "cannot tell"
+    with table.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    sent = len(service.requests)
+    decided = cli("compare", "--store", str(store), "--inspection", "2026", "--decisions", str(table),
+                  "--inspector", "A. Jansen", "--out", str(page), "--json", env_extra=env)  # fmt: skip
+    assert decided.returncode == 0, decided.stderr
+    assert len(service.requests) == sent, "a second run sends nothing: every answer is in the store"
+    assert f"{len(rows)} change decisions kept" in decided.stderr
+    after = {item["element"]: item for item in json.loads(decided.stdout)["elements"]}
+    assert after["P10-S"]["flag"] == "", "the repair is recorded: the better condition is explained"
+    assert "worse (A. Jansen)" in page.read_text(encoding="utf-8")
+
+
+def test_an_element_list_is_read_as_owners_write_it():
+    text = "\ufeffID;Name;Kind;Latitude;Longitude;Quantity;Value\nP12-N;Pier 12 north;pier;52,1;4,3;12;1500\n"
+    [element] = read_element_csv(text, "list.csv")
+    assert (element.id, element.lat, element.lon, element.weight) == ("P12-N", 52.1, 4.3, 18000.0)
+    with pytest.raises(ElementListError, match=r"list.csv, row 3: the element id 'p1' is given twice"):
+        read_element_csv("element_id,name\nP1,a\np1,b\n", "list.csv")
+    with pytest.raises(ElementListError, match=r"row 2, column 'lat': 95 is out of range"):
+        read_element_csv("element_id,name,lat,lon\nP1,a,95,4\n", "list.csv")
+    with pytest.raises(ElementListError, match=r"row 2: give both lat and lon"):
+        read_element_csv("element_id,name,lat\nP1,a,52\n", "list.csv")
+
+
+def test_suggestions_name_their_reason_and_stand_back_when_two_elements_fit():
+    elements = [Element("P1", "Pier 1 north face"), Element("P12-N", "Pier 12 north face"), Element("D1", "Deck")]
+    found = from_file_name(["IMG_P12-N_2.jpg"], elements)
+    assert found is not None and (found.element_id, found.source) == ("P12-N", BY_FILE_NAME)
+    assert from_file_name(["P12.jpg"], elements) is None, "P1 does not match inside P12"
+    here = GpsPosition(52.0, 4.0, 3.0)
+    north = GpsPosition(52.00005, 4.0)  # 5.6 m north
+    assert 5.4 < distance_m(here, north) < 5.8
+    near = from_previous_gps(here, [PlacedPhoto("P1", north, "photo 1 of 2025-11-20")])
+    assert near is not None and near.element_id == "P1" and "5.6 m from photo 1 of 2025-11-20" in near.why
+    far = GpsPosition(52.0002, 4.0)
+    assert from_previous_gps(here, [PlacedPhoto("P1", far, "photo 1")]) is None, "22 m: beyond both accuracies"
+    two = [PlacedPhoto("P1", north, "photo 1"), PlacedPhoto("D1", here, "photo 2")]
+    assert from_previous_gps(here, two) is None, "two elements within reach: the inspector decides"
+    worded = from_model_text("north face of pier 12", elements)
+    assert worded is not None and (worded.element_id, worded.source) == ("P12-N", BY_MODEL_TEXT)
+    assert from_model_text("pier", elements) is None, "a word two names share"
