@@ -30,13 +30,13 @@ def hostile(tmp_path_factory):
     must not count against the test process)."""
     folder = tmp_path_factory.mktemp("hostile")
     subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "make_hostile_files.py"), str(folder)],
+        [sys.executable, str(REPO / "scripts" / "make_hostile_files.py"), str(folder), "--progressive-mp", "120"],
         check=True,
         cwd=REPO,
         capture_output=True,
         timeout=600,
     )
-    return make(folder, huge_mp=250)  # every file exists now: this only names them
+    return make(folder, huge_mp=250, progressive_mp=120)  # every file exists now: this only names them
 
 
 def prepare_command(path) -> list[str]:

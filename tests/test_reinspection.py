@@ -30,6 +30,7 @@ from image_analysis.inspection.elements import Element, ElementListError, read_e
 from image_analysis.inspection.history import BEYOND_SPREAD, NO_REPAIR, WITHIN_SPREAD
 from tests.helpers import cli, service_env
 from tests.observation_corpus import _reply as reply
+from tests.test_browser import ARTIFACTS, browser, open_page, serious_violations, table_widths  # noqa: F401
 
 ELEMENTS = {  # id: (name, kind, lat, lon)
     "P10-N": ("Pier 10 north face", "pier", 52.0800000, 4.3100000),
@@ -262,3 +263,37 @@ def test_suggestions_name_their_reason_and_stand_back_when_two_elements_fit():
     worded = from_model_text("north face of pier 12", elements)
     assert worded is not None and (worded.element_id, worded.source) == ("P12-N", BY_MODEL_TEXT)
     assert from_model_text("pier", elements) is None, "a word two names share"
+
+
+@pytest.fixture(scope="module")
+def changes_html(object_store, tmp_path_factory) -> str:
+    store, _, env, _, _, _ = object_store
+    page = tmp_path_factory.mktemp("changes") / "changes.html"
+    done = cli("compare", "--store", str(store), "--inspection", "2026", "--out", str(page), env_extra=env)
+    assert done.returncode == 0, done.stderr
+    return page.read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_changes_page_shows_both_photos_side_by_side_and_fits_a_phone(browser, changes_html, tmp_path, width):  # noqa: F811
+    page, watch, url = open_page(browser, changes_html, tmp_path, width=width, height=900)
+    too_wide = [table for table in table_widths(page) if table["width"] > table["card"] and not table["held"]]
+    assert too_wide == [], f"tables wider than their card at {width} px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    first, second = (page.locator("#element-1-title ~ .pair img").nth(index).bounding_box() for index in (0, 1))
+    assert first and second and first["width"] > 100
+    if width == 1280:
+        assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"] + first["width"], "side by side"
+    else:
+        assert second["y"] >= first["y"] + first["height"], "one above the other on a phone"
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    clip = {"x": 0, "y": 0, "width": width, "height": 1800}
+    page.screenshot(path=str(ARTIFACTS / f"changes-{width}.png"), full_page=True, clip=clip)
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_changes_page_has_no_serious_accessibility_violation(browser, changes_html, tmp_path):  # noqa: F811
+    assert serious_violations(browser, changes_html, tmp_path) == []
