@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ from image_analysis.inspection.history import BEYOND_SPREAD, NO_REPAIR, WITHIN_S
 from tests.helpers import cli, service_env
 from tests.observation_corpus import _reply as reply
 from tests.test_browser import ARTIFACTS, browser, open_page, serious_violations, table_widths  # noqa: F401
+from tests.test_word_layout import image_pages, pages
 
 ELEMENTS = {  # id: (name, kind, lat, lon)
     "P10-N": ("Pier 10 north face", "pier", 52.0800000, 4.3100000),
@@ -62,6 +65,18 @@ WORDS = {  # what the model calls each element
     "DECK-1": "soffit of the deck slab, span 10-11",
     "RAIL-1": "steel railing",
 }
+
+
+NOTES = {  # as long as a real model writes them
+    "P10-N": "The vertical crack at mid-height of the north face now runs from just below the bearing shelf to about "
+    "a metre above the footing, roughly twice the length recorded in the previous photo; its upper end has branched "
+    "into two hairline cracks and the edges look darker, which suggests water is getting in. The lighting is "
+    "similar in both photos and the viewpoint only slightly higher, so the difference in length is not an effect of "
+    "the framing.",
+    "P10-S": "The spalled area at the base has been patched with a repair mortar of a lighter grey; its edges are "
+    "sound and no exposed reinforcement is visible any more.",
+}
+NOTES.update({key: "Looks the same in both photos." for key in ("P11-N", "P11-S", "DECK-1", "RAIL-1")})
 
 
 def _code(index: int) -> tuple[int, int, int]:
@@ -141,7 +156,7 @@ def object_store(tmp_path_factory):
                 {
                     "comparable": comparable,
                     "not_comparable_because": "taken from the other bank, at dusk" if comparable == "no" else "",
-                    "previous_defects": [{"ref": ref, "change": change, "notes": "compared"} for ref in refs],
+                    "previous_defects": [{"ref": ref, "change": change, "notes": NOTES[key]} for ref in refs],
                     "new_defects": [],
                     "summary": f"{key}: {change}",
                 }
@@ -297,3 +312,30 @@ def test_the_changes_page_shows_both_photos_side_by_side_and_fits_a_phone(browse
 @pytest.mark.browser
 def test_the_changes_page_has_no_serious_accessibility_violation(browser, changes_html, tmp_path):  # noqa: F811
     assert serious_violations(browser, changes_html, tmp_path) == []
+
+
+@pytest.mark.office
+@pytest.mark.slow
+def test_the_word_report_has_the_changes_worse_first_with_both_photos_on_one_page(object_store, tmp_path):
+    store, _, env, _, _, _ = object_store
+    pdf = tmp_path / "report.pdf"
+    done = cli("compare", "--store", str(store), "--inspection", "2026", "--pdf", str(pdf), env_extra=env)
+    assert done.returncode == 0, done.stderr
+    sheets = pages(pdf)
+    start = next(
+        number for number, text in enumerate(sheets, 1) if "Changes since the inspection of 2025-11-20" in text
+    )
+    assert start == 2, "the changes section starts after the cover and summary, on a page of its own"
+    text = " ".join(" ".join(sheet.split()) for sheet in sheets[start - 1 :])
+    order = [text.index(label) for label in ("→ 4 (mediocre): worse", "→ 1 (excellent): better")]
+    assert order == sorted(order), "the worse element first"
+    pictures = image_pages(pdf)
+    first = next(number for number, sheet in enumerate(sheets, 1) if "Photo 1 of 2026-11-19: IMG_2000.jpg" in sheet)
+    assert "Photo 7 of 2025-11-20: P10-N_2.jpg" in sheets[first - 1], "both captions on one page"
+    assert pictures.count(first) >= 2, "both photos of the pair on that page"
+    assert "twice the length recorded in the previous photo" in text, "the model's words kept, whole"
+    assert "Not inspected this time" in text and "RAIL-1 Railing north side (condition" in text
+    assert "no, not comparable: taken from the other bank, at dusk" in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    command = [shutil.which("pdftoppm") or "pdftoppm", "-png", "-r", "70", "-singlefile", "-f", str(first)]
+    subprocess.run([*command, "-l", str(first), str(pdf), str(ARTIFACTS / "word-changes")], check=True, timeout=60)

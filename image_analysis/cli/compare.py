@@ -11,6 +11,7 @@ decisions read from the changes CSV (``--decisions``), and the page of the chang
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -20,10 +21,18 @@ from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_OK, EXIT_SERVICE, fail, note
 from image_analysis.cli.elements import assigned, object_elements
 from image_analysis.cli.outputs import write_outputs
+from image_analysis.cli.report import report_makers
 from image_analysis.errors import ServiceError, StoreError
 from image_analysis.inspection.history import WORSE
 from image_analysis.inspection_store import InspectionStore
-from image_analysis.reports.changes import ChangesFileError, changes_csv, changes_page, read_changes_csv
+from image_analysis.reports import document
+from image_analysis.reports.changes import (
+    ChangesFileError,
+    changes_csv,
+    changes_page,
+    changes_section,
+    read_changes_csv,
+)
 from image_analysis.reports.outputs import Output
 from image_analysis.safe_text import clean
 from image_analysis.store import SqliteStore
@@ -52,6 +61,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     options.add_model(command)
     options.add_output(command, Output.CHANGES_PAGE, "write the page of the changes (HTML)")
     options.add_output(command, Output.CHANGES_CSV, "write the changes CSV to decide in a spreadsheet")
+    options.add_output(command, Output.WORD, "write the inspection's Word report with its changes section")
+    options.add_pdf(command)
     command.add_argument("--json", action="store_true", help="print every element's change and answer as JSON")
     command.set_defaults(run=run)
 
@@ -127,13 +138,13 @@ def run(args: argparse.Namespace) -> int:
     note(f"{len(record.changes)} elements: " + ", ".join(f"{count} {trend}" for trend, count in trends.items()))
     if args.json:
         print(json.dumps(_json(record), indent=2, ensure_ascii=False))
-    written = write_outputs(
-        args,
-        {
-            Output.CHANGES_PAGE: lambda: changes_page(record).encode("utf-8"),
-            Output.CHANGES_CSV: lambda: changes_csv(record).encode("utf-8-sig"),
-        },
+    report = dataclasses.replace(
+        document.build(results, inspections.review(current, results, current.signoff)), changes=changes_section(record)
     )
+    makers = report_makers(args, report, lambda: changes_page(record).encode("utf-8"))
+    makers[Output.CHANGES_PAGE] = makers.pop(Output.PAGE)
+    makers[Output.CHANGES_CSV] = lambda: changes_csv(record).encode("utf-8-sig")
+    written = write_outputs(args, makers)
     if not written or any(answer.description is None for answer in answers):
         return EXIT_SERVICE
     return EXIT_OK

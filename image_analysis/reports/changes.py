@@ -6,17 +6,15 @@ And the CSV in which the inspector decides the changes (``CHANGE_COLUMNS``), rea
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from image_analysis.analysis import Analysis
 from image_analysis.comparison import ChangeAnswer
 from image_analysis.imaging.encode import thumbnail
-from image_analysis.inspection.history import NOT_INSPECTED, ElementChange, years_between
+from image_analysis.inspection.history import NOT_INSPECTED, WORSE, ElementChange, years_between
 from image_analysis.reinspection import ChangeDecision, Reinspection, day
+from image_analysis.reports.document import ChangedElement, ChangesSection, Column, PhotoPair, Table
 from image_analysis.reports.html import render_template
 from image_analysis.safe_text import clean
 from image_analysis.spreadsheet import csv_text, from_cell
@@ -34,57 +32,64 @@ class ChangesFileError(ValueError):
     """A changes CSV that cannot be read: its row and column, and what to do."""
 
 
-@dataclass(frozen=True)
-class DefectLine:
-    ref: str
-    previous: str
-    suggested: str
-    decided: str
-    by: str
-    notes: str
+YARDSTICK = (
+    "A change of one step is within inspectors' spread (FHWA-RD-01-020: 68 % of inspectors' ratings within one step "
+    "of their average); two or more are beyond it. The model suggests what became of each previous defect; only the "
+    "inspector's decision makes it a change."
+)
+DEFECT_COLUMNS = (
+    Column("Previous defect", unbroken=True),
+    Column("What it was"),
+    Column("The model suggests"),
+    Column("The inspector decided"),
+    Column("What shows it"),
+)
+ELEMENT_COLUMNS = (Column("Element"), Column("Previous"), Column("Now"), Column("Change"), Column("Note"))
 
 
-@dataclass(frozen=True)
-class PairCard:
-    """One photo of this inspection beside the previous photo of its element, with the answer."""
-
-    element: str
-    previous_picture: str
-    current_picture: str
-    previous_caption: str
-    current_caption: str
-    comparable: str
-    lines: tuple[DefectLine, ...]
-    new_defects: tuple[str, ...]
-    problem: str
-
-
-@dataclass(frozen=True)
-class ElementCard:
-    change: ElementChange
-    heading: str
-    summary: str
-    pairs: tuple[PairCard, ...]
+def changes_section(record: Reinspection) -> ChangesSection:
+    """The section every report of the comparison shows, worded once: the page, the Word report."""
+    scale = record.current.scale.definition
+    previous_day = day(record.previous) if record.previous else ""
+    years = years_between(previous_day, day(record.current)) if previous_day else None
+    between = f", {years:g} year{'s' * (years != 1)} before" if years is not None else ""
+    counts = f"{record.elements.name or record.elements.object_id} · this inspection {day(record.current)}"
+    if previous_day:
+        counts += f" · the previous {previous_day}{between}"
+    rows = tuple(
+        (
+            change.element.label,
+            scale.shown(change.previous.condition) if change.previous else "not inspected",
+            scale.shown(change.current.condition) if change.current else "not inspected",
+            change.trend + (f" ({change.steps:+d})" if change.steps else ""),
+            "; ".join(part for part in (change.spread, change.flag) if part),
+        )
+        for change in record.changes
+    )
+    marks = tuple("worse" if change.trend == WORSE else "" for change in record.changes)
+    missing = tuple(
+        f"{change.element.label} (condition {scale.shown(change.previous.condition)} on {previous_day})"
+        for change in record.changes
+        if change.trend == NOT_INSPECTED and change.previous is not None
+    )
+    return ChangesSection(
+        title=f"Changes since the inspection of {previous_day}" if previous_day else "No previous inspection",
+        counts=counts,
+        yardstick=YARDSTICK,
+        elements=Table(ELEMENT_COLUMNS, rows, "elements", marks),
+        changed=tuple(_changed(change, record) for change in record.changes if change.trend != NOT_INSPECTED),
+        not_inspected_title="Not inspected this time",
+        not_inspected=missing,
+        unassigned=tuple(
+            f"Photo {photo.number}: {photo.name}" for photo in record.current.photos if not photo.element_id
+        ),
+    )
 
 
 def changes_page(record: Reinspection) -> str:
     """The page of the changes since the previous inspection."""
-    previous_day = day(record.previous) if record.previous else ""
-    cards = [_element_card(change, record) for change in record.changes if change.trend != NOT_INSPECTED]
-    missing = [change for change in record.changes if change.trend == NOT_INSPECTED and change.previous is not None]
-    years = years_between(previous_day, day(record.current)) if previous_day else None
-    return render_template(
-        "changes.html.j2",
-        title=f"Changes since the inspection of {previous_day}" if previous_day else "No previous inspection",
-        record=record,
-        object_name=record.elements.name or record.elements.object_id,
-        previous_day=previous_day,
-        current_day=day(record.current),
-        years=years,
-        cards=cards,
-        missing=missing,
-        unassigned=[photo for photo in record.current.photos if not photo.element_id],
-    )
+    section = changes_section(record)
+    return render_template("changes.html.j2", title=section.title, section=section)
 
 
 def changes_csv(record: Reinspection) -> str:
@@ -137,7 +142,7 @@ def read_changes_csv(text: str, source: str) -> list[ChangeDecision]:
     return decisions
 
 
-def _element_card(change: ElementChange, record: Reinspection) -> ElementCard:
+def _changed(change: ElementChange, record: Reinspection) -> ChangedElement:
     scale = record.current.scale.definition
     before = scale.shown(change.previous.condition) if change.previous else "not inspected"
     now = scale.shown(change.current.condition) if change.current else "not inspected"
@@ -148,41 +153,45 @@ def _element_card(change: ElementChange, record: Reinspection) -> ElementCard:
     if change.flag:
         summary += f"; {change.flag}"
     pairs = tuple(_pair(answer, record) for answer in record.answers if answer.request.element_id == change.element.id)
-    return ElementCard(change, change.element.label, summary, pairs)
+    no_pair = ""
+    if not pairs:
+        no_pair = "No photo pair: " + (
+            "the element was not photographed before." if change.previous is None else "no change request was made."
+        )
+    return ChangedElement(change.element.label, summary, change.trend == WORSE, pairs, no_pair)
 
 
-def _pair(answer: ChangeAnswer, record: Reinspection) -> PairCard:
+def _pair(answer: ChangeAnswer, record: Reinspection) -> PhotoPair:
     request, found = answer.request, answer.findings
     said = {item.ref: item for item in (found.previous_defects if found else [])}
-    lines = []
+    rows = []
     for defect in request.defects:
         suggestion = said.get(defect["ref"])
         decided = record.decisions.get((request.current.number, defect["ref"]))
-        lines.append(
-            DefectLine(
-                ref=defect["ref"],
-                previous=f"{defect['type']}, {defect['where']}; condition {defect['condition']}".strip(", "),
-                suggested=_suggested(answer, suggestion.change if suggestion else None) or "not answered",
-                decided=decided[0] if decided else NOT_DECIDED,
-                by=decided[2] if decided else "",
-                notes=suggestion.notes if suggestion else "",
+        rows.append(
+            (
+                defect["ref"],
+                f"{defect['type']}, {defect['where']}; condition {defect['condition']}".strip(", "),
+                _suggested(answer, suggestion.change if suggestion else None) or "not answered",
+                f"{decided[0]} ({decided[2]})" if decided and decided[2] else decided[0] if decided else NOT_DECIDED,
+                suggestion.notes if suggestion else "",
             )
         )
     comparable = {True: "yes", False: "no, not comparable", None: "not said"}[answer.comparable]
     if found and answer.comparable is False and found.not_comparable_because:
         comparable += f": {found.not_comparable_because}"
-    return PairCard(
-        element=request.element,
-        previous_picture=_picture(request.previous),
-        current_picture=_picture(request.current),
+    new = [f"{defect.type}, {defect.location}".strip(", ") for defect in (found.new_defects if found else [])]
+    return PhotoPair(
+        previous=_picture(request.previous),
+        current=_picture(request.current),
         previous_caption=f"Photo {request.previous.number} of {request.dates[0]}: {request.previous.name}",
         current_caption=f"Photo {request.current.number} of {request.dates[1]}: {request.current.name}",
-        comparable=comparable,
-        lines=tuple(lines),
-        new_defects=tuple(
-            f"{defect.type}, {defect.location}".strip(", ") for defect in (found.new_defects if found else [])
-        ),
-        problem=answer.error or (answer.parsed.problem or ""),
+        comparable=f"Comparable: {comparable}",
+        defects=Table(DEFECT_COLUMNS, tuple(rows), "previous-defects") if rows else None,
+        new_defects=f"New defects the model suggests: {'; '.join(new)}" if new else "",
+        problem=f"No answer read: {answer.error or answer.parsed.problem}"
+        if answer.error or answer.parsed.problem
+        else "",
     )
 
 
@@ -194,13 +203,7 @@ def _suggested(answer: ChangeAnswer, change: str | None) -> str:
     return change or ""
 
 
-def _picture(result: Analysis) -> str:
+def _picture(result: Analysis) -> bytes:
     if result.preparation is None or not result.preparation.display.data:
-        return ""
-    data = thumbnail(result.preparation.display.data, PHOTO_SIDE)
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
-
-
-def decided_lines(record: Reinspection) -> Sequence[tuple[int, str, str]]:
-    """(photo, ref, change) of every decision, for ``--json``."""
-    return [(photo, ref, change) for (photo, ref), (change, _, _) in record.decisions.items()]
+        return b""
+    return thumbnail(result.preparation.display.data, PHOTO_SIDE)

@@ -9,6 +9,7 @@ a label, a score's meaning, a caption or a status line is written here and nowhe
 
 from __future__ import annotations
 
+import base64
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -193,6 +194,54 @@ class Appendix:
 
 
 @dataclass(frozen=True)
+class PhotoPair:
+    """An element's previous photo beside its new one (display JPEGs), with what became of the previous defects."""
+
+    previous: bytes = field(repr=False)
+    current: bytes = field(repr=False)
+    previous_caption: str
+    current_caption: str
+    comparable: str
+    defects: Table | None
+    new_defects: str = ""
+    problem: str = ""
+
+    @property
+    def previous_uri(self) -> str:
+        return _jpeg_uri(self.previous)
+
+    @property
+    def current_uri(self) -> str:
+        return _jpeg_uri(self.current)
+
+
+@dataclass(frozen=True)
+class ChangedElement:
+    """One element between the two inspections: its heading, the change in words, and its photo pairs."""
+
+    heading: str
+    summary: str
+    worse: bool
+    pairs: tuple[PhotoPair, ...]
+    no_pair: str = ""
+
+
+@dataclass(frozen=True)
+class ChangesSection:
+    """Changes since the previous inspection of the object: the elements' table, the elements worse first, and
+    those not inspected this time (never called repaired)."""
+
+    title: str
+    counts: str
+    yardstick: str
+    elements: Table
+    changed: tuple[ChangedElement, ...]
+    not_inspected_title: str
+    not_inspected: tuple[str, ...]
+    unassigned: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReportDocument:
     preset: Preset
     cover: Cover
@@ -201,6 +250,7 @@ class ReportDocument:
     register: Table | None = None
     register_title: str = "Drawing register"
     appendix: Appendix = field(default_factory=Appendix)
+    changes: ChangesSection | None = None
 
 
 def build(
@@ -1174,3 +1224,7 @@ def _noun(preset: Preset) -> str:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _jpeg_uri(data: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii") if data else ""

@@ -20,6 +20,7 @@ from docx.document import Document as DocumentType
 from docx.enum.table import WD_ROW_HEIGHT_RULE
 from docx.image.image import Image as DocxImage
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml.ns import qn
 from docx.oxml.shape import CT_Inline
 from docx.parts.image import ImagePart
 from docx.shared import Pt, RGBColor
@@ -29,7 +30,15 @@ from PIL import Image, ImageDraw, ImageFont
 
 from image_analysis.reports import measure
 from image_analysis.reports import word_layout as layout
-from image_analysis.reports.document import NOT_FOR_SIGNATURE, Entry, Listing, Note, ReportDocument, Table
+from image_analysis.reports.document import (
+    NOT_FOR_SIGNATURE,
+    Entry,
+    Listing,
+    Note,
+    PhotoPair,
+    ReportDocument,
+    Table,
+)
 from image_analysis.safe_text import clean
 from image_analysis.wording import Field
 
@@ -38,6 +47,8 @@ MAX_WORD_TABLE_ROWS = 300
 MAX_WORD_TABLE_COLUMNS = 12
 """Columns that fit a portrait page (Word itself allows 63)."""
 PHOTO_HEIGHT = 95 * layout.MM
+PAIR_HEIGHT = 62 * layout.MM
+"""The tallest a photo of a pair may be: a pair with its defects' table fits under an element's heading."""
 """The tallest a photo is shown (points): with its heading, caption, fields and the first findings on one page."""
 SMALLEST_PHOTO = 60 * layout.MM
 """A photo is made smaller, down to this, before its entry takes a second page."""
@@ -60,6 +71,7 @@ def render(report: ReportDocument, paper: str = layout.DEFAULT_PAPER) -> bytes:
     layout.footer(document, report.cover.footer)
     writer = _Writer(document)
     writer.cover(report)
+    writer.changes(report)
     writer.entries(report)
     writer.appendix(report)
     buffer = io.BytesIO()
@@ -146,6 +158,116 @@ class _Writer:
         image.save(buffer, "PNG")
         width = image.width / scale * 0.75  # pixels at 96 dpi as points
         self.document.add_picture(io.BytesIO(buffer.getvalue()), width=Pt(min(width, layout.text_width(self.document))))
+
+    # -- changes since the previous inspection ------------------------------------------------------------
+
+    def changes(self, report: ReportDocument) -> None:
+        """The changes since the previous inspection, from a page of their own: the elements' table, then each
+        element, worse first, with its photo pairs side by side (a pair, its captions and its table on one page:
+        a page break before one that would not fit, estimated as the entries are); the elements not inspected."""
+        section = report.changes
+        if section is None:
+            return
+        width, room = layout.text_width(self.document), layout.text_height(self.document) * FIT
+        heading = self.heading(section.title, 1)
+        if self.used > 0:
+            layout.page_break_before(heading)
+        _muted(self.paragraph(section.counts), 9)
+        self.paragraph(section.yardstick).runs[0].italic = True
+        self.table(section.elements)
+        self.used = 46.0 + 12 + _line_count(section.yardstick, width, 10) * 13 + self._table_height(section.elements)
+        for element in section.changed:
+            top = 34.0 + _line_count(element.summary, width, 10) * 13
+            first = self._pair_height(element.pairs[0]) if element.pairs else 14.0
+            heading = self.heading(element.heading, 2)
+            if self.used + (top + first) * ESTIMATE_MARGIN > room:
+                layout.page_break_before(heading)
+                self.used = 0.0
+            self.used += top
+            summary = self.paragraph(element.summary)
+            summary.runs[0].bold = True
+            if element.worse:
+                summary.runs[0].font.color.rgb = ERROR
+            for index, pair in enumerate(element.pairs):
+                height = self._pair_height(pair) * ESTIMATE_MARGIN
+                if index and self.used + height > room:
+                    self.used = 0.0
+                    self.pair(pair, new_page=True)
+                else:
+                    self.pair(pair)
+                self.used += height
+            if element.no_pair:
+                self.paragraph(element.no_pair)
+                self.used += 14
+        if section.not_inspected:
+            self.heading(section.not_inspected_title, 2)
+            for line in section.not_inspected:
+                self.item(line, "•")
+        if section.unassigned:
+            self.heading("Photos without an element", 2)
+            for line in section.unassigned:
+                self.item(line, "•")
+        self.used = layout.text_height(self.document)  # the entries start on a page of their own
+
+    def pair(self, pair: PhotoPair, new_page: bool = False) -> None:
+        """The previous photo and the current one side by side, captioned, then what became of each defect."""
+        width = layout.text_width(self.document)
+        start = layout.body_length(self.document)
+        spacer = self.paragraph()  # two tables that touch are one table to Word and LibreOffice
+        spacer.paragraph_format.space_after = Pt(2)
+        if new_page:
+            layout.page_break_before(spacer)
+        table = layout.styled_table(self.document, None, (width / 2, width / 2))
+        cells = layout.add_row(table, ["", ""])
+        for cell, data, caption in zip(
+            cells, (pair.previous, pair.current), (pair.previous_caption, pair.current_caption), strict=True
+        ):
+            if data:
+                picture_width, _ = self._pair_picture(data)
+                cell.paragraphs[0].add_run().add_picture(io.BytesIO(data), width=Pt(picture_width))
+            words = cell.add_paragraph().add_run(clean(caption))
+            words.font.size = Pt(8)
+        self.paragraph(pair.comparable)
+        if pair.problem:
+            self.note(Note(pair.problem, "error"))
+        if pair.defects is not None:
+            self.table(pair.defects)
+        if pair.new_defects:
+            self.paragraph(pair.new_defects)
+        layout.keep_together_from(self.document, start)
+        last = self.document.element.body[-2]  # before the section properties
+        if last.tag == qn("w:tbl"):  # LibreOffice keeps a table with what follows when its last row keeps with next
+            for paragraph in last.findall(f"{qn('w:tr')}[last()]//{qn('w:p')}"):
+                properties = paragraph.pPr
+                keep = properties.find(qn("w:keepNext")) if properties is not None else None
+                if keep is not None:
+                    properties.remove(keep)
+
+    def _pair_picture(self, data: bytes) -> tuple[float, float]:
+        """The width and height (points) of one photo of a pair: half the text width, at most ``PAIR_HEIGHT``."""
+        half = (layout.text_width(self.document) - 12) / 2 - 8
+        with Image.open(io.BytesIO(data)) as image:
+            ratio = image.height / image.width
+        scale = min(1.0, PAIR_HEIGHT / (half * ratio))
+        return half * scale, half * ratio * scale
+
+    def _pair_height(self, pair: PhotoPair) -> float:
+        width = layout.text_width(self.document)
+        pictures = max((self._pair_picture(data)[1] for data in (pair.previous, pair.current) if data), default=0.0)
+        captions = max(_line_count(text, width / 2 - 8, 8) for text in (pair.previous_caption, pair.current_caption))
+        height = pictures + 8 + captions * 10 + 14 + _line_count(pair.comparable, width, 10) * 13
+        if pair.defects is not None:
+            height += self._table_height(pair.defects)
+        if pair.problem:
+            height += _line_count(pair.problem, width, 10) * 13
+        if pair.new_defects:
+            height += _line_count(pair.new_defects, width, 10) * 13
+        return height
+
+    def _table_height(self, table: Table) -> float:
+        widths = self.widths(table)
+        rows = [[column.label for column in table.columns], *table.rows]
+        return sum(layout.row_height(row, widths) for row in rows) + 6
 
     # -- entries --------------------------------------------------------------------------------------------
 
