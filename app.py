@@ -15,15 +15,29 @@ from typing import Any
 import viktor as vkt
 from viktor.api_v1 import FileResource
 
-from image_analysis import analysis, fields, inspection_store, model, photo_map, prompts, quality, register, reports
+from image_analysis import (
+    analysis,
+    comparison,
+    fields,
+    inspection_store,
+    model,
+    photo_map,
+    prompts,
+    quality,
+    register,
+    reinspection,
+    reports,
+)
 from image_analysis import chat as follow_up
 from image_analysis.errors import AnalysisError, BatchTooLargeError, ImageInputError, ServiceError
 from image_analysis.fields import Choices, FindingField
 from image_analysis.formats import findings_workbook
+from image_analysis.formats.element_workbook import read_element_list
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.pages import PageSpecError
 from image_analysis.inspection import Inspection
 from image_analysis.inspection.decisions import VIA_TABLE, VIA_WORKBOOK
+from image_analysis.inspection.elements import ElementListError, ObjectElements, object_id
 from image_analysis.observations import INTENSITIES, SERIOUSNESS, SHARES
 from image_analysis.presets import CANNOT_TELL, AnalysisRequest, ConditionScale, Language, Preset
 from image_analysis.progress import Progress
@@ -33,6 +47,7 @@ from image_analysis.review import (
     DELETED,
     ORIGINS,
     SIGNOFF_LABELS,
+    Finding,
     Review,
     ReviewError,
     SignOff,
@@ -213,6 +228,31 @@ class Parametrization(vkt.Parametrization):
         "editor shares its review there when it is kept, unless results are kept for the session only).",
     )
 
+    compare = vkt.Tab("Compare with the previous inspection")
+    compare.intro = vkt.Text(
+        "Name the object and upload its element list (CSV or Excel: element_id, name, kind, material, location, "
+        "lat, lon, quantity, replacement_value). Each photo is assigned to an element (suggested from its file name, "
+        "the previous inspection's photo at the same place, or the model's words; type over a suggestion to make "
+        "it yours); the Compare view then sets each element beside the latest earlier inspection of the object "
+        "kept in the workspace. The model suggests what changed; you decide in the changes CSV."
+    )
+    compare.object_id = vkt.TextField("Object id", description="For example BR-10: the same id at every inspection.")
+    compare.elements = vkt.FileField("Element list", file_types=[".csv", ".xlsx"], max_size=20_000_000)
+    compare.fill_elements = vkt.SetParamsButton("Suggest each photo's element", method="fill_elements")
+    compare.element_photos = vkt.Table("Photos and their elements")
+    compare.element_photos.photo = vkt.IntegerField("Photo")
+    compare.element_photos.file = vkt.TextField("File")
+    compare.element_photos.element = vkt.TextField("Element")
+    compare.element_photos.assigned_by = vkt.TextField("Assigned by")
+    compare.decisions = vkt.FileField(
+        "Decided changes",
+        file_types=[".csv"],
+        max_size=5_000_000,
+        description="The changes CSV (download it below the Compare view's section) with the 'decided' column "
+        "filled in: unchanged, worse, better, repaired, not visible or cannot tell.",
+    )
+    compare.changes_csv = vkt.DownloadButton("Changes to decide (CSV)", method="download_changes", longpoll=True)
+
     reports = vkt.Tab("Reports and stored results")
     reports.downloads = vkt.Section("Downloads", initially_expanded=True)
     reports.downloads.paper = vkt.OptionField(
@@ -285,6 +325,27 @@ class Controller(vkt.Controller):
         """Every AI finding of the inspection with what the inspector decided on it, and the figures."""
         content = reports.quality_workbook(_quality(params))
         return vkt.DownloadResult(file_content=content, file_name="image_analysis_quality.xlsx")
+
+    @vkt.WebView("Compare", duration_guess=30, update_label="Compare the inspections")
+    def compare_view(self, params: Any, **kwargs: Any) -> vkt.WebResult:
+        """Each element beside the previous inspection of the object: the changes page ``compare`` writes."""
+        return vkt.WebResult(html=reports.changes_page(_reinspection(params, kwargs)))
+
+    def download_changes(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
+        content = reports.changes_csv(_reinspection(params, kwargs)).encode("utf-8-sig")
+        return vkt.DownloadResult(file_content=content, file_name="image_analysis_changes.csv")
+
+    def fill_elements(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
+        """Fill the table of photos and their elements with the suggestions (a photo typed over keeps its own)."""
+        elements = _elements(params)
+        analyses = _everything(params)
+        record = _record(params)
+        current = _current(params, record, analyses, elements)
+        previous = _previous(params, current, kwargs)
+        placed = reinspection.placed_photos(previous[0], previous[1]) if previous else []
+        assigned = reinspection.assign(current, analyses, elements, placed)
+        _keep_assignment(record, assigned)
+        return vkt.SetParamsResult({"compare": {"element_photos": reinspection.assignment_rows(assigned)}})
 
     def download_register(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         if params.upload.image is None:
@@ -490,6 +551,105 @@ def _workspace_quality(params: Any) -> quality.Quality:
     for line in gathered.unreadable[:3]:
         vkt.UserMessage.warning(f"Left out: {line}")
     return quality.evaluate(gathered.outcomes, gathered.scale, gathered.inspections)
+
+
+def _elements(params: Any) -> ObjectElements:
+    """The object's element list from the upload; a ``UserError`` on the field that is missing or wrong."""
+    given = params.compare.get("object_id") or ""
+    try:
+        wanted = object_id(given)
+    except ElementListError as error:
+        raise _field_error(f"{error}.", "compare.object_id") from None
+    upload = params.compare.get("elements")
+    if upload is None:
+        raise _field_error("Upload the object's element list (CSV or Excel) first.", "compare.elements")
+    try:
+        found = read_element_list(upload.file.getvalue_binary(), upload.filename)
+    except ElementListError as error:
+        raise _field_error(f"{error}.", "compare.elements") from None
+    return ObjectElements(wanted, params.review.get("location") or "", found)
+
+
+def _current(
+    params: Any, record: inspection_store.InspectionStore, analyses: list[analysis.Analysis], elements: ObjectElements
+) -> Inspection:
+    """The editor's inspection of the object, signed off as the fields say (its date decides what is previous)."""
+    current = inspection_store.editor_inspection(record, analyses, _request(params)).signed_off(_signoff(params))
+    return dataclasses.replace(current, object_id=elements.object_id)
+
+
+def _previous(
+    params: Any, current: Inspection, context: dict[str, Any]
+) -> tuple[Inspection, list[analysis.Analysis]] | None:
+    """The latest earlier inspection of the object kept in the workspace (shared by its editor), with its photos'
+    results; ``None`` when there is none (or nothing is kept in the workspace)."""
+    workspace = _workspace_store(params)
+    if workspace is None or workspace.retention.scope != WORKSPACE:
+        return None
+    shared = inspection_store.InspectionStore(workspace)
+    itself = inspection_store.shared_id(context.get("entity_id", ""))
+    try:
+        previous = reinspection.previous_inspection(shared, current, also_itself=itself)
+        return (previous, shared.results(previous)) if previous is not None else None
+    except StoreError as error:
+        vkt.UserMessage.warning(f"The previous inspection could not be read ({error}).")
+        return None
+
+
+def _keep_assignment(record: inspection_store.InspectionStore, inspection: Inspection) -> None:
+    try:
+        record.save(inspection)
+    except StoreError as error:
+        vkt.UserMessage.warning(f"The photos' elements could not be kept with the entity ({error}).")
+
+
+def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspection:
+    """This inspection beside the previous one of its object: the photos' elements as the table says, one request
+    per photo whose element was photographed before (answers kept in the workspace), the decisions uploaded."""
+    if _request(params).preset is not Preset.INSPECTION:
+        raise _field_error("Inspections are compared with the site inspection preset.", "upload.preset")
+    elements = _elements(params)
+    analyses = _everything(params)
+    record = _record(params)
+    current = _current(params, record, analyses, elements)
+    try:
+        current = reinspection.from_rows(current, params.compare.get("element_photos") or [], elements)
+    except ValueError as error:
+        raise _field_error(f"Photos and their elements, {error}.", "compare.element_photos") from None
+    _keep_assignment(record, current)
+    findings = reinspection.record_findings(record, current, analyses)
+    previous = _previous(params, current, context)
+    answers: list[comparison.ChangeAnswer] = []
+    before: tuple[Inspection | None, list[analysis.Analysis], list[Finding]] = (None, [], [])
+    if previous is not None:
+        shared = inspection_store.InspectionStore(_workspace_store(params) or MemoryStore())
+        before = (previous[0], previous[1], reinspection.record_findings(shared, *previous))
+        requests = reinspection.change_requests(elements, before[0], before[1], before[2], current, analyses)
+        vkt.progress_message(f"Comparing {len(requests)} photos with the previous inspection's")
+        settings = model.ServiceSettings.from_environment(model.model_id())
+        answers = comparison.compare_all(requests, settings, _workspace_store(params))
+    decisions = _change_decisions(params, record)
+    return reinspection.reinspection(
+        elements, current, analyses, findings, before[0], before[1], before[2], answers, decisions
+    )
+
+
+def _change_decisions(params: Any, record: inspection_store.InspectionStore) -> list[reinspection.ChangeDecision]:
+    """The decisions kept with the entity, after those of an uploaded changes CSV are kept."""
+    upload = params.compare.get("decisions")
+    try:
+        if upload is not None:
+            text = upload.file.getvalue_binary().decode("utf-8")
+            given = reports.read_changes_csv(text, upload.filename)
+            reinspection.decide(record, inspection_store.EDITOR, given, _signoff(params).inspector)
+        return reinspection.change_decisions(record, inspection_store.EDITOR)
+    except UnicodeDecodeError:
+        raise _field_error("The changes CSV is not text in UTF-8: save it as CSV UTF-8.", "compare.decisions") from None
+    except reports.ChangesFileError as error:
+        raise _field_error(f"{error}.", "compare.decisions") from None
+    except StoreError as error:
+        vkt.UserMessage.warning(f"The change decisions could not be kept with the entity ({error}).")
+        return []
 
 
 def _request(params: Any) -> AnalysisRequest:

@@ -202,11 +202,18 @@ def editor_inspection(
     """The app's inspection as its uploads now stand: the kept one's sign-off and stage, the photos numbered as the
     app numbers them (decisions follow a photo's bytes, so a photo uploaded again in another place keeps them)."""
     kept = inspections.get(EDITOR) or Inspection(EDITOR, preset=request.preset, scale=request.scale)
-    photos = tuple(
-        InspectedPhoto(photo_of(result), result.number, (result.name,), result.record, error=result.error or "")
-        for result in analyses
-    )
-    return dataclasses.replace(kept, photos=photos, preset=request.preset, scale=request.scale)
+    elements = {photo.key: photo for photo in kept.photos if photo.element_id}
+    photos = []
+    for result in analyses:
+        key = photo_of(result)
+        photo = InspectedPhoto(key, result.number, (result.name,), result.record, error=result.error or "")
+        if key in elements:  # the element a photo was assigned to follows its bytes, as its decisions do
+            known = elements[key]
+            photo = dataclasses.replace(
+                photo, element_id=known.element_id, element_source=known.element_source, element_why=known.element_why
+            )
+        photos.append(photo)
+    return dataclasses.replace(kept, photos=tuple(photos), preset=request.preset, scale=request.scale)
 
 
 def keep_editor_review(

@@ -59,14 +59,18 @@ def day(inspection: Inspection) -> str:
     return (inspection.date or inspection.created)[:10]
 
 
-def previous_inspection(inspections: InspectionStore, inspection: Inspection) -> Inspection | None:
-    """The latest inspection of the same object before ``inspection``."""
+def previous_inspection(
+    inspections: InspectionStore, inspection: Inspection, also_itself: str = ""
+) -> Inspection | None:
+    """The latest inspection of the same object before ``inspection`` (``also_itself``: another id it is kept
+    under, such as an editor's copy shared with the workspace)."""
     if not inspection.object_id:
         return None
+    itself = {inspection.id, also_itself}
     earlier = [
         item
         for item in inspections.all()
-        if item.object_id == inspection.object_id and item.id != inspection.id and day(item) < day(inspection)
+        if item.object_id == inspection.object_id and item.id not in itself and day(item) < day(inspection)
     ]
     return max(earlier, key=lambda item: (day(item), item.created), default=None)
 
@@ -124,6 +128,53 @@ def assign(
             )
         photos.append(photo)
     return dataclasses.replace(inspection, object_id=elements.object_id, photos=tuple(photos))
+
+
+ASSIGNMENT_COLUMNS = ("photo", "file", "element", "assigned_by")
+"""The app's table of photos and their elements: the inspector types over ``element``; ``assigned_by`` says who."""
+
+
+def assignment_rows(inspection: Inspection) -> list[dict[str, Any]]:
+    """The table of photos and their elements, as the inspection holds them."""
+    return [
+        {
+            "photo": photo.number,
+            "file": photo.name,
+            "element": photo.element_id,
+            "assigned_by": ": ".join(part for part in (photo.element_source, photo.element_why) if part),
+        }
+        for photo in inspection.photos
+    ]
+
+
+def from_rows(inspection: Inspection, rows: Sequence[Mapping[str, Any]], elements: ObjectElements) -> Inspection:
+    """``inspection`` with each photo's element as the table's rows say: a row still carrying the suggestion it was
+    filled with stays that suggestion, a row whose element was typed over is the inspector's; ``ValueError`` naming
+    the row whose element is not on the list."""
+    by_number = {photo.number: photo for photo in inspection.photos}
+    photos = dict(by_number)
+    for index, row in enumerate(rows, start=1):
+        try:
+            number = int(row.get("photo") or 0)
+        except (TypeError, ValueError):
+            continue
+        photo = by_number.get(number)
+        if photo is None:
+            continue
+        typed = clean(str(row.get("element") or "").strip())
+        element = elements.get(typed) if typed else None
+        if typed and element is None:
+            raise ValueError(f"row {index}: '{typed[:40]}' is not an element of {elements.object_id}")
+        said = str(row.get("assigned_by") or "")
+        kept = element is not None and element.id == photo.element_id and said.startswith(photo.element_source or "-")
+        photos[number] = (
+            photo
+            if kept
+            else dataclasses.replace(
+                photo, element_id=element.id if element else "", element_source=BY_INSPECTOR, element_why=""
+            )
+        )
+    return dataclasses.replace(inspection, object_id=elements.object_id, photos=tuple(photos.values()))
 
 
 # -- the change requests

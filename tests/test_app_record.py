@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from collections import Counter
 
@@ -284,3 +285,72 @@ def test_the_workspace_quality_reads_every_editors_kept_review(platform, model_s
     with pytest.raises(vkt.UserError, match="kept for this editor session only") as raised:
         call("quality", session)
     assert raised.value.input_violations[0].fields == ["review.quality_scope"]
+
+
+ELEMENT_LIST = (
+    b"element_id,name,kind,material\nC1,Reinforced concrete column,column,concrete\nW1,Quay wall,wall,masonry\n"
+)
+
+
+def _compare_params(findings=None, **given):
+    return inspection_params(
+        findings, object_id="BR-10", elements=upload("elements.csv", ELEMENT_LIST), location="Bridge 10", **given
+    )
+
+
+@pytest.mark.slow
+def test_two_editors_of_one_object_are_compared_element_by_element(platform, model_service):
+    change = {"comparable": "yes", "previous_defects": [], "new_defects": [], "summary": "compared"}
+
+    def answer(request):
+        from werkzeug import Response
+
+        from tests.conftest import completion_body
+
+        text = request.get_json()["messages"][1]["content"][0]["text"]
+        if "Two site photos of the same element" in text:
+            refs = re.findall(r'"ref": "(P\d+-F\d+)"', text)
+            said = {**change, "previous_defects": [{"ref": ref, "change": "worse", "notes": "longer"} for ref in refs]}
+            return Response(json.dumps(completion_body(json.dumps(said))), content_type="application/json")
+        return Response(json.dumps(completion_body(json.dumps(BASE))), content_type="application/json")
+
+    model_service.handle(answer)
+    before = _compare_params(inspection_date="2025-11-20", inspector="J. de Vries")
+    rows = call("fill_elements", before, entity=1).get("compare")["element_photos"]
+    assert {row["element"] for row in rows} == {"C1"} and all(
+        "the model's element" in row["assigned_by"] for row in rows
+    )
+    reviewed = [
+        {**row, "status": "AI, confirmed"} for row in call("fill_review", before, entity=1).get("review")["findings"]
+    ]
+    call("fill_review", _compare_params(reviewed, inspection_date="2025-11-20"), entity=1)  # kept and shared
+
+    now = {"inspection_date": "2026-11-19", "inspector": "A. Jansen"}
+    rows = call("fill_elements", _compare_params(**now), entity=2).get("compare")["element_photos"]
+    by_gps = [row for row in rows if row["assigned_by"].startswith("GPS of the previous photo")]
+    assert by_gps, "a photo at the place of the previous inspection's photo of C1"
+    sent = len(model_service.requests)
+    html = call("compare_view", _compare_params(element_photos=rows, **now), entity=2).html
+    assert "Changes since the inspection of 2025-11-20" in html and "C1 Reinforced concrete column" in html
+    changes = [request for request in model_service.requests[sent:] if "Two site photos" in json.dumps(request)]
+    assert len(changes) == 3 and all(len(model_service.image_urls(sent + index)) == 2 for index in range(3))
+    assert "worse" in html and "not decided" in html
+
+    _, table = downloaded(call("download_changes", _compare_params(element_photos=rows, **now), entity=2))
+    decided = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig"))))
+    assert decided and {row["suggested"] for row in decided} == {"worse"}
+    for row in decided:
+        row["decided"] = "worse"
+    written = io.StringIO()
+    writer = csv.DictWriter(written, fieldnames=list(decided[0]))
+    writer.writeheader()
+    writer.writerows(decided)
+    params = _compare_params(element_photos=rows, decisions=upload("changes.csv", written.getvalue().encode()), **now)
+    sent = len(model_service.requests)
+    html = call("compare_view", params, entity=2).html
+    assert "worse (A. Jansen)" in html and len(model_service.requests) == sent, "answers kept: nothing sent again"
+
+    wrong = [{**rows[0], "element": "X9"}, *rows[1:]]
+    with pytest.raises(vkt.UserError, match="'X9' is not an element of BR-10") as raised:
+        call("compare_view", _compare_params(element_photos=wrong, **now), entity=2)
+    assert raised.value.input_violations[0].fields == ["compare.element_photos"]

@@ -203,7 +203,7 @@ def app_params(**given: Any) -> Any:
             else:
                 into[name] = _default(item)
 
-    for name in ("upload", "review", "reports"):
+    for name in ("upload", "review", "compare", "reports"):
         fill(getattr(Parametrization, name), raw.setdefault(name, {}), (name,))
     unknown = set(given) - placed
     assert not unknown, f"no such field: {unknown}"

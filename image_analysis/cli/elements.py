@@ -18,15 +18,9 @@ from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_OK, EXIT_SERVICE, fail, note
 from image_analysis.cli.outputs import write_output
 from image_analysis.errors import InputError, StoreError
-from image_analysis.formats.element_workbook import read_element_workbook
+from image_analysis.formats.element_workbook import read_element_list
 from image_analysis.inspection import Inspection
-from image_analysis.inspection.elements import (
-    ElementListError,
-    ObjectElements,
-    object_id,
-    read_element_csv,
-    template,
-)
+from image_analysis.inspection.elements import Element, ElementListError, ObjectElements, object_id, template
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.reports.outputs import Output
 from image_analysis.safe_text import clean
@@ -74,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def read_list(path: Path) -> tuple:
+def read_list(path: Path) -> tuple[Element, ...]:
     """The elements of a CSV or workbook file; ``ElementListError`` naming the file, row and column."""
     try:
         if path.stat().st_size > MAX_LIST_BYTES:
@@ -82,13 +76,7 @@ def read_list(path: Path) -> tuple:
         data = path.read_bytes()
     except OSError as error:
         raise ElementListError(f"cannot read the element list '{path}': {error.strerror or error}") from None
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return read_element_workbook(data, str(path))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ElementListError(f"{path}: not text in UTF-8; save the list as CSV UTF-8 (or as .xlsx)") from None
-    return read_element_csv(text, str(path))
+    return read_element_list(data, str(path))
 
 
 def object_elements(inspections: InspectionStore, wanted: str) -> ObjectElements | None:

@@ -1,6 +1,7 @@
-"""An element list in a workbook (.xlsx): its first sheet, the header in the first row, one row an element, read
-with the same rules as a CSV list (``inspection.elements``). Cells are values, never formulas run: a formula's cached
-value is what the owner's spreadsheet showed."""
+"""An element list as uploaded (``read_element_list``: a CSV, or a workbook known by its bytes), and in a workbook
+(.xlsx): its first sheet, the header in the first row, one row an element, read with the same rules as a CSV list
+(``inspection.elements``). Cells are values, never formulas run: a formula's cached value is what the owner's
+spreadsheet showed."""
 
 from __future__ import annotations
 
@@ -10,11 +11,29 @@ from collections.abc import Iterator
 
 import openpyxl
 
-from image_analysis.inspection.elements import MAX_ELEMENTS, Element, ElementListError, read_element_rows
+from image_analysis.inspection.elements import (
+    MAX_ELEMENTS,
+    Element,
+    ElementListError,
+    read_element_csv,
+    read_element_rows,
+)
 
 MAX_COLUMNS = 40
 MAX_UNPACKED = 200_000_000
 """Bytes a workbook may unpack to: a list of thousands of elements is a few MB, a zip bomb is not read."""
+
+
+def read_element_list(data: bytes, source: str) -> tuple[Element, ...]:
+    """The elements of a list file as uploaded: a workbook (``.xlsx``, known by its bytes) or a CSV in UTF-8;
+    ``ElementListError`` naming the file, row and column, or saying how to save it."""
+    if data[:4] == b"PK\x03\x04":
+        return read_element_workbook(data, source)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ElementListError(f"{source}: not text in UTF-8; save the list as CSV UTF-8 (or as .xlsx)") from None
+    return read_element_csv(text, source)
 
 
 def read_element_workbook(data: bytes, source: str) -> tuple[Element, ...]:

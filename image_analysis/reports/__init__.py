@@ -8,6 +8,7 @@ terminal (``terminal``), and a campaign's report (``campaign``). The spreadsheet
     analyses + review ──────────────> formats.findings_workbook (+ the document's status) ──> .xlsx (and back)
     analyses + review ──────────────> formats.findings_csv ──────────────────────────────────> .csv (and back)
     quality.evaluate ───────────────> quality.quality_page, quality_workbook ──────────────────> .html, .xlsx
+    reinspection.reinspection ──────> changes.changes_section ──> changes_page, the Word report's section, changes_csv
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from image_analysis.analysis import Analysis
 from image_analysis.formats.drawing_csv import drawing_csv
 from image_analysis.formats.findings_csv import findings_csv
 from image_analysis.reports import document, html, word
+from image_analysis.reports.changes import ChangesFileError, changes_csv, changes_page, read_changes_csv
 from image_analysis.reports.quality import quality_page, quality_workbook
 from image_analysis.reports.word_layout import DEFAULT_PAPER
 from image_analysis.review import Review
 
 __all__ = [
+    "ChangesFileError",
+    "changes_csv",
+    "changes_page",
     "drawing_csv",
     "findings_csv",
     "findings_workbook",
@@ -30,6 +35,7 @@ __all__ = [
     "html_report",
     "quality_page",
     "quality_workbook",
+    "read_changes_csv",
     "word_report",
 ]
 
