@@ -629,8 +629,13 @@ def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspec
         settings = model.ServiceSettings.from_environment(model.model_id())
         answers = comparison.compare_all(requests, settings, _workspace_store(params))
     decisions = _change_decisions(params, record)
+    earlier = {}
+    if previous is not None:
+        shared = inspection_store.InspectionStore(_workspace_store(params) or MemoryStore())
+        itself = inspection_store.shared_id(context.get("entity_id", ""))
+        earlier = reinspection.histories(shared, current, also_itself=itself)
     return reinspection.reinspection(
-        elements, current, analyses, findings, before[0], before[1], before[2], answers, decisions
+        elements, current, analyses, findings, before[0], before[1], before[2], answers, decisions, earlier
     )
 
 

@@ -23,7 +23,7 @@ from image_analysis.comparison import ChangeAnswer, ChangeRequest
 from image_analysis.errors import StoreError
 from image_analysis.inspection.assignment import BY_INSPECTOR, PlacedPhoto, distance_m, suggest
 from image_analysis.inspection.elements import ObjectElements
-from image_analysis.inspection.history import ElementChange, ElementCondition, changes, element_conditions
+from image_analysis.inspection.history import ElementChange, ElementCondition, Visit, changes, element_conditions
 from image_analysis.inspection.record import Inspection
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.review import Finding, SignOff, ai_findings
@@ -303,6 +303,33 @@ def decided(decisions: Sequence[ChangeDecision]) -> dict[tuple[int, str], tuple[
     return {(item.photo, item.ref): (item.change, item.note, item.by) for item in decisions}
 
 
+# -- the history
+
+
+def histories(inspections: InspectionStore, current: Inspection, also_itself: str = "") -> dict[str, list[Visit]]:
+    """Each element's visits in every inspection of the object kept in the store before ``current`` (kept also as
+    ``also_itself``); an inspection whose results cannot be read is left out of the history."""
+    found: dict[str, list[Visit]] = {}
+    scale = current.scale.definition
+    for inspection in inspections.all():
+        itself = inspection.id in (current.id, also_itself)
+        if inspection.object_id != current.object_id or itself or day(inspection) >= day(current):
+            continue
+        try:
+            results = inspections.results(inspection)
+            conditions = element_conditions(inspection, record_findings(inspections, inspection, results), scale)
+        except StoreError:
+            continue
+        for element_id, condition in conditions.items():
+            found.setdefault(element_id, []).append(_visit(inspection, condition))
+    return found
+
+
+def _visit(inspection: Inspection, condition: ElementCondition) -> Visit:
+    names = {photo.number: photo.name for photo in inspection.photos}
+    return Visit(day(inspection), condition.condition, inspection.inspector, tuple(names[n] for n in condition.photos))
+
+
 # -- the whole comparison
 
 
@@ -320,6 +347,8 @@ class Reinspection:
     decisions: dict[tuple[int, str], tuple[str, str, str]]
     current_results: tuple[Analysis, ...]
     previous_results: tuple[Analysis, ...]
+    history: dict[str, tuple[Visit, ...]] = dataclasses.field(default_factory=dict)
+    """Each element's visits over every inspection of the object kept, oldest first (``histories``)."""
 
 
 def reinspection(
@@ -332,8 +361,10 @@ def reinspection(
     previous_findings: Sequence[Finding],
     answers: Sequence[ChangeAnswer],
     decisions: Sequence[ChangeDecision],
+    earlier: Mapping[str, Sequence[Visit]] = {},
 ) -> Reinspection:
-    """The comparison as the reports show it: the conditions and changes, and the answers with their decisions."""
+    """The comparison as the reports show it: the conditions and changes, the answers with their decisions, and each
+    element's history (``earlier`` visits, from ``histories``, and this one)."""
     scale = current.scale.definition
     now = element_conditions(current, current_findings, scale)
     before = element_conditions(previous, previous_findings, scale) if previous is not None else {}
@@ -355,4 +386,12 @@ def reinspection(
         decisions=state,
         current_results=tuple(current_results),
         previous_results=tuple(previous_results),
+        history={
+            key: tuple(sorted((*earlier.get(key, ()), *([_visit(current, now[key])] if key in now else [])), key=_day))
+            for key in {*earlier, *now}
+        },
     )
+
+
+def _day(visit: Visit) -> str:
+    return visit.day

@@ -81,14 +81,14 @@ NOTES.update({key: "Looks the same in both photos." for key in ("P11-N", "P11-S"
 
 def _code(index: int) -> tuple[int, int, int]:
     """The colour that tells the fake model which photo it was sent (survives resizing and JPEG)."""
-    return (10 + 10 * index, 200 - 6 * index, 90)
+    return (10 + 10 * (index % 20), 200 - 6 * (index % 20), 40 + 60 * (index // 20))
 
 
 def _index(data_uri: str) -> int:
     data = base64.b64decode(data_uri.split(",", 1)[1])
     with Image.open(io.BytesIO(data)) as image:
-        red = image.convert("RGB").resize((1, 1), box=(0, 0, 20, 20)).getpixel((0, 0))[0]
-    return round((red - 10) / 10)
+        red, _, blue = image.convert("RGB").resize((1, 1), box=(0, 0, 20, 20)).getpixel((0, 0))
+    return round((red - 10) / 10) + 20 * round((blue - 40) / 60)
 
 
 def _photo(path: Path, index: int, gps: tuple[float, float] | None, crack: int = 200) -> None:
@@ -121,7 +121,13 @@ def object_store(tmp_path_factory):
     ]
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
     photos: dict[int, tuple[str, list]] = {}  # colour index: (element, defects)
-    first, second = [], []
+    oldest, first, second = [], [], []
+    for offset, key in enumerate(IDS):  # 2019: one photo of each element, the crack not there yet
+        number = 22 + offset
+        path = root / f"{key}_2019.jpg"
+        _photo(path, number, ELEMENTS[key][2:], crack=0)
+        photos[number] = (key, [item for item in BEFORE[key] if item is not CRACK])
+        oldest.append(str(path))
     for number, key in enumerate(IDS * 2):  # 2025: two photos of each element, named after it
         lat, lon = ELEMENTS[key][2:]
         path = root / f"{key}_{number // 6 + 1}.jpg"
@@ -174,6 +180,11 @@ def object_store(tmp_path_factory):
         env = service_env(service)
         kept = cli("elements", str(listing), "--store", str(store), "--object", "BR-10", "--name", "Bridge 10")
         assert kept.returncode == 0, kept.stderr
+        done = cli(
+            "describe", *oldest, "--preset", "inspection", "--store", str(store), "--inspection", "2019",
+            "--object", "BR-10", "--date", "2019-10-02", "--inspector", "P. Bakker", env_extra=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
         done = cli(
             "describe", *first, "--preset", "inspection", "--store", str(store), "--inspection", "2025",
             "--object", "BR-10", "--date", "2025-11-20", "--inspector", "J. de Vries", env_extra=env,
@@ -228,6 +239,9 @@ def test_the_second_inspection_is_compared_element_by_element_and_the_inspector_
     assert first_card.startswith("P10-N") and first_card.count("<img") >= 2
     assert "The inspector decided" in first_card and "not decided" in first_card
     assert "Not inspected this time" in html and "RAIL-1 Railing north side (condition" in html
+    history = "History: 2019-10-02: 1 (excellent) (P. Bakker) · 6.1 years later · 2025-11-20: 2 (good) (J. de Vries)"
+    shown = html.replace("&#39;", "'").replace("\xa0", " ")
+    assert history + " · 1 year later · 2026-11-19: 4 (mediocre) (A. Jansen)" in shown, shown[shown.find("History"):][:300]
     assert "no, not comparable: taken from the other bank, at dusk" in html
 
     rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8-sig"))))

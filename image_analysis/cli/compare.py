@@ -131,8 +131,22 @@ def run(args: argparse.Namespace) -> int:
         note(f"{len(answers)} photo pairs compared, {sent} sent now" + (f", {len(failed)} failed" if failed else ""))
         for answer in failed:
             note(f"photo {answer.request.current.number} ({answer.request.element_id}): {answer.error}")
+    try:
+        earlier = reinspection.histories(inspections, current)
+    except StoreError as error:
+        note(f"the object's history cannot be read ({error})")
+        earlier = {}
     record = reinspection.reinspection(
-        elements, current, results, current_findings, previous, previous_results, previous_findings, answers, decisions
+        elements,
+        current,
+        results,
+        current_findings,
+        previous,
+        previous_results,
+        previous_findings,
+        answers,
+        decisions,
+        earlier,
     )
     trends = Counter(change.trend for change in record.changes)
     note(f"{len(record.changes)} elements: " + ", ".join(f"{count} {trend}" for trend, count in trends.items()))

@@ -174,3 +174,27 @@ def _change(
     spread = "" if steps == 0 else WITHIN_SPREAD if abs(steps) <= SPREAD_STEPS else BEYOND_SPREAD
     flag = NO_REPAIR if steps < 0 and not repaired else ""
     return ElementChange(element, before, now, steps, trend, spread, flag)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """An element at one inspection: the day, its condition, who inspected and the photos that show it."""
+
+    day: str
+    condition: str
+    inspector: str = ""
+    photos: tuple[str, ...] = ()
+
+
+def history_line(visits: Sequence[Visit], scale: ConditionStandard) -> str:
+    """An element's history in one line, oldest first, with the years between inspections; no trend is fitted
+    through two or three points (``../shared/docs/quality-and-reinspection.md``)."""
+    parts: list[str] = []
+    ordered = sorted(visits, key=lambda item: item.day)
+    for earlier, visit in zip([None, *ordered], ordered, strict=False):
+        if earlier is not None:
+            years = years_between(earlier.day, visit.day)
+            parts.append(f"{years:g} year{'s' * (years != 1)} later" if years is not None else "later")
+        by = f" ({visit.inspector})" if visit.inspector else ""
+        parts.append(f"{visit.day or 'not dated'}: {scale.shown(visit.condition)}{by}")
+    return " · ".join(parts)

@@ -12,7 +12,7 @@ import io
 from image_analysis.analysis import Analysis
 from image_analysis.comparison import ChangeAnswer
 from image_analysis.imaging.encode import thumbnail
-from image_analysis.inspection.history import NOT_INSPECTED, WORSE, ElementChange, years_between
+from image_analysis.inspection.history import NOT_INSPECTED, WORSE, ElementChange, history_line, years_between
 from image_analysis.reinspection import ChangeDecision, Reinspection, day
 from image_analysis.reports.document import ChangedElement, ChangesSection, Column, PhotoPair, Table
 from image_analysis.reports.html import render_template
@@ -158,7 +158,9 @@ def _changed(change: ElementChange, record: Reinspection) -> ChangedElement:
         no_pair = "No photo pair: " + (
             "the element was not photographed before." if change.previous is None else "no change request was made."
         )
-    return ChangedElement(change.element.label, summary, change.trend == WORSE, pairs, no_pair)
+    visits = record.history.get(change.element.id, ())
+    history = f"History: {history_line(visits, scale)}" if len(visits) > 2 else ""
+    return ChangedElement(change.element.label, summary, change.trend == WORSE, pairs, no_pair, history)
 
 
 def _pair(answer: ChangeAnswer, record: Reinspection) -> PhotoPair:

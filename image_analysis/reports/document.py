@@ -224,6 +224,8 @@ class ChangedElement:
     worse: bool
     pairs: tuple[PhotoPair, ...]
     no_pair: str = ""
+    history: str = ""
+    """Every inspection of the element, oldest first, with the years between (shown from three on)."""
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ class _Writer:
         self.table(section.elements)
         self.used = 46.0 + 12 + _line_count(section.yardstick, width, 10) * 13 + self._table_height(section.elements)
         for element in section.changed:
-            top = 34.0 + _line_count(element.summary, width, 10) * 13
+            top = 34.0 + sum(_line_count(text, width, 10) * 13 for text in (element.summary, element.history))
             first = self._pair_height(element.pairs[0]) if element.pairs else 14.0
             heading = self.heading(element.heading, 2)
             if self.used + (top + first) * ESTIMATE_MARGIN > room:
@@ -188,6 +188,8 @@ class _Writer:
             summary.runs[0].bold = True
             if element.worse:
                 summary.runs[0].font.color.rgb = ERROR
+            if element.history:
+                self.paragraph(element.history)
             for index, pair in enumerate(element.pairs):
                 height = self._pair_height(pair) * ESTIMATE_MARGIN
                 if index and self.used + height > room:
