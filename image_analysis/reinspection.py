@@ -303,6 +303,27 @@ def decided(decisions: Sequence[ChangeDecision]) -> dict[tuple[int, str], tuple[
     return {(item.photo, item.ref): (item.change, item.note, item.by) for item in decisions}
 
 
+# -- an earlier inspection brought from another store
+
+
+def import_inspection(source: InspectionStore, target: InspectionStore, inspection: Inspection) -> int:
+    """Copy ``inspection`` from ``source`` into ``target`` with what it needs to be compared with: its photos'
+    results, its decisions, its change decisions and its object's element list (one ``target`` already has is kept);
+    how many values were copied. ``StoreError`` when either store fails, or a photo's result is missing."""
+    values = [(photo.result, source.store.get(photo.result)) for photo in inspection.photos if photo.result]
+    missing = [key for key, value in values if value is None]
+    if missing:
+        raise StoreError(f"the inspection {inspection.label} lacks a photo's result in its store ({missing[0]})")
+    keys = [store_keys.decisions(inspection.id), store_keys.change_decisions(inspection.id)]
+    if inspection.object_id and target.store.get(store_keys.object_elements(inspection.object_id)) is None:
+        keys.append(store_keys.object_elements(inspection.object_id))
+    values += [(key, value) for key in keys if (value := source.store.get(key)) is not None]
+    for key, value in values:
+        target.store.put(key, value)  # type: ignore[arg-type]
+    target.save(inspection)
+    return len(values) + 1
+
+
 # -- the history
 
 

@@ -241,7 +241,9 @@ def test_the_second_inspection_is_compared_element_by_element_and_the_inspector_
     assert "Not inspected this time" in html and "RAIL-1 Railing north side (condition" in html
     history = "History: 2019-10-02: 1 (excellent) (P. Bakker) · 6.1 years later · 2025-11-20: 2 (good) (J. de Vries)"
     shown = html.replace("&#39;", "'").replace("\xa0", " ")
-    assert history + " · 1 year later · 2026-11-19: 4 (mediocre) (A. Jansen)" in shown, shown[shown.find("History"):][:300]
+    assert history + " · 1 year later · 2026-11-19: 4 (mediocre) (A. Jansen)" in shown, shown[shown.find("History") :][
+        :300
+    ]
     assert "no, not comparable: taken from the other bank, at dusk" in html
 
     rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8-sig"))))
@@ -353,3 +355,23 @@ def test_the_word_report_has_the_changes_worse_first_with_both_photos_on_one_pag
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     command = [shutil.which("pdftoppm") or "pdftoppm", "-png", "-r", "70", "-singlefile", "-f", str(first)]
     subprocess.run([*command, "-l", str(first), str(pdf), str(ARTIFACTS / "word-changes")], check=True, timeout=60)
+
+
+@pytest.mark.slow
+def test_an_earlier_inspection_brought_from_another_store_is_compared_with(object_store, tmp_path):
+    store, _, env, _, _, _ = object_store
+    moved = tmp_path / "moved.sqlite"
+    done = cli("inspections", "--store", str(moved), "--import", str(store), "--inspection", "2025")
+    assert done.returncode == 0, done.stderr
+    assert "2025): imported" in done.stderr
+    again = cli("inspections", "--store", str(moved), "--import", str(store))
+    assert "is in" in again.stderr and again.stderr.count("imported") == 2, "the 2019 and 2026 inspections"
+    before = cli("compare", "--store", str(store), "--inspection", "2026", "--json", env_extra=env)
+    after = cli("compare", "--store", str(moved), "--inspection", "2026", "--json", env_extra=env)
+    assert after.returncode == 0, after.stderr
+    trends = [
+        [(item["element"], item["trend"]) for item in json.loads(run.stdout)["elements"]] for run in (before, after)
+    ]
+    assert trends[0] == trends[1] and ("P10-N", "worse") in trends[1]
+    missing = cli("inspections", "--store", str(moved), "--import", str(tmp_path / "none.sqlite"))
+    assert missing.returncode == 2 and "there is no result store" in missing.stderr

@@ -4,7 +4,9 @@ many of its results belong to none (described before inspections were kept, with
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from image_analysis import reinspection
 from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_OK, fail, note
 from image_analysis.errors import StoreError
@@ -14,12 +16,25 @@ from image_analysis.store import SqliteStore
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    listed = commands.add_parser("inspections", help="list the inspections a store keeps")
+    listed = commands.add_parser("inspections", help="list the inspections a store keeps (or bring some in)")
     options.add_store(listed)
+    listed.add_argument(
+        "--import",
+        dest="source",
+        type=Path,
+        metavar="STORE",
+        help="copy the inspections of another store into this one (with their photos' results, decisions and element "
+        "lists), to compare with them",
+    )
+    listed.add_argument(
+        "--inspection", action="append", default=[], metavar="ID_OR_NAME", help="with --import: only this one"
+    )
     listed.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.source is not None:
+        return _import(args)
     where = options.store(args, "inspections lists")
     if not where.is_file():
         return fail(EXIT_BAD_INPUT, f"there is no result store '{where}' (describe the photos with --store first)")
@@ -41,4 +56,28 @@ def run(args: argparse.Namespace) -> int:
         note(f"{results} in no inspection (described before inspections were kept, without a sign-off)")
     if not everything:
         note(f"'{where}' holds no inspection yet: describe photos with --store")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Copy the inspections of ``--import STORE`` (or those named) into ``--store``; one already there is kept."""
+    where = options.store(args, "inspections --import copies into")
+    if not args.source.is_file():
+        return fail(EXIT_BAD_INPUT, f"there is no result store '{args.source}' to import from")
+    try:
+        source = InspectionStore(SqliteStore(args.source, readonly=True))
+        wanted = [source.find(name) for name in args.inspection] if args.inspection else source.all()
+        unknown = [name for name, found in zip(args.inspection, wanted, strict=False) if found is None]
+        if unknown:
+            return fail(EXIT_BAD_INPUT, f"there is no inspection '{unknown[0]}' in '{args.source}'")
+        target = InspectionStore(SqliteStore(where))
+        for inspection in wanted:
+            assert inspection is not None
+            if target.get(inspection.id) is not None:
+                note(f"{inspection.label} is in '{where}' already; kept as it is")
+                continue
+            copied = reinspection.import_inspection(source, target, inspection)
+            note(f"{inspection.label}: imported ({copied} values)")
+    except StoreError as error:
+        return fail(EXIT_BAD_INPUT, str(error))
     return EXIT_OK
