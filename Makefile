@@ -61,6 +61,8 @@ pictures:
 	cp tests/artifacts/word-cover.png docs/word-cover.png
 	cp tests/artifacts/word-entry.png docs/word-entry.png
 	cp tests/artifacts/quality-1280.png docs/quality.png
+	cp tests/artifacts/changes-1280.png docs/changes.png
+	cp tests/artifacts/word-changes.png docs/word-changes.png
 	cp tests/artifacts/word-sheet.png docs/word-sheet.png
 	cp tests/artifacts/workbook.png docs/workbook.png
 	cp tests/artifacts/report-entry-1280.png docs/report-entry-1280.png

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from image_analysis.imaging.metadata import GpsPosition
 from image_analysis.inspection.assignment import (
@@ -30,6 +30,7 @@ from image_analysis.inspection.assignment import (
 )
 from image_analysis.inspection.elements import Element, ElementListError, read_element_csv
 from image_analysis.inspection.history import BEYOND_SPREAD, NO_REPAIR, WITHIN_SPREAD
+from tests.conftest import shared_image_path
 from tests.helpers import cli, service_env
 from tests.observation_corpus import _reply as reply
 from tests.test_browser import ARTIFACTS, browser, open_page, serious_violations, table_widths  # noqa: F401
@@ -79,21 +80,51 @@ NOTES = {  # as long as a real model writes them
 NOTES.update({key: "Looks the same in both photos." for key in ("P11-N", "P11-S", "DECK-1", "RAIL-1")})
 
 
-def _code(index: int) -> tuple[int, int, int]:
-    """The colour that tells the fake model which photo it was sent (survives resizing and JPEG)."""
-    return (10 + 10 * (index % 20), 200 - 6 * (index % 20), 40 + 60 * (index // 20))
+PICTURES = {  # each element's look: real photos (../shared/images/SOURCES.md)
+    "P10-N": "crack_concrete_ozgenel_a.png",
+    "P10-S": "crack_concrete_ozgenel_b.png",
+    "P11-N": "infrastructure_metro_vault_ustreet.jpg",
+    "P11-S": "building_arena_stage_highsmith.jpg",
+    "DECK-1": "site_aerial_construction_caliterra_IMG_9402.jpg",
+    "RAIL-1": "corrosion_rusty_metal_05_polyhaven_1k.jpg",
+}
+LIGHT = {"2019": 1.12, "2025": 1.0, "2026": 0.88}
+"""Each inspection's light: what tells an inspection's photo from another's of the same element."""
 
 
-def _index(data_uri: str) -> int:
-    data = base64.b64decode(data_uri.split(",", 1)[1])
-    with Image.open(io.BytesIO(data)) as image:
-        red, _, blue = image.convert("RGB").resize((1, 1), box=(0, 0, 20, 20)).getpixel((0, 0))
-    return round((red - 10) / 10) + 20 * round((blue - 40) / 60)
+def _signature(image: Image.Image) -> list[int]:
+    return list(image.convert("L").resize((24, 18)).tobytes())
 
 
-def _photo(path: Path, index: int, gps: tuple[float, float] | None, crack: int = 200) -> None:
-    image = Image.new("RGB", (800, 600), _code(index))
-    ImageDraw.Draw(image).line((400, 100, 400, 100 + crack), fill=(30, 30, 30), width=6)
+def _sent(data_uri: str) -> list[int]:
+    with Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1]))) as image:
+        return _signature(image)
+
+
+def _apart(one: list[int], other: list[int]) -> int:
+    return sum((a - b) ** 2 for a, b in zip(one, other, strict=True))
+
+
+def _photo(path: Path, key: str, year: str, shift: int, gps: tuple[float, float] | None) -> list[int]:
+    """A photo of element ``key`` as taken in ``year`` (``shift``: a step to the side), with GPS; its signature.
+    In 2019 P10-N's crack is shorter (its right part filled with the concrete below it); in 2026 P11-N is taken
+    from the other bank at dusk."""
+    with Image.open(shared_image_path(PICTURES[key])) as source:
+        picture = source.convert("RGB")
+    if key == "P10-N" and year != "2026":  # the crack was shorter before
+        patch = picture.crop((262, 6, 456, 92))  # the concrete above it, brought to the light where it goes
+        below = picture.crop((262, 180, 456, 200)).convert("L").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+        above = patch.convert("L").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+        mask = Image.linear_gradient("L").resize(patch.size).point(lambda value: min(255, 4 * min(value, 255 - value)))
+        picture.paste(patch.point(lambda value: round(value * below / above)), (262, 90), mask)
+    width, height = picture.size
+    left, top = shift * width // 30, shift * height // 40
+    picture = picture.crop((left, top, left + width * 9 // 10, top + height * 9 // 10))
+    picture = picture.resize((800, round(800 * picture.height / picture.width)))
+    light = LIGHT[year] * (0.6 if key == "P11-N" and year == "2026" else 1.0)
+    picture = picture.point(lambda value: min(255, round(value * light)))
+    if key == "P11-N" and year == "2026":
+        picture = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     exif = Image.Exif()
     if gps is not None:
         lat, lon = gps
@@ -101,7 +132,8 @@ def _photo(path: Path, index: int, gps: tuple[float, float] | None, crack: int =
             {1: "N", 2: (int(lat), int(lat * 60) % 60, round(lat * 3600 % 60, 4)), 3: "E"}
             | {4: (int(lon), int(lon * 60) % 60, round(lon * 3600 % 60, 4)), 31: 5.0}
         )
-    image.save(path, "JPEG", quality=90, exif=exif)
+    picture.save(path, "JPEG", quality=90, exif=exif)
+    return _signature(picture)
 
 
 @pytest.fixture(scope="module")
@@ -120,39 +152,36 @@ def object_store(tmp_path_factory):
         for key, (name, kind, lat, lon) in ELEMENTS.items()
     ]
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    photos: dict[int, tuple[str, list]] = {}  # colour index: (element, defects)
+    replies: list[str] = []  # the describe requests come one at a time, in the order of the files
+    signatures: dict[str, tuple[str, list[int]]] = {}  # file: (element, year), signature
     oldest, first, second = [], [], []
-    for offset, key in enumerate(IDS):  # 2019: one photo of each element, the crack not there yet
-        number = 22 + offset
+    for key in IDS:  # 2019: one photo of each element, P10-N's crack shorter
         path = root / f"{key}_2019.jpg"
-        _photo(path, number, ELEMENTS[key][2:], crack=0)
-        photos[number] = (key, [item for item in BEFORE[key] if item is not CRACK])
+        signatures[path.name] = (f"{key} 2019", _photo(path, key, "2019", 0, ELEMENTS[key][2:]))
+        replies.append(reply(*[item for item in BEFORE[key] if item is not CRACK], score="3", element=WORDS[key]))
         oldest.append(str(path))
     for number, key in enumerate(IDS * 2):  # 2025: two photos of each element, named after it
         lat, lon = ELEMENTS[key][2:]
         path = root / f"{key}_{number // 6 + 1}.jpg"
-        _photo(path, number, (lat + 0.00001 * (number // 6), lon))
-        photos[number] = (key, BEFORE[key])
+        gps = (lat + 0.00001 * (number // 6), lon)
+        signatures[path.name] = (f"{key} 2025", _photo(path, key, "2025", number // 6, gps))
+        replies.append(reply(*BEFORE[key], score="3", element=WORDS[key]))
         first.append(str(path))
     for offset, key in enumerate(IDS[:5] * 2):  # 2026: no photo of the railing; named by the camera
-        number = 12 + offset
         lat, lon = ELEMENTS[key][2:]
         path = root / f"IMG_{2000 + offset}.jpg"
-        crack = 420 if key == "P10-N" else 200  # the crack visibly longer
         gps = None if key == "DECK-1" and offset < 5 else (lat + 0.00001, lon + 0.00001)
-        _photo(path, number, gps, crack)
-        photos[number] = (key, AFTER[key])
+        signatures[path.name] = (f"{key} 2026", _photo(path, key, "2026", offset // 5 + 1, gps))
+        replies.append(reply(*AFTER[key], score="3", element=WORDS[key]))
         second.append(str(path))
+    queue = iter(replies)
 
     def answer(request):
         from werkzeug import Response
 
         from tests.conftest import completion_body
 
-        body = request.get_json()
-        content = body["messages"][1]["content"]
-        text = content[0]["text"]
-        urls = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+        text = request.get_json()["messages"][1]["content"][0]["text"]
         if "Two site photos of the same element" in text:
             key = re.search(r'"(\S+) ', text.split("The element, as the owner's list names it")[1]).group(1)
             refs = re.findall(r'"ref": "(P\d+-F\d+)"', text)
@@ -168,8 +197,7 @@ def object_store(tmp_path_factory):
                 }
             )
         else:
-            key, defects = photos[_index(urls[0])]
-            reply_text = reply(*defects, score="3", element=WORDS[key])
+            reply_text = next(queue)
         return Response(json.dumps(completion_body(reply_text)), content_type="application/json")
 
     server = HTTPServer(host="127.0.0.1", port=0)
@@ -181,29 +209,32 @@ def object_store(tmp_path_factory):
         kept = cli("elements", str(listing), "--store", str(store), "--object", "BR-10", "--name", "Bridge 10")
         assert kept.returncode == 0, kept.stderr
         done = cli(
-            "describe", *oldest, "--preset", "inspection", "--store", str(store), "--inspection", "2019",
+            "describe", *oldest, "--concurrency", "1", "--preset", "inspection", "--store", str(store),
+            "--inspection", "2019",
             "--object", "BR-10", "--date", "2019-10-02", "--inspector", "P. Bakker", env_extra=env,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         done = cli(
-            "describe", *first, "--preset", "inspection", "--store", str(store), "--inspection", "2025",
+            "describe", *first, "--concurrency", "1", "--preset", "inspection", "--store", str(store),
+            "--inspection", "2025",
             "--object", "BR-10", "--date", "2025-11-20", "--inspector", "J. de Vries", env_extra=env,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "12 by file name; 0 without an element" in done.stderr
         again = cli(
-            "describe", *second, "--preset", "inspection", "--store", str(store), "--inspection", "2026",
+            "describe", *second, "--concurrency", "1", "--preset", "inspection", "--store", str(store),
+            "--inspection", "2026",
             "--object", "BR-10", "--date", "2026-11-19", "--inspector", "A. Jansen", env_extra=env,
         )  # fmt: skip
         assert again.returncode == 0, again.stderr
-        yield store, service, env, photos, again.stderr, root
+        yield store, service, env, signatures, again.stderr, root
     finally:
         server.stop()
 
 
 @pytest.mark.slow
 def test_the_second_inspection_is_compared_element_by_element_and_the_inspector_decides(object_store, tmp_path):
-    store, service, env, photos, described, _ = object_store
+    store, service, env, signatures, described, _ = object_store
     assert "9 by GPS of the previous photo, 1 by the model's element; 0 without" in described
     page, table = tmp_path / "changes.html", tmp_path / "changes.csv"
     sent_before = len(service.requests)
@@ -220,9 +251,9 @@ def test_the_second_inspection_is_compared_element_by_element_and_the_inspector_
     for request in requests:
         urls = [part["image_url"]["url"] for part in request["messages"][1]["content"] if part["type"] == "image_url"]
         captions = [part["text"] for part in request["messages"][1]["content"] if part["type"] == "text"][1:]
-        before, now = (_index(url) for url in urls)
-        assert before < 12 <= now, "the previous photo first"
-        assert photos[before][0] == photos[now][0], "both photos of one element"
+        before, now = (min(signatures.values(), key=lambda item: _apart(item[1], _sent(url)))[0] for url in urls)
+        assert before.split()[0] == now.split()[0], "both photos of one element"
+        assert (before.split()[1], now.split()[1]) == ("2025", "2026"), "the previous photo first"
         assert "previous inspection's photo (2025-11-20)" in captions[0] and "(2026-11-19)" in captions[1]
 
     trends = {item["element"]: item for item in figures["elements"]}
