@@ -93,7 +93,8 @@ def test_429_without_retry_after_backs_off_and_gives_up_after_the_configured_ret
     with pytest.raises(RateLimitedError):
         run(prepared)
     assert len(timeline.times) == 3
-    assert 0.3 <= timeline.gaps[0] <= 0.6 and 0.7 <= timeline.gaps[1] <= 1.2, "exponential backoff with jitter"
+    first, second = timeline.gaps  # a busy machine only adds to each wait: the upper bounds allow for it
+    assert 0.3 <= first <= 0.9 and 0.7 <= second <= 1.6 and second > first, "exponential backoff with jitter"
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])

@@ -10,13 +10,14 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from PIL import Image
 from sklearn.metrics import cohen_kappa_score
 
 from image_analysis.inspection_store import InspectionStore
-from image_analysis.quality.measures import MIN_N, Figure, share
+from image_analysis.quality.measures import MIN_N, Figure, linear_kappas, share
 from image_analysis.review import AI_CONFIRMED
 from image_analysis.store import SqliteStore
 from image_analysis.vocabulary import DEFECT_TYPES
@@ -165,6 +166,18 @@ def test_an_inspection_whose_photos_are_gone_is_left_out_and_named(reviewed, tmp
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["inspections"] == 1, "the other inspection is still measured"
     assert f"left out: {first.label}: photo 4" in done.stderr and "is not in the store" in done.stderr
+
+
+def test_each_bootstrap_kappa_is_the_one_scikit_learn_computes():
+    rng = np.random.default_rng(7)
+    ai, given = [0, 0, 1, 2, 2, 3, 5, 4], [0, 1, 1, 2, 4, 3, 5, 5]
+    draws = rng.multinomial(60, [1 / 8] * 8, size=50).astype(float)
+    draws[0] = [10, 0, 0, 0, 0, 0, 0, 0]  # every pair on one score: not defined, as scikit-learn says
+    computed = linear_kappas(draws, ai, given, 6)
+    assert np.isnan(computed[0])
+    for row, value in zip(draws[1:], computed[1:], strict=True):
+        expected = cohen_kappa_score(ai, given, weights="linear", labels=list(range(6)), sample_weight=row)
+        assert value == pytest.approx(expected, abs=1e-12)
 
 
 def test_below_ten_cases_a_figure_is_a_count():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 import json
 import re
@@ -105,12 +106,21 @@ def _apart(one: list[int], other: list[int]) -> int:
     return sum((a - b) ** 2 for a, b in zip(one, other, strict=True))
 
 
+@functools.cache
+def _base(key: str) -> Image.Image:
+    """The element's real photo, at most 1200 px wide (what an 800 px photo is cut from)."""
+    with Image.open(shared_image_path(PICTURES[key])) as source:
+        source.draft("RGB", (1200, 1200))
+        picture = source.convert("RGB")
+    picture.thumbnail((1200, 1200))
+    return picture
+
+
 def _photo(path: Path, key: str, year: str, shift: int, gps: tuple[float, float] | None) -> list[int]:
     """A photo of element ``key`` as taken in ``year`` (``shift``: a step to the side), with GPS; its signature.
     In 2019 P10-N's crack is shorter (its right part filled with the concrete below it); in 2026 P11-N is taken
     from the other bank at dusk."""
-    with Image.open(shared_image_path(PICTURES[key])) as source:
-        picture = source.convert("RGB")
+    picture = _base(key).copy()
     if key == "P10-N" and year != "2026":  # the crack was shorter before
         patch = picture.crop((262, 6, 456, 92))  # the concrete above it, brought to the light where it goes
         below = picture.crop((262, 180, 456, 200)).convert("L").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
