@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -144,6 +145,7 @@ def change_prompt(
     return Prompt(system=SYSTEM_PROMPT, user=user, schema=change_schema(scale), schema_name=CHANGE_SCHEMA_NAME)
 
 
+@functools.cache
 def change_version(scale: ConditionScale = ConditionScale.NEN2767) -> str:
     """Which change prompt an answer was asked with (the template and schema without the element's data)."""
     prompt = change_prompt([], "", ("", ""), scale)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -152,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
     note(f"{len(record.changes)} elements: " + ", ".join(f"{count} {trend}" for trend, count in trends.items()))
     if args.json:
         print(json.dumps(_json(record), indent=2, ensure_ascii=False))
-    report = dataclasses.replace(
-        document.build(results, inspections.review(current, results, current.signoff)), changes=changes_section(record)
-    )
-    makers = report_makers(args, report, lambda: changes_page(record).encode("utf-8"))
+    section = functools.cache(lambda: changes_section(record))  # the photos reduced once, for the page and Word
+    review = inspections.review(current, results, current.signoff)
+    report = lambda: dataclasses.replace(document.build(results, review), changes=section())  # noqa: E731
+    makers = report_makers(args, report, lambda: changes_page(section()).encode("utf-8"))
     makers[Output.CHANGES_PAGE] = makers.pop(Output.PAGE)
     makers[Output.CHANGES_CSV] = lambda: changes_csv(record).encode("utf-8-sig")
     written = write_outputs(args, makers)

@@ -155,11 +155,14 @@ def page(report: document.ReportDocument, review: Review) -> str:
 
 
 def report_makers(
-    args: argparse.Namespace, report: document.ReportDocument, page: Callable[[], bytes]
+    args: argparse.Namespace,
+    report: document.ReportDocument | Callable[[], document.ReportDocument],
+    page: Callable[[], bytes],
 ) -> dict[Output, Callable[[], bytes]]:
-    """How the page, the Word report and its PDF are made from one report document (the Word report made once for
-    both) on the paper asked for."""
-    word_report = functools.cache(lambda: word.render(report, args.paper))
+    """How the page, the Word report and its PDF are made from one report document (or what makes it, only when
+    one of them is asked for; the Word report made once for both) on the paper asked for."""
+    made = report if callable(report) else lambda: report
+    word_report = functools.cache(lambda: word.render(made(), args.paper))
     return {
         Output.PAGE: page,
         Output.WORD: lambda: word_report(),

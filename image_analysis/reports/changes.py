@@ -86,9 +86,9 @@ def changes_section(record: Reinspection) -> ChangesSection:
     )
 
 
-def changes_page(record: Reinspection) -> str:
-    """The page of the changes since the previous inspection."""
-    section = changes_section(record)
+def changes_page(record: Reinspection | ChangesSection) -> str:
+    """The page of the changes since the previous inspection (of its section, when it is made already)."""
+    section = record if isinstance(record, ChangesSection) else changes_section(record)
     return render_template("changes.html.j2", title=section.title, section=section)
 
 
