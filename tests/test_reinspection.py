@@ -70,11 +70,10 @@ WORDS = {  # what the model calls each element
 
 
 NOTES = {  # as long as a real model writes them
-    "P10-N": "The vertical crack at mid-height of the north face now runs from just below the bearing shelf to about "
-    "a metre above the footing, roughly twice the length recorded in the previous photo; its upper end has branched "
-    "into two hairline cracks and the edges look darker, which suggests water is getting in. The lighting is "
-    "similar in both photos and the viewpoint only slightly higher, so the difference in length is not an effect of "
-    "the framing.",
+    "P10-N": "The crack across the face, which in the previous photo ended about two thirds of the way to the right, "
+    "now runs on to the right edge of the frame, roughly half as long again; near its right end it has branched "
+    "into a second, finer crack, and its edges look darker, which may mean water is getting in. The light is similar "
+    "in both photos and the framing almost the same, so the difference in length is not an effect of the viewpoint.",
     "P10-S": "The spalled area at the base has been patched with a repair mortar of a lighter grey; its edges are "
     "sound and no exposed reinforcement is visible any more.",
 }
@@ -280,11 +279,9 @@ def test_the_second_inspection_is_compared_element_by_element_and_the_inspector_
     assert first_card.startswith("P10-N") and first_card.count("<img") >= 2
     assert "The inspector decided" in first_card and "not decided" in first_card
     assert "Not inspected this time" in html and "RAIL-1 Railing north side (condition" in html
-    history = "History: 2019-10-02: 1 (excellent) (P. Bakker) · 6.1 years later · 2025-11-20: 2 (good) (J. de Vries)"
+    history = "History: 2019-10-02: 1 (excellent), P. Bakker · 6.1 years later · 2025-11-20: 2 (good), J. de Vries"
     shown = html.replace("&#39;", "'").replace("\xa0", " ")
-    assert history + " · 1 year later · 2026-11-19: 4 (mediocre) (A. Jansen)" in shown, shown[shown.find("History") :][
-        :300
-    ]
+    assert history + " · 1 year later · 2026-11-19: 4 (mediocre), A. Jansen" in shown
     assert "no, not comparable: taken from the other bank, at dusk" in html
 
     rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8-sig"))))
@@ -384,13 +381,13 @@ def test_the_word_report_has_the_changes_worse_first_with_both_photos_on_one_pag
     )
     assert start == 2, "the changes section starts after the cover and summary, on a page of its own"
     text = " ".join(" ".join(sheet.split()) for sheet in sheets[start - 1 :])
-    order = [text.index(label) for label in ("→ 4 (mediocre): worse", "→ 1 (excellent): better")]
+    order = [text.index(label) for label in ("→ 4 (mediocre): worse by 2", "→ 1 (excellent): better by 2")]
     assert order == sorted(order), "the worse element first"
     pictures = image_pages(pdf)
-    first = next(number for number, sheet in enumerate(sheets, 1) if "Photo 1 of 2026-11-19: IMG_2000.jpg" in sheet)
-    assert "Photo 7 of 2025-11-20: P10-N_2.jpg" in sheets[first - 1], "both captions on one page"
+    first = next(number for number, sheet in enumerate(sheets, 1) if "2026-11-19: photo 1, IMG_2000.jpg" in sheet)
+    assert "Previous, 2025-11-20: photo 7, P10-N_2.jpg" in sheets[first - 1], "both captions on one page"
     assert pictures.count(first) >= 2, "both photos of the pair on that page"
-    assert "twice the length recorded in the previous photo" in text, "the model's words kept, whole"
+    assert "roughly half as long again" in text, "the model's words kept, whole"
     assert "Not inspected this time" in text and "RAIL-1 Railing north side (condition" in text
     assert "no, not comparable: taken from the other bank, at dusk" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

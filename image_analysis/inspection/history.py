@@ -195,6 +195,6 @@ def history_line(visits: Sequence[Visit], scale: ConditionStandard) -> str:
         if earlier is not None:
             years = years_between(earlier.day, visit.day)
             parts.append(f"{years:g} year{'s' * (years != 1)} later" if years is not None else "later")
-        by = f" ({visit.inspector})" if visit.inspector else ""
+        by = f", {visit.inspector}" if visit.inspector else ""
         parts.append(f"{visit.day or 'not dated'}: {scale.shown(visit.condition)}{by}")
     return " · ".join(parts)

@@ -33,18 +33,18 @@ class ChangesFileError(ValueError):
 
 
 YARDSTICK = (
-    "A change of one step is within inspectors' spread (FHWA-RD-01-020: 68 % of inspectors' ratings within one step "
-    "of their average); two or more are beyond it. The model suggests what became of each previous defect; only the "
-    "inspector's decision makes it a change."
+    "An element's change is the difference between its condition at the two inspections, each as its record holds "
+    "it. A change of one step is within the spread between inspectors (FHWA-RD-01-020, 49 bridge inspectors rating "
+    "the same elements: 68 % of ratings within one step of their average); two or more are beyond it. What the model "
+    "suggests became of each previous defect is only a suggestion until the inspector decides it."
 )
 DEFECT_COLUMNS = (
     Column("Previous defect", unbroken=True),
     Column("What it was"),
     Column("The model suggests"),
     Column("The inspector decided"),
-    Column("What shows it"),
+    Column("The model's reasons (not checked)"),
 )
-ELEMENT_COLUMNS = (Column("Element"), Column("Previous"), Column("Now"), Column("Change"), Column("Note"))
 
 
 def changes_section(record: Reinspection) -> ChangesSection:
@@ -56,12 +56,19 @@ def changes_section(record: Reinspection) -> ChangesSection:
     counts = f"{record.elements.name or record.elements.object_id} · this inspection {day(record.current)}"
     if previous_day:
         counts += f" · the previous {previous_day}{between}"
+    columns = (
+        Column("Element"),
+        Column(f"Previous ({previous_day})" if previous_day else "Previous"),
+        Column(f"Now ({day(record.current)})"),
+        Column("Change"),
+        Column("Note"),
+    )
     rows = tuple(
         (
             change.element.label,
             scale.shown(change.previous.condition) if change.previous else "not inspected",
             scale.shown(change.current.condition) if change.current else "not inspected",
-            change.trend + (f" ({change.steps:+d})" if change.steps else ""),
+            _trend(change),
             "; ".join(part for part in (change.spread, change.flag) if part),
         )
         for change in record.changes
@@ -76,7 +83,7 @@ def changes_section(record: Reinspection) -> ChangesSection:
         title=f"Changes since the inspection of {previous_day}" if previous_day else "No previous inspection",
         counts=counts,
         yardstick=YARDSTICK,
-        elements=Table(ELEMENT_COLUMNS, rows, "elements", marks),
+        elements=Table(columns, rows, "elements", marks),
         changed=tuple(_changed(change, record) for change in record.changes if change.trend != NOT_INSPECTED),
         not_inspected_title="Not inspected this time",
         not_inspected=missing,
@@ -146,8 +153,7 @@ def _changed(change: ElementChange, record: Reinspection) -> ChangedElement:
     scale = record.current.scale.definition
     before = scale.shown(change.previous.condition) if change.previous else "not inspected"
     now = scale.shown(change.current.condition) if change.current else "not inspected"
-    steps = "" if change.steps is None else f" ({change.steps:+d} step{'s' * (abs(change.steps) != 1)})"
-    summary = f"{before} → {now}: {change.trend}{steps}"
+    summary = f"{before} → {now}: {_trend(change)}"
     if change.spread:
         summary += f", {change.spread}"
     if change.flag:
@@ -172,10 +178,10 @@ def _pair(answer: ChangeAnswer, record: Reinspection) -> PhotoPair:
         decided = record.decisions.get((request.current.number, defect["ref"]))
         rows.append(
             (
-                defect["ref"],
+                f"{defect['ref']} of {request.dates[0]}",
                 f"{defect['type']}, {defect['where']}; condition {defect['condition']}".strip(", "),
                 _suggested(answer, suggestion.change if suggestion else None) or "not answered",
-                f"{decided[0]} ({decided[2]})" if decided and decided[2] else decided[0] if decided else NOT_DECIDED,
+                _decided(decided),
                 suggestion.notes if suggestion else "",
             )
         )
@@ -186,8 +192,8 @@ def _pair(answer: ChangeAnswer, record: Reinspection) -> PhotoPair:
     return PhotoPair(
         previous=_picture(request.previous),
         current=_picture(request.current),
-        previous_caption=f"Photo {request.previous.number} of {request.dates[0]}: {request.previous.name}",
-        current_caption=f"Photo {request.current.number} of {request.dates[1]}: {request.current.name}",
+        previous_caption=f"Previous, {request.dates[0]}: photo {request.previous.number}, {request.previous.name}",
+        current_caption=f"This inspection, {request.dates[1]}: photo {request.current.number}, {request.current.name}",
         comparable=f"Comparable: {comparable}",
         defects=Table(DEFECT_COLUMNS, tuple(rows), "previous-defects") if rows else None,
         new_defects=f"New defects the model suggests: {'; '.join(new)}" if new else "",
@@ -195,6 +201,22 @@ def _pair(answer: ChangeAnswer, record: Reinspection) -> PhotoPair:
         if answer.error or answer.parsed.problem
         else "",
     )
+
+
+def _trend(change: ElementChange) -> str:
+    """ "worse by 2 steps", "unchanged", "not inspected"."""
+    if not change.steps:
+        return change.trend
+    count = abs(change.steps)
+    return f"{change.trend} by {count} step{'s' * (count != 1)}"
+
+
+def _decided(decided: tuple[str, str, str] | None) -> str:
+    """The inspector's decision on a defect, who made it and why ("not decided" until then)."""
+    if decided is None:
+        return NOT_DECIDED
+    change, note, by = decided
+    return change + (f" ({by})" if by else "") + (f": {note}" if note else "")
 
 
 def _suggested(answer: ChangeAnswer, change: str | None) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.table import WD_ROW_HEIGHT_RULE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.image.image import Image as DocxImage
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
@@ -180,7 +181,7 @@ class _Writer:
             top = 34.0 + sum(_line_count(text, width, 10) * 13 for text in (element.summary, element.history))
             first = self._pair_height(element.pairs[0]) if element.pairs else 14.0
             heading = self.heading(element.heading, 2)
-            if self.used + (top + first) * ESTIMATE_MARGIN > room:
+            if self.used + top + first > room:  # a pair kept together: a short estimate costs no orphan, only a move
                 layout.page_break_before(heading)
                 self.used = 0.0
             self.used += top
@@ -191,7 +192,7 @@ class _Writer:
             if element.history:
                 self.paragraph(element.history)
             for index, pair in enumerate(element.pairs):
-                height = self._pair_height(pair) * ESTIMATE_MARGIN
+                height = self._pair_height(pair)
                 if index and self.used + height > room:
                     self.used = 0.0
                     self.pair(pair, new_page=True)
@@ -227,6 +228,7 @@ class _Writer:
             if data:
                 picture_width, _ = self._pair_picture(data)
                 cell.paragraphs[0].add_run().add_picture(io.BytesIO(data), width=Pt(picture_width))
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
             words = cell.add_paragraph().add_run(clean(caption))
             words.font.size = Pt(8)
         self.paragraph(pair.comparable)
