@@ -217,26 +217,21 @@ def object_store(tmp_path_factory):
         env = service_env(service)
         kept = cli("elements", str(listing), "--store", str(store), "--object", "BR-10", "--name", "Bridge 10")
         assert kept.returncode == 0, kept.stderr
-        done = cli(
-            "describe", *oldest, "--concurrency", "1", "--preset", "inspection", "--store", str(store),
-            "--inspection", "2019",
-            "--object", "BR-10", "--date", "2019-10-02", "--inspector", "P. Bakker", env_extra=env,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        done = cli(
-            "describe", *first, "--concurrency", "1", "--preset", "inspection", "--store", str(store),
-            "--inspection", "2025",
-            "--object", "BR-10", "--date", "2025-11-20", "--inspector", "J. de Vries", env_extra=env,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        assert "12 by file name; 0 without an element" in done.stderr
-        again = cli(
-            "describe", *second, "--concurrency", "1", "--preset", "inspection", "--store", str(store),
-            "--inspection", "2026",
-            "--object", "BR-10", "--date", "2026-11-19", "--inspector", "A. Jansen", env_extra=env,
-        )  # fmt: skip
-        assert again.returncode == 0, again.stderr
-        yield store, service, env, signatures, again.stderr, root
+
+        def describe(files: list[str], name: str, date: str, inspector: str) -> str:
+            """One inspection of BR-10 described into the store (one photo at a time: the replies are in order)."""
+            options = ["--store", str(store), "--inspection", name, "--object", "BR-10", "--date", date]
+            done = cli(
+                "describe", *files, "--concurrency", "1", "--preset", "inspection", *options,
+                "--inspector", inspector, env_extra=env,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            return done.stderr
+
+        describe(oldest, "2019", "2019-10-02", "P. Bakker")
+        assert "12 by file name; 0 without an element" in describe(first, "2025", "2025-11-20", "J. de Vries")
+        said = describe(second, "2026", "2026-11-19", "A. Jansen")
+        yield store, service, env, signatures, said, root
     finally:
         server.stop()
 
