@@ -341,8 +341,8 @@ class Controller(vkt.Controller):
         analyses = _everything(params)
         record = _record(params)
         current = _current(params, record, analyses, elements)
-        previous = _previous(params, current, kwargs)
-        placed = reinspection.placed_photos(previous[0], previous[1]) if previous else []
+        before = _previous(params, current, kwargs)
+        placed = reinspection.placed_photos(before.inspection, before.results) if before else []
         assigned = reinspection.assign(current, analyses, elements, placed)
         _keep_assignment(record, assigned)
         return vkt.SetParamsResult({"compare": {"element_photos": reinspection.assignment_rows(assigned)}})
@@ -578,11 +578,20 @@ def _current(
     return dataclasses.replace(current, object_id=elements.object_id)
 
 
-def _previous(
-    params: Any, current: Inspection, context: dict[str, Any]
-) -> tuple[Inspection, list[analysis.Analysis]] | None:
-    """The latest earlier inspection of the object kept in the workspace (shared by its editor), with its photos'
-    results; ``None`` when there is none (or nothing is kept in the workspace)."""
+@dataclasses.dataclass(frozen=True)
+class _Before:
+    """The latest earlier inspection of the object kept in the workspace: its photos' results, its findings as its
+    record stands, and every earlier inspection's visits to each element."""
+
+    inspection: Inspection
+    results: list[analysis.Analysis]
+    findings: list[Finding]
+    earlier: dict[str, list[reinspection.Visit]]
+
+
+def _previous(params: Any, current: Inspection, context: dict[str, Any]) -> _Before | None:
+    """What the workspace keeps of the object before ``current`` (shared by its editors); ``None`` when there is
+    nothing (or nothing is kept in the workspace), or it cannot be read (said in a warning)."""
     workspace = _workspace_store(params)
     if workspace is None or workspace.retention.scope != WORKSPACE:
         return None
@@ -590,10 +599,15 @@ def _previous(
     itself = inspection_store.shared_id(context.get("entity_id", ""))
     try:
         previous = reinspection.previous_inspection(shared, current, also_itself=itself)
-        return (previous, shared.results(previous)) if previous is not None else None
+        if previous is None:
+            return None
+        results = shared.results(previous)
+        findings = reinspection.record_findings(shared, previous, results)
+        earlier = reinspection.histories(shared, current, also_itself=itself)
     except StoreError as error:
         vkt.UserMessage.warning(f"The previous inspection could not be read ({error}).")
         return None
+    return _Before(previous, results, findings, earlier)
 
 
 def _keep_assignment(record: inspection_store.InspectionStore, inspection: Inspection) -> None:
@@ -617,25 +631,33 @@ def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspec
     except ValueError as error:
         raise _field_error(f"Photos and their elements, {error}.", "compare.element_photos") from None
     _keep_assignment(record, current)
-    findings = reinspection.record_findings(record, current, analyses)
-    previous = _previous(params, current, context)
+    try:
+        findings = reinspection.record_findings(record, current, analyses)
+    except StoreError as error:
+        raise vkt.UserError(f"The review kept with this entity could not be read ({error}) Try again.") from None
+    before = _previous(params, current, context)
     answers: list[comparison.ChangeAnswer] = []
-    before: tuple[Inspection | None, list[analysis.Analysis], list[Finding]] = (None, [], [])
-    if previous is not None:
-        shared = inspection_store.InspectionStore(_workspace_store(params) or MemoryStore())
-        before = (previous[0], previous[1], reinspection.record_findings(shared, *previous))
-        requests = reinspection.change_requests(elements, before[0], before[1], before[2], current, analyses)
+    if before is not None:
+        requests = reinspection.change_requests(
+            elements, before.inspection, before.results, before.findings, current, analyses
+        )
         vkt.progress_message(f"Comparing {len(requests)} photos with the previous inspection's")
         settings = model.ServiceSettings.from_environment(model.model_id())
         answers = comparison.compare_all(requests, settings, _workspace_store(params))
     decisions = _change_decisions(params, record)
-    earlier = {}
-    if previous is not None:
-        shared = inspection_store.InspectionStore(_workspace_store(params) or MemoryStore())
-        itself = inspection_store.shared_id(context.get("entity_id", ""))
-        earlier = reinspection.histories(shared, current, also_itself=itself)
+    if before is None:
+        return reinspection.reinspection(elements, current, analyses, findings, None, [], [], answers, decisions)
     return reinspection.reinspection(
-        elements, current, analyses, findings, before[0], before[1], before[2], answers, decisions, earlier
+        elements,
+        current,
+        analyses,
+        findings,
+        before.inspection,
+        before.results,
+        before.findings,
+        answers,
+        decisions,
+        before.earlier,
     )
 
 
