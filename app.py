@@ -332,7 +332,7 @@ class Controller(vkt.Controller):
         return vkt.WebResult(html=reports.changes_page(_reinspection(params, kwargs)))
 
     def download_changes(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
-        content = reports.changes_csv(_reinspection(params, kwargs)).encode("utf-8-sig")
+        content = reports.changes_csv(_reinspection(params, kwargs)).encode("utf-8")
         return vkt.DownloadResult(file_content=content, file_name="image_analysis_changes.csv")
 
     def fill_elements(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
@@ -344,7 +344,7 @@ class Controller(vkt.Controller):
         before = _previous(params, current, kwargs)
         placed = reinspection.placed_photos(before.inspection, before.results) if before else []
         assigned = reinspection.assign(current, analyses, elements, placed)
-        _keep_assignment(record, assigned)
+        _keep_assignment(params, record, assigned, kwargs)
         return vkt.SetParamsResult({"compare": {"element_photos": reinspection.assignment_rows(assigned)}})
 
     def download_register(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
@@ -610,9 +610,13 @@ def _previous(params: Any, current: Inspection, context: dict[str, Any]) -> _Bef
     return _Before(previous, results, findings, earlier)
 
 
-def _keep_assignment(record: inspection_store.InspectionStore, inspection: Inspection) -> None:
+def _keep_assignment(
+    params: Any, record: inspection_store.InspectionStore, inspection: Inspection, context: dict[str, Any]
+) -> None:
+    """Keep the photos' elements with the entity, and share them with the workspace as its review is shared."""
     try:
         record.save(inspection)
+        _share(params, record, context)
     except StoreError as error:
         vkt.UserMessage.warning(f"The photos' elements could not be kept with the entity ({error}).")
 
@@ -630,7 +634,7 @@ def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspec
         current = reinspection.from_rows(current, params.compare.get("element_photos") or [], elements)
     except ValueError as error:
         raise _field_error(f"Photos and their elements, {error}.", "compare.element_photos") from None
-    _keep_assignment(record, current)
+    _keep_assignment(params, record, current, context)
     try:
         findings = reinspection.record_findings(record, current, analyses)
     except StoreError as error:
@@ -639,10 +643,13 @@ def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspec
     answers: list[comparison.ChangeAnswer] = []
     if before is not None:
         requests = reinspection.change_requests(
-            elements, before.inspection, before.results, before.findings, current, analyses
+            elements, before.inspection, before.results, before.findings, current, analyses, _request(params).language
         )
         vkt.progress_message(f"Comparing {len(requests)} photos with the previous inspection's")
-        settings = model.ServiceSettings.from_environment(model.model_id())
+        try:
+            settings = model.ServiceSettings.from_environment(model.model_id())
+        except ServiceError as error:
+            raise vkt.UserError(str(error)) from None
         answers = comparison.compare_all(requests, settings, _workspace_store(params))
     decisions = _change_decisions(params, record)
     if before is None:

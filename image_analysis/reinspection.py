@@ -26,6 +26,7 @@ from image_analysis.inspection.elements import ObjectElements
 from image_analysis.inspection.history import ElementChange, ElementCondition, Visit, changes, element_conditions
 from image_analysis.inspection.record import Inspection
 from image_analysis.inspection_store import InspectionStore
+from image_analysis.presets import Language
 from image_analysis.review import Finding, SignOff, ai_findings
 from image_analysis.safe_text import clean
 from image_analysis.vocabulary import CHANGES
@@ -187,6 +188,7 @@ def change_requests(
     previous_findings: Sequence[Finding],
     current: Inspection,
     current_results: Sequence[Analysis],
+    language: Language = Language.EN,
 ) -> list[ChangeRequest]:
     """One request per photo of this inspection whose element the previous inspection photographed: with the
     previous photo of that element taken nearest to it (the first, without GPS), and that photo's defects."""
@@ -226,6 +228,7 @@ def change_requests(
                 previous_defects=defects,
                 dates=(day(previous), day(current)),
                 scale=current.scale,
+                language=language,
             )
         )
     return requests

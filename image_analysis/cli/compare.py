@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     report = lambda: dataclasses.replace(document.build(results, review), changes=section())  # noqa: E731
     makers = report_makers(args, report, lambda: changes_page(section()).encode("utf-8"))
     makers[Output.CHANGES_PAGE] = makers.pop(Output.PAGE)
-    makers[Output.CHANGES_CSV] = lambda: changes_csv(record).encode("utf-8-sig")
+    makers[Output.CHANGES_CSV] = lambda: changes_csv(record).encode("utf-8")
     written = write_outputs(args, makers)
     if not written or any(answer.description is None for answer in answers):
         return EXIT_SERVICE

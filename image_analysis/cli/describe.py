@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     inspection, results = inspection.filed(results)  # the same photo given twice is one photo
     _twins(inspection, described - len(results))
     if inspections is not None and elements is not None:
-        inspection = assigned(inspections, inspection, results, elements)
+        try:
+            inspection = assigned(inspections, inspection, results, elements)
+        except StoreError as error:  # the descriptions are paid for: their outputs are written all the same
+            note(f"the photos could not be assigned to elements ({error})")
     review = Review(signoff)
     if inspections is not None:
         review = _kept(inspections, inspection, results, args.store)

@@ -129,6 +129,8 @@ def _labelled(args: argparse.Namespace) -> int:
         labels = read_labels(args.labels.read_text(encoding="utf-8"), str(args.labels), scale.definition)
     except OSError as error:
         return fail(EXIT_BAD_INPUT, f"cannot read the labels '{args.labels}': {error.strerror or error}")
+    except UnicodeDecodeError:
+        return fail(EXIT_BAD_INPUT, f"the labels '{args.labels}' are not text in UTF-8: save them as CSV UTF-8")
     except LabelsError as error:
         return fail(EXIT_BAD_INPUT, str(error))
     folder = args.labels.parent

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from image_analysis.analysis import Analysis
 from image_analysis.findings import InspectionFindings
 from image_analysis.presets import ConditionStandard
+from image_analysis.prompts import MAX_QUESTION_CHARS
 from image_analysis.quality.measures import Figure, kappa, share, steps
 from image_analysis.review import ai_findings, photo_condition
 from image_analysis.safe_text import clean
@@ -27,8 +28,8 @@ from image_analysis.vocabulary import DEFECT_TYPES
 
 LABEL_COLUMNS = ("photo", "defect_types", "condition", "element")
 MAX_LABELS = 10_000
-MAX_INSTRUCTION = 4_000
-"""Characters of a prompt variant's instruction: a paragraph or two, not a document."""
+MAX_INSTRUCTION = MAX_QUESTION_CHARS
+"""Characters of a prompt variant's instruction: as many as the prompt takes of a question (more would be cut)."""
 
 
 class LabelsError(ValueError):

@@ -18,7 +18,7 @@ from image_analysis.reports.document import ChangedElement, ChangesSection, Colu
 from image_analysis.reports.html import render_template
 from image_analysis.safe_text import clean
 from image_analysis.spreadsheet import csv_text, from_cell
-from image_analysis.vocabulary import CHANGES, read_change
+from image_analysis.vocabulary import CHANGES
 
 PHOTO_SIDE = 640
 """Long side of each photo of a pair on the page: two fit side by side at 1280 px, one above the other on a phone."""
@@ -135,8 +135,8 @@ def read_changes_csv(text: str, source: str) -> list[ChangeDecision]:
         given = from_cell(row.get("decided") or "").strip()
         if not given:
             continue
-        reading = read_change(given)
-        if reading.value is None:
+        reading = " ".join(given.lower().split())  # the inspector's word as written: "not repaired" is no repair
+        if reading not in CHANGES:
             raise ChangesFileError(
                 f"{source}, row {number}, column 'decided': '{clean(given)[:40]}' is not one of {', '.join(CHANGES)}"
             )
@@ -145,7 +145,7 @@ def read_changes_csv(text: str, source: str) -> list[ChangeDecision]:
         except ValueError:
             raise ChangesFileError(f"{source}, row {number}, column 'photo': not a photo number") from None
         ref = clean(from_cell(row.get("ref") or "").strip())
-        decisions.append(ChangeDecision(photo, ref, reading.value, clean(from_cell(row.get("note") or "").strip())))
+        decisions.append(ChangeDecision(photo, ref, reading, clean(from_cell(row.get("note") or "").strip())))
     return decisions
 
 
