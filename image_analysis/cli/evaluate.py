@@ -126,11 +126,8 @@ def _labelled(args: argparse.Namespace) -> int:
     where = options.store(args, "evaluate --labels keeps every description in")
     scale = ConditionScale(args.scale)
     try:
-        labels = read_labels(args.labels.read_text(encoding="utf-8"), str(args.labels), scale.definition)
-    except OSError as error:
-        return fail(EXIT_BAD_INPUT, f"cannot read the labels '{args.labels}': {error.strerror or error}")
-    except UnicodeDecodeError:
-        return fail(EXIT_BAD_INPUT, f"the labels '{args.labels}' are not text in UTF-8: save them as CSV UTF-8")
+        labels = read_labels(_text(args.labels, "the labels"), str(args.labels), scale.definition)
+        variants = [PRESET_PROMPT, *(prompt_variant(path.name, _text(path, "the prompt")) for path in args.prompt)]
     except LabelsError as error:
         return fail(EXIT_BAD_INPUT, str(error))
     folder = args.labels.parent
@@ -139,16 +136,6 @@ def _labelled(args: argparse.Namespace) -> int:
         return fail(
             EXIT_BAD_INPUT, f"the labelled photo '{missing[0]}' is not in {folder} (name it relative to the CSV)"
         )
-    variants = [PRESET_PROMPT]
-    for path in args.prompt:
-        try:
-            variants.append(prompt_variant(path.name, path.read_text(encoding="utf-8")))
-        except OSError as error:
-            return fail(EXIT_BAD_INPUT, f"cannot read the prompt '{path}': {error.strerror or error}")
-        except UnicodeDecodeError:
-            return fail(EXIT_BAD_INPUT, f"the prompt '{path}' is not text in UTF-8: save it as UTF-8")
-        except LabelsError as error:
-            return fail(EXIT_BAD_INPUT, str(error))
     store = SqliteStore(where)
     uploads = [functools.partial(analysis.Upload.from_path, folder / label.photo) for label in labels]
     runs = []
@@ -177,3 +164,13 @@ def _labelled(args: argparse.Namespace) -> int:
         print(json.dumps(labelled_json(runs), indent=2, ensure_ascii=False))
     written = write_outputs(args, {Output.QUALITY_PAGE: lambda: labelled_page(runs, str(args.labels)).encode("utf-8")})
     return EXIT_OK if written else EXIT_SERVICE
+
+
+def _text(path: Path, what: str) -> str:
+    """A labels or prompt file's text; ``LabelsError`` saying what to do when it cannot be read or is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise LabelsError(f"cannot read {what} '{path}': {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise LabelsError(f"{what} '{path}' is not text in UTF-8: save it as UTF-8") from None

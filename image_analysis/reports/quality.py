@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from image_analysis.analysis import Analysis
+from image_analysis.formats.findings_workbook import CELL_CHARACTERS
 from image_analysis.imaging.encode import thumbnail
 from image_analysis.quality.evaluation import Group, Quality
 from image_analysis.quality.labelled import ModelRun
@@ -18,6 +19,7 @@ from image_analysis.quality.measures import Figure
 from image_analysis.quality.outcomes import ADD, CONFIRMED, DELETED, EDIT, UNREVIEWED, Outcome
 from image_analysis.reports.document import Column, Table
 from image_analysis.reports.html import render_template
+from image_analysis.safe_text import clean
 
 TITLE = "How often the AI is right"
 
@@ -249,7 +251,7 @@ def quality_workbook(quality: Quality) -> bytes:
     def text(value: object, target: Any = sheet) -> str | WriteOnlyCell:
         """A text cell: plain text as it is (openpyxl writes it so, fastest), and text openpyxl would take for a
         formula or an error value (a file named ``=HYPERLINK(...)``) as a cell set to text."""
-        written = str(value)
+        written = clean(str(value))[:CELL_CHARACTERS]  # as the findings workbook keeps a cell: no control character
         if not written.startswith("=") and written not in ERROR_CODES:
             return written
         cell = WriteOnlyCell(target)
