@@ -47,7 +47,6 @@ from image_analysis.review import (
     DELETED,
     ORIGINS,
     SIGNOFF_LABELS,
-    Finding,
     Review,
     ReviewError,
     SignOff,
@@ -340,7 +339,7 @@ class Controller(vkt.Controller):
         elements = _elements(params)
         analyses = _everything(params)
         record = _record(params)
-        current = _current(params, record, analyses, elements)
+        current = _as_table_says(params, _current(params, record, analyses, elements), elements)
         before = _previous(params, current, kwargs)
         placed = reinspection.placed_photos(before.inspection, before.results) if before else []
         assigned = reinspection.assign(current, analyses, elements, placed)
@@ -578,18 +577,7 @@ def _current(
     return dataclasses.replace(current, object_id=elements.object_id)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Before:
-    """The latest earlier inspection of the object kept in the workspace: its photos' results, its findings as its
-    record stands, and every earlier inspection's visits to each element."""
-
-    inspection: Inspection
-    results: list[analysis.Analysis]
-    findings: list[Finding]
-    earlier: dict[str, list[reinspection.Visit]]
-
-
-def _previous(params: Any, current: Inspection, context: dict[str, Any]) -> _Before | None:
+def _previous(params: Any, current: Inspection, context: dict[str, Any]) -> reinspection.Before | None:
     """What the workspace keeps of the object before ``current`` (shared by its editors); ``None`` when there is
     nothing (or nothing is kept in the workspace), or it cannot be read (said in a warning)."""
     workspace = _workspace_store(params)
@@ -598,16 +586,21 @@ def _previous(params: Any, current: Inspection, context: dict[str, Any]) -> _Bef
     shared = inspection_store.InspectionStore(workspace)
     itself = inspection_store.shared_id(context.get("entity_id", ""))
     try:
-        previous = reinspection.previous_inspection(shared, current, also_itself=itself)
-        if previous is None:
-            return None
-        results = shared.results(previous)
-        findings = reinspection.record_findings(shared, previous, results)
-        earlier = reinspection.histories(shared, current, also_itself=itself)
+        before = reinspection.before(shared, current, also_itself=itself)
     except StoreError as error:
         vkt.UserMessage.warning(f"The previous inspection could not be read ({error}).")
         return None
-    return _Before(previous, results, findings, earlier)
+    for line in before.unreadable[:3] if before else ():
+        vkt.UserMessage.warning(f"Left out of the history: {line}")
+    return before
+
+
+def _as_table_says(params: Any, current: Inspection, elements: ObjectElements) -> Inspection:
+    """``current`` with each photo's element as the table of photos says (typed over: the inspector's)."""
+    try:
+        return reinspection.from_rows(current, params.compare.get("element_photos") or [], elements)
+    except ValueError as error:
+        raise _field_error(f"Photos and their elements, {error}.", "compare.element_photos") from None
 
 
 def _keep_assignment(
@@ -629,11 +622,7 @@ def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspec
     elements = _elements(params)
     analyses = _everything(params)
     record = _record(params)
-    current = _current(params, record, analyses, elements)
-    try:
-        current = reinspection.from_rows(current, params.compare.get("element_photos") or [], elements)
-    except ValueError as error:
-        raise _field_error(f"Photos and their elements, {error}.", "compare.element_photos") from None
+    current = _as_table_says(params, _current(params, record, analyses, elements), elements)
     _keep_assignment(params, record, current, context)
     try:
         findings = reinspection.record_findings(record, current, analyses)
@@ -642,40 +631,27 @@ def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspec
     before = _previous(params, current, context)
     answers: list[comparison.ChangeAnswer] = []
     if before is not None:
-        requests = reinspection.change_requests(
-            elements, before.inspection, before.results, before.findings, current, analyses, _request(params).language
-        )
+        requests = reinspection.change_requests(elements, before, current, analyses, _request(params).language)
         vkt.progress_message(f"Comparing {len(requests)} photos with the previous inspection's")
         try:
             settings = model.ServiceSettings.from_environment(model.model_id())
         except ServiceError as error:
             raise vkt.UserError(str(error)) from None
         answers = comparison.compare_all(requests, settings, _workspace_store(params))
-    decisions = _change_decisions(params, record)
-    if before is None:
-        return reinspection.reinspection(elements, current, analyses, findings, None, [], [], answers, decisions)
-    return reinspection.reinspection(
-        elements,
-        current,
-        analyses,
-        findings,
-        before.inspection,
-        before.results,
-        before.findings,
-        answers,
-        decisions,
-        before.earlier,
-    )
+    decisions = _change_decisions(params, record, current)
+    return reinspection.reinspection(elements, current, analyses, findings, before, answers, decisions)
 
 
-def _change_decisions(params: Any, record: inspection_store.InspectionStore) -> list[reinspection.ChangeDecision]:
+def _change_decisions(
+    params: Any, record: inspection_store.InspectionStore, current: Inspection
+) -> list[reinspection.ChangeDecision]:
     """The decisions kept with the entity, after those of an uploaded changes CSV are kept."""
     upload = params.compare.get("decisions")
     try:
         if upload is not None:
             text = upload.file.getvalue_binary().decode("utf-8")
             given = reports.read_changes_csv(text, upload.filename)
-            reinspection.decide(record, inspection_store.EDITOR, given, _signoff(params).inspector)
+            reinspection.decide(record, current, given, _signoff(params).inspector)
         return reinspection.change_decisions(record, inspection_store.EDITOR)
     except UnicodeDecodeError:
         raise _field_error("The changes CSV is not text in UTF-8: save it as CSV UTF-8.", "compare.decisions") from None

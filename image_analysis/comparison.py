@@ -106,17 +106,26 @@ def images(request: ChangeRequest) -> list[PreparedImage]:
     ]
 
 
+def kept(request: ChangeRequest, model_name: str, store: ResultStore | None) -> ChangeAnswer | None:
+    """The answer ``model_name`` gave to ``request`` as the store keeps it; ``None`` when none is kept, or it cannot
+    be read (asked again, it is sent again)."""
+    if store is None:
+        return None
+    try:
+        value = store.get(request.key(model_name))
+        if value is not None and isinstance(value.get("description"), dict):
+            return ChangeAnswer(request, model.Description.from_json(value["description"]), from_store=True)
+    except (StoreError, KeyError, TypeError, ValueError):
+        pass
+    return None
+
+
 def compare(request: ChangeRequest, settings: model.ServiceSettings, store: ResultStore | None) -> ChangeAnswer:
     """The model's answer to ``request``: kept in ``store`` (asked again, nothing is sent); a failure is an answer
     with its error."""
-    key = request.key(settings.model)
-    if store is not None:
-        try:
-            kept = store.get(key)
-        except StoreError:
-            kept = None
-        if kept is not None and isinstance(kept.get("description"), dict):
-            return ChangeAnswer(request, model.Description.from_json(kept["description"]), from_store=True)
+    answer = kept(request, settings.model, store)
+    if answer is not None:
+        return answer
     try:
         sent = images(request)
         started = time.monotonic()
@@ -129,7 +138,8 @@ def compare(request: ChangeRequest, settings: model.ServiceSettings, store: Resu
     answer = ChangeAnswer(request, described)
     if store is not None:
         try:
-            store.put(key, {"description": described.to_json(), "element_id": request.element_id})
+            value = {"description": described.to_json(), "element_id": request.element_id}
+            store.put(request.key(settings.model), value)
         except StoreError:
             pass  # the answer is shown all the same; asked again, it is sent again
     return answer

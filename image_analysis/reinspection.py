@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from image_analysis import store_keys
+from image_analysis import comparison, store_keys
 from image_analysis.analysis import Analysis
 from image_analysis.comparison import ChangeAnswer, ChangeRequest
 from image_analysis.errors import StoreError
@@ -55,25 +55,28 @@ def elements_of(inspections: InspectionStore, object_id: str) -> ObjectElements 
 # -- the previous inspection
 
 
-def day(inspection: Inspection) -> str:
-    """The day an inspection took place: its sign-off's date, else the day it was made."""
-    return (inspection.date or inspection.created)[:10]
+def earlier_inspections(
+    inspections: InspectionStore, inspection: Inspection, also_itself: str = ""
+) -> list[Inspection]:
+    """The inspections of the same object before ``inspection``, oldest first (``also_itself``: another id it is
+    kept under, such as an editor's copy shared with the workspace)."""
+    if not inspection.object_id:
+        return []
+    itself = {inspection.id, also_itself}
+    earlier = [
+        item
+        for item in inspections.all()
+        if item.object_id == inspection.object_id and item.id not in itself and item.day < inspection.day
+    ]
+    return sorted(earlier, key=lambda item: (item.day, item.created))
 
 
 def previous_inspection(
     inspections: InspectionStore, inspection: Inspection, also_itself: str = ""
 ) -> Inspection | None:
-    """The latest inspection of the same object before ``inspection`` (``also_itself``: another id it is kept
-    under, such as an editor's copy shared with the workspace)."""
-    if not inspection.object_id:
-        return None
-    itself = {inspection.id, also_itself}
-    earlier = [
-        item
-        for item in inspections.all()
-        if item.object_id == inspection.object_id and item.id not in itself and day(item) < day(inspection)
-    ]
-    return max(earlier, key=lambda item: (day(item), item.created), default=None)
+    """The latest inspection of the same object before ``inspection`` (``earlier_inspections``)."""
+    earlier = earlier_inspections(inspections, inspection, also_itself)
+    return earlier[-1] if earlier else None
 
 
 def record_findings(inspections: InspectionStore, inspection: Inspection, results: Sequence[Analysis]) -> list[Finding]:
@@ -91,7 +94,7 @@ def placed_photos(inspection: Inspection, results: Sequence[Analysis]) -> list[P
         result = by_number.get(photo.number)
         gps = result.preparation.metadata.gps if result and result.preparation else None
         if photo.element_id and gps is not None:
-            placed.append(PlacedPhoto(photo.element_id, gps, f"photo {photo.number} of {day(inspection)}"))
+            placed.append(PlacedPhoto(photo.element_id, gps, f"photo {photo.number} of {inspection.day}"))
     return placed
 
 
@@ -150,8 +153,8 @@ def assignment_rows(inspection: Inspection) -> list[dict[str, Any]]:
 
 def from_rows(inspection: Inspection, rows: Sequence[Mapping[str, Any]], elements: ObjectElements) -> Inspection:
     """``inspection`` with each photo's element as the table's rows say: a row still carrying the suggestion it was
-    filled with stays that suggestion, a row whose element was typed over is the inspector's; ``ValueError`` naming
-    the row whose element is not on the list."""
+    filled with stays that suggestion, a row whose element was typed over (or cleared) is the inspector's, a row
+    nobody filled leaves the photo as it is; ``ValueError`` naming the row whose element is not on the list."""
     by_number = {photo.number: photo for photo in inspection.photos}
     photos = dict(by_number)
     for index, row in enumerate(rows, start=1):
@@ -167,6 +170,8 @@ def from_rows(inspection: Inspection, rows: Sequence[Mapping[str, Any]], element
         if typed and element is None:
             raise ValueError(f"row {index}: '{typed[:40]}' is not an element of {elements.object_id}")
         said = str(row.get("assigned_by") or "")
+        if not typed and not said:
+            continue  # nobody has said: a suggestion may still come
         kept = element is not None and element.id == photo.element_id and said.startswith(photo.element_source or "-")
         photos[number] = (
             photo
@@ -183,15 +188,15 @@ def from_rows(inspection: Inspection, rows: Sequence[Mapping[str, Any]], element
 
 def change_requests(
     elements: ObjectElements,
-    previous: Inspection,
-    previous_results: Sequence[Analysis],
-    previous_findings: Sequence[Finding],
+    previous: Before,
     current: Inspection,
     current_results: Sequence[Analysis],
     language: Language = Language.EN,
 ) -> list[ChangeRequest]:
     """One request per photo of this inspection whose element the previous inspection photographed: with the
     previous photo of that element taken nearest to it (the first, without GPS), and that photo's defects."""
+    previous_findings = previous.findings
+    previous_results = previous.results
     before = {result.number: result for result in previous_results if result.error is None}
     now = {result.number: result for result in current_results if result.error is None}
     requests = []
@@ -201,7 +206,7 @@ def change_requests(
             continue
         candidates = [
             before[item.number]
-            for item in previous.photos
+            for item in previous.inspection.photos
             if item.element_id == photo.element_id and item.number in before
         ]
         if not candidates:
@@ -226,7 +231,7 @@ def change_requests(
                 previous=chosen,
                 current=result,
                 previous_defects=defects,
-                dates=(day(previous), day(current)),
+                dates=(previous.inspection.day, current.day),
                 scale=current.scale,
                 language=language,
             )
@@ -255,6 +260,8 @@ class ChangeDecision:
     note: str = ""
     by: str = ""
     at: str = ""
+    photo_key: str = ""
+    """The photo's identity (its bytes): what the decision follows when the photos are numbered anew."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -271,6 +278,7 @@ class ChangeDecision:
             note=clean(str(data.get("note") or "")),
             by=clean(str(data.get("by") or "")),
             at=str(data.get("at") or ""),
+            photo_key=str(data.get("photo_key") or ""),
         )
 
 
@@ -283,27 +291,35 @@ def change_decisions(inspections: InspectionStore, inspection_id: str) -> list[C
 
 
 def decide(
-    inspections: InspectionStore, inspection_id: str, given: Sequence[ChangeDecision], by: str
+    inspections: InspectionStore, inspection: Inspection, given: Sequence[ChangeDecision], by: str
 ) -> list[ChangeDecision]:
-    """Keep the decisions ``given`` that change what the record says (the same file read twice decides nothing);
-    the decisions made now."""
-    kept = change_decisions(inspections, inspection_id)
-    state = decided(kept)
+    """Keep the decisions ``given`` (photo numbers as ``inspection`` has them) that change what the record says (the
+    same file read twice decides nothing); the decisions made now, each with its photo's identity."""
+    kept = change_decisions(inspections, inspection.id)
+    state = decided(kept, inspection)
+    keys = {photo.number: photo.key for photo in inspection.photos}
     at = datetime.now(UTC).isoformat(timespec="seconds")
     made = [
-        dataclasses.replace(item, by=by or item.by, at=at)
+        dataclasses.replace(item, by=by or item.by, at=at, photo_key=keys.get(item.photo, ""))
         for item in given
         if (state.get((item.photo, item.ref)) or (None, None))[:2] != (item.change, item.note)
     ]
     if made:
         value = {"decisions": [item.to_json() for item in [*kept, *made]]}
-        inspections.store.put(store_keys.change_decisions(inspection_id), value)
+        inspections.store.put(store_keys.change_decisions(inspection.id), value)
     return made
 
 
-def decided(decisions: Sequence[ChangeDecision]) -> dict[tuple[int, str], tuple[str, str, str]]:
-    """The latest decision per (photo, previous ref): its change, note and who decided."""
-    return {(item.photo, item.ref): (item.change, item.note, item.by) for item in decisions}
+def decided(decisions: Sequence[ChangeDecision], inspection: Inspection) -> dict[tuple[int, str], tuple[str, str, str]]:
+    """The latest decision per (photo number as ``inspection`` has it now, previous ref): its change, note and who
+    decided. A decision follows its photo's identity; one about a photo no longer in the inspection is left out."""
+    numbers = {photo.key: photo.number for photo in inspection.photos}
+    state: dict[tuple[int, str], tuple[str, str, str]] = {}
+    for item in decisions:
+        number = numbers.get(item.photo_key) if item.photo_key else item.photo
+        if number is not None:
+            state[(number, item.ref)] = (item.change, item.note, item.by)
+    return state
 
 
 # -- an earlier inspection brought from another store
@@ -327,31 +343,56 @@ def import_inspection(source: InspectionStore, target: InspectionStore, inspecti
     return len(values) + 1
 
 
-# -- the history
+# -- the previous inspection and the object's history, read once
 
 
-def histories(inspections: InspectionStore, current: Inspection, also_itself: str = "") -> dict[str, list[Visit]]:
-    """Each element's visits in every inspection of the object kept in the store before ``current`` (kept also as
-    ``also_itself``); an inspection whose results cannot be read is left out of the history."""
-    found: dict[str, list[Visit]] = {}
+@dataclass(frozen=True)
+class Before:
+    """What the store keeps of the object before an inspection: the previous inspection with its photos' results
+    and its findings as its record stands, and each element's visits in every earlier inspection, oldest first."""
+
+    inspection: Inspection
+    results: tuple[Analysis, ...]
+    findings: tuple[Finding, ...]
+    earlier: dict[str, list[Visit]]
+    unreadable: tuple[str, ...] = ()
+    """Earlier inspections left out of the history: their results cannot be read (each with why)."""
+
+
+def before(
+    inspections: InspectionStore, current: Inspection, also_itself: str = "", previous: Inspection | None = None
+) -> Before | None:
+    """The previous inspection of ``current``'s object (``previous`` when given, else the latest earlier one) and
+    the object's history, each inspection read once; ``None`` when there is none. ``StoreError`` when the previous
+    inspection cannot be read; an older one that cannot be read is left out of the history and named."""
+    earlier = earlier_inspections(inspections, current, also_itself)
+    previous = previous or (earlier[-1] if earlier else None)
+    if previous is None:
+        return None
     scale = current.scale.definition
-    for inspection in inspections.all():
-        itself = inspection.id in (current.id, also_itself)
-        if inspection.object_id != current.object_id or itself or day(inspection) >= day(current):
-            continue
+    visits: dict[str, list[Visit]] = {}
+    unreadable: list[str] = []
+    kept: tuple[tuple[Analysis, ...], tuple[Finding, ...]] = ((), ())
+    chosen = {item.id: item for item in [*earlier, previous] if item.day < current.day or item.id == previous.id}
+    for inspection in sorted(chosen.values(), key=lambda item: (item.day, item.created)):
         try:
-            results = inspections.results(inspection)
-            conditions = element_conditions(inspection, record_findings(inspections, inspection, results), scale)
-        except StoreError:
+            results = tuple(inspections.results(inspection))
+            findings = tuple(record_findings(inspections, inspection, results))
+        except StoreError as error:
+            if inspection.id == previous.id:
+                raise
+            unreadable.append(f"{inspection.label}: {error}")
             continue
-        for element_id, condition in conditions.items():
-            found.setdefault(element_id, []).append(_visit(inspection, condition))
-    return found
+        if inspection.id == previous.id:
+            kept = (results, findings)
+        for element_id, condition in element_conditions(inspection, findings, scale).items():
+            visits.setdefault(element_id, []).append(_visit(inspection, condition))
+    return Before(previous, *kept, visits, tuple(unreadable))
 
 
 def _visit(inspection: Inspection, condition: ElementCondition) -> Visit:
     names = {photo.number: photo.name for photo in inspection.photos}
-    return Visit(day(inspection), condition.condition, inspection.inspector, tuple(names[n] for n in condition.photos))
+    return Visit(inspection.day, condition.condition, inspection.inspector, tuple(names[n] for n in condition.photos))
 
 
 # -- the whole comparison
@@ -380,41 +421,65 @@ def reinspection(
     current: Inspection,
     current_results: Sequence[Analysis],
     current_findings: Sequence[Finding],
-    previous: Inspection | None,
-    previous_results: Sequence[Analysis],
-    previous_findings: Sequence[Finding],
-    answers: Sequence[ChangeAnswer],
-    decisions: Sequence[ChangeDecision],
-    earlier: Mapping[str, Sequence[Visit]] = {},
+    previous: Before | None,
+    answers: Sequence[ChangeAnswer] = (),
+    decisions: Sequence[ChangeDecision] = (),
 ) -> Reinspection:
     """The comparison as the reports show it: the conditions and changes, the answers with their decisions, and each
-    element's history (``earlier`` visits, from ``histories``, and this one)."""
+    element's history (the earlier visits of ``previous`` and this one)."""
     scale = current.scale.definition
     now = element_conditions(current, current_findings, scale)
-    before = element_conditions(previous, previous_findings, scale) if previous is not None else {}
-    state = decided(decisions)
+    then = element_conditions(previous.inspection, previous.findings, scale) if previous is not None else {}
+    state = decided(decisions, current)
     repaired = frozenset(
         photo.element_id
         for photo in current.photos
         for (number, _), (change, _, _) in state.items()
         if number == photo.number and change == REPAIRED
     )
+    earlier = previous.earlier if previous is not None else {}
     return Reinspection(
         elements=elements,
         current=current,
-        previous=previous,
+        previous=previous.inspection if previous is not None else None,
         current_conditions=now,
-        previous_conditions=before,
-        changes=tuple(changes(elements.elements, before, now, scale, repaired)),
+        previous_conditions=then,
+        changes=tuple(changes(elements.elements, then, now, scale, repaired)),
         answers=tuple(answers),
         decisions=state,
         current_results=tuple(current_results),
-        previous_results=tuple(previous_results),
+        previous_results=previous.results if previous is not None else (),
         history={
             key: tuple(sorted((*earlier.get(key, ()), *([_visit(current, now[key])] if key in now else [])), key=_day))
             for key in {*earlier, *now}
         },
     )
+
+
+def as_kept(
+    inspections: InspectionStore,
+    current: Inspection,
+    current_results: Sequence[Analysis],
+    current_findings: Sequence[Finding],
+    model_name: str,
+) -> Reinspection | None:
+    """The comparison of ``current`` with the previous inspection of its object as the store keeps it: the answers
+    ``model_name`` gave (in any language) and the decisions kept, nothing sent; ``None`` when the inspection names
+    no object, its element list is not kept, or there is no earlier inspection. ``StoreError`` when what is kept
+    cannot be read."""
+    elements = elements_of(inspections, current.object_id)
+    previous = before(inspections, current) if elements is not None else None
+    if elements is None or previous is None:
+        return None
+    answers = []
+    for request in change_requests(elements, previous, current, current_results):
+        for language in (request.language, *(item for item in Language if item is not request.language)):
+            answer = comparison.kept(dataclasses.replace(request, language=language), model_name, inspections.store)
+            if answer is not None:
+                answers.append(answer)
+                break
+    decisions = change_decisions(inspections, current.id)
+    return reinspection(elements, current, current_results, current_findings, previous, answers, decisions)
 
 
 def _day(visit: Visit) -> str:

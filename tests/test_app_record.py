@@ -16,6 +16,7 @@ import pytest
 import viktor as vkt
 from docx import Document
 
+from image_analysis.inspection.assignment import BY_INSPECTOR
 from image_analysis.review import AI_NOT_REVIEWED, DELETED, EDITED, ORIGINS
 from tests.conftest import REPO, shared_image_path
 from tests.reply_corpus import BASE
@@ -349,6 +350,12 @@ def test_two_editors_of_one_object_are_compared_element_by_element(platform, mod
     sent = len(model_service.requests)
     html = call("compare_view", params, entity=2).html
     assert "worse (A. Jansen)" in html and len(model_service.requests) == sent, "answers kept: nothing sent again"
+
+    cleared = [{**rows[0], "element": ""}, *rows[1:]]
+    again = call("fill_elements", _compare_params(element_photos=cleared, **now), entity=2).get("compare")
+    kept = again["element_photos"]
+    assert (kept[0]["element"], kept[0]["assigned_by"]) == ("", BY_INSPECTOR), "a cleared element stays cleared"
+    assert [row["element"] for row in kept[1:]] == [row["element"] for row in rows[1:]]
 
     wrong = [{**rows[0], "element": "X9"}, *rows[1:]]
     with pytest.raises(vkt.UserError, match="'X9' is not an element of BR-10") as raised:

@@ -341,13 +341,12 @@ def test_a_labels_template_and_a_bad_label_are_one_line_each(tmp_path):
 def test_an_inspection_day_is_read_as_people_type_it_and_a_share_of_all_has_an_interval():
     from image_analysis.inspection import Inspection
     from image_analysis.presets import AnalysisRequest, Preset
-    from image_analysis.quality.outcomes import inspection_day
     from image_analysis.review import SignOff
 
     new = Inspection.new(AnalysisRequest(preset=Preset.INSPECTION), signoff=SignOff(date="20-11-2025"))
-    assert inspection_day(new) == "2025-11-20"
+    assert new.day == "2025-11-20"
     for typed, day in (("2025-11-20", "2025-11-20"), ("20/11/2025", "2025-11-20"), ("1.2.2026", "2026-02-01")):
-        assert inspection_day(Inspection.new(AnalysisRequest(), signoff=SignOff(date=typed))) == day
-    assert inspection_day(Inspection.new(AnalysisRequest(), signoff=SignOff(date="next week"))) == new.created[:10]
+        assert Inspection.new(AnalysisRequest(), signoff=SignOff(date=typed)).day == day
+    assert Inspection.new(AnalysisRequest(), signoff=SignOff(date="next week")).day == new.created[:10]
     every = share([True] * 40)
     assert every.text().startswith("100 % (91-100 %"), "no shrinking to 100-100 % at the edge"

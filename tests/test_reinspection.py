@@ -408,3 +408,59 @@ def test_an_earlier_inspection_brought_from_another_store_is_compared_with(objec
     assert trends[0] == trends[1] and ("P10-N", "worse") in trends[1]
     missing = cli("inspections", "--store", str(moved), "--import", str(tmp_path / "none.sqlite"))
     assert missing.returncode == 2 and "there is no result store" in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_report_shows_the_changes_the_store_keeps_and_sends_nothing(object_store, tmp_path):
+    store, service, env, _, _, _ = object_store
+    compared = cli("compare", "--store", str(store), "--inspection", "2026", env_extra=env)
+    assert compared.returncode == 0, compared.stderr
+    sent = len(service.requests)
+    page = tmp_path / "report.html"
+    done = cli("report", "--store", str(store), "--inspection", "2026", "--out", str(page))
+    assert done.returncode == 0, done.stderr
+    assert len(service.requests) == sent, "report asks nothing: no model service is even configured"
+    assert "changes since the inspection of 2025-11-20: 10 photo pairs with the model's suggestion kept" in done.stderr
+    html = page.read_text(encoding="utf-8")
+    section = html.split('id="changes-title"')[1]
+    assert section.startswith(">Changes since the inspection of 2025-11-20</h2>")
+    assert '<h3 id="element-1-title">P10-N' in section and section.index("P10-N") < section.index("P10-S")
+    assert "RAIL-1 Railing north side (condition" in section
+    assert "the crack has grown longer" not in section.split("<h3")[0], "the model's suggestion under its element"
+    alone = cli("report", "--store", str(store), "--inspection", "2019", "--out", str(tmp_path / "old.html"))
+    assert alone.returncode == 0 and "changes since" not in alone.stderr, "nothing earlier: no section"
+
+
+def test_the_previous_inspection_is_found_by_the_day_as_people_type_it():
+    from image_analysis.inspection import InspectedPhoto, Inspection
+    from image_analysis.inspection_store import InspectionStore
+    from image_analysis.reinspection import ChangeDecision, decide, decided, previous_inspection
+    from image_analysis.review import SignOff
+    from image_analysis.store import MemoryStore
+
+    inspections = InspectionStore(MemoryStore())
+    made = {}
+    for name, typed in (("2024", "05-03-2024"), ("2025", "20/11/2025"), ("2026", "2026-01-19")):
+        photos = (InspectedPhoto(f"key-{name}-1", 1, ("a.jpg",)), InspectedPhoto(f"key-{name}-2", 2, ("b.jpg",)))
+        made[name] = Inspection(name, object_id="BR-10", signoff=SignOff(date=typed), photos=photos)
+        inspections.save(made[name])
+    found = previous_inspection(inspections, made["2026"])
+    assert found is not None and found.id == "2025", "20/11/2025 is before 2026-01-19, though '2' > '0' as text"
+    assert previous_inspection(inspections, made["2024"]) is None
+
+    current = made["2026"]
+    decide(inspections, current, [ChangeDecision(2, "P1-F1", "repaired")], "A. Jansen")
+    assert decided(inspections_decisions := _kept_decisions(inspections, current), current) == {
+        (2, "P1-F1"): ("repaired", "", "A. Jansen")
+    }
+    renumbered = Inspection(current.id, photos=(current.photos[1].__class__("key-2026-2", 1, ("b.jpg",)),))
+    assert decided(inspections_decisions, renumbered) == {(1, "P1-F1"): ("repaired", "", "A. Jansen")}, (
+        "the decision follows the photo's bytes, not its number"
+    )
+    assert decided(inspections_decisions, Inspection(current.id, photos=current.photos[:1])) == {}
+
+
+def _kept_decisions(inspections, inspection):
+    from image_analysis.reinspection import change_decisions
+
+    return change_decisions(inspections, inspection.id)

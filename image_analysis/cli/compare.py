@@ -26,6 +26,7 @@ from image_analysis.cli.report import report_makers
 from image_analysis.errors import ServiceError, StoreError
 from image_analysis.inspection.history import WORSE
 from image_analysis.inspection_store import InspectionStore
+from image_analysis.presets import Language
 from image_analysis.reports import document
 from image_analysis.reports.changes import (
     ChangesFileError,
@@ -60,6 +61,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--decisions", type=Path, metavar="CSV", help="the changes CSV with the 'decided' column")
     command.add_argument("--inspector", default="", help="who decided (kept with each decision)")
     options.add_model(command)
+    command.add_argument(
+        "--language",
+        choices=[language.value for language in Language],
+        default=Language.EN.value,
+        help="the language the model answers in",
+    )
     options.add_output(command, Output.CHANGES_PAGE, "write the page of the changes (HTML)")
     options.add_output(command, Output.CHANGES_CSV, "write the changes CSV to decide in a spreadsheet")
     options.add_output(command, Output.WORD, "write the inspection's Word report with its changes section")
@@ -95,17 +102,15 @@ def run(args: argparse.Namespace) -> int:
             return fail(EXIT_BAD_INPUT, f"'{unknown[0]}' is not an element of {elements.object_id} (--element)")
         results = inspections.results(current)
         current = assigned(inspections, current, results, elements, given)
-        previous = inspections.find(args.previous) if args.previous else None
-        if args.previous and previous is None:
+        chosen = inspections.find(args.previous) if args.previous else None
+        if args.previous and chosen is None:
             return fail(EXIT_BAD_INPUT, f"there is no inspection '{args.previous}' in the store")
-        previous = previous or reinspection.previous_inspection(inspections, current)
-        previous_results = inspections.results(previous) if previous else []
-        previous_findings = reinspection.record_findings(inspections, previous, previous_results) if previous else []
+        previous = reinspection.before(inspections, current, previous=chosen)
         current_findings = reinspection.record_findings(inspections, current, results)
         if args.decisions:
             text = args.decisions.read_text(encoding="utf-8")
             made = reinspection.decide(
-                inspections, current.id, read_changes_csv(text, str(args.decisions)), clean(args.inspector)
+                inspections, current, read_changes_csv(text, str(args.decisions)), clean(args.inspector)
             )
             note(f"{len(made)} change decision{'s' * (len(made) != 1)} kept from {args.decisions}")
         decisions = reinspection.change_decisions(inspections, current.id)
@@ -119,9 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if previous is None:
         note(f"no earlier inspection of {elements.object_id} in the store: every element is inspected the first time")
     else:
-        requests = reinspection.change_requests(
-            elements, previous, previous_results, previous_findings, current, results
-        )
+        for line in previous.unreadable:
+            note(f"left out of the history: {line}")
+        requests = reinspection.change_requests(elements, previous, current, results, Language(args.language))
         try:
             settings = model.ServiceSettings.from_environment(args.model)
         except ServiceError as error:
@@ -132,23 +137,7 @@ def run(args: argparse.Namespace) -> int:
         note(f"{len(answers)} photo pairs compared, {sent} sent now" + (f", {len(failed)} failed" if failed else ""))
         for answer in failed:
             note(f"photo {answer.request.current.number} ({answer.request.element_id}): {answer.error}")
-    try:
-        earlier = reinspection.histories(inspections, current)
-    except StoreError as error:
-        note(f"the object's history cannot be read ({error})")
-        earlier = {}
-    record = reinspection.reinspection(
-        elements,
-        current,
-        results,
-        current_findings,
-        previous,
-        previous_results,
-        previous_findings,
-        answers,
-        decisions,
-        earlier,
-    )
+    record = reinspection.reinspection(elements, current, results, current_findings, previous, answers, decisions)
     trends = Counter(change.trend for change in record.changes)
     note(f"{len(record.changes)} elements: " + ", ".join(f"{count} {trend}" for trend, count in trends.items()))
     if args.json:

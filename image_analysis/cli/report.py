@@ -6,12 +6,13 @@ stops the run (exit 2) with one line naming sheet, row and column."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from image_analysis import analysis
+from image_analysis import analysis, model, reinspection
 from image_analysis.analysis import Analysis
 from image_analysis.cli import options
 from image_analysis.cli.console import EXIT_BAD_INPUT, EXIT_OK, EXIT_SERVICE, fail, note, say
@@ -23,6 +24,7 @@ from image_analysis.inspection import Inspection
 from image_analysis.inspection.decisions import VIA_CSV, VIA_OPTIONS, VIA_WORKBOOK
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.reports import document, findings_workbook, html, terminal, word
+from image_analysis.reports.changes import changes_section
 from image_analysis.reports.outputs import Output
 from image_analysis.reports.pdf import word_to_pdf
 from image_analysis.review import ADDED, AI_NOT_REVIEWED, EDITED, Review, SignOff, ai_findings
@@ -46,6 +48,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         reviewed, "the inspection to report (its id or name; default: the one the file was made for, else the latest)"
     )
     options.add_reports(reviewed, "the reviewed findings workbook again", "the reviewed findings as CSV again")
+    options.add_model(reviewed)
     reviewed.set_defaults(run=run)
 
 
@@ -75,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         f"{len(results)} photos; {edited} edited or added by the inspector{deleted}"
     )
     results = inspection.named(results)
-    report = document.build(results, review)
+    report = dataclasses.replace(
+        document.build(results, review), changes=_changes(inspections, inspection, results, review, args.model)
+    )
     say(terminal.cover_lines(report))
     makers = report_makers(args, report, lambda: page(report, review).encode("utf-8"))
     makers[Output.CSV] = lambda: findings_csv(results, review).encode("utf-8")
@@ -84,6 +89,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 Recorded = tuple[Inspection, list[Analysis], Review]
+
+
+def _changes(
+    inspections: InspectionStore,
+    inspection: Inspection,
+    results: list[Analysis],
+    review: Review,
+    model_name: str | None,
+) -> document.ChangesSection | None:
+    """The changes since the previous inspection of the object, as the store keeps them (``compare`` asks the model;
+    here nothing is sent); ``None`` when the inspection has nothing to be compared with."""
+    try:
+        found = review.effective(ai_findings(results))
+        record = reinspection.as_kept(inspections, inspection, results, found, model_name or model.model_id())
+    except StoreError as error:
+        note(f"the changes since the previous inspection are left out: {error}")
+        return None
+    if record is None:
+        return None
+    asked = sum(1 for change in record.changes if change.previous and change.current)
+    note(
+        f"changes since the inspection of {record.previous.day if record.previous else ''}: "
+        f"{len(record.answers)} photo pairs with the model's suggestion kept"
+        + ("" if record.answers else " (`compare` asks the model)")
+        + f"; {asked} elements inspected both times"
+    )
+    return changes_section(record)
 
 
 def _kept(inspections: InspectionStore, wanted: str | None, given: SignOff) -> Recorded:

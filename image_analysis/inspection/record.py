@@ -9,10 +9,11 @@ description of each is a stored result, named by its key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from image_analysis.analysis import Analysis
@@ -23,6 +24,8 @@ from image_analysis.safe_text import clean
 
 DESCRIBED, REVIEWED, SIGNED = "described", "reviewed", "signed"
 STAGES = (DESCRIBED, REVIEWED, SIGNED)
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
+_EUROPEAN = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 FORMAT = 1
 """The version of an inspection's stored form (``to_json``)."""
 
@@ -93,6 +96,22 @@ class Inspection:
     @property
     def inspector(self) -> str:
         return self.signoff.inspector
+
+    @property
+    def day(self) -> str:
+        """The day it took place as ``YYYY-MM-DD``: its sign-off's date as a person typed it (``2026-11-20``,
+        ``20-11-2026``, ``20/11/2026``, ``20.11.2026``), else the day it was described."""
+        typed = self.date.strip()
+        if match := _ISO.match(typed):
+            year, month, day = match.groups()
+        elif match := _EUROPEAN.match(typed):
+            day, month, year = match.groups()
+        else:
+            return self.created[:10]
+        try:
+            return date(int(year), int(month), int(day)).isoformat()
+        except ValueError:
+            return self.created[:10]
 
     @property
     def label(self) -> str:

@@ -10,7 +10,7 @@ from image_analysis.inspection import Inspection
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import ConditionScale, ConditionStandard
 from image_analysis.progress import Progress
-from image_analysis.quality.outcomes import Outcome, inspection_day, outcomes
+from image_analysis.quality.outcomes import Outcome, outcomes
 from image_analysis.review import SignOff
 
 
@@ -47,7 +47,7 @@ def gather(
     unreadable: list[str] = []
     for done, inspection in enumerate(chosen):
         progress.file(done, len(chosen))
-        if inspection is None or (since and inspection_day(inspection) < since):
+        if inspection is None or (since and inspection.day < since):
             continue
         try:
             results = inspections.results(inspection)

@@ -8,10 +8,8 @@ inspector added (the model's misses). Matching is by finding id: a reviewed row 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from image_analysis.analysis import Analysis
 from image_analysis.inspection import Inspection
@@ -57,7 +55,7 @@ class Outcome:
 
 def outcomes(inspection: Inspection, analyses: Sequence[Analysis], review: Review) -> list[Outcome]:
     """Every AI finding of ``analyses`` with what the inspector decided on it, and each finding the inspector added."""
-    month = inspection_day(inspection)[:7]
+    month = inspection.day[:7]
     inspector = inspection.inspector or "not named"
     reviewed = review.reviewed_photos
     rows = {finding.ref: finding for finding in review.findings if finding.ref}
@@ -92,26 +90,6 @@ def outcomes(inspection: Inspection, analyses: Sequence[Analysis], review: Revie
             if row.status == ADDED and row.defect_type:
                 found.append(_outcome(base, row.ref, ADD, None, row))
     return found
-
-
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
-_EUROPEAN = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
-
-
-def inspection_day(inspection: Inspection) -> str:
-    """The day of an inspection as ``YYYY-MM-DD``: its sign-off's date as a person typed it (``2026-11-20``,
-    ``20-11-2026``, ``20/11/2026``, ``20.11.2026``), else the day it was described."""
-    typed = inspection.date.strip()
-    if match := _ISO.match(typed):
-        year, month, day = match.groups()
-    elif match := _EUROPEAN.match(typed):
-        day, month, year = match.groups()
-    else:
-        return inspection.created[:10]
-    try:
-        return date(int(year), int(month), int(day)).isoformat()
-    except ValueError:
-        return inspection.created[:10]
 
 
 def _outcome(base: dict, ref: str, decision: str, model: Finding | None, final: Finding) -> Outcome:

@@ -13,7 +13,7 @@ from image_analysis.analysis import Analysis
 from image_analysis.comparison import ChangeAnswer
 from image_analysis.imaging.encode import thumbnail
 from image_analysis.inspection.history import NOT_INSPECTED, WORSE, ElementChange, history_line, years_between
-from image_analysis.reinspection import ChangeDecision, Reinspection, day
+from image_analysis.reinspection import ChangeDecision, Reinspection
 from image_analysis.reports.document import ChangedElement, ChangesSection, Column, PhotoPair, Table
 from image_analysis.reports.html import render_template
 from image_analysis.safe_text import clean
@@ -50,16 +50,16 @@ DEFECT_COLUMNS = (
 def changes_section(record: Reinspection) -> ChangesSection:
     """The section every report of the comparison shows, worded once: the page, the Word report."""
     scale = record.current.scale.definition
-    previous_day = day(record.previous) if record.previous else ""
-    years = years_between(previous_day, day(record.current)) if previous_day else None
+    previous_day = record.previous.day if record.previous else ""
+    years = years_between(previous_day, record.current.day) if previous_day else None
     between = f", {years:g} year{'s' * (years != 1)} before" if years is not None else ""
-    counts = f"{record.elements.name or record.elements.object_id} · this inspection {day(record.current)}"
+    counts = f"{record.elements.name or record.elements.object_id} · this inspection {record.current.day}"
     if previous_day:
         counts += f" · the previous {previous_day}{between}"
     columns = (
         Column("Element"),
         Column(f"Previous ({previous_day})" if previous_day else "Previous"),
-        Column(f"Now ({day(record.current)})"),
+        Column(f"Now ({record.current.day})"),
         Column("Change"),
         Column("Note"),
     )
