@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import viktor as vkt
@@ -420,13 +420,15 @@ class Controller(vkt.Controller):
             findings = (findings_workbook.finding_headings(), findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
             raise _field_error(f"Reviewed workbook, {named}.", "review.workbook") from None
+        chosen = _elements_chosen(params, analyses, book.elements, kwargs)
         recorded = _kept_review(params, _record(params), analyses, reviewed, VIA_WORKBOOK, kwargs)
         rows = _table(recorded, analyses)
         signoff = {field: getattr(book.signoff, name) for name, field in SIGNOFF_FIELDS.items()}
         filled = {field: value for field, value in signoff.items() if value}  # a blank cell leaves the field as it is
         if book.signoff.final:
             filled["final"] = True
-        return vkt.SetParamsResult({"review": {"findings": rows, **filled}})
+        compare = {"compare": {"element_photos": reinspection.assignment_rows(chosen)}} if chosen else {}
+        return vkt.SetParamsResult({"review": {"findings": rows, **filled}, **compare})
 
     def forget_results(self, params: Any, **kwargs: Any) -> None:
         """Delete every stored result of the current uploads (every sheet of a set, every preset and model), and
@@ -486,7 +488,8 @@ class Controller(vkt.Controller):
         if _request(params).preset is not Preset.INSPECTION:
             raise _field_error("The findings workbook is for site inspections: choose that preset.", "upload.preset")
         analyses = _everything(params)
-        content = reports.findings_workbook(analyses, _review(params, analyses))
+        columns = _element_columns(params, analyses, kwargs)
+        content = reports.findings_workbook(analyses, _review(params, analyses), columns)
         return vkt.DownloadResult(file_content=content, file_name="image_analysis_findings.xlsx")
 
     def download_csv(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
@@ -601,6 +604,45 @@ def _as_table_says(params: Any, current: Inspection, elements: ObjectElements) -
         return reinspection.from_rows(current, params.compare.get("element_photos") or [], elements)
     except ValueError as error:
         raise _field_error(f"Photos and their elements, {error}.", "compare.element_photos") from None
+
+
+def _element_columns(
+    params: Any, analyses: list[analysis.Analysis], context: dict[str, Any]
+) -> findings_workbook.ElementColumns | None:
+    """The findings workbook's element columns, when the inspection names its object and its element list is
+    uploaded (the previous condition and change from the workspace's earlier inspection); a problem there is a
+    warning, never a workbook lost."""
+    if not params.compare.get("object_id") or params.compare.get("elements") is None:
+        return None
+    try:
+        elements = _elements(params)
+        record = _record(params)
+        current = _as_table_says(params, _current(params, record, analyses, elements), elements)
+        findings = reinspection.record_findings(record, current, analyses)
+    except (vkt.UserError, StoreError) as error:
+        vkt.UserMessage.warning(f"The workbook is made without the photos' elements ({error}).")
+        return None
+    before = _previous(params, current, context)
+    return reports.element_columns(reinspection.reinspection(elements, current, analyses, findings, before))
+
+
+def _elements_chosen(
+    params: Any, analyses: list[analysis.Analysis], typed: Mapping[int, str], context: dict[str, Any]
+) -> Inspection | None:
+    """The editor's inspection with each photo's element as the reviewed workbook's Photos sheet says, kept; ``None``
+    when the workbook has no element column or no element list is uploaded."""
+    if not typed or params.compare.get("elements") is None:
+        return None
+    elements = _elements(params)
+    record = _record(params)
+    current = _as_table_says(params, _current(params, record, analyses, elements), elements)
+    try:
+        chosen = reinspection.from_workbook(current, typed, elements)
+    except reinspection.NotAnElement as error:
+        message = f"Reviewed workbook, sheet {findings_workbook.PHOTOS}, {error}."
+        raise _field_error(message, "review.workbook") from None
+    _keep_assignment(params, record, chosen, context)
+    return chosen
 
 
 def _keep_assignment(

@@ -151,28 +151,64 @@ def assignment_rows(inspection: Inspection) -> list[dict[str, Any]]:
     ]
 
 
+class NotAnElement(ValueError):
+    """An element id that is not on the object's list: where it was said (a table's row, a photo), and of which
+    photo."""
+
+    def __init__(self, where: str, photo: int, message: str) -> None:
+        self.where, self.photo, self.message = where, photo, message
+        super().__init__(f"{where}: {message}")
+
+
 def from_rows(inspection: Inspection, rows: Sequence[Mapping[str, Any]], elements: ObjectElements) -> Inspection:
     """``inspection`` with each photo's element as the table's rows say: a row still carrying the suggestion it was
     filled with stays that suggestion, a row whose element was typed over (or cleared) is the inspector's, a row
     nobody filled leaves the photo as it is; ``ValueError`` naming the row whose element is not on the list."""
-    by_number = {photo.number: photo for photo in inspection.photos}
-    photos = dict(by_number)
+    said = []
     for index, row in enumerate(rows, start=1):
         try:
             number = int(row.get("photo") or 0)
         except (TypeError, ValueError):
             continue
+        said.append((f"row {index}", number, str(row.get("element") or ""), str(row.get("assigned_by") or "")))
+    return _assigned(inspection, said, elements)
+
+
+def from_workbook(inspection: Inspection, typed: Mapping[int, str], elements: ObjectElements) -> Inspection:
+    """``inspection`` with each photo's element as the findings workbook's Element column says (photo number →
+    element id): one left as it was keeps who said it, one chosen or cleared there is the inspector's;
+    ``ValueError`` naming the photo whose element is not on the list."""
+    by_number = {photo.number: photo for photo in inspection.photos}
+    said = [
+        (
+            f"photo {number}",
+            number,
+            element,
+            by_number[number].element_source if element == by_number[number].element_id else BY_INSPECTOR,
+        )
+        for number, element in typed.items()
+        if number in by_number
+    ]
+    return _assigned(inspection, said, elements)
+
+
+def _assigned(
+    inspection: Inspection, said: Sequence[tuple[str, int, str, str]], elements: ObjectElements
+) -> Inspection:
+    """``inspection`` with the elements ``said`` (where it was said, photo number, element id, by whom)."""
+    by_number = {photo.number: photo for photo in inspection.photos}
+    photos = dict(by_number)
+    for where, number, given, by in said:
         photo = by_number.get(number)
         if photo is None:
             continue
-        typed = clean(str(row.get("element") or "").strip())
+        typed = clean(given.strip())
         element = elements.get(typed) if typed else None
         if typed and element is None:
-            raise ValueError(f"row {index}: '{typed[:40]}' is not an element of {elements.object_id}")
-        said = str(row.get("assigned_by") or "")
-        if not typed and not said:
+            raise NotAnElement(where, number, f"'{typed[:40]}' is not an element of {elements.object_id}")
+        if not typed and not by:
             continue  # nobody has said: a suggestion may still come
-        kept = element is not None and element.id == photo.element_id and said.startswith(photo.element_source or "-")
+        kept = element is not None and element.id == photo.element_id and by.startswith(photo.element_source or "-")
         photos[number] = (
             photo
             if kept
@@ -464,15 +500,15 @@ def as_kept(
     model_name: str,
 ) -> Reinspection | None:
     """The comparison of ``current`` with the previous inspection of its object as the store keeps it: the answers
-    ``model_name`` gave (in any language) and the decisions kept, nothing sent; ``None`` when the inspection names
-    no object, its element list is not kept, or there is no earlier inspection. ``StoreError`` when what is kept
-    cannot be read."""
+    ``model_name`` gave (in any language) and the decisions kept, nothing sent (without an earlier inspection: each
+    element inspected the first time); ``None`` when the inspection names no object or its element list is not
+    kept. ``StoreError`` when what is kept cannot be read."""
     elements = elements_of(inspections, current.object_id)
-    previous = before(inspections, current) if elements is not None else None
-    if elements is None or previous is None:
+    if elements is None:
         return None
+    previous = before(inspections, current)
     answers = []
-    for request in change_requests(elements, previous, current, current_results):
+    for request in change_requests(elements, previous, current, current_results) if previous else ():
         for language in (request.language, *(item for item in Language if item is not request.language)):
             answer = comparison.kept(dataclasses.replace(request, language=language), model_name, inspections.store)
             if answer is not None:

@@ -12,10 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from image_analysis import analysis
+from image_analysis import analysis, reinspection
 from image_analysis.errors import StoreError
 from image_analysis.formats.findings_csv import ReviewTable, finding_columns
-from image_analysis.formats.findings_workbook import FINDINGS, PHOTOS, ReviewWorkbook, finding_headings
+from image_analysis.formats.findings_workbook import (
+    ELEMENT_HEADINGS,
+    FINDINGS,
+    PHOTOS,
+    ReviewWorkbook,
+    finding_headings,
+)
 from image_analysis.inspection import Inspection, photo_of
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import AnalysisRequest, ConditionScale, Preset
@@ -59,6 +65,7 @@ def reopen_workbook(
     if mismatch is not None:
         raise mismatch
     inspection, new = _inspection(inspections, results, scale, wanted)
+    inspection = _elements_chosen(inspections, inspection, book)
     signoff = inspection.signoff.overridden_by(book.signoff).overridden_by(given)
     before = None if new else inspections.review(inspection, results, signoff)
     try:
@@ -66,6 +73,20 @@ def reopen_workbook(
     except ReviewError as error:
         raise error.named(finding_headings(), FINDINGS) from None
     return Reopened(inspection, results, review, new)
+
+
+def _elements_chosen(inspections: InspectionStore, inspection: Inspection, book: ReviewWorkbook) -> Inspection:
+    """``inspection`` with each photo's element as the workbook's Photos sheet says, when it has the column and the
+    inspection's object has its element list kept; ``ReviewError`` naming the photo's row whose element is not on
+    the list."""
+    elements = reinspection.elements_of(inspections, inspection.object_id) if book.elements else None
+    if elements is None:
+        return inspection
+    try:
+        return reinspection.from_workbook(inspection, book.elements, elements)
+    except reinspection.NotAnElement as error:
+        rows = {item.number: row for row, item in enumerate(book.photos, start=2)}
+        raise ReviewError(rows.get(error.photo, 2), ELEMENT_HEADINGS["element"], error.message, PHOTOS) from None
 
 
 def reopen_csv(

@@ -357,6 +357,19 @@ def test_two_editors_of_one_object_are_compared_element_by_element(platform, mod
     assert (kept[0]["element"], kept[0]["assigned_by"]) == ("", BY_INSPECTOR), "a cleared element stays cleared"
     assert [row["element"] for row in kept[1:]] == [row["element"] for row in rows[1:]]
 
+    _, content = downloaded(call("download_workbook", _compare_params(element_photos=kept, **now), entity=2))
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    photos = {row[1]: row[2:5] for row in book["Photos"].iter_rows(min_row=2, values_only=True)}
+    assert [element for element, _, _ in photos.values()] == [row["element"] or None for row in kept]
+    assert any(previous and previous.endswith("on 2025-11-20") for _, previous, _ in photos.values())
+    book["Photos"]["C2"] = "W1"  # the inspector says photo 1 shows the quay wall
+    edited = io.BytesIO()
+    book.save(edited)
+    params = _compare_params(element_photos=kept, workbook=upload("findings.xlsx", edited.getvalue()), **now)
+    chosen = call("fill_from_workbook", params, entity=2).get("compare")["element_photos"]
+    assert (chosen[0]["element"], chosen[0]["assigned_by"]) == ("W1", BY_INSPECTOR)
+    assert [row["element"] for row in chosen[1:]] == [row["element"] for row in kept[1:]]
+
     wrong = [{**rows[0], "element": "X9"}, *rows[1:]]
     with pytest.raises(vkt.UserError, match="'X9' is not an element of BR-10") as raised:
         call("compare_view", _compare_params(element_photos=wrong, **now), entity=2)

@@ -464,3 +464,47 @@ def _kept_decisions(inspections, inspection):
     from image_analysis.reinspection import change_decisions
 
     return change_decisions(inspections, inspection.id)
+
+
+@pytest.mark.slow
+def test_the_findings_workbook_has_each_photos_element_to_choose_and_its_change(object_store, tmp_path):
+    import openpyxl
+
+    store, _, env, _, _, _ = object_store
+    copy = tmp_path / "bridge.sqlite"
+    shutil.copy(store, copy)
+    workbook = tmp_path / "findings.xlsx"
+    done = cli("report", "--store", str(copy), "--inspection", "2026", "--xlsx", str(workbook))
+    assert done.returncode == 0, done.stderr
+    book = openpyxl.load_workbook(io.BytesIO(workbook.read_bytes()))  # its images read from memory when saved
+    photos = book["Photos"]
+    heads = [cell.value for cell in photos[1]]
+    assert heads[:5] == ["Photo", "Photo file", "Element", "Previous condition", "Change"]
+    rows = {row[1]: row[2:5] for row in photos.iter_rows(min_row=2, values_only=True)}
+    element, previous, change = rows["IMG_2000.jpg"]
+    assert element == "P10-N" and previous.replace("\xa0", " ") == "2 (good) on 2025-11-20"
+    assert change.startswith("worse by 2 steps; beyond")
+    assert rows["IMG_2004.jpg"][0] == "DECK-1"
+    [check] = photos.data_validations.dataValidation
+    assert str(check.sqref).startswith("C2:C") and check.type == "list"
+    lists = book["Lists"]
+    column = check.formula1.split("!")[1].split(":")[0].replace("$", "")[0]
+    assert [cell.value for cell in lists[column][1:] if cell.value] == IDS, "the object's elements to choose from"
+    assert photos.protection.sheet and not photos["C2"].protection.locked and photos["D2"].protection.locked
+
+    def choose(element: str) -> None:
+        edited = openpyxl.load_workbook(io.BytesIO(workbook.read_bytes()))
+        edited["Photos"]["C2"] = element
+        edited.save(workbook)
+
+    choose("P10-S")  # the inspector says photo 1 shows the other face
+    kept = cli("report", str(workbook), "--store", str(copy))
+    assert kept.returncode == 0, kept.stderr
+    figures = json.loads(cli("compare", "--store", str(copy), "--inspection", "2026", "--json", env_extra=env).stdout)
+    first = next(item for item in figures["photos"] if item["photo"] == 1)
+    assert (first["element"], first["assigned_by"]) == ("P10-S", "inspector")
+
+    choose("X9")
+    wrong = cli("report", str(workbook), "--store", str(copy))
+    assert wrong.returncode == 2
+    assert "sheet Photos, row 2, column 'Element': 'X9' is not an element of BR-10" in wrong.stderr

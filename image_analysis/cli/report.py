@@ -24,7 +24,7 @@ from image_analysis.inspection import Inspection
 from image_analysis.inspection.decisions import VIA_CSV, VIA_OPTIONS, VIA_WORKBOOK
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.reports import document, findings_workbook, html, terminal, word
-from image_analysis.reports.changes import changes_section
+from image_analysis.reports.changes import changes_section, element_columns
 from image_analysis.reports.outputs import Output
 from image_analysis.reports.pdf import word_to_pdf
 from image_analysis.review import ADDED, AI_NOT_REVIEWED, EDITED, Review, SignOff, ai_findings
@@ -78,44 +78,41 @@ def run(args: argparse.Namespace) -> int:
         f"{len(results)} photos; {edited} edited or added by the inspector{deleted}"
     )
     results = inspection.named(results)
-    report = dataclasses.replace(
-        document.build(results, review), changes=_changes(inspections, inspection, results, review, args.model)
-    )
+    compared = _compared(inspections, inspection, results, review, args.model)
+    changes = changes_section(compared) if compared is not None and compared.previous is not None else None
+    report = dataclasses.replace(document.build(results, review), changes=changes)
     say(terminal.cover_lines(report))
     makers = report_makers(args, report, lambda: page(report, review).encode("utf-8"))
     makers[Output.CSV] = lambda: findings_csv(results, review).encode("utf-8")
-    makers[Output.WORKBOOK] = lambda: findings_workbook(results, review)
+    columns = element_columns(compared) if compared is not None else None
+    makers[Output.WORKBOOK] = lambda: findings_workbook(results, review, columns)
     return EXIT_OK if write_outputs(args, makers) else EXIT_SERVICE
 
 
 Recorded = tuple[Inspection, list[Analysis], Review]
 
 
-def _changes(
+def _compared(
     inspections: InspectionStore,
     inspection: Inspection,
     results: list[Analysis],
     review: Review,
     model_name: str | None,
-) -> document.ChangesSection | None:
-    """The changes since the previous inspection of the object, as the store keeps them (``compare`` asks the model;
-    here nothing is sent); ``None`` when the inspection has nothing to be compared with."""
+) -> reinspection.Reinspection | None:
+    """The inspection beside the previous one of its object, as the store keeps it (``compare`` asks the model; here
+    nothing is sent); ``None`` when it names no object with an element list."""
     try:
         found = review.effective(ai_findings(results))
         record = reinspection.as_kept(inspections, inspection, results, found, model_name or model.model_id())
     except StoreError as error:
         note(f"the changes since the previous inspection are left out: {error}")
         return None
-    if record is None:
-        return None
-    asked = sum(1 for change in record.changes if change.previous and change.current)
-    note(
-        f"changes since the inspection of {record.previous.day if record.previous else ''}: "
-        f"{len(record.answers)} photo pairs with the model's suggestion kept"
-        + ("" if record.answers else " (`compare` asks the model)")
-        + f"; {asked} elements inspected both times"
-    )
-    return changes_section(record)
+    if record is not None and record.previous is not None:
+        note(
+            f"changes since the inspection of {record.previous.day}: {len(record.answers)} photo pairs with the "
+            "model's suggestion kept" + ("" if record.answers else " (`compare` asks the model)")
+        )
+    return record
 
 
 def _kept(inspections: InspectionStore, wanted: str | None, given: SignOff) -> Recorded:

@@ -25,6 +25,7 @@ opened when it is larger than a findings workbook can be (its compressed and its
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
@@ -113,6 +114,10 @@ PHOTO_HEADINGS = {
     "camera": "Camera",
     "error": "Without a description",
 }
+ELEMENT_HEADINGS = {"element": "Element", "previous_condition": "Previous condition", "change": "Change"}
+"""The Photos sheet's columns when the inspection names its object: the photo's element (chosen from the object's
+list; the only cell of the sheet an inspector edits) and that element's condition at the previous inspection and its
+change since, as the comparison has them (``PhotoElement``)."""
 AI_COLUMNS = ("kind", "photo", "file", "record", "ref", *fields.EDITABLE, *AI_TEXTS, "error")
 AI_COLUMNS_1 = tuple(name for name in AI_COLUMNS if not (name in fields.FIELDS and fields.FIELDS[name].optional))
 """The AI record's columns in a workbook of ``FORMAT_1``."""
@@ -146,6 +151,25 @@ class WorkbookPhoto:
 
 
 @dataclass(frozen=True)
+class PhotoElement:
+    """A photo's element on the Photos sheet, with the element's previous condition and its change, in words."""
+
+    element: str = ""
+    previous_condition: str = ""
+    change: str = ""
+
+
+@dataclass(frozen=True)
+class ElementColumns:
+    """What the Photos sheet's element columns hold: the object's element ids (the list an inspector chooses from)
+    and each photo's element (by photo number)."""
+
+    object_id: str
+    choices: tuple[str, ...]
+    photos: Mapping[int, PhotoElement]
+
+
+@dataclass(frozen=True)
 class ReviewWorkbook:
     """An edited findings workbook, read and checked: the rows by ``Finding`` field (with ``_row``, the row as the
     spreadsheet numbers it), one ``DELETED`` row for each AI finding whose row is gone, the photos it was made for,
@@ -158,6 +182,9 @@ class ReviewWorkbook:
     ai: tuple[dict[str, str], ...]
     """The AI record's finding rows."""
     format: str = FORMAT
+    elements: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    """Each photo's element as the Photos sheet's Element column says (photo number → element id, empty: none);
+    empty when the workbook has no such column."""
 
     def mismatch(self, analyses: Sequence[Analysis]) -> ReviewError | None:
         """Why the workbook was not made from ``analyses`` (numbered as in the reports), or ``None``: each photo must
@@ -257,7 +284,7 @@ VALIDATED_ROWS = 2_000
 """Rows down to which the lists apply, so that rows the inspector adds get them too."""
 CELL_CHARACTERS = 32_767
 """The most a spreadsheet cell holds (Excel's limit, which openpyxl keeps)."""
-TEXT, UNREVIEWED, HEADING = "Text", "AI, not reviewed", "Heading"
+TEXT, UNREVIEWED, HEADING, CHOSEN = "Text", "AI, not reviewed", "Heading", "Yours to choose"
 """The named styles: every cell's (text, Arial, wrapped at the top: one named style, set once a cell, not four
 times), an AI finding not reviewed yet (shaded), a heading (bold, shaded)."""
 
@@ -269,7 +296,7 @@ def _openpyxl() -> SimpleNamespace:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.drawing.image import Image
-    from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
+    from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill, Protection
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.worksheet.worksheet import Worksheet
@@ -279,6 +306,7 @@ def _openpyxl() -> SimpleNamespace:
     styles = (
         NamedStyle(TEXT, font=font, alignment=top, number_format="@"),
         NamedStyle(UNREVIEWED, font=font, alignment=top, number_format="@", fill=shaded),
+        NamedStyle(CHOSEN, font=font, alignment=top, number_format="@", protection=Protection(locked=False)),
         NamedStyle(
             HEADING, font=Font(name="Arial", size=10, bold=True), alignment=top, fill=heading, number_format="@"
         ),
@@ -294,10 +322,12 @@ def _openpyxl() -> SimpleNamespace:
     )
 
 
-def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None, status: str = "") -> bytes:
+def findings_workbook(
+    analyses: Sequence[Analysis], review: Review | None = None, status: str = "", elements: ElementColumns | None = None
+) -> bytes:
     """The workbook of the inspection ``analyses`` with the ``review`` so far; ``status`` is the report's (as the
-    cover says it), shown on the Sign-off sheet."""
-    writer = WorkbookWriter(analyses[0].request.scale.definition if analyses else None, review)
+    cover says it), shown on the Sign-off sheet; ``elements``: the photos' elements, when it names its object."""
+    writer = WorkbookWriter(analyses[0].request.scale.definition if analyses else None, review, elements)
     for result in analyses:
         writer.add(result)
     buffer = io.BytesIO()
@@ -311,8 +341,10 @@ class WorkbookWriter:
     report's status, known once every photo is counted) and writes the file.
     Memory stays that of one photo (and the thumbnails, a few kB each), whatever the number of photos."""
 
-    def __init__(self, scale: ConditionStandard | None, review: Review | None = None) -> None:
-        self.scale, self.review = scale, review or Review()
+    def __init__(
+        self, scale: ConditionStandard | None, review: Review | None = None, elements: ElementColumns | None = None
+    ) -> None:
+        self.scale, self.review, self.elements = scale, review or Review(), elements
         self.reviewed = self.review.reviewed_photos
         self.xl = _openpyxl()
         self.book = self.xl.Workbook(write_only=True)
@@ -328,10 +360,18 @@ class WorkbookWriter:
         self.columns = fields.FINDING_FIELDS
         self.names = [field.name for field in self.columns]
         self.widths = [field.width for field in self.columns]
-        self.photo_names = list(PHOTO_HEADINGS)
+        self.photo_headings = dict(PHOTO_HEADINGS)
+        if elements is not None:  # after the file: the element is the photo's first fact
+            names = list(PHOTO_HEADINGS)
+            at = names.index("file") + 1
+            self.photo_headings = {
+                name: {**PHOTO_HEADINGS, **ELEMENT_HEADINGS}[name]
+                for name in [*names[:at], *ELEMENT_HEADINGS, *names[at:]]
+            }
+        self.photo_names = list(self.photo_headings)
         self._header(self.findings, [field.heading for field in self.columns], self.widths)
         widths = [PHOTO_WIDTHS.get(name, 16) for name in self.photo_names]
-        self._header(self.photos, list(PHOTO_HEADINGS.values()), widths)
+        self._header(self.photos, list(self.photo_headings.values()), widths)
         self.ai_rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # the AI record follows its digest
         self.digest = AiRecordDigest(scale.name if scale else "")
 
@@ -442,11 +482,17 @@ class WorkbookWriter:
         headings = {field.name: field.heading for field in self.columns}
         validated = max(VALIDATED_ROWS, last + VALIDATED_ROWS // 2)  # rows the inspector adds get the lists too
         columns = list(lists.items())
+        if self.elements is not None and self.elements.choices:
+            prompt = f"The element of {self.elements.object_id} this photo shows; empty: none."
+            columns.append(("element", (list(self.elements.choices), prompt[:255], "stop")))
+            headings = {**headings, "element": ELEMENT_HEADINGS["element"]}
         self._append(self.lists, [headings[name] for name, _ in columns])
         for row in range(max(len(values) for _, (values, _, _) in columns)):
             self._append(self.lists, [values[row] if row < len(values) else None for _, (values, _, _) in columns])
         for index, (name, (values, prompt, style)) in enumerate(columns, start=1):
-            letter, source = self.xl.letter(names.index(name) + 1), self.xl.letter(index)
+            on = self.photos if name == "element" else sheet
+            at = (self.photo_names if name == "element" else names).index(name) + 1
+            letter, source = self.xl.letter(at), self.xl.letter(index)
             check = self.xl.DataValidation(
                 type="list",
                 formula1=f"'{LISTS}'!${source}$2:${source}${len(values) + 1}",  # a list's values may hold commas
@@ -460,7 +506,7 @@ class WorkbookWriter:
                 error=f"Choose one of: {', '.join(values)}"[:255],
             )
             check.add(f"{letter}2:{letter}{validated}")
-            sheet.data_validations.append(check)
+            on.data_validations.append(check)
         self.lists.sheet_state = "hidden"
         self.lists.protection.sheet = True
 
@@ -468,9 +514,11 @@ class WorkbookWriter:
         names = self.photo_names
         metadata = result.preparation.metadata if result.preparation else None
         facts = {fact.label: fact.value for fact in photo_facts(metadata)} if metadata else {}
+        element = self.elements.photos.get(result.number, PhotoElement()) if self.elements else PhotoElement()
         values = {
             "photo": result.number,
             "file": result.name,
+            **dataclasses.asdict(element),
             **photo_texts(result),
             "taken_at": facts.get("Taken", ""),
             "gps": facts.get("Position", ""),
@@ -486,7 +534,9 @@ class WorkbookWriter:
             self.photos.add_image(image, f"{self.xl.letter(names.index('image') + 1)}{row}")
             height = image.height * 0.75 + 6  # points, from pixels
         self.photos.row_dimensions[row].height = max(text, height)
-        self._append(self.photos, [values.get(name, "") for name in names])
+        self.photos.append(
+            [self._cell(self.photos, values.get(name, ""), CHOSEN if name == "element" else TEXT) for name in names]
+        )
 
     def _finish_photos(self) -> None:
         self.photos.protection.sheet = True  # the AI's words: an inspector writes in the Inspector's note
@@ -590,8 +640,9 @@ def _read(book: Any) -> ReviewWorkbook:
         if row["kind"] == "photo"
     )
     findings = [row for row in ai if row["kind"] == "finding"]
+    elements: dict[int, str] = {}
     if PHOTOS in sheets:
-        _check_texts(_rows(sheets[PHOTOS]), {row["photo"]: row for row in ai if row["kind"] == "photo"})
+        elements = _photo_sheet(_rows(sheets[PHOTOS]), {row["photo"]: row for row in ai if row["kind"] == "photo"})
     rows = _findings(_rows(sheets[FINDINGS]))
     if made != FORMAT:  # a score as the model gave it, left so, follows the observations as a formula would
         said = {row["ref"]: row.get("condition_score", "") for row in findings}
@@ -603,7 +654,7 @@ def _read(book: Any) -> ReviewWorkbook:
         for row in findings
         if row["ref"] not in present and row["defect_type"]
     ]
-    return ReviewWorkbook(tuple(rows + gone), photos, scale, signoff, tuple(findings), made)
+    return ReviewWorkbook(tuple(rows + gone), photos, scale, signoff, tuple(findings), made, elements)
 
 
 def _as_said(row: Mapping[str, str], said: Mapping[str, str]) -> bool:
@@ -725,14 +776,19 @@ def _value(name: str, cell: str) -> str:
     return "" if name == "condition_score" and cell.startswith("=") else cell
 
 
-def _check_texts(rows: Iterator[tuple[int, list[str]]], record: Mapping[str, Mapping[str, str]]) -> None:
-    """The AI's words on the Photos sheet are as it said them (an inspector writes in the Inspector's note)."""
-    where = _header(rows, PHOTO_HEADINGS, ("photo",), PHOTOS)
+def _photo_sheet(rows: Iterator[tuple[int, list[str]]], record: Mapping[str, Mapping[str, str]]) -> dict[int, str]:
+    """Each photo's element as the Photos sheet's Element column says (none without that column), once the AI's
+    words there are found as it said them (an inspector writes in the Inspector's note)."""
+    where = _header(rows, {**PHOTO_HEADINGS, **ELEMENT_HEADINGS}, ("photo",), PHOTOS)
+    elements: dict[int, str] = {}
     for number, cells in rows:
         photo = cells[where["photo"]] if where["photo"] < len(cells) else ""
         ai = record.get(str(photo_number(photo) or ""))
         if ai is None:
             continue  # a row the inspector typed below: the Photos sheet is not read for anything else
+        if "element" in where:
+            typed = cells[where["element"]] if where["element"] < len(cells) else ""
+            elements[int(ai["photo"])] = clean(typed.strip())[:80]
         for name, label in AI_TEXTS.items():
             given = _folded(cells[where[name]]) if name in where and where[name] < len(cells) else ai[name]
             if given != ai[name]:
@@ -741,6 +797,7 @@ def _check_texts(rows: Iterator[tuple[int, list[str]]], record: Mapping[str, Map
                     "Inspector's note on the Findings sheet"
                 )
                 raise ReviewError(number, label, message, PHOTOS)
+    return elements
 
 
 def _signoff(rows: Iterator[tuple[int, list[str]]]) -> SignOff:

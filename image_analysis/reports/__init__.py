@@ -6,6 +6,7 @@ terminal (``terminal``), and a campaign's report (``campaign``). The spreadsheet
     analyses + review + sign-off ──> document.build ──> ReportDocument ──┬─> word.render  ──> .docx ──> pdf ──> .pdf
                                                                         └─> html.render_* ──> .html
     analyses + review ──────────────> formats.findings_workbook (+ the document's status) ──> .xlsx (and back)
+                   (+ changes.element_columns: each photo's element, its previous condition and change)
     analyses + review ──────────────> formats.findings_csv ──────────────────────────────────> .csv (and back)
     quality.evaluate ───────────────> quality.quality_page, quality_workbook ──────────────────> .html, .xlsx
     reinspection.reinspection ──────> changes.changes_section ──> changes_page, the Word report's section, changes_csv
@@ -14,21 +15,32 @@ terminal (``terminal``), and a campaign's report (``campaign``). The spreadsheet
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from image_analysis.analysis import Analysis
 from image_analysis.formats.drawing_csv import drawing_csv
 from image_analysis.formats.findings_csv import findings_csv
 from image_analysis.reports import document, html, word
-from image_analysis.reports.changes import ChangesFileError, changes_csv, changes_page, read_changes_csv
+from image_analysis.reports.changes import (
+    ChangesFileError,
+    changes_csv,
+    changes_page,
+    element_columns,
+    read_changes_csv,
+)
 from image_analysis.reports.quality import quality_page, quality_workbook
 from image_analysis.reports.word_layout import DEFAULT_PAPER
 from image_analysis.review import Review
+
+if TYPE_CHECKING:
+    from image_analysis.formats.findings_workbook import ElementColumns
 
 __all__ = [
     "ChangesFileError",
     "changes_csv",
     "changes_page",
     "drawing_csv",
+    "element_columns",
     "findings_csv",
     "findings_workbook",
     "html_page",
@@ -40,11 +52,14 @@ __all__ = [
 ]
 
 
-def findings_workbook(analyses: Sequence[Analysis], review: Review | None = None) -> bytes:
-    """The findings workbook, with the report's status (as its cover says it) on the Sign-off sheet."""
+def findings_workbook(
+    analyses: Sequence[Analysis], review: Review | None = None, elements: ElementColumns | None = None
+) -> bytes:
+    """The findings workbook, with the report's status (as its cover says it) on the Sign-off sheet (and the
+    photos' elements, when the inspection names its object: ``changes.element_columns``)."""
     from image_analysis.formats.findings_workbook import findings_workbook as workbook
 
-    return workbook(analyses, review, document.status(analyses, review))
+    return workbook(analyses, review, document.status(analyses, review), elements)
 
 
 def word_report(

@@ -11,6 +11,7 @@ import io
 
 from image_analysis.analysis import Analysis
 from image_analysis.comparison import ChangeAnswer
+from image_analysis.formats.findings_workbook import ElementColumns, PhotoElement
 from image_analysis.imaging.encode import thumbnail
 from image_analysis.inspection.history import NOT_INSPECTED, WORSE, ElementChange, history_line, years_between
 from image_analysis.reinspection import ChangeDecision, Reinspection
@@ -91,6 +92,23 @@ def changes_section(record: Reinspection) -> ChangesSection:
             f"Photo {photo.number}: {photo.name}" for photo in record.current.photos if not photo.element_id
         ),
     )
+
+
+def element_columns(record: Reinspection) -> ElementColumns:
+    """The findings workbook's element columns: each photo's element, the element's condition at the previous
+    inspection and its change since (as the elements' table says them), and the object's elements to choose from."""
+    scale = record.current.scale.definition
+    by_element = {change.element.id: change for change in record.changes}
+    photos = {}
+    for photo in record.current.photos:
+        change = by_element.get(photo.element_id)
+        previous = change.previous if change else None
+        photos[photo.number] = PhotoElement(
+            photo.element_id,
+            f"{scale.shown(previous.condition)} on {record.previous.day}" if previous and record.previous else "",
+            "; ".join(part for part in (_trend(change), change.spread, change.flag) if part) if change else "",
+        )
+    return ElementColumns(record.elements.object_id, tuple(item.id for item in record.elements.elements), photos)
 
 
 def changes_page(record: Reinspection | ChangesSection) -> str:
