@@ -106,6 +106,12 @@ def images(request: ChangeRequest) -> list[PreparedImage]:
     ]
 
 
+def answer_value(described: model.Description, element_id: str) -> dict[str, Any]:
+    """How an answer is kept in the store, under its request's key (``kept`` reads it back; a campaign's import
+    writes it so)."""
+    return {"description": described.to_json(), "element_id": element_id}
+
+
 def kept(request: ChangeRequest, model_name: str, store: ResultStore | None) -> ChangeAnswer | None:
     """The answer ``model_name`` gave to ``request`` as the store keeps it; ``None`` when none is kept, or it cannot
     be read (asked again, it is sent again)."""
@@ -138,8 +144,7 @@ def compare(request: ChangeRequest, settings: model.ServiceSettings, store: Resu
     answer = ChangeAnswer(request, described)
     if store is not None:
         try:
-            value = {"description": described.to_json(), "element_id": request.element_id}
-            store.put(request.key(settings.model), value)
+            store.put(request.key(settings.model), answer_value(described, request.element_id))
         except StoreError:
             pass  # the answer is shown all the same; asked again, it is sent again
     return answer

@@ -119,8 +119,8 @@ def assign(
             photo = dataclasses.replace(
                 photo, element_id=element.id if element else "", element_source=BY_INSPECTOR, element_why=""
             )
-        elif photo.element_source != BY_INSPECTOR and result is not None and result.error is None:
-            found = result.parsed.findings
+        elif photo.element_source != BY_INSPECTOR and result is not None and result.preparation is not None:
+            found = result.parsed.findings  # none yet for a photo not described: its name and place still tell
             model_element = str(getattr(found, "element", "") or "")
             gps = result.preparation.metadata.gps if result.preparation else None
             made = suggest(photo.names, gps, model_element, elements.elements, previous)
@@ -230,11 +230,12 @@ def change_requests(
     language: Language = Language.EN,
 ) -> list[ChangeRequest]:
     """One request per photo of this inspection whose element the previous inspection photographed: with the
-    previous photo of that element taken nearest to it (the first, without GPS), and that photo's defects."""
+    previous photo of that element taken nearest to it (the first, without GPS), and that photo's defects. A photo
+    is compared by its pixels: one the model has not described (or failed on) is compared all the same."""
     previous_findings = previous.findings
     previous_results = previous.results
-    before = {result.number: result for result in previous_results if result.error is None}
-    now = {result.number: result for result in current_results if result.error is None}
+    before = {result.number: result for result in previous_results if result.preparation is not None}
+    now = {result.number: result for result in current_results if result.preparation is not None}
     requests = []
     for photo in current.photos:
         result = now.get(photo.number)

@@ -205,8 +205,8 @@ def object_store(tmp_path_factory):
                     "summary": f"{key}: {change}",
                 }
             )
-        else:
-            reply_text = next(queue)
+        else:  # the photos described in order; then (a campaign's) any photo, its element not said
+            reply_text = next(queue, None) or reply(CRACK, score="3", element="")
         return Response(json.dumps(completion_body(reply_text)), content_type="application/json")
 
     server = HTTPServer(host="127.0.0.1", port=0)
@@ -508,3 +508,46 @@ def test_the_findings_workbook_has_each_photos_element_to_choose_and_its_change(
     wrong = cli("report", str(workbook), "--store", str(copy))
     assert wrong.returncode == 2
     assert "sheet Photos, row 2, column 'Element': 'X9' is not an element of BR-10" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_a_campaign_prepared_with_the_previous_store_carries_its_change_requests(object_store, tmp_path):
+    store, service, env, signatures, _, root = object_store
+    photos = sorted(str(path) for path in root.glob("IMG_*.jpg"))
+    folder, target = tmp_path / "campaign", tmp_path / "portfolio.sqlite"
+    prepared = cli("campaign", "prepare", *photos, "--out", str(folder), "--preset", "inspection", "--workers", "1",
+                   "--previous", str(store), "--object", "BR-10", "--date", "19-11-2026")  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    assert "photos assigned to the elements of BR-10: 9 by GPS of the previous photo" in prepared.stderr
+    lines = (folder / "requests-changes.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 9 and "9 change requests against the inspection " in prepared.stderr
+    for line in map(json.loads, lines):
+        content = line["body"]["messages"][1]["content"]
+        urls = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+        before, now = (min(signatures.values(), key=lambda item: _apart(item[1], _sent(url)))[0] for url in urls)
+        assert before.split()[0] == now.split()[0] and (before.split()[1], now.split()[1]) == ("2025", "2026")
+        assert "(2025-11-20)" in content[1]["text"] and "(2026-11-19)" in content[3]["text"]
+
+    sent = len(service.requests)
+    ran = cli("campaign", "run", str(folder), "--concurrency", "2", env_extra=env)
+    assert ran.returncode == 0, ran.stderr
+    assert len(service.requests) - sent == 19, "10 photos and 9 change requests, through the same run"
+    results = sorted(str(path) for path in folder.glob("results-*.jsonl"))
+    imported = cli("campaign", "import", *results, "--manifest", str(folder), "--store", str(target))
+    assert imported.returncode == 0, imported.stderr
+    assert "19 imported" in imported.stdout and "brought in from" in imported.stderr
+
+    sent = len(service.requests)
+    report = tmp_path / "campaign.html"
+    done = cli("campaign", "report", "--manifest", str(folder), "--store", str(target), "--out", str(report))
+    assert done.returncode == 0, done.stderr
+    assert "changes since the inspection of 2025-11-20: 9 photo pairs compared" in done.stderr
+    html = report.read_text(encoding="utf-8")
+    assert "Changes since the inspection of 2025-11-20" in html and "RAIL-1 Railing north side (condition" in html
+    compared = cli("compare", "--store", str(target), "--inspection", "campaign", "--json", env_extra=env)
+    assert compared.returncode == 0, compared.stderr
+    assert len(service.requests) == sent, "every answer the campaign got is where compare looks: none sent again"
+    figures = json.loads(compared.stdout)
+    assert sum(1 for answer in figures["answers"] if answer["from_store"]) == 9
+    trends = dict((item["element"], item["trend"]) for item in figures["elements"])
+    assert trends["DECK-1"] == "worse" and trends["RAIL-1"] == "not inspected", "a critical crack where salt was"

@@ -10,17 +10,23 @@ One module a step, each with one reason to change:
 - ``batch_api``: the shards through a provider's batch API (``campaign submit``, ``status``, ``fetch``);
 - ``importer``: every answer into the store as a live run keeps it (``campaign import``);
 - ``stored``: the campaign read back from the store, one photo at a time (``campaign report``);
-- ``record``: the campaign as one inspection of the store, its sign-off kept with it.
+- ``record``: the campaign as one inspection of the store, its sign-off kept with it;
+- ``changes``: with ``--previous``, each photo assigned to an element and a change request per photo whose element
+  the previous inspection photographed (``compare``'s request, in one more shard).
 
 The names below are the steps' public ones, for the command line, the campaign report and the benchmarks.
 """
 
 from image_analysis.campaign.batch_api import BatchState, campaign_status, fetch_campaign, submit_campaign
+from image_analysis.campaign.changes import bring_previous, prepare_changes
 from image_analysis.campaign.folder import (
+    CHANGE_SHARD,
+    COMPARISON,
     ERROR_KEY,
     FORMATS,
     MANIFEST,
     CampaignError,
+    Comparison,
     Manifest,
     ManifestEntry,
     Settings,
@@ -35,6 +41,8 @@ from image_analysis.campaign.stored import NOT_IMPORTED, Photo, Shown, StoredCam
 from image_analysis.campaign.workers import MAX_WORKERS
 
 __all__ = [
+    "CHANGE_SHARD",
+    "COMPARISON",
     "ERROR_KEY",
     "FORMATS",
     "MANIFEST",
@@ -42,6 +50,7 @@ __all__ = [
     "NOT_IMPORTED",
     "BatchState",
     "CampaignError",
+    "Comparison",
     "ImportSummary",
     "Manifest",
     "ManifestEntry",
@@ -52,6 +61,7 @@ __all__ = [
     "Shown",
     "StoredCampaign",
     "batch_level",
+    "bring_previous",
     "campaign_folder",
     "campaign_signoff",
     "campaign_status",
@@ -59,6 +69,7 @@ __all__ = [
     "import_results",
     "keep_campaign_inspection",
     "prepare_campaign",
+    "prepare_changes",
     "request_id",
     "result_line",
     "run_campaign",

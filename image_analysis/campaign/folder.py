@@ -7,6 +7,8 @@ in the store.
     facts-0001.jsonl      what each request's preparation found besides its pixels, and its thumbnail (``prepare``)
     results-0001.jsonl    the answers in the batch output format (``run``, ``fetch``, or the engine itself)
     batches.json          the batch of each shard at a provider's batch API (``batch_api``)
+    requests-changes.jsonl  the change requests against the previous inspection (``changes``, with --previous)
+    changes.json          ``Comparison``: each photo's element and each change request's store key (``changes``)
     manifest.json         ``Manifest``
 """
 
@@ -15,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_analysis import store_keys
 from image_analysis.atomic import write_atomically
@@ -26,6 +29,9 @@ from image_analysis.model import DEFAULT_MAX_TOKENS
 from image_analysis.presets import AnalysisRequest
 from image_analysis.safe_text import clean
 from image_analysis.structured_output import Structured
+
+if TYPE_CHECKING:
+    from image_analysis.inspection import Inspection
 
 FORMATS = ("openai", "mistral")
 MANIFEST = "manifest.json"
@@ -36,6 +42,8 @@ ERROR_KEY = store_keys.CAMPAIGN_ERROR
 """A failed request's answer is kept under this prefix and its record key, never under the record key alone: a live run
 of the same photo is not served a failure from the store."""
 ID_PREFIX = "ia-"
+COMPARISON = "changes.json"
+CHANGE_SHARD = "requests-changes.jsonl"
 
 
 class CampaignError(InputError):
@@ -153,3 +161,73 @@ class Manifest:
     def done(self) -> set[str]:
         """The inputs (paths) whose requests are all in complete shards, or that were refused."""
         return {entry.path for entry in self.entries}
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One change request of the campaign: its ``custom_id`` in the shard and the answers, the store key its answer
+    is kept under (``ChangeRequest.key``), and the element and photo it is about."""
+
+    custom_id: str
+    key: str
+    element_id: str
+    photo: str
+    """The ``custom_id`` of the photo's own request."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What ``campaign prepare --previous`` decided: where the previous inspection is, the day of this one, each
+    photo's element (by its request's ``custom_id``: element id, who said so, why) and the change requests."""
+
+    previous_store: str
+    object_id: str
+    previous: str
+    day: str
+    elements: Mapping[str, tuple[str, str, str]]
+    changes: tuple[PlannedChange, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **dataclasses.asdict(self),
+            "elements": {key: list(value) for key, value in self.elements.items()},
+            "changes": [dataclasses.asdict(change) for change in self.changes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Comparison:
+        return cls(
+            previous_store=str(data["previous_store"]),
+            object_id=clean(str(data["object_id"])),
+            previous=str(data["previous"]),
+            day=str(data["day"]),
+            elements={
+                str(key): (clean(str(value[0])), clean(str(value[1])), clean(str(value[2])))
+                for key, value in data["elements"].items()
+            },
+            changes=tuple(PlannedChange(**change) for change in data["changes"]),
+        )
+
+    @classmethod
+    def read(cls, folder: Path) -> Comparison | None:
+        """The campaign's comparison, or ``None`` when it was prepared without ``--previous``."""
+        path = folder / COMPARISON
+        try:
+            return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
+            raise CampaignError(f"'{path}' cannot be read ({error}); prepare again with --previous.") from None
+
+    def applied(self, inspection: Inspection) -> Inspection:
+        """The campaign's inspection of the object: each photo's element, and its day when no sign-off says one."""
+        photos = []
+        for photo in inspection.photos:
+            said = self.elements.get(request_id(photo.result)) if photo.result else None
+            if said is not None and not photo.element_source:  # an element the inspector gave stays
+                photo = dataclasses.replace(photo, element_id=said[0], element_source=said[1], element_why=said[2])
+            photos.append(photo)
+        signoff = inspection.signoff
+        if not signoff.date:
+            signoff = dataclasses.replace(signoff, date=self.day)
+        return dataclasses.replace(inspection, object_id=self.object_id, photos=tuple(photos), signoff=signoff)

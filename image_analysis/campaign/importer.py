@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from image_analysis import analysis, model, prompts, store_keys
+from image_analysis import analysis, comparison, model, prompts, store_keys
 from image_analysis.campaign.folder import (
     MANIFEST,
     CampaignError,
+    Comparison,
     Manifest,
     ManifestEntry,
+    PlannedChange,
     Settings,
     facts_name,
 )
@@ -54,14 +56,20 @@ def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> I
     manifest = Manifest.require(folder)
     numbered = enumerate(manifest.entries, 1)
     positions = {entry.custom_id: (number, entry) for number, entry in numbered if entry.custom_id}
+    found = Comparison.read(folder)
+    planned = {change.custom_id: change for change in found.changes} if found else {}
     settings = manifest.settings
-    sent = _SentImages(folder)
+    sent = SentImages(folder)
     stored = set(store.keys())
     refused: list[str] = []
     batch: list[tuple[str, str]] = []
     imported = errors = unchanged = 0
     for where, line in _result_lines(paths, refused):
         custom_id = line.get("custom_id")
+        if custom_id in planned:
+            counted = _change(line, planned[custom_id], settings, store, stored, batch)
+            imported, errors, unchanged = imported + counted[0], errors + counted[1], unchanged + counted[2]
+            continue
         if custom_id not in positions:
             refused.append(f"{where}: custom_id {str(custom_id)[:80]!r} is not in {folder / MANIFEST}")
             continue
@@ -96,6 +104,29 @@ def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> I
     return ImportSummary(imported, errors, unchanged, tuple(refused))
 
 
+def _change(
+    line: dict[str, Any],
+    change: PlannedChange,
+    settings: Settings,
+    store: SqliteStore,
+    stored: set[str],
+    batch: list[tuple[str, str]],
+) -> tuple[int, int, int]:
+    """A change request's answer kept where ``compare`` and ``report`` look for it (``comparison.answer_value``
+    under the request's key): imported, failed (not kept: ``compare`` asks again), unchanged, as counts."""
+    outcome = _outcome(line, settings)
+    if isinstance(outcome, str):
+        return 0, 1, 0
+    if change.key in stored:
+        kept = store.get(change.key)
+        if kept is None or (kept.get("description") or {}).get("text") == outcome.text:
+            return 0, 0, 1
+    described = dataclasses.replace(outcome, prompt_version=prompts.change_version(settings.request.scale))
+    batch.append((change.key, json.dumps(comparison.answer_value(described, change.element_id))))
+    stored.add(change.key)
+    return 1, 0, 0
+
+
 def _with_pixels(result: analysis.Analysis, pixels: Sequence[str]) -> str:
     """The store's value of ``result`` (whose preparation carries the facts of what was sent but not its pixels)
     with the pixels put back as the request line carries them, base64: exactly what a live run keeps, without
@@ -112,7 +143,7 @@ def _with_pixels(result: analysis.Analysis, pixels: Sequence[str]) -> str:
     return text
 
 
-class _SentImages:
+class SentImages:
     """The images of an entry as they were sent, from its shard: the facts file gives the source, metadata and
     notes, the request line the exact pixels (as base64, as it carries them). One shard's index is held at a time
     (the offset of each request line, and its facts), so that a campaign of any size is imported in the same

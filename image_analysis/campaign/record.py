@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from image_analysis.campaign.folder import Manifest
+from image_analysis.campaign.folder import Comparison, Manifest
 from image_analysis.inspection import InspectedPhoto, Inspection
 from image_analysis.inspection.identity import photo_key
 from image_analysis.inspection_store import InspectionStore
@@ -33,13 +33,24 @@ def campaign_inspection(manifest: Manifest, folder: Path, kept: Inspection | Non
     order (the same photo given twice keeps both numbers, as the campaign's report numbers them)."""
     request = manifest.settings.request
     base = kept or dataclasses.replace(Inspection.new(request, name=folder.resolve().name), id=campaign_id(manifest))
+    assigned = {photo.key: photo for photo in kept.photos} if kept else {}  # elements said since stay
     photos = tuple(
         InspectedPhoto(
-            photo_key(entry.sha256, entry.page), number, (entry.name,), entry.record, error=entry.refused or ""
+            key,
+            number,
+            (entry.name,),
+            entry.record,
+            error=entry.refused or "",
+            element_id=assigned[key].element_id if key in assigned else "",
+            element_source=assigned[key].element_source if key in assigned else "",
+            element_why=assigned[key].element_why if key in assigned else "",
         )
         for number, entry in enumerate(manifest.entries, start=1)
+        if (key := photo_key(entry.sha256, entry.page))
     )
-    return dataclasses.replace(base, photos=photos, preset=request.preset, scale=request.scale)
+    inspection = dataclasses.replace(base, photos=photos, preset=request.preset, scale=request.scale)
+    compared = Comparison.read(folder)  # prepared with --previous: its object, elements and day
+    return compared.applied(inspection) if compared is not None else inspection
 
 
 def keep_campaign_inspection(inspections: InspectionStore, folder: Path) -> Inspection:

@@ -4,12 +4,15 @@ each step resumable, each ending with one summary line on stdout (``image_analys
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import threading
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
-from image_analysis import analysis, config, model
+from image_analysis import analysis, config, model, reinspection
 from image_analysis import campaign as campaigns
 from image_analysis.atomic import Staged
 from image_analysis.cli import options
@@ -25,11 +28,15 @@ from image_analysis.cli.console import (
 from image_analysis.cli.outputs import asked, cannot_write, could_not_make, write_outputs
 from image_analysis.cli.report import report_makers
 from image_analysis.errors import StoreError
+from image_analysis.inspection.elements import ElementListError, object_id
+from image_analysis.inspection.record import day_of
 from image_analysis.inspection_store import InspectionStore
 from image_analysis.presets import Preset
 from image_analysis.progress import TerminalProgress
 from image_analysis.reports import html, terminal
 from image_analysis.reports.campaign import campaign_report, default_threshold
+from image_analysis.reports.changes import changes_section
+from image_analysis.reports.document import ChangesSection
 from image_analysis.reports.outputs import Output
 from image_analysis.review import Review, SignOff
 from image_analysis.store import SqliteStore
@@ -57,6 +64,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         help=f"worker processes (default: one per core; at most {campaigns.MAX_WORKERS})",
+    )
+    shards.add_argument(
+        "--previous",
+        type=Path,
+        default=None,
+        metavar="STORE",
+        help="the store of the object's earlier inspections: each photo is assigned to an element and compared "
+        "with the previous inspection's photo of it (requests-changes.jsonl)",
+    )
+    options.add_object(shards, "the object inspected (its element list kept in --previous by `elements`)")
+    shards.add_argument(
+        "--date", default="", help="the day of this inspection (default: today), what is previous is before it"
     )
     shards.set_defaults(run=prepare)
 
@@ -118,9 +137,28 @@ def prepare(args: argparse.Namespace) -> int:
         max_tokens=environment.max_tokens,
         structured=campaigns.batch_level(level).value,
     )
+    if args.previous is not None and not args.object:
+        return fail(EXIT_BAD_INPUT, "--previous compares an object's inspections: give --object ID as well")
+    try:
+        wanted = object_id(args.object) if args.object else ""
+    except ElementListError as error:
+        return fail(EXIT_BAD_INPUT, f"--object: {error}")
     summary = campaigns.prepare_campaign(
         args.inputs, args.out, settings, workers=args.workers, progress=TerminalProgress()
     )
+    if args.previous is not None:
+        today = datetime.now(UTC).date().isoformat()
+        found = campaigns.prepare_changes(args.out, args.previous, wanted, day_of(args.date, today))
+        sources = Counter(source for _, source, _ in found.elements.values())
+        said = ", ".join(f"{count} by {source}" for source, count in sources.items()) or "none"
+        note(f"photos assigned to the elements of {wanted}: {said}")
+        if found.previous:
+            note(
+                f"{len(found.changes)} change requests against the inspection {found.previous}: "
+                f"{args.out / campaigns.CHANGE_SHARD}"
+            )
+        else:
+            note(f"no inspection of {wanted} before {found.day} in '{args.previous}': nothing to compare with")
     skipped = f", {summary.skipped} already prepared" if summary.skipped else ""
     print(
         f"{summary.requests} requests in {len(summary.shards)} new shard{'s' * (len(summary.shards) != 1)}, "
@@ -178,6 +216,13 @@ def import_answers(args: argparse.Namespace) -> int:
         note(f"the campaign's inspection could not be kept in the store ({error}); its answers are")
     else:
         note(f"inspection {inspection.label}, {len(inspection.photos)} photos: its report is `campaign report`")
+        try:
+            brought = campaigns.bring_previous(InspectionStore(store), folder)
+        except StoreError as error:
+            note(f"the changes since the previous inspection cannot be reported: {error}")
+        else:
+            if brought:
+                note(brought)
     for line in summary.refused[:REFUSED_SHOWN]:
         note(f"refused {line}")
     if len(summary.refused) > REFUSED_SHOWN:
@@ -200,6 +245,27 @@ def _signoff(where: Path, folder: Path, given: SignOff) -> SignOff:
     except StoreError as error:
         note(f"the sign-off is in the reports but could not be kept in the store ({error})")
     return signoff
+
+
+def _changes(where: Path, folder: Path, model_name: str) -> ChangesSection | None:
+    """The changes since the previous inspection of the campaign's object (prepared with ``--previous``), as the
+    store keeps them; only the photos of an element are read. ``None`` without one, or said when it cannot be read."""
+    inspections = InspectionStore(SqliteStore(where, readonly=True))
+    try:
+        inspection, _ = campaigns.campaign_signoff(inspections, folder, SignOff())
+        if not inspection.object_id:
+            return None
+        inspection = dataclasses.replace(inspection, photos=tuple(p for p in inspection.photos if p.element_id))
+        results = inspections.results(inspection)
+        findings = reinspection.record_findings(inspections, inspection, results)
+        record = reinspection.as_kept(inspections, inspection, results, findings, model_name)
+    except StoreError as error:
+        note(f"the changes since the previous inspection are left out: {error}")
+        return None
+    if record is None or record.previous is None:
+        return None
+    note(f"changes since the inspection of {record.previous.day}: {len(record.answers)} photo pairs compared")
+    return changes_section(record)
 
 
 STREAMED = (Output.WORKBOOK, Output.CSV)
@@ -255,7 +321,7 @@ def report(args: argparse.Namespace) -> int:
         raise
     finally:
         progress.close()
-    document = made.document
+    document = dataclasses.replace(made.document, changes=_changes(where, folder, stored.settings.model))
     note(f"{len(stored)} photos; {made.shown} with a finding scored {scale.shown(worst)} or worse get an entry")
     say(terminal.cover_lines(document))
     written = write_outputs(args, report_makers(args, document, lambda: html.render_report(document).encode("utf-8")))

@@ -30,6 +30,22 @@ FORMAT = 1
 """The version of an inspection's stored form (``to_json``)."""
 
 
+def day_of(typed: str, otherwise: str) -> str:
+    """A date as a person types it (``2026-11-20``, ``20-11-2026``, ``20/11/2026``, ``20.11.2026``) as
+    ``YYYY-MM-DD``; ``otherwise`` when it is none of those."""
+    typed = typed.strip()
+    if match := _ISO.match(typed):
+        year, month, day = match.groups()
+    elif match := _EUROPEAN.match(typed):
+        day, month, year = match.groups()
+    else:
+        return otherwise
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return otherwise
+
+
 @dataclass(frozen=True)
 class InspectedPhoto:
     """One photo of an inspection: its identity, its number in the reports, the names it arrived under (the first is
@@ -99,19 +115,9 @@ class Inspection:
 
     @property
     def day(self) -> str:
-        """The day it took place as ``YYYY-MM-DD``: its sign-off's date as a person typed it (``2026-11-20``,
-        ``20-11-2026``, ``20/11/2026``, ``20.11.2026``), else the day it was described."""
-        typed = self.date.strip()
-        if match := _ISO.match(typed):
-            year, month, day = match.groups()
-        elif match := _EUROPEAN.match(typed):
-            day, month, year = match.groups()
-        else:
-            return self.created[:10]
-        try:
-            return date(int(year), int(month), int(day)).isoformat()
-        except ValueError:
-            return self.created[:10]
+        """The day it took place as ``YYYY-MM-DD``: its sign-off's date as a person typed it (``day_of``), else the
+        day it was described."""
+        return day_of(self.date, self.created[:10])
 
     @property
     def label(self) -> str:
