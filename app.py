@@ -55,7 +55,7 @@ from image_analysis.review import (
     table_rows,
 )
 from image_analysis.store import MemoryStore, StoreError
-from image_analysis.vocabulary import DEFECT_TYPES, URGENCIES
+from image_analysis.vocabulary import CHANGES, DEFECT_TYPES, URGENCIES
 from image_analysis.workspace_store import (
     DEFAULT_RETENTION,
     RETENTION_CHOICES,
@@ -243,6 +243,20 @@ class Parametrization(vkt.Parametrization):
     compare.element_photos.file = vkt.TextField("File")
     compare.element_photos.element = vkt.TextField("Element")
     compare.element_photos.assigned_by = vkt.TextField("Assigned by")
+    compare.fill_changes = vkt.SetParamsButton("Fill the changes to decide", method="fill_changes")
+    compare.changes = vkt.Table(
+        "Changes to decide",
+        description="One row per previous defect seen again: the model's suggestion, and your decision. Kept when "
+        "the Compare view is updated.",
+    )
+    compare.changes.element = vkt.TextField("Element")
+    compare.changes.photo = vkt.IntegerField("Photo")
+    compare.changes.previous_photo = vkt.TextField("Previous photo")
+    compare.changes.ref = vkt.TextField("Previous defect id")
+    compare.changes.previous_defect = vkt.TextField("Previous defect")
+    compare.changes.suggested = vkt.TextField("The model suggests")
+    compare.changes.decided = vkt.OptionField("You decide", options=list(CHANGES))
+    compare.changes.note = vkt.TextField("Your note")
     compare.decisions = vkt.FileField(
         "Decided changes",
         file_types=[".csv"],
@@ -333,6 +347,11 @@ class Controller(vkt.Controller):
     def download_changes(self, params: Any, **kwargs: Any) -> vkt.DownloadResult:
         content = reports.changes_csv(_reinspection(params, kwargs)).encode("utf-8")
         return vkt.DownloadResult(file_content=content, file_name="image_analysis_changes.csv")
+
+    def fill_changes(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
+        """Fill the table of changes to decide: the model's suggestion per previous defect, the decisions kept."""
+        rows = reports.change_rows(_reinspection(params, kwargs))
+        return vkt.SetParamsResult({"compare": {"changes": rows}})
 
     def fill_elements(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
         """Fill the table of photos and their elements with the suggestions (a photo typed over keeps its own)."""
@@ -687,18 +706,23 @@ def _reinspection(params: Any, context: dict[str, Any]) -> reinspection.Reinspec
 def _change_decisions(
     params: Any, record: inspection_store.InspectionStore, current: Inspection
 ) -> list[reinspection.ChangeDecision]:
-    """The decisions kept with the entity, after those of an uploaded changes CSV are kept."""
+    """The decisions kept with the entity, after what the uploaded changes CSV and the table of changes to decide say
+    anew is kept (each is read as a source of its own: left as it was, it undoes nothing said since)."""
     upload = params.compare.get("decisions")
     try:
-        if upload is not None:
-            text = upload.file.getvalue_binary().decode("utf-8")
-            given = reports.read_changes_csv(text, upload.filename)
-            reinspection.decide(record, current, given, _signoff(params).inspector)
-        return reinspection.change_decisions(record, inspection_store.EDITOR)
-    except UnicodeDecodeError:
-        raise _field_error("The changes CSV is not text in UTF-8: save it as CSV UTF-8.", "compare.decisions") from None
+        read = reports.read_changes_csv(upload.file.getvalue_binary(), upload.filename) if upload else None
     except reports.ChangesFileError as error:
         raise _field_error(f"{error}.", "compare.decisions") from None
+    try:
+        table = reports.decisions_from_rows(params.compare.get("changes") or [], "Changes to decide")
+    except reports.ChangesFileError as error:
+        raise _field_error(f"{error}.", "compare.changes") from None
+    inspector = _signoff(params).inspector
+    try:
+        if read is not None:
+            reinspection.decide(record, current, read, inspector, "changes CSV")
+        reinspection.decide(record, current, table, inspector, "table")
+        return reinspection.change_decisions(record, inspection_store.EDITOR)
     except StoreError as error:
         vkt.UserMessage.warning(f"The change decisions could not be kept with the entity ({error}).")
         return []

@@ -328,22 +328,31 @@ def change_decisions(inspections: InspectionStore, inspection_id: str) -> list[C
 
 
 def decide(
-    inspections: InspectionStore, inspection: Inspection, given: Sequence[ChangeDecision], by: str
+    inspections: InspectionStore, inspection: Inspection, given: Sequence[ChangeDecision], by: str, source: str = ""
 ) -> list[ChangeDecision]:
-    """Keep the decisions ``given`` (photo numbers as ``inspection`` has them) that change what the record says (the
-    same file read twice decides nothing); the decisions made now, each with its photo's identity."""
+    """Keep the decisions ``given`` (photo numbers as ``inspection`` has them) that say something new: what
+    ``source`` (a file, the app's table) did not say when it was last read, and the record does not say already. The
+    same file read twice decides nothing, and a table left as it was does not undo a file read since. The decisions
+    made now, each with its photo's identity."""
+    value = inspections.store.get(store_keys.change_decisions(inspection.id)) or {}
     kept = change_decisions(inspections, inspection.id)
     state = decided(kept, inspection)
     keys = {photo.number: photo.key for photo in inspection.photos}
+    read: dict[str, Any] = value["read"] if isinstance(value.get("read"), dict) else {}
+    said_before = {tuple(item[:2]): tuple(item[2:4]) for item in read.get(source) or () if len(item) == 4}
     at = datetime.now(UTC).isoformat(timespec="seconds")
     made = [
         dataclasses.replace(item, by=by or item.by, at=at, photo_key=keys.get(item.photo, ""))
         for item in given
         if (state.get((item.photo, item.ref)) or (None, None))[:2] != (item.change, item.note)
+        and said_before.get((keys.get(item.photo, str(item.photo)), item.ref)) != (item.change, item.note)
     ]
-    if made:
-        value = {"decisions": [item.to_json() for item in [*kept, *made]]}
-        inspections.store.put(store_keys.change_decisions(inspection.id), value)
+    now_said = [[keys.get(item.photo, str(item.photo)), item.ref, item.change, item.note] for item in given]
+    if made or read.get(source) != now_said:
+        decisions = [item.to_json() for item in [*kept, *made]]
+        inspections.store.put(
+            store_keys.change_decisions(inspection.id), {"decisions": decisions, "read": {**read, source: now_said}}
+        )
     return made
 
 

@@ -26,6 +26,27 @@ def from_cell(value: object) -> str:
     return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_START else text
 
 
+def decoded(data: bytes) -> str:
+    """A CSV file's text as a spreadsheet saved it: UTF-8 (with or without its byte-order mark), else the Windows
+    code page Excel's plain "CSV" writes."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def separator(text: str) -> str:
+    """The separator a CSV file's header uses: a comma, or the semicolon (or tab) where the decimal comma is."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count)
+
+
+def dict_rows(text: str) -> csv.DictReader:
+    """A CSV file's rows by column, whichever separator it uses (``separator``)."""
+    text = text.lstrip("\ufeff")
+    return csv.DictReader(io.StringIO(text, newline=""), delimiter=separator(text))
+
+
 def csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A CSV file: the header, then each row's cells."""
     buffer = io.StringIO()

@@ -346,10 +346,21 @@ def test_two_editors_of_one_object_are_compared_element_by_element(platform, mod
     writer = csv.DictWriter(written, fieldnames=list(decided[0]))
     writer.writeheader()
     writer.writerows(decided)
-    params = _compare_params(element_photos=rows, decisions=upload("changes.csv", written.getvalue().encode()), **now)
+    sheet = upload("changes.csv", written.getvalue().encode())
+    params = _compare_params(element_photos=rows, decisions=sheet, **now)
     sent = len(model_service.requests)
     html = call("compare_view", params, entity=2).html
     assert "worse (A. Jansen)" in html and len(model_service.requests) == sent, "answers kept: nothing sent again"
+
+    table = call("fill_changes", params, entity=2).get("compare")["changes"]
+    assert len(table) == len(decided) and {row["decided"] for row in table} == {"worse"}
+    table[0] = {**table[0], "decided": "unchanged", "note": "the same hairline, measured on site"}
+    html = call(
+        "compare_view", _compare_params(element_photos=rows, decisions=sheet, changes=table, **now), entity=2
+    ).html
+    assert "unchanged (A. Jansen): the same hairline, measured on site" in html, "the table decides, the CSV left"
+    again = call("fill_changes", params, entity=2).get("compare")["changes"]
+    assert again[0]["decided"] == "unchanged", "the CSV still on its field does not undo the table's decision"
 
     cleared = [{**rows[0], "element": ""}, *rows[1:]]
     again = call("fill_elements", _compare_params(element_photos=cleared, **now), entity=2).get("compare")

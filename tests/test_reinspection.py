@@ -551,3 +551,21 @@ def test_a_campaign_prepared_with_the_previous_store_carries_its_change_requests
     assert sum(1 for answer in figures["answers"] if answer["from_store"]) == 9
     trends = dict((item["element"], item["trend"]) for item in figures["elements"])
     assert trends["DECK-1"] == "worse" and trends["RAIL-1"] == "not inspected", "a critical crack where salt was"
+
+
+def test_a_changes_csv_and_an_element_list_are_read_as_excel_saves_them_where_the_decimal_comma_is():
+    from image_analysis.formats.element_workbook import read_element_list
+    from image_analysis.reports.changes import ChangesFileError, read_changes_csv
+
+    saved = "photo;ref;decided;note\r\n1;P7-F1;Repaired;hersteld, nieuwe mortel é\r\n2;P8-F1;;\r\n".encode("cp1252")
+    [decision] = read_changes_csv(saved, "changes.csv")
+    assert (decision.photo, decision.ref, decision.change, decision.note) == (
+        1,
+        "P7-F1",
+        "repaired",
+        "hersteld, nieuwe mortel é",
+    )
+    with pytest.raises(ChangesFileError, match=r"changes.csv, row 2, column 'decided': 'fixed' is not one of"):
+        read_changes_csv(b"\xef\xbb\xbfphoto,ref,decided\n1,P7-F1,fixed\n", "changes.csv")
+    [element] = read_element_list("element_id;name;lat;lon\r\nP1;Pijler één;52,1;4,3\r\n".encode("cp1252"), "l.csv")
+    assert (element.name, element.lat) == ("Pijler één", 52.1)

@@ -108,18 +108,14 @@ def run(args: argparse.Namespace) -> int:
         previous = reinspection.before(inspections, current, previous=chosen)
         current_findings = reinspection.record_findings(inspections, current, results)
         if args.decisions:
-            text = args.decisions.read_text(encoding="utf-8")
-            made = reinspection.decide(
-                inspections, current, read_changes_csv(text, str(args.decisions)), clean(args.inspector)
-            )
+            read = read_changes_csv(args.decisions.read_bytes(), str(args.decisions))
+            made = reinspection.decide(inspections, current, read, clean(args.inspector), "changes CSV")
             note(f"{len(made)} change decision{'s' * (len(made) != 1)} kept from {args.decisions}")
         decisions = reinspection.change_decisions(inspections, current.id)
     except (StoreError, ChangesFileError) as error:
         return fail(EXIT_BAD_INPUT, str(error))
     except OSError as error:
         return fail(EXIT_BAD_INPUT, f"cannot read '{args.decisions}': {error.strerror or error}")
-    except UnicodeDecodeError:
-        return fail(EXIT_BAD_INPUT, f"'{args.decisions}' is not text in UTF-8: save it as CSV UTF-8")
     answers: list[comparison.ChangeAnswer] = []
     if previous is None:
         note(f"no earlier inspection of {elements.object_id} in the store: every element is inspected the first time")

@@ -18,6 +18,7 @@ from image_analysis.inspection.elements import (
     read_element_csv,
     read_element_rows,
 )
+from image_analysis.spreadsheet import decoded
 
 MAX_COLUMNS = 40
 MAX_UNPACKED = 200_000_000
@@ -25,15 +26,11 @@ MAX_UNPACKED = 200_000_000
 
 
 def read_element_list(data: bytes, source: str) -> tuple[Element, ...]:
-    """The elements of a list file as uploaded: a workbook (``.xlsx``, known by its bytes) or a CSV in UTF-8;
-    ``ElementListError`` naming the file, row and column, or saying how to save it."""
+    """The elements of a list file as uploaded: a workbook (``.xlsx``, known by its bytes) or a CSV (as a
+    spreadsheet saves it: ``spreadsheet.decoded``); ``ElementListError`` naming the file, row and column."""
     if data[:4] == b"PK\x03\x04":
         return read_element_workbook(data, source)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ElementListError(f"{source}: not text in UTF-8; save the list as CSV UTF-8 (or as .xlsx)") from None
-    return read_element_csv(text, source)
+    return read_element_csv(decoded(data), source)
 
 
 def read_element_workbook(data: bytes, source: str) -> tuple[Element, ...]:

@@ -22,7 +22,7 @@ from image_analysis.findings import Defect, DrawingFindings, InspectionFindings
 from image_analysis.formats.drawing_csv import drawing_csv
 from image_analysis.presets import Preset
 from image_analysis.review import AI_NOT_REVIEWED, Review, ReviewError, ai_findings, finding_ref
-from image_analysis.spreadsheet import csv_text, from_cell
+from image_analysis.spreadsheet import csv_text, decoded, from_cell, separator
 
 _FINDINGS_COLUMNS = tuple(name for name in InspectionFindings.model_fields if name not in ("defects", "summary"))
 _DEFECT_COLUMNS = tuple(f"defect_{name}" for name in Defect.model_fields)
@@ -160,10 +160,9 @@ def read_review_csv(data: bytes) -> ReviewTable:
     """Decode and parse an edited findings CSV; ``ReviewError`` when it cannot be taken."""
     if len(data) > MAX_BYTES:
         raise ReviewError(1, "photo", f"the file is {len(data):,} bytes; a findings CSV is at most {MAX_BYTES:,}")
-    text = _decoded(data)
-    header = text.split("\n", 1)[0]
-    separator = max((";", ",", "\t"), key=header.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    text = decoded(data)
+    delimiter = separator(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns = [name.strip() for name in next(reader, [])]
     where = finding_columns()
     optional = {fields.FIELDS[name].csv for name in where if fields.FIELDS[name].optional}
@@ -182,11 +181,4 @@ def read_review_csv(data: bytes) -> ReviewTable:
         names = ("photo", "record", "condition_scale", "file", "error")
         extra = {name: cells[name] for name in names if name in cells}
         rows.append({**extra, **values, "_row": str(number)})
-    return ReviewTable(tuple(rows), separator)
-
-
-def _decoded(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows writes the code page
+    return ReviewTable(tuple(rows), delimiter)

@@ -9,8 +9,6 @@ replacement value is the element's weight when elements are combined into the ob
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -18,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from image_analysis.safe_text import clean
+from image_analysis.spreadsheet import dict_rows
 
 ELEMENT_COLUMNS = ("element_id", "name", "kind", "material", "location", "lat", "lon", "quantity", "replacement_value")
 REQUIRED = ("element_id", "name")
@@ -141,10 +140,7 @@ def read_element_rows(rows: Iterable[Mapping[str, object]], source: str) -> tupl
 
 def read_element_csv(text: str, source: str) -> tuple[Element, ...]:
     """The elements of a CSV list (comma or semicolon separated, as Dutch spreadsheets save it)."""
-    text = text.lstrip("\ufeff")
-    head = text.split("\n", 1)[0]
-    delimiter = ";" if head.count(";") > head.count(",") else ","
-    return read_element_rows(csv.DictReader(io.StringIO(text), delimiter=delimiter), source)
+    return read_element_rows(dict_rows(text), source)
 
 
 def template() -> str:

@@ -11,9 +11,7 @@ seconds per photo.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +22,7 @@ from image_analysis.prompts import MAX_QUESTION_CHARS
 from image_analysis.quality.measures import Figure, kappa, share, steps
 from image_analysis.review import ai_findings, photo_condition
 from image_analysis.safe_text import clean
+from image_analysis.spreadsheet import dict_rows
 from image_analysis.vocabulary import DEFECT_TYPES
 
 LABEL_COLUMNS = ("photo", "defect_types", "condition", "element")
@@ -52,7 +51,7 @@ def template() -> str:
 
 def read_labels(text: str, source: str, scale: ConditionStandard) -> list[Label]:
     """The labels of a CSV (``LABEL_COLUMNS``); ``LabelsError`` naming the first row that is not one."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = dict_rows(text)
     missing = [name for name in LABEL_COLUMNS[:3] if name not in (reader.fieldnames or [])]
     if missing:
         raise LabelsError(f"{source}: no column '{missing[0]}' (the columns: {', '.join(LABEL_COLUMNS)})")

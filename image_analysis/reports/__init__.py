@@ -23,8 +23,10 @@ from image_analysis.formats.findings_csv import findings_csv
 from image_analysis.reports import document, html, word
 from image_analysis.reports.changes import (
     ChangesFileError,
+    change_rows,
     changes_csv,
     changes_page,
+    decisions_from_rows,
     element_columns,
     read_changes_csv,
 )
@@ -37,8 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChangesFileError",
+    "change_rows",
     "changes_csv",
     "changes_page",
+    "decisions_from_rows",
     "drawing_csv",
     "element_columns",
     "findings_csv",

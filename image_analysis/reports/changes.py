@@ -6,8 +6,8 @@ And the CSV in which the inspector decides the changes (``CHANGE_COLUMNS``), rea
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from image_analysis.analysis import Analysis
 from image_analysis.comparison import ChangeAnswer
@@ -18,7 +18,7 @@ from image_analysis.reinspection import ChangeDecision, Reinspection
 from image_analysis.reports.document import ChangedElement, ChangesSection, Column, PhotoPair, Table
 from image_analysis.reports.html import render_template
 from image_analysis.safe_text import clean
-from image_analysis.spreadsheet import csv_text, from_cell
+from image_analysis.spreadsheet import csv_text, decoded, dict_rows, from_cell
 from image_analysis.vocabulary import CHANGES
 
 PHOTO_SIDE = 640
@@ -117,8 +117,9 @@ def changes_page(record: Reinspection | ChangesSection) -> str:
     return render_template("changes.html.j2", title=section.title, section=section)
 
 
-def changes_csv(record: Reinspection) -> str:
-    """One row per previous defect each answer speaks of (and per photo not comparable), to decide in a spreadsheet."""
+def change_rows(record: Reinspection) -> list[dict[str, Any]]:
+    """One row per previous defect each answer speaks of (``CHANGE_COLUMNS``): the model's suggestion and the
+    inspector's decision so far; the changes CSV's rows and the app's table of changes to decide."""
     rows = []
     for answer in record.answers:
         request, found = answer.request, answer.findings
@@ -126,31 +127,42 @@ def changes_csv(record: Reinspection) -> str:
         for defect in request.defects:
             suggestion = said.get(defect["ref"])
             decided = record.decisions.get((request.current.number, defect["ref"]))
-            suggested = _suggested(answer, suggestion.change if suggestion else None)
-            rows.append(
-                (
-                    request.element_id,
-                    request.current.number,
-                    f"{request.previous.number} ({request.dates[0]})",
-                    defect["ref"],
-                    f"{defect['type']}, {defect['where']}".strip(", "),
-                    suggested,
-                    decided[0] if decided else "",
-                    decided[1] if decided else "",
-                )
+            values = (
+                request.element_id,
+                request.current.number,
+                f"{request.previous.number} ({request.dates[0]})",
+                defect["ref"],
+                f"{defect['type']}, {defect['where']}".strip(", "),
+                _suggested(answer, suggestion.change if suggestion else None),
+                decided[0] if decided else "",
+                decided[1] if decided else "",
             )
-    return csv_text(CHANGE_COLUMNS, rows)
+            rows.append(dict(zip(CHANGE_COLUMNS, values, strict=True)))
+    return rows
 
 
-def read_changes_csv(text: str, source: str) -> list[ChangeDecision]:
-    """The decisions a changes CSV holds (rows with ``decided`` left empty decide nothing)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+def changes_csv(record: Reinspection) -> str:
+    """The changes to decide in a spreadsheet (``change_rows``); read back by ``read_changes_csv``."""
+    return csv_text(CHANGE_COLUMNS, [[row[name] for name in CHANGE_COLUMNS] for row in change_rows(record)])
+
+
+def read_changes_csv(data: bytes, source: str) -> list[ChangeDecision]:
+    """The decisions a changes CSV holds, as a spreadsheet saved it (``spreadsheet.decoded``, ``separator``); rows
+    with ``decided`` left empty decide nothing."""
+    reader = dict_rows(decoded(data))
     missing = [name for name in ("photo", "ref", "decided") if name not in (reader.fieldnames or [])]
     if missing:
         raise ChangesFileError(f"{source}: no column '{missing[0]}' (write it with compare --csv)")
+    rows = ({name: from_cell(value or "") for name, value in row.items() if name} for row in reader)
+    return decisions_from_rows(rows, source, first=2)
+
+
+def decisions_from_rows(rows: Iterable[Mapping[str, Any]], source: str, first: int = 1) -> list[ChangeDecision]:
+    """The decisions rows of ``CHANGE_COLUMNS`` make (a row whose ``decided`` is empty decides nothing);
+    ``ChangesFileError`` naming ``source``, the row (the first numbered ``first``) and the column."""
     decisions = []
-    for number, row in enumerate(reader, start=2):
-        given = from_cell(row.get("decided") or "").strip()
+    for number, row in enumerate(rows, start=first):
+        given = str(row.get("decided") or "").strip()
         if not given:
             continue
         reading = " ".join(given.lower().split())  # the inspector's word as written: "not repaired" is no repair
@@ -162,8 +174,8 @@ def read_changes_csv(text: str, source: str) -> list[ChangeDecision]:
             photo = int(str(row.get("photo") or "").strip())
         except ValueError:
             raise ChangesFileError(f"{source}, row {number}, column 'photo': not a photo number") from None
-        ref = clean(from_cell(row.get("ref") or "").strip())
-        decisions.append(ChangeDecision(photo, ref, reading, clean(from_cell(row.get("note") or "").strip())))
+        ref = clean(str(row.get("ref") or "").strip())
+        decisions.append(ChangeDecision(photo, ref, reading, clean(str(row.get("note") or "").strip())))
     return decisions
 
 
