@@ -539,8 +539,15 @@ def test_a_campaign_prepared_with_the_previous_store_carries_its_change_requests
 
     sent = len(service.requests)
     report = tmp_path / "campaign.html"
-    done = cli("campaign", "report", "--manifest", str(folder), "--store", str(target), "--out", str(report))
+    workbook = tmp_path / "campaign.xlsx"
+    done = cli("campaign", "report", "--manifest", str(folder), "--store", str(target), "--out", str(report),
+               "--xlsx", str(workbook))  # fmt: skip
     assert done.returncode == 0, done.stderr
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(workbook, read_only=True)["Photos"]
+    elements = {row[1]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert elements["IMG_2000.jpg"] == "P10-N" and sum(1 for value in elements.values() if value) == 9
     assert "changes since the inspection of 2025-11-20: 9 photo pairs compared" in done.stderr
     html = report.read_text(encoding="utf-8")
     assert "Changes since the inspection of 2025-11-20" in html and "RAIL-1 Railing north side (condition" in html

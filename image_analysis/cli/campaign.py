@@ -35,8 +35,7 @@ from image_analysis.presets import Preset
 from image_analysis.progress import TerminalProgress
 from image_analysis.reports import html, terminal
 from image_analysis.reports.campaign import campaign_report, default_threshold
-from image_analysis.reports.changes import changes_section
-from image_analysis.reports.document import ChangesSection
+from image_analysis.reports.changes import changes_section, element_columns
 from image_analysis.reports.outputs import Output
 from image_analysis.review import Review, SignOff
 from image_analysis.store import SqliteStore
@@ -247,9 +246,9 @@ def _signoff(where: Path, folder: Path, given: SignOff) -> SignOff:
     return signoff
 
 
-def _changes(where: Path, folder: Path, model_name: str) -> ChangesSection | None:
-    """The changes since the previous inspection of the campaign's object (prepared with ``--previous``), as the
-    store keeps them; only the photos of an element are read. ``None`` without one, or said when it cannot be read."""
+def _compared(where: Path, folder: Path, model_name: str) -> reinspection.Reinspection | None:
+    """The campaign beside the previous inspection of its object (prepared with ``--previous``), as the store keeps
+    it; only the photos of an element are read. ``None`` without an object, or said when it cannot be read."""
     inspections = InspectionStore(SqliteStore(where, readonly=True))
     try:
         inspection, _ = campaigns.campaign_signoff(inspections, folder, SignOff())
@@ -262,10 +261,9 @@ def _changes(where: Path, folder: Path, model_name: str) -> ChangesSection | Non
     except StoreError as error:
         note(f"the changes since the previous inspection are left out: {error}")
         return None
-    if record is None or record.previous is None:
-        return None
-    note(f"changes since the inspection of {record.previous.day}: {len(record.answers)} photo pairs compared")
-    return changes_section(record)
+    if record is not None and record.previous is not None:
+        note(f"changes since the inspection of {record.previous.day}: {len(record.answers)} photo pairs compared")
+    return record
 
 
 STREAMED = (Output.WORKBOOK, Output.CSV)
@@ -303,6 +301,7 @@ def report(args: argparse.Namespace) -> int:
             for file in staged.values():
                 file.discard()
             return fail(EXIT_BAD_INPUT, cannot_write(output, path, error))
+    compared = _compared(where, folder, stored.settings.model)
     progress = TerminalProgress()
     try:
         made = campaign_report(
@@ -314,6 +313,7 @@ def report(args: argparse.Namespace) -> int:
             workbook=staged[Output.WORKBOOK].temporary if Output.WORKBOOK in staged else None,
             csv=staged[Output.CSV].file if Output.CSV in staged else None,
             progress=lambda done: progress.file(done, len(stored)),
+            elements=element_columns(compared) if compared is not None else None,
         )
     except BaseException:
         for file in staged.values():
@@ -321,7 +321,8 @@ def report(args: argparse.Namespace) -> int:
         raise
     finally:
         progress.close()
-    document = dataclasses.replace(made.document, changes=_changes(where, folder, stored.settings.model))
+    changes = changes_section(compared) if compared is not None and compared.previous is not None else None
+    document = dataclasses.replace(made.document, changes=changes)
     note(f"{len(stored)} photos; {made.shown} with a finding scored {scale.shown(worst)} or worse get an entry")
     say(terminal.cover_lines(document))
     written = write_outputs(args, report_makers(args, document, lambda: html.render_report(document).encode("utf-8")))

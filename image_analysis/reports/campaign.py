@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from image_analysis.analysis import PENDING, Analysis
 from image_analysis.campaign import Photo, Shown
@@ -32,6 +32,9 @@ from image_analysis.reports import document
 from image_analysis.reports.outputs import Output
 from image_analysis.review import Review
 from image_analysis.spreadsheet import CsvWriter
+
+if TYPE_CHECKING:
+    from image_analysis.formats.findings_workbook import ElementColumns
 
 
 class Results(Protocol):
@@ -74,6 +77,7 @@ def campaign_report(
     workbook: Path | None = None,
     csv: IO[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    elements: ElementColumns | None = None,
 ) -> CampaignReport:
     """Count, stream and select in one pass over ``results``: the workbook (written to the file ``workbook``) and
     the CSV get every photo as it comes; the report document holds the entries of the photos with a finding scored
@@ -84,7 +88,7 @@ def campaign_report(
     failures: list[tuple[Output, Exception]] = []
     if workbook is not None:
         apart = len(results) >= OWN_PROCESS
-        writers[Output.WORKBOOK] = (_WorkbookProcess if apart else _Workbook)(scale, review, workbook)
+        writers[Output.WORKBOOK] = (_WorkbookProcess if apart else _Workbook)(scale, review, workbook, elements)
     if csv is not None:
         writers[Output.CSV] = _Csv(csv, review)
     entries: list[Analysis] = []
@@ -137,10 +141,12 @@ class _Writer(Protocol):
 class _Workbook:
     """The workbook written here, as the photos come."""
 
-    def __init__(self, scale: ConditionStandard, review: Review, path: Path) -> None:
+    def __init__(
+        self, scale: ConditionStandard, review: Review, path: Path, elements: ElementColumns | None = None
+    ) -> None:
         from image_analysis.formats.findings_workbook import WorkbookWriter
 
-        self.writer, self.path = WorkbookWriter(scale, review), path
+        self.writer, self.path = WorkbookWriter(scale, review, elements), path
 
     def add(self, result: Analysis, picture: bytes | None) -> None:
         self.writer.add(result, picture)
@@ -157,10 +163,13 @@ class _WorkbookProcess:
     """The workbook written in a process of its own, fed each photo through a pipe as it is read: the cells of ten
     thousand photos are most of a pass's work, and this process has the rest to do (and then the Word report)."""
 
-    def __init__(self, scale: ConditionStandard, review: Review, path: Path) -> None:
+    def __init__(
+        self, scale: ConditionStandard, review: Review, path: Path, elements: ElementColumns | None = None
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_write_workbook, args=(theirs, scale, review, str(path)), daemon=True)
+        given = (theirs, scale, review, str(path), elements)
+        self.process = context.Process(target=_write_workbook, args=given, daemon=True)
         self.process.start()
         theirs.close()
 
@@ -181,10 +190,12 @@ class _WorkbookProcess:
             raise RuntimeError(said)
 
 
-def _write_workbook(connection: Connection, scale: ConditionStandard, review: Review, path: str) -> None:
+def _write_workbook(
+    connection: Connection, scale: ConditionStandard, review: Review, path: str, elements: ElementColumns | None
+) -> None:
     """The workbook process: every photo sent, then the status; answers ``None`` once written, or what failed."""
     try:
-        writer = _Workbook(scale, review, Path(path))
+        writer = _Workbook(scale, review, Path(path), elements)
         while (item := connection.recv()) is not None:
             writer.add(*item)
         writer.finish(connection.recv())
