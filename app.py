@@ -251,6 +251,7 @@ class Parametrization(vkt.Parametrization):
     )
     compare.changes.element = vkt.TextField("Element")
     compare.changes.photo = vkt.IntegerField("Photo")
+    compare.changes.file = vkt.TextField("File")
     compare.changes.previous_photo = vkt.TextField("Previous photo")
     compare.changes.ref = vkt.TextField("Previous defect id")
     compare.changes.previous_defect = vkt.TextField("Previous defect")
@@ -350,7 +351,13 @@ class Controller(vkt.Controller):
 
     def fill_changes(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
         """Fill the table of changes to decide: the model's suggestion per previous defect, the decisions kept."""
-        rows = reports.change_rows(_reinspection(params, kwargs))
+        compared = _reinspection(params, kwargs)
+        rows = reports.change_rows(compared)
+        try:  # the table as filled is what it says now: a row set back to it later is a decision again
+            filled = reports.decisions_from_rows(rows, "Changes to decide")
+            reinspection.decide(_record(params), compared.current, filled, _signoff(params).inspector, "table")
+        except StoreError as error:
+            vkt.UserMessage.warning(f"The change decisions could not be kept with the entity ({error}).")
         return vkt.SetParamsResult({"compare": {"changes": rows}})
 
     def fill_elements(self, params: Any, **kwargs: Any) -> vkt.SetParamsResult:
@@ -439,7 +446,7 @@ class Controller(vkt.Controller):
             findings = (findings_workbook.finding_headings(), findings_workbook.FINDINGS)
             named = error if error.sheet else error.named(*findings)
             raise _field_error(f"Reviewed workbook, {named}.", "review.workbook") from None
-        chosen = _elements_chosen(params, analyses, book.elements, kwargs)
+        chosen = _elements_chosen(params, analyses, book.elements_chosen, kwargs)
         recorded = _kept_review(params, _record(params), analyses, reviewed, VIA_WORKBOOK, kwargs)
         rows = _table(recorded, analyses)
         signoff = {field: getattr(book.signoff, name) for name, field in SIGNOFF_FIELDS.items()}

@@ -54,13 +54,13 @@ class ChangeRequest:
         return prompts.change_prompt(self.defects, self.element, self.dates, self.scale, self.language)
 
     def key(self, model_name: str) -> str:
-        """Where its answer is kept: both photos, the previous defects, the prompt's version and the model."""
+        """Where its answer is kept: both photos, the previous defects, the prompt's version, the language and the
+        model. Not the dates its captions carry: an inspection's date signed later asks nothing again."""
         parts = [
             self.previous.record or self.previous.name,
             self.current.record or self.current.name,
             self.defects,
             self.element,
-            self.dates,
             prompts.change_version(self.scale),
             self.language.value,
             model_name,
@@ -112,24 +112,30 @@ def answer_value(described: model.Description, element_id: str) -> dict[str, Any
     return {"description": described.to_json(), "element_id": element_id}
 
 
-def kept(request: ChangeRequest, model_name: str, store: ResultStore | None) -> ChangeAnswer | None:
-    """The answer ``model_name`` gave to ``request`` as the store keeps it; ``None`` when none is kept, or it cannot
-    be read (asked again, it is sent again)."""
+def kept(
+    request: ChangeRequest, model_name: str, store: ResultStore | None, any_language: bool = False
+) -> ChangeAnswer | None:
+    """The answer ``model_name`` gave to ``request`` as the store keeps it (``any_language``: in the request's
+    language, else in any other); ``None`` when none is kept, or it cannot be read (asked again, it is sent again)."""
     if store is None:
         return None
-    try:
-        value = store.get(request.key(model_name))
-        if value is not None and isinstance(value.get("description"), dict):
-            return ChangeAnswer(request, model.Description.from_json(value["description"]), from_store=True)
-    except (StoreError, KeyError, TypeError, ValueError):
-        pass
+    others = [language for language in Language if language is not request.language] if any_language else []
+    for asked in (request, *(dataclasses.replace(request, language=language) for language in others)):
+        try:
+            value = store.get(asked.key(model_name))
+            if value is not None and isinstance(value.get("description"), dict):
+                return ChangeAnswer(asked, model.Description.from_json(value["description"]), from_store=True)
+        except (StoreError, KeyError, TypeError, ValueError):
+            continue
     return None
 
 
-def compare(request: ChangeRequest, settings: model.ServiceSettings, store: ResultStore | None) -> ChangeAnswer:
-    """The model's answer to ``request``: kept in ``store`` (asked again, nothing is sent); a failure is an answer
-    with its error."""
-    answer = kept(request, settings.model, store)
+def compare(
+    request: ChangeRequest, settings: model.ServiceSettings, store: ResultStore | None, any_language: bool = False
+) -> ChangeAnswer:
+    """The model's answer to ``request``: kept in ``store`` (asked again, nothing is sent; ``any_language``: an
+    answer kept in another language will do); a failure is an answer with its error."""
+    answer = kept(request, settings.model, store, any_language)
     if answer is not None:
         return answer
     try:
@@ -151,10 +157,13 @@ def compare(request: ChangeRequest, settings: model.ServiceSettings, store: Resu
 
 
 def compare_all(
-    requests: Sequence[ChangeRequest], settings: model.ServiceSettings, store: ResultStore | None
+    requests: Sequence[ChangeRequest],
+    settings: model.ServiceSettings,
+    store: ResultStore | None,
+    any_language: bool = False,
 ) -> list[ChangeAnswer]:
     """Every request's answer, in order (one at a time: a re-inspection has tens of elements, not thousands)."""
-    return [compare(request, settings, store) for request in requests]
+    return [compare(request, settings, store, any_language) for request in requests]
 
 
 def _image(photo: Analysis, label: str) -> PreparedImage:

@@ -85,6 +85,11 @@ def record_findings(inspections: InspectionStore, inspection: Inspection, result
     return review.effective(ai_findings(results))
 
 
+def of_elements(inspection: Inspection) -> Inspection:
+    """``inspection`` with only its photos of an element: what comparing it needs read."""
+    return dataclasses.replace(inspection, photos=tuple(photo for photo in inspection.photos if photo.element_id))
+
+
 def placed_photos(inspection: Inspection, results: Sequence[Analysis]) -> list[PlacedPhoto]:
     """The inspection's photos with an element and a GPS position: what a new photo at the same place is matched
     against."""
@@ -299,9 +304,12 @@ class ChangeDecision:
     at: str = ""
     photo_key: str = ""
     """The photo's identity (its bytes): what the decision follows when the photos are numbered anew."""
+    file: str = ""
+    """The photo's file as the row that said it names it (a CSV, the app's table): which photo ``photo`` meant when
+    it was written; not kept."""
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {name: value for name, value in dataclasses.asdict(self).items() if name != "file"}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ChangeDecision:
@@ -330,30 +338,49 @@ def change_decisions(inspections: InspectionStore, inspection_id: str) -> list[C
 def decide(
     inspections: InspectionStore, inspection: Inspection, given: Sequence[ChangeDecision], by: str, source: str = ""
 ) -> list[ChangeDecision]:
-    """Keep the decisions ``given`` (photo numbers as ``inspection`` has them) that say something new: what
-    ``source`` (a file, the app's table) did not say when it was last read, and the record does not say already. The
-    same file read twice decides nothing, and a table left as it was does not undo a file read since. The decisions
-    made now, each with its photo's identity."""
+    """Keep the decisions ``given`` (photo numbers as ``inspection`` has them, each row's photo found by its file
+    when the photos were numbered anew since, and left out when it is no longer there) that say something new:
+    what ``source`` (the changes CSV, the app's table) did not say of that row when last read, and the record does
+    not say already. The same file read twice decides nothing, and a file or table left as it was does not undo
+    what another said since. The decisions made now, each with its photo's identity."""
     value = inspections.store.get(store_keys.change_decisions(inspection.id)) or {}
     kept = change_decisions(inspections, inspection.id)
     state = decided(kept, inspection)
     keys = {photo.number: photo.key for photo in inspection.photos}
     read: dict[str, Any] = value["read"] if isinstance(value.get("read"), dict) else {}
-    said_before = {tuple(item[:2]): tuple(item[2:4]) for item in read.get(source) or () if len(item) == 4}
+    said_before = {
+        (str(item[0]), str(item[1])): (str(item[2]), str(item[3]))
+        for item in read.get(source) or ()
+        if isinstance(item, list) and len(item) == 4
+    }
+    located = [item for item in (_located(item, inspection) for item in given) if item is not None]
+    now_said = {(keys[item.photo], item.ref): (item.change, item.note) for item in located}
     at = datetime.now(UTC).isoformat(timespec="seconds")
     made = [
-        dataclasses.replace(item, by=by or item.by, at=at, photo_key=keys.get(item.photo, ""))
-        for item in given
+        dataclasses.replace(item, by=by or item.by, at=at, photo_key=keys[item.photo], file="")
+        for item in located
         if (state.get((item.photo, item.ref)) or (None, None))[:2] != (item.change, item.note)
-        and said_before.get((keys.get(item.photo, str(item.photo)), item.ref)) != (item.change, item.note)
+        and said_before.get((keys[item.photo], item.ref)) != (item.change, item.note)
     ]
-    now_said = [[keys.get(item.photo, str(item.photo)), item.ref, item.change, item.note] for item in given]
-    if made or read.get(source) != now_said:
+    merged = {**said_before, **now_said}  # what each row of the source said when last read
+    if made or merged != said_before:
         decisions = [item.to_json() for item in [*kept, *made]]
+        snapshot = [[*row, *said] for row, said in merged.items()]
         inspections.store.put(
-            store_keys.change_decisions(inspection.id), {"decisions": decisions, "read": {**read, source: now_said}}
+            store_keys.change_decisions(inspection.id), {"decisions": decisions, "read": {**read, source: snapshot}}
         )
     return made
+
+
+def _located(item: ChangeDecision, inspection: Inspection) -> ChangeDecision | None:
+    """``item`` with the number its photo has now: by its file when the row names one that is not the photo under
+    that number any more; ``None`` when the photo is not in the inspection."""
+    by_number = {photo.number: photo for photo in inspection.photos}
+    photo = by_number.get(item.photo)
+    if not item.file or (photo is not None and item.file in photo.names):
+        return item if photo is not None else None
+    named = [photo for photo in inspection.photos if item.file in photo.names]
+    return dataclasses.replace(item, photo=named[0].number) if len(named) == 1 else None
 
 
 def decided(decisions: Sequence[ChangeDecision], inspection: Inspection) -> dict[tuple[int, str], tuple[str, str, str]]:
@@ -394,8 +421,9 @@ def import_inspection(source: InspectionStore, target: InspectionStore, inspecti
 
 @dataclass(frozen=True)
 class Before:
-    """What the store keeps of the object before an inspection: the previous inspection with its photos' results
-    and its findings as its record stands, and each element's visits in every earlier inspection, oldest first."""
+    """What the store keeps of the object before an inspection: the previous inspection with its element photos'
+    results and their findings as its record stands, and each element's visits in every earlier inspection, oldest
+    first."""
 
     inspection: Inspection
     results: tuple[Analysis, ...]
@@ -421,9 +449,9 @@ def before(
     kept: tuple[tuple[Analysis, ...], tuple[Finding, ...]] = ((), ())
     chosen = {item.id: item for item in [*earlier, previous] if item.day < current.day or item.id == previous.id}
     for inspection in sorted(chosen.values(), key=lambda item: (item.day, item.created)):
-        try:
-            results = tuple(inspections.results(inspection))
-            findings = tuple(record_findings(inspections, inspection, results))
+        try:  # only the photos of an element: an earlier campaign of thousands of photos is not read whole
+            results = tuple(inspections.results(of_elements(inspection)))
+            findings = tuple(record_findings(inspections, of_elements(inspection), results))
         except StoreError as error:
             if inspection.id == previous.id:
                 raise
@@ -508,22 +536,21 @@ def as_kept(
     current_results: Sequence[Analysis],
     current_findings: Sequence[Finding],
     model_name: str,
+    previous_id: str = "",
 ) -> Reinspection | None:
     """The comparison of ``current`` with the previous inspection of its object as the store keeps it: the answers
     ``model_name`` gave (in any language) and the decisions kept, nothing sent (without an earlier inspection: each
-    element inspected the first time); ``None`` when the inspection names no object or its element list is not
-    kept. ``StoreError`` when what is kept cannot be read."""
+    element inspected the first time). The previous inspection is ``previous_id`` when the store has it, else the
+    latest earlier one. ``None`` when the inspection names no object or its element list is not kept.
+    ``StoreError`` when what is kept cannot be read."""
     elements = elements_of(inspections, current.object_id)
     if elements is None:
         return None
-    previous = before(inspections, current)
-    answers = []
-    for request in change_requests(elements, previous, current, current_results) if previous else ():
-        for language in (request.language, *(item for item in Language if item is not request.language)):
-            answer = comparison.kept(dataclasses.replace(request, language=language), model_name, inspections.store)
-            if answer is not None:
-                answers.append(answer)
-                break
+    chosen = inspections.get(previous_id) if previous_id else None
+    previous = before(inspections, current, previous=chosen)
+    requests = change_requests(elements, previous, current, current_results) if previous else []
+    found = (comparison.kept(request, model_name, inspections.store, any_language=True) for request in requests)
+    answers = [answer for answer in found if answer is not None]
     decisions = change_decisions(inspections, current.id)
     return reinspection(elements, current, current_results, current_findings, previous, answers, decisions)
 

@@ -79,11 +79,12 @@ def _elements_chosen(inspections: InspectionStore, inspection: Inspection, book:
     """``inspection`` with each photo's element as the workbook's Photos sheet says, when it has the column and the
     inspection's object has its element list kept; ``ReviewError`` naming the photo's row whose element is not on
     the list."""
-    elements = reinspection.elements_of(inspections, inspection.object_id) if book.elements else None
+    chosen = book.elements_chosen
+    elements = reinspection.elements_of(inspections, inspection.object_id) if chosen else None
     if elements is None:
         return inspection
     try:
-        return reinspection.from_workbook(inspection, book.elements, elements)
+        return reinspection.from_workbook(inspection, chosen, elements)
     except reinspection.NotAnElement as error:
         rows = {item.number: row for row, item in enumerate(book.photos, start=2)}
         raise ReviewError(rows.get(error.photo, 2), ELEMENT_HEADINGS["element"], error.message, PHOTOS) from None

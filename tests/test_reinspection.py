@@ -492,6 +492,9 @@ def test_the_findings_workbook_has_each_photos_element_to_choose_and_its_change(
     assert [cell.value for cell in lists[column][1:] if cell.value] == IDS, "the object's elements to choose from"
     assert photos.protection.sheet and not photos["C2"].protection.locked and photos["D2"].protection.locked
 
+    untouched = tmp_path / "untouched.xlsx"
+    shutil.copy(workbook, untouched)
+
     def choose(element: str) -> None:
         edited = openpyxl.load_workbook(io.BytesIO(workbook.read_bytes()))
         edited["Photos"]["C2"] = element
@@ -503,6 +506,10 @@ def test_the_findings_workbook_has_each_photos_element_to_choose_and_its_change(
     figures = json.loads(cli("compare", "--store", str(copy), "--inspection", "2026", "--json", env_extra=env).stdout)
     first = next(item for item in figures["photos"] if item["photo"] == 1)
     assert (first["element"], first["assigned_by"]) == ("P10-S", "inspector")
+    again = cli("report", str(untouched), "--store", str(copy))  # made before the choice, its cell left as it was
+    assert again.returncode == 0, again.stderr
+    figures = json.loads(cli("compare", "--store", str(copy), "--inspection", "2026", "--json", env_extra=env).stdout)
+    assert next(item for item in figures["photos"] if item["photo"] == 1)["element"] == "P10-S", "nothing undone"
 
     choose("X9")
     wrong = cli("report", str(workbook), "--store", str(copy))
@@ -519,7 +526,8 @@ def test_a_campaign_prepared_with_the_previous_store_carries_its_change_requests
                    "--previous", str(store), "--object", "BR-10", "--date", "19-11-2026")  # fmt: skip
     assert prepared.returncode == 0, prepared.stderr
     assert "photos assigned to the elements of BR-10: 9 by GPS of the previous photo" in prepared.stderr
-    lines = (folder / "requests-changes.jsonl").read_text(encoding="utf-8").splitlines()
+    [shard] = folder.glob("requests-changes-*.jsonl")
+    lines = shard.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 9 and "9 change requests against the inspection " in prepared.stderr
     for line in map(json.loads, lines):
         content = line["body"]["messages"][1]["content"]
@@ -532,6 +540,16 @@ def test_a_campaign_prepared_with_the_previous_store_carries_its_change_requests
     ran = cli("campaign", "run", str(folder), "--concurrency", "2", env_extra=env)
     assert ran.returncode == 0, ran.stderr
     assert len(service.requests) - sent == 19, "10 photos and 9 change requests, through the same run"
+    again = cli("campaign", "prepare", *photos, "--out", str(folder), "--preset", "inspection", "--workers", "1",
+                "--previous", str(store), "--object", "BR-10", "--date", "2026-11-19", env_extra=env)  # fmt: skip
+    assert again.returncode == 0 and list(folder.glob("requests-changes-*.jsonl")) == [shard]
+    sent = len(service.requests)
+    assert cli("campaign", "run", str(folder), env_extra=env).returncode == 0
+    assert len(service.requests) == sent, "prepared again the same: every answer is kept, nothing sent"
+    wrong = cli("campaign", "prepare", *photos, "--out", str(folder), "--preset", "inspection",
+                "--previous", str(store), "--object", "BR-10", "--date", "30-02-2026")  # fmt: skip
+    assert wrong.returncode == 2 and "--date '30-02-2026' is not a date" in wrong.stderr
+
     results = sorted(str(path) for path in folder.glob("results-*.jsonl"))
     imported = cli("campaign", "import", *results, "--manifest", str(folder), "--store", str(target))
     assert imported.returncode == 0, imported.stderr
@@ -549,6 +567,9 @@ def test_a_campaign_prepared_with_the_previous_store_carries_its_change_requests
     elements = {row[1]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert elements["IMG_2000.jpg"] == "P10-N" and sum(1 for value in elements.values() if value) == 9
     assert "changes since the inspection of 2025-11-20: 9 photo pairs compared" in done.stderr
+    dated = cli("campaign", "report", "--manifest", str(folder), "--store", str(target), "--out", str(report),
+                "--date", "2026-11-21")  # fmt: skip
+    assert "9 photo pairs compared" in dated.stderr, "the day signed is not the day planned: the answers still found"
     html = report.read_text(encoding="utf-8")
     assert "Changes since the inspection of 2025-11-20" in html and "RAIL-1 Railing north side (condition" in html
     compared = cli("compare", "--store", str(target), "--inspection", "campaign", "--json", env_extra=env)
@@ -576,3 +597,41 @@ def test_a_changes_csv_and_an_element_list_are_read_as_excel_saves_them_where_th
         read_changes_csv(b"\xef\xbb\xbfphoto,ref,decided\n1,P7-F1,fixed\n", "changes.csv")
     [element] = read_element_list("element_id;name;lat;lon\r\nP1;Pijler één;52,1;4,3\r\n".encode("cp1252"), "l.csv")
     assert (element.name, element.lat) == ("Pijler één", 52.1)
+
+
+def test_each_source_of_decisions_says_only_what_it_says_anew_and_a_row_follows_its_photos_file():
+    from image_analysis.inspection import InspectedPhoto, Inspection
+    from image_analysis.inspection_store import InspectionStore
+    from image_analysis.reinspection import ChangeDecision, change_decisions, decide, decided
+    from image_analysis.store import MemoryStore
+
+    inspections = InspectionStore(MemoryStore())
+    photos = tuple(InspectedPhoto(f"key-{n}", n, (f"IMG_{n}.jpg",)) for n in (1, 2, 3, 4))
+    current = Inspection("2026", object_id="BR-10", photos=photos)
+
+    def state(inspection=current):
+        return {key: value[0] for key, value in decided(change_decisions(inspections, "2026"), inspection).items()}
+
+    def row(photo, change, file=""):
+        return ChangeDecision(photo, "P1-F1", change, file=file)
+
+    decide(inspections, current, [row(1, "worse")], "A", "table")
+    decide(inspections, current, [row(1, "unchanged")], "A", "changes CSV")
+    decide(inspections, current, [row(1, "worse")], "A", "table")  # the table left as it was
+    assert state() == {(1, "P1-F1"): "unchanged"}, "a table left as it was undoes nothing the CSV said since"
+    decide(inspections, current, [row(1, "unchanged")], "A", "table")  # the table filled again: what it says now
+    decide(inspections, current, [row(1, "worse")], "A", "table")  # and then set back
+    assert state() == {(1, "P1-F1"): "worse"}, "a row set back to an earlier word is a decision again"
+
+    decide(inspections, current, [row(2, "repaired")], "A", "changes CSV")  # another file: other rows
+    decide(inspections, current, [row(1, "unchanged")], "A", "changes CSV")  # the first file again
+    assert state()[(1, "P1-F1")] == "worse", "a file read again decides nothing it said before"
+
+    renumbered = Inspection("2026", object_id="BR-10", photos=(photos[0], *(
+        InspectedPhoto(photo.key, photo.number - 1, photo.names) for photo in photos[2:]
+    )))  # fmt: skip
+    decide(inspections, renumbered, [row(3, "better", "IMG_3.jpg")], "A", "changes CSV")
+    assert state(renumbered)[(2, "P1-F1")] == "better", "the row's file says which photo it meant"
+    assert decide(inspections, renumbered, [row(2, "worse", "IMG_2.jpg")], "A", "table") == [], (
+        "a photo no longer in the inspection decides nothing"
+    )

@@ -20,7 +20,7 @@ The names below are the steps' public ones, for the command line, the campaign r
 from image_analysis.campaign.batch_api import BatchState, campaign_status, fetch_campaign, submit_campaign
 from image_analysis.campaign.changes import bring_previous, prepare_changes
 from image_analysis.campaign.folder import (
-    CHANGE_SHARD,
+    CHANGE_SHARD_PREFIX,
     COMPARISON,
     ERROR_KEY,
     FORMATS,
@@ -41,7 +41,7 @@ from image_analysis.campaign.stored import NOT_IMPORTED, Photo, Shown, StoredCam
 from image_analysis.campaign.workers import MAX_WORKERS
 
 __all__ = [
-    "CHANGE_SHARD",
+    "CHANGE_SHARD_PREFIX",
     "COMPARISON",
     "ERROR_KEY",
     "FORMATS",

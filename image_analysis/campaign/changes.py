@@ -2,8 +2,8 @@
 photo is assigned to an element by what is known before the model answers (its file name, or the previous
 inspection's photo at the same GPS position), and each photo whose element was photographed before gets a change
 request: the same request ``compare`` sends (both photos, the previous first, each captioned with its date; the
-previous defects as data), written into one more shard, ``requests-changes.jsonl``, that ``campaign run`` (or a batch
-engine) answers with the others.
+previous defects as data), written into one more shard, ``requests-changes-<digest>.jsonl``, that ``campaign run``
+(or a batch engine) answers with the others.
 
     changes.json              ``Comparison``: the previous store and inspection, the day of this one, each photo's
                               element and who said so, and each change request with the store key of its answer
@@ -16,6 +16,7 @@ its photos' elements and its day; ``campaign report`` then has the section of th
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,16 +24,18 @@ from pathlib import Path
 
 from image_analysis import comparison, model, reinspection
 from image_analysis.analysis import PENDING, Analysis
-from image_analysis.atomic import Staged, write_atomically
+from image_analysis.atomic import write_atomically
 from image_analysis.campaign.folder import (
-    CHANGE_SHARD,
+    CHANGE_SHARD_PREFIX,
     COMPARISON,
     CampaignError,
     Comparison,
     Manifest,
     PlannedChange,
+    change_request_id,
     facts_name,
     request_id,
+    results_name,
 )
 from image_analysis.campaign.importer import SentImages
 from image_analysis.campaign.prepare import request_line
@@ -52,8 +55,8 @@ NOT_DESCRIBED = "not described yet: the campaign's answers are not imported"
 def prepare_changes(folder: Path, previous_store: Path, object_id: str, day: str) -> Comparison:
     """The change requests of the prepared campaign in ``folder`` against the latest inspection of ``object_id``
     before ``day`` in ``previous_store``: each photo assigned to an element, the requests written into
-    ``CHANGE_SHARD`` (replaced whole, and named among the manifest's shards, so that ``campaign run`` and the batch
-    API send it), ``COMPARISON`` written. ``CampaignError`` saying what to do when the store or its object cannot be
+    a change shard (``_change_shard``: named among the manifest's shards, so that ``campaign run`` and the batch API
+    send it), ``COMPARISON`` written. ``CampaignError`` saying what to do when the store or its object cannot be
     used."""
     manifest = Manifest.require(folder)
     settings = manifest.settings
@@ -69,9 +72,9 @@ def prepare_changes(folder: Path, previous_store: Path, object_id: str, day: str
                 f"'{previous_store}' keeps no element list of {object_id}: keep it there with `elements LIST "
                 f"--store {previous_store} --object {object_id}`."
             )
-        current = dataclasses.replace(
-            campaign_inspection(manifest, folder), object_id=object_id, signoff=SignOff(date=day)
-        )
+        fresh = campaign_inspection(manifest, folder)  # every photo assigned anew, whatever an earlier run said
+        unassigned = [dataclasses.replace(p, element_id="", element_source="", element_why="") for p in fresh.photos]
+        current = dataclasses.replace(fresh, object_id=object_id, signoff=SignOff(date=day), photos=tuple(unassigned))
         before = reinspection.before(previous, current)
     except StoreError as error:
         raise CampaignError(f"'{previous_store}': {error}") from None
@@ -104,24 +107,22 @@ def prepare_changes(folder: Path, previous_store: Path, object_id: str, day: str
             )
         photos.append(photo)
     current = dataclasses.replace(current, photos=tuple(photos))
-    planned = []
+    planned: list[PlannedChange] = []
+    lines: list[str] = []
     if before is not None:
         requests = reinspection.change_requests(elements, before, current, results, settings.request.language)
         level = Structured(settings.structured)
         pixels = _Pixels(folder, manifest)
-        with Staged(folder / CHANGE_SHARD, text=True) as shard:
-            for request in requests:
-                key = request.key(settings.model)
-                custom_id = request_id(key)
-                sent = dataclasses.replace(request, current=pixels.with_pixels(request.current))
-                body = model.request_body(
-                    request.prompt(), comparison.images(sent), settings.model, settings.max_tokens, level
-                )
-                shard.file.write(request_line(custom_id, body, settings.format) + "\n")
-                planned.append(
-                    PlannedChange(custom_id, key, request.element_id, request_id(request.current.record or ""))
-                )
-        _name_shard(folder, manifest, len(planned))
+        for request in requests:
+            key = request.key(settings.model)
+            custom_id = change_request_id(key)
+            sent = dataclasses.replace(request, current=pixels.with_pixels(request.current))
+            body = model.request_body(
+                request.prompt(), comparison.images(sent), settings.model, settings.max_tokens, level
+            )
+            lines.append(request_line(custom_id, body, settings.format))
+            planned.append(PlannedChange(custom_id, key, request.element_id, request_id(request.current.record or "")))
+    _change_shard(folder, manifest, lines, {change.custom_id for change in planned})
     found = Comparison(
         str(previous_store.resolve()),
         object_id,
@@ -138,7 +139,7 @@ def _facts(folder: Path, manifest: Manifest) -> dict[str, Preparation]:
     """Each request's preparation without its pixels (what its facts file keeps), by ``custom_id``."""
     found = {}
     for shard in manifest.shards:
-        if shard["name"] == CHANGE_SHARD:
+        if shard["name"].startswith(CHANGE_SHARD_PREFIX):
             continue
         with (folder / facts_name(shard["name"])).open(encoding="utf-8") as lines:
             for text in lines:
@@ -163,14 +164,38 @@ class _Pixels:
         return dataclasses.replace(result, preparation=dataclasses.replace(facts, images=images))
 
 
-def _name_shard(folder: Path, manifest: Manifest, requests: int) -> None:
-    """The change shard among the manifest's shards (replacing an earlier one), as ``campaign run`` reads them."""
-    data = (folder / CHANGE_SHARD).read_bytes()
-    entry = {"name": CHANGE_SHARD, "requests": requests, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    manifest.shards = [shard for shard in manifest.shards if shard["name"] != CHANGE_SHARD]
-    if requests:
-        manifest.shards.append(entry)
+def _change_shard(folder: Path, manifest: Manifest, lines: list[str], planned: set[str]) -> None:
+    """The change requests as the manifest's last shard, named by its content (a provider's batch API takes a new
+    one as new); the answers already written for a request still planned carried over, so that ``campaign run``
+    sends none of them again; an earlier change shard and its answers removed; none without a request."""
+    text = "".join(line + "\n" for line in lines)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    name = f"{CHANGE_SHARD_PREFIX}{digest[:12]}.jsonl"
+    earlier = [shard["name"] for shard in manifest.shards if shard["name"].startswith(CHANGE_SHARD_PREFIX)]
+    answered = []
+    for old in earlier:
+        with contextlib.suppress(FileNotFoundError), (folder / results_name(old)).open(encoding="utf-8") as results:
+            answered += [line for line in results if line.strip() and _custom_id(line) in planned]
+    if lines:
+        write_atomically(folder / name, text)
+        if answered and name not in earlier:
+            write_atomically(folder / results_name(name), "".join(answered))
+    manifest.shards = [shard for shard in manifest.shards if shard["name"] not in earlier]
+    if lines:
+        size = len(text.encode("utf-8"))
+        manifest.shards.append({"name": name, "requests": len(lines), "bytes": size, "sha256": digest})
     manifest.write(folder)
+    for old in earlier:
+        if old != name:
+            for path in (folder / old, folder / results_name(old)):
+                path.unlink(missing_ok=True)
+
+
+def _custom_id(line: str) -> str:
+    try:
+        return str(json.loads(line).get("custom_id") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def bring_previous(inspections: InspectionStore, folder: Path) -> str:

@@ -7,7 +7,7 @@ in the store.
     facts-0001.jsonl      what each request's preparation found besides its pixels, and its thumbnail (``prepare``)
     results-0001.jsonl    the answers in the batch output format (``run``, ``fetch``, or the engine itself)
     batches.json          the batch of each shard at a provider's batch API (``batch_api``)
-    requests-changes.jsonl  the change requests against the previous inspection (``changes``, with --previous)
+    requests-changes-*.jsonl  the change requests against the previous inspection (``changes``, with --previous)
     changes.json          ``Comparison``: each photo's element and each change request's store key (``changes``)
     manifest.json         ``Manifest``
 """
@@ -43,7 +43,10 @@ ERROR_KEY = store_keys.CAMPAIGN_ERROR
 of the same photo is not served a failure from the store."""
 ID_PREFIX = "ia-"
 COMPARISON = "changes.json"
-CHANGE_SHARD = "requests-changes.jsonl"
+CHANGE_SHARD_PREFIX = "requests-changes-"
+"""A campaign's change requests (``changes``): ``requests-changes-<digest>.jsonl``, named by its content."""
+CHANGE_ID_PREFIX = "ia-c-"
+"""A change request's ``custom_id`` begins so: one no longer planned is told from a line of another campaign."""
 
 
 class CampaignError(InputError):
@@ -95,6 +98,11 @@ def request_id(record: str) -> str:
     """A request's ``custom_id`` for the result kept under ``record``: the same input and choices give the same id
     (a resumed run, a second import), and no two results share one."""
     return ID_PREFIX + hashlib.sha256(record.encode("utf-8")).hexdigest()[:40]
+
+
+def change_request_id(key: str) -> str:
+    """A change request's ``custom_id`` for the answer kept under ``key`` (``ChangeRequest.key``)."""
+    return CHANGE_ID_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
 
 
 def facts_name(shard: str) -> str:
@@ -196,16 +204,23 @@ class Comparison:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Comparison:
+        """Read as untrusted: every text cleaned, and each answer's key a change's (``ValueError`` otherwise)."""
+        changes = tuple(
+            PlannedChange(*(clean(str(change[name])) for name in ("custom_id", "key", "element_id", "photo")))
+            for change in data["changes"]
+        )
+        if any(not change.key.startswith(store_keys.CHANGE) for change in changes):
+            raise ValueError("a change request's answer would be kept under a key that is not a change's")
         return cls(
-            previous_store=str(data["previous_store"]),
+            previous_store=clean(str(data["previous_store"])),
             object_id=clean(str(data["object_id"])),
-            previous=str(data["previous"]),
-            day=str(data["day"]),
+            previous=clean(str(data["previous"])),
+            day=clean(str(data["day"]))[:10],
             elements={
-                str(key): (clean(str(value[0])), clean(str(value[1])), clean(str(value[2])))
-                for key, value in data["elements"].items()
+                clean(str(key)): (clean(str(value[0])), clean(str(value[1])), clean(str(value[2])))
+                for key, value in dict(data["elements"]).items()
             },
-            changes=tuple(PlannedChange(**change) for change in data["changes"]),
+            changes=changes,
         )
 
     @classmethod
@@ -216,7 +231,7 @@ class Comparison:
             return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
             raise CampaignError(f"'{path}' cannot be read ({error}); prepare again with --previous.") from None
 
     def applied(self, inspection: Inspection) -> Inspection:

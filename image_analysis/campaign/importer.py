@@ -16,6 +16,7 @@ from typing import Any
 
 from image_analysis import analysis, comparison, model, prompts, store_keys
 from image_analysis.campaign.folder import (
+    CHANGE_ID_PREFIX,
     MANIFEST,
     CampaignError,
     Comparison,
@@ -69,6 +70,9 @@ def import_results(paths: Sequence[Path], store: SqliteStore, folder: Path) -> I
         if custom_id in planned:
             counted = _change(line, planned[custom_id], settings, store, stored, batch)
             imported, errors, unchanged = imported + counted[0], errors + counted[1], unchanged + counted[2]
+            continue
+        if isinstance(custom_id, str) and custom_id.startswith(CHANGE_ID_PREFIX) and custom_id not in positions:
+            unchanged += 1  # a change request of an earlier preparation, no longer planned: nothing to keep
             continue
         if custom_id not in positions:
             refused.append(f"{where}: custom_id {str(custom_id)[:80]!r} is not in {folder / MANIFEST}")

@@ -38,6 +38,7 @@ from image_analysis.reports.campaign import campaign_report, default_threshold
 from image_analysis.reports.changes import changes_section, element_columns
 from image_analysis.reports.outputs import Output
 from image_analysis.review import Review, SignOff
+from image_analysis.safe_text import clean
 from image_analysis.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -142,19 +143,21 @@ def prepare(args: argparse.Namespace) -> int:
         wanted = object_id(args.object) if args.object else ""
     except ElementListError as error:
         return fail(EXIT_BAD_INPUT, f"--object: {error}")
+    day = day_of(args.date, "") if args.date else datetime.now(UTC).date().isoformat()
+    if not day:
+        return fail(EXIT_BAD_INPUT, f"--date '{clean(args.date)[:40]}' is not a date: give it as 2026-11-19")
     summary = campaigns.prepare_campaign(
         args.inputs, args.out, settings, workers=args.workers, progress=TerminalProgress()
     )
     if args.previous is not None:
-        today = datetime.now(UTC).date().isoformat()
-        found = campaigns.prepare_changes(args.out, args.previous, wanted, day_of(args.date, today))
+        found = campaigns.prepare_changes(args.out, args.previous, wanted, day)
         sources = Counter(source for _, source, _ in found.elements.values())
         said = ", ".join(f"{count} by {source}" for source, count in sources.items()) or "none"
         note(f"photos assigned to the elements of {wanted}: {said}")
         if found.previous:
             note(
                 f"{len(found.changes)} change requests against the inspection {found.previous}: "
-                f"{args.out / campaigns.CHANGE_SHARD}"
+                f"{args.out / (campaigns.CHANGE_SHARD_PREFIX + '*.jsonl')}"
             )
         else:
             note(f"no inspection of {wanted} before {found.day} in '{args.previous}': nothing to compare with")
@@ -248,17 +251,22 @@ def _signoff(where: Path, folder: Path, given: SignOff) -> SignOff:
 
 def _compared(where: Path, folder: Path, model_name: str) -> reinspection.Reinspection | None:
     """The campaign beside the previous inspection of its object (prepared with ``--previous``), as the store keeps
-    it; only the photos of an element are read. ``None`` without an object, or said when it cannot be read."""
+    it, against the previous inspection it was prepared against; only the photos of an element whose result is in
+    the store are read. ``None`` without an object, or said when it cannot
+    be read."""
     inspections = InspectionStore(SqliteStore(where, readonly=True))
     try:
+        compared = campaigns.Comparison.read(folder)
         inspection, _ = campaigns.campaign_signoff(inspections, folder, SignOff())
-        if not inspection.object_id:
+        if compared is None or not inspection.object_id:
             return None
-        inspection = dataclasses.replace(inspection, photos=tuple(p for p in inspection.photos if p.element_id))
+        stored = set(inspections.store.keys())
+        photos = tuple(photo for photo in inspection.photos if photo.element_id and photo.result in stored)
+        inspection = dataclasses.replace(inspection, photos=photos)
         results = inspections.results(inspection)
         findings = reinspection.record_findings(inspections, inspection, results)
-        record = reinspection.as_kept(inspections, inspection, results, findings, model_name)
-    except StoreError as error:
+        record = reinspection.as_kept(inspections, inspection, results, findings, model_name, compared.previous)
+    except (StoreError, campaigns.CampaignError) as error:
         note(f"the changes since the previous inspection are left out: {error}")
         return None
     if record is not None and record.previous is not None:
@@ -301,6 +309,7 @@ def report(args: argparse.Namespace) -> int:
             for file in staged.values():
                 file.discard()
             return fail(EXIT_BAD_INPUT, cannot_write(output, path, error))
+    signoff = _signoff(where, folder, options.signoff(args))  # kept first: the changes are of the day it says
     compared = _compared(where, folder, stored.settings.model)
     progress = TerminalProgress()
     try:
@@ -308,7 +317,7 @@ def report(args: argparse.Namespace) -> int:
             stored,
             scale,
             worst,
-            review=Review(signoff=_signoff(where, folder, options.signoff(args))),
+            review=Review(signoff=signoff),
             title=args.title,
             workbook=staged[Output.WORKBOOK].temporary if Output.WORKBOOK in staged else None,
             csv=staged[Output.CSV].file if Output.CSV in staged else None,

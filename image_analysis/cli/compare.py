@@ -64,8 +64,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     command.add_argument(
         "--language",
         choices=[language.value for language in Language],
-        default=Language.EN.value,
-        help="the language the model answers in",
+        default=None,
+        help="the language the model answers in (default: an answer kept in any language, else English)",
     )
     options.add_output(command, Output.CHANGES_PAGE, "write the page of the changes (HTML)")
     options.add_output(command, Output.CHANGES_CSV, "write the changes CSV to decide in a spreadsheet")
@@ -122,12 +122,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         for line in previous.unreadable:
             note(f"left out of the history: {line}")
-        requests = reinspection.change_requests(elements, previous, current, results, Language(args.language))
+        language = Language(args.language or Language.EN.value)
+        requests = reinspection.change_requests(elements, previous, current, results, language)
         try:
             settings = model.ServiceSettings.from_environment(args.model)
         except ServiceError as error:
             return fail(EXIT_SERVICE, str(error))
-        answers = comparison.compare_all(requests, settings, inspections.store)
+        answers = comparison.compare_all(requests, settings, inspections.store, any_language=not args.language)
         sent = sum(1 for answer in answers if not answer.from_store)
         failed = [answer for answer in answers if answer.description is None]
         note(f"{len(answers)} photo pairs compared, {sent} sent now" + (f", {len(failed)} failed" if failed else ""))

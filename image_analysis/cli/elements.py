@@ -107,7 +107,7 @@ def assigned(
     placed = []
     if previous is not None:
         try:
-            placed = reinspection.placed_photos(previous, inspections.results(previous))
+            placed = reinspection.placed_photos(previous, inspections.results(reinspection.of_elements(previous)))
         except StoreError as error:
             note(f"the previous inspection's photos cannot be placed ({error})")
     inspection = reinspection.assign(inspection, results, elements, placed, given)

@@ -75,6 +75,9 @@ PHOTOS = "Photos"
 SIGNOFF_SHEET = "Sign-off"
 AI_RECORD = "AI record"
 LISTS = "Lists"
+ELEMENTS_WRITTEN = "Elements as written"
+"""Very hidden: each photo's element as the workbook was made with it, so that a cell left as it was is told from
+one the inspector chose (an old workbook read again undoes no element chosen since)."""
 """Hidden: the values of the Findings sheet's validation lists (a value such as "AI, not reviewed" holds a comma,
 which an inline list cannot)."""
 FORMAT = "image_analysis findings workbook 3"
@@ -185,6 +188,18 @@ class ReviewWorkbook:
     elements: Mapping[int, str] = dataclasses.field(default_factory=dict)
     """Each photo's element as the Photos sheet's Element column says (photo number → element id, empty: none);
     empty when the workbook has no such column."""
+    elements_written: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    """Each photo's element as the workbook was made with it (``ELEMENTS_WRITTEN``)."""
+
+    @property
+    def elements_chosen(self) -> dict[int, str]:
+        """The photos whose Element cell the inspector changed (all of them in a workbook that does not say what it
+        was made with)."""
+        return {
+            number: element
+            for number, element in self.elements.items()
+            if number not in self.elements_written or self.elements_written[number] != element
+        }
 
     def mismatch(self, analyses: Sequence[Analysis]) -> ReviewError | None:
         """Why the workbook was not made from ``analyses`` (numbered as in the reports), or ``None``: each photo must
@@ -393,6 +408,7 @@ class WorkbookWriter:
     def save(self, target: IO[bytes], status: str = "") -> None:
         self._finish_findings()
         self._finish_photos()
+        self._elements_written()
         self._signoff(status)
         self._ai_record()
         self.book.save(target)
@@ -541,6 +557,16 @@ class WorkbookWriter:
     def _finish_photos(self) -> None:
         self.photos.protection.sheet = True  # the AI's words: an inspector writes in the Inspector's note
 
+    def _elements_written(self) -> None:
+        if self.elements is None:
+            return
+        sheet = self._sheet(ELEMENTS_WRITTEN)
+        self._append(sheet, ["photo", "element"], style=None)
+        for number, element in sorted(self.elements.photos.items()):
+            self._append(sheet, [str(number), element.element], style=None)
+        sheet.sheet_state = "veryHidden"
+        sheet.protection.sheet = True
+
     def _signoff(self, status: str) -> None:
         sheet, signoff = self.signoff, self.review.signoff
         self._header(sheet, ["Sign-off", "Value"], [22, 50])
@@ -654,7 +680,16 @@ def _read(book: Any) -> ReviewWorkbook:
         for row in findings
         if row["ref"] not in present and row["defect_type"]
     ]
-    return ReviewWorkbook(tuple(rows + gone), photos, scale, signoff, tuple(findings), made, elements)
+    written = (
+        {
+            int(cells[0]): cells[1] if len(cells) > 1 else ""
+            for number, cells in _rows(sheets[ELEMENTS_WRITTEN])
+            if number > 1 and cells[0].isdigit()
+        }
+        if ELEMENTS_WRITTEN in sheets
+        else {}
+    )
+    return ReviewWorkbook(tuple(rows + gone), photos, scale, signoff, tuple(findings), made, elements, written)
 
 
 def _as_said(row: Mapping[str, str], said: Mapping[str, str]) -> bool:

@@ -23,7 +23,17 @@ from image_analysis.vocabulary import CHANGES
 
 PHOTO_SIDE = 640
 """Long side of each photo of a pair on the page: two fit side by side at 1280 px, one above the other on a phone."""
-CHANGE_COLUMNS = ("element", "photo", "previous_photo", "ref", "previous_defect", "suggested", "decided", "note")
+CHANGE_COLUMNS = (
+    "element",
+    "photo",
+    "file",
+    "previous_photo",
+    "ref",
+    "previous_defect",
+    "suggested",
+    "decided",
+    "note",
+)
 """The changes CSV: one row per previous defect seen again; the inspector fills ``decided`` (and a ``note``)."""
 NOT_DECIDED = "not decided"
 NOT_COMPARABLE = "not comparable"
@@ -130,6 +140,7 @@ def change_rows(record: Reinspection) -> list[dict[str, Any]]:
             values = (
                 request.element_id,
                 request.current.number,
+                request.current.name,
                 f"{request.previous.number} ({request.dates[0]})",
                 defect["ref"],
                 f"{defect['type']}, {defect['where']}".strip(", "),
@@ -175,7 +186,8 @@ def decisions_from_rows(rows: Iterable[Mapping[str, Any]], source: str, first: i
         except ValueError:
             raise ChangesFileError(f"{source}, row {number}, column 'photo': not a photo number") from None
         ref = clean(str(row.get("ref") or "").strip())
-        decisions.append(ChangeDecision(photo, ref, reading, clean(str(row.get("note") or "").strip())))
+        note, file = (clean(str(row.get(name) or "").strip()) for name in ("note", "file"))
+        decisions.append(ChangeDecision(photo, ref, reading, note, file=file))
     return decisions
 
 
