@@ -23,7 +23,7 @@ $(VENV)/.app: requirements.txt
 	$(call INSTALL,requirements.txt)
 	touch $@
 
-$(VENV)/.test: $(VENV)/.app requirements-test.txt
+$(VENV)/.test: $(VENV)/.app requirements-test.txt requirements-ray.txt
 	$(call INSTALL,requirements-test.txt)
 	touch $@
 

@@ -31,12 +31,13 @@ from image_analysis.campaign.folder import (
     ManifestEntry,
     Settings,
     campaign_folder,
+    images_per_request,
     request_id,
 )
 from image_analysis.campaign.importer import ImportSummary, import_results
-from image_analysis.campaign.prepare import PrepareSummary, batch_level, prepare_campaign
+from image_analysis.campaign.prepare import PrepareSummary, batch_level, local_engine, prepare_campaign
 from image_analysis.campaign.record import campaign_signoff, keep_campaign_inspection
-from image_analysis.campaign.run import RunSummary, result_line, run_campaign
+from image_analysis.campaign.run import Answerer, RunSummary, result_line, run_campaign
 from image_analysis.campaign.stored import NOT_IMPORTED, Photo, Shown, StoredCampaign
 from image_analysis.campaign.workers import MAX_WORKERS
 
@@ -48,6 +49,7 @@ __all__ = [
     "MANIFEST",
     "MAX_WORKERS",
     "NOT_IMPORTED",
+    "Answerer",
     "BatchState",
     "CampaignError",
     "Comparison",
@@ -66,8 +68,10 @@ __all__ = [
     "campaign_signoff",
     "campaign_status",
     "fetch_campaign",
+    "images_per_request",
     "import_results",
     "keep_campaign_inspection",
+    "local_engine",
     "prepare_campaign",
     "prepare_changes",
     "request_id",

@@ -115,6 +115,21 @@ def results_name(shard: str) -> str:
     return shard.replace("requests-", "results-", 1)
 
 
+def images_per_request(folder: Path) -> int:
+    """The most images one request of the campaign in ``folder`` sends (a drawing's overview and tiles; two for a
+    change request): what a vLLM engine is told to expect (``limit_mm_per_prompt``)."""
+    manifest = Manifest.require(folder)
+    most = 1
+    for shard in manifest.shards:
+        if shard["name"].startswith(CHANGE_SHARD_PREFIX):
+            most = max(most, 2)
+            continue
+        with (folder / facts_name(shard["name"])).open(encoding="utf-8") as lines:
+            for text in lines:
+                most = max(most, len(json.loads(text)["preparation"]["images"]))
+    return most
+
+
 def campaign_folder(path: Path) -> Path:
     """The campaign folder a user names, by the folder or by its ``manifest.json``."""
     return path.parent if path.name == MANIFEST else path

@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from image_analysis.campaign.folder import (
     facts_name,
     request_id,
 )
-from image_analysis.campaign.workers import in_order
+from image_analysis.campaign.workers import in_order, worker_count
 from image_analysis.errors import AnalysisError
 from image_analysis.imaging.decode import FILE_TYPES
 from image_analysis.imaging.encode import thumbnail
@@ -174,6 +174,16 @@ class _Shard:
         return {"name": self.name, "requests": self.lines, "bytes": self.bytes, "sha256": self.digest.hexdigest()}
 
 
+Engine = Callable[[Sequence[str], Settings, int], Iterable[list[Made]]]
+"""How the files are prepared: each file's ``prepare_file`` results, in the files' order, on so many workers (the
+local engine: ``workers.in_order``; Ray: ``ray_engine.prepared``)."""
+
+
+def local_engine(paths: Sequence[str], settings: Settings, workers: int) -> Iterable[list[Made]]:
+    """The files prepared on this machine's worker processes."""
+    return in_order(workers, prepare_file, paths, settings)
+
+
 def prepare_campaign(
     paths: Sequence[Path],
     folder: Path,
@@ -181,9 +191,11 @@ def prepare_campaign(
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    engine: Engine = local_engine,
 ) -> PrepareSummary:
     """Prepare every input into request shards in ``folder`` (made if need be), resuming after the last complete
-    shard of an earlier run with the same settings. Raises ``CampaignError`` for a folder prepared otherwise."""
+    shard of an earlier run with the same settings, whichever ``engine`` prepared it. Raises ``CampaignError`` for a
+    folder prepared otherwise."""
     if settings.format not in FORMATS:
         raise CampaignError(f"--format must be one of {', '.join(FORMATS)}, not {settings.format!r}.")
     folder.mkdir(parents=True, exist_ok=True)
@@ -219,7 +231,7 @@ def prepare_campaign(
         pending.clear()
         shard, number = None, number + 1
 
-    for made in in_order(workers, prepare_file, todo, settings):
+    for made in engine(todo, settings, worker_count(workers)):
         whole_file: list[ManifestEntry] = []
         lines = [line for _, line, _ in made if line is not None]
         if shard is not None and lines and not shard.fits(*lines):

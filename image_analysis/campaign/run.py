@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,11 @@ def result_line(custom_id: str, completion: dict[str, Any] | None, error: Analys
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
+Answerer = Callable[[Path, set[str]], Iterator[str]]
+"""Another engine's way of answering a shard: the result line of each request not in the answered set, as they come
+(``ray_engine.answered``)."""
+
+
 def run_campaign(
     folder: Path,
     settings: model.ServiceSettings,
@@ -63,6 +68,7 @@ def run_campaign(
     concurrency: int = 4,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    engine: Answerer | None = None,
 ) -> RunSummary:
     """Send every request of a prepared campaign to an OpenAI-compatible server (``settings``: its address and key,
     retries and deadline; each request keeps the model it was prepared for), writing ``results-NNNN.jsonl`` beside
@@ -79,13 +85,35 @@ def run_campaign(
         results = folder / results_name(shard["name"])
         done = answered_ids(results)
         total = shard["requests"] - len(done)
-        with (folder / shard["name"]).open(encoding="utf-8") as requests:
-            todo = (line for line in map(json.loads, requests) if line["custom_id"] not in done)
-            counts = _send_all(todo, total, settings, concurrency, results, report, stop)
+        if total <= 0:
+            counts = (0, 0)  # every request of the shard answered before: nothing to start
+        elif engine is not None:
+            counts = _write_all(engine(folder / shard["name"], done), total, results, report, stop)
+        else:
+            with (folder / shard["name"]).open(encoding="utf-8") as requests:
+                todo = (line for line in map(json.loads, requests) if line["custom_id"] not in done)
+                counts = _send_all(todo, total, settings, concurrency, results, report, stop)
         answered, failed, skipped = answered + counts[0], failed + counts[1], skipped + len(done)
         report.shard(f"{results.name}: {sum(counts)} answered ({counts[1]} with an error)")
     report.close()
     return RunSummary(answered, failed, skipped, interrupted=stop.is_set())
+
+
+def _write_all(
+    lines: Iterator[str], total: int, results: Path, report: Progress, stop: threading.Event
+) -> tuple[int, int]:
+    """Append each result line to ``results`` as it comes (another engine sent the requests); the counts answered and
+    failed. Once ``stop`` is set no more is taken: what was written is kept, the rest is sent by the next run."""
+    counts = [0, 0]
+    with results.open("a", encoding="utf-8", newline="\n") as out:
+        for text in lines:
+            out.write(text + "\n")
+            out.flush()
+            counts[0 if json.loads(text).get("error") is None else 1] += 1
+            report.file(sum(counts), total)
+            if stop.is_set():
+                break
+    return counts[0], counts[1]
 
 
 def _send_all(

@@ -4,6 +4,7 @@ each step resumable, each ending with one summary line on stdout (``image_analys
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import signal
@@ -65,6 +66,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=None,
         help=f"worker processes (default: one per core; at most {campaigns.MAX_WORKERS})",
     )
+    _add_engine(shards)
     shards.add_argument(
         "--previous",
         type=Path,
@@ -82,6 +84,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     runner = steps.add_parser("run", help="send the shards to an OpenAI-compatible server, resumably (no batch API)")
     runner.add_argument("folder", type=Path, metavar="DIR", help=folder_help)
     options.add_concurrency(runner)
+    _add_engine(runner)
+    runner.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="with --engine ray: another OpenAI-compatible server to share the requests with (repeatable; the first "
+        "is $OPENAI_BASE_URL)",
+    )
+    runner.add_argument("--qps", type=float, default=None, help="with --engine ray: requests a second at most, in all")
+    runner.add_argument(
+        "--vllm",
+        default=None,
+        metavar="MODEL",
+        help="with --engine ray: answer on the cluster's GPU nodes with vLLM (a Hugging Face model id or a folder "
+        "every node sees) instead of a server",
+    )
+    runner.add_argument("--tensor-parallel", type=int, default=1, help="with --vllm: GPUs per model replica")
     runner.set_defaults(run=run)
 
     for step, what in (
@@ -122,6 +142,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     summary.set_defaults(run=report)
 
 
+def _add_engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine's processes (default); ray: Ray Data, in local mode or on a cluster "
+        "(pip install -r requirements-ray.txt)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="with --engine ray: the cluster (auto, or ray://HOST:10001); default: local mode",
+    )
+
+
 def prepare(args: argparse.Namespace) -> int:
     """Request shards and a manifest, resumable, with a summary line on stdout."""
     options.within(args.workers, "--workers", campaigns.MAX_WORKERS)
@@ -146,9 +181,22 @@ def prepare(args: argparse.Namespace) -> int:
     day = day_of(args.date, "") if args.date else datetime.now(UTC).date().isoformat()
     if not day:
         return fail(EXIT_BAD_INPUT, f"--date '{clean(args.date)[:40]}' is not a date: give it as 2026-11-19")
-    summary = campaigns.prepare_campaign(
-        args.inputs, args.out, settings, workers=args.workers, progress=TerminalProgress()
-    )
+    if args.engine == "ray":
+        from image_analysis.campaign import ray_engine
+
+        with ray_engine.session(args.address, args.workers):
+            summary = campaigns.prepare_campaign(
+                args.inputs,
+                args.out,
+                settings,
+                workers=args.workers,
+                progress=TerminalProgress(),
+                engine=ray_engine.prepared,
+            )
+    else:
+        summary = campaigns.prepare_campaign(
+            args.inputs, args.out, settings, workers=args.workers, progress=TerminalProgress()
+        )
     if args.previous is not None:
         found = campaigns.prepare_changes(args.out, args.previous, wanted, day)
         sources = Counter(source for _, source, _ in found.elements.values())
@@ -173,13 +221,23 @@ def run(args: argparse.Namespace) -> int:
     """The shards sent to a live server; Ctrl-C or a scheduler's SIGTERM stops new requests, and those sent are
     answered and kept, never sent twice."""
     options.within(args.concurrency, "--concurrency", analysis.MAX_CONCURRENCY)
-    settings = model.ServiceSettings.from_environment()
+    if args.engine != "ray" and (args.endpoint or args.vllm or args.qps):
+        return fail(EXIT_BAD_INPUT, "--endpoint, --qps and --vllm go with --engine ray.")
+    # vLLM on the cluster's GPU nodes answers without a server
+    settings = model.ServiceSettings("", "", "") if args.vllm else model.ServiceSettings.from_environment()
     stop = threading.Event()
     handlers = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        summary = campaigns.run_campaign(
-            args.folder, settings, concurrency=args.concurrency, progress=TerminalProgress(), stop=stop
-        )
+        with contextlib.ExitStack() as stack:
+            engine = _answerer(args, settings, stack)
+            summary = campaigns.run_campaign(
+                args.folder,
+                settings,
+                concurrency=args.concurrency,
+                progress=TerminalProgress(),
+                stop=stop,
+                engine=engine,
+            )
     finally:
         for number, handler in handlers.items():
             signal.signal(number, handler)
@@ -190,6 +248,26 @@ def run(args: argparse.Namespace) -> int:
     done = f", {summary.skipped} answered before" if summary.skipped else ""
     print(f"{summary.answered} answered, {summary.failed} with an error{done}: {args.folder}")
     return EXIT_SERVICE if summary.failed else EXIT_OK
+
+
+def _answerer(
+    args: argparse.Namespace, settings: model.ServiceSettings, stack: contextlib.ExitStack
+) -> campaigns.Answerer | None:
+    """How the shards are answered with ``--engine ray`` (within a Ray session the ``stack`` closes); ``None``: the
+    local engine."""
+    if args.engine != "ray":
+        return None
+    from image_analysis.campaign import ray_engine
+
+    stack.enter_context(ray_engine.session(args.address))
+    if args.vllm:
+        images = campaigns.images_per_request(args.folder)
+        config = ray_engine.vllm_config(
+            args.vllm, images, tensor_parallel=args.tensor_parallel, concurrency=args.concurrency
+        )
+        return lambda shard, done: ray_engine.vllm_answered(shard, done, config)
+    endpoints = [settings, *(dataclasses.replace(settings, base_url=url) for url in args.endpoint)]
+    return lambda shard, done: ray_engine.answered(shard, done, endpoints, concurrency=args.concurrency, qps=args.qps)
 
 
 def batch_api(args: argparse.Namespace) -> int:
