@@ -23,7 +23,9 @@ Measures, in one run, on this machine:
 9. a campaign: generated survey photos prepared into batch shards with one and two worker processes, and the
    peak memory for four times as many photos;
 10. a campaign at scale: a flight of 1,000 and of 10,000 photos prepared, imported and reported (``BENCH_FLIGHT``
-   sets the sizes).
+   sets the sizes);
+11. the Ray engine: a flight of 1,000 photos prepared by the local engine and by Ray in local mode, side by side,
+   with Ray's start-up and its idle processes' memory measured apart (``BENCH_RAY`` sets the number).
 
 ``--only NAME ...`` runs some sections and replaces just those in the existing BENCHMARKS.md.
 """
@@ -772,6 +774,109 @@ def campaign_scale_section(images: Path, lines: list[str]) -> list[str]:
     return [target for target, ok in verdicts if not ok]
 
 
+def _measured_with_actors(command: list[str], env: dict[str, str], actor: str) -> tuple[Any, float]:
+    """``command`` measured as ``run_measured`` does (wall time, peak of the process tree), and the peak of the part
+    doing the campaign's work: the command's own process and the processes whose command line names ``actor``."""
+    import subprocess
+    import time
+
+    from tests.memory import Measured, _tree_rss_kb
+
+    start = time.monotonic()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = ours = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss_kb(process.pid))
+        working = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if entry.name == str(process.pid) or actor in line:
+                    status = (entry / "status").read_text()
+                    working += int(status.split("VmRSS:")[1].split()[0]) if "VmRSS:" in status else 0
+            except (OSError, IndexError, ValueError):
+                continue
+        ours = max(ours, working)
+        time.sleep(0.05)
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(stderr)
+    return Measured(process.returncode, stdout, stderr, time.monotonic() - start, peak / 1024), ours / 1024
+
+
+IDLE_RAY = """
+from image_analysis.campaign import ray_engine
+with ray_engine.session(None, 2):
+    import ray
+    ray_engine._context()
+    ray.data.range(2).map_batches(lambda batch: batch).take_all()
+"""
+"""Ray started in local mode, one trivial Ray Data pipeline run (which starts Ray Data's own actors: statistics,
+autoscaling coordination, actor locations), and stopped: Ray's own processes with nothing of the campaign's."""
+
+
+def ray_section(images: Path, lines: list[str]) -> list[str]:
+    """``campaign prepare`` of one flight by the local engine and by Ray in local mode (two CPUs each), each a fresh
+    process measured as a whole; and Ray started, its Ray Data actors with it, and stopped with nothing prepared, to
+    quote apart its start-up and the memory of its own idle processes."""
+    import tempfile
+
+    from tests.memory import run_measured
+
+    count = int(os.environ.get("BENCH_RAY", "1000"))
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI", "VISION", "IMAGE_"))}
+
+    def prepare(photos: Path, out: Path, engine: str) -> tuple[Any, float]:
+        command = [sys.executable, "-m", "image_analysis", "campaign", "prepare", str(photos), "--out", str(out)]
+        command += ["--preset", "inspection", "--workers", "2", "--engine", engine]
+        return _measured_with_actors(command, base, "MapWorker(MapBatches(_Preparer))")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        (root / "photos").mkdir()
+        survey_flight(images, root / "photos", count)
+        idle = run_measured([sys.executable, "-c", IDLE_RAY], cwd=REPO, env=base, timeout=600)
+        if idle.returncode != 0:
+            raise RuntimeError(idle.stderr)
+        local, _ = prepare(root / "photos", root / "local", "local")
+        ray, ours = prepare(root / "photos", root / "ray", "ray")
+        same = all(
+            (root / "ray" / path.name).read_bytes() == path.read_bytes() for path in sorted((root / "local").iterdir())
+        )
+    time_ratio = (ray.seconds - idle.seconds) / local.seconds
+    memory_ratio = (ray.peak_mb - idle.peak_mb) / local.peak_mb
+    verdicts = [
+        ("Ray's shards, facts and manifest byte for byte the local engine's", same),
+        ("Ray local mode at most 1.3 x the local engine's time, its start-up apart", time_ratio <= 1.3),
+        ("beyond Ray's idle processes, at most 1.5 x the local engine's peak memory", memory_ratio <= 1.5),
+    ]
+    lines += [
+        "## The Ray engine: a flight of photos prepared on Ray in local mode",
+        "",
+        f"`python -m image_analysis campaign prepare PHOTOS --preset inspection --workers 2 --engine local|ray` on "
+        f"{count:,} photos of `survey_flight`, in a fresh process each, side by side in one run: wall time including "
+        "start-up, peak resident memory of the whole process tree (Ray's own processes and its actors included). "
+        "Ray's start-up and the memory of its own idle processes are quoted apart: Ray started in local mode with a "
+        "trivial Ray Data pipeline (which starts Ray Data's own statistics, autoscaling and actor-location actors) "
+        "and stopped, nothing prepared.",
+        "",
+        "| run | time | peak memory (process tree) | of which the driver and its preparing actors |",
+        "|---|---|---|---|",
+        f"| local engine (2 worker processes) | {local.seconds:.0f} s | {local.peak_mb:,.0f} MB | |",
+        f"| Ray, local mode (2 actors) | {ray.seconds:.0f} s | {ray.peak_mb:,.0f} MB | {ours:,.0f} MB |",
+        f"| Ray started, a trivial pipeline, stopped | {idle.seconds:.0f} s | {idle.peak_mb:,.0f} MB | |",
+        "",
+        f"Ray's time without its start-up against the local engine's: **{time_ratio:.2f} x**; its peak memory beyond "
+        f"its idle processes against the local engine's: **{memory_ratio:.2f} x**.",
+        "",
+        *[f"- {'met' if ok else 'MISSED'}: {target}" for target, ok in verdicts],
+        "",
+    ]
+    return [target for target, ok in verdicts if not ok]
+
+
 def quality_store(path: Path, inspections: int, photos: int = 10, defects: int = 10) -> int:
     """A store of ``inspections`` reviewed inspections of ``photos`` photos with ``defects`` AI findings each, kept
     as the commands keep them (results, inspections, decisions): 70 % confirmed, 15 % edited (a step either way),
@@ -1018,6 +1123,7 @@ SECTIONS: dict[str, Callable[[Path, list[str]], list[str] | None]] = {
     "campaign": campaign_section,
     "campaign-scale": campaign_scale_section,
     "quality": quality_section,
+    "ray": ray_section,
 }
 
 
