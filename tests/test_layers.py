@@ -104,6 +104,19 @@ def test_the_presets_load_no_imaging_library():
 
 
 @pytest.mark.process
+def test_the_app_and_the_local_engine_load_no_ray():
+    """Ray is the campaigns' optional engine: the app, the command line and the local engine never load it (the app's
+    requirements and its start-up stay as they were)."""
+    code = (
+        "import sys, app, image_analysis.cli, image_analysis.campaign, image_analysis.campaign.prepare; "
+        "print(sorted(m for m in ('ray', 'pyarrow') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+    assert "ray" not in (REPO / "requirements.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.process
 def test_the_benchmarks_and_scripts_import():
     """``make bench`` and the scripts run outside pytest: a moved module must not break them unseen."""
     modules = ["benchmarks.run", "benchmarks.platform_sizes", "benchmarks.model_server"] + [
