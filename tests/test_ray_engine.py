@@ -109,6 +109,8 @@ def test_the_vllm_stage_is_configured_from_the_campaign_and_its_rows_are_the_lin
     assert images > 1, "a drawing's overview and its tiles in one request"
     local = cli("campaign", "run", str(out), "--vllm", "/models/ministral")
     assert local.returncode == 2 and "--endpoint, --qps and --vllm go with --engine ray" in local.stderr
+    mixed = cli("campaign", "run", str(out), "--engine", "ray", "--vllm", "/models/ministral", "--qps", "5")
+    assert mixed.returncode == 2 and "--endpoint and --qps go with servers" in mixed.stderr
     config = ray_engine.vllm_config("/models/ministral", images, tensor_parallel=2, concurrency=3)
     assert config.model_source == "/models/ministral" and config.should_continue_on_error
     assert config.engine_kwargs["tensor_parallel_size"] == 2
@@ -117,6 +119,7 @@ def test_the_vllm_stage_is_configured_from_the_campaign_and_its_rows_are_the_lin
     request = lines(out)[0]
     row = ray_engine.vllm_row(request)
     assert row["messages"] == request["body"]["messages"] and row["custom_id"] == request["custom_id"]
+    assert "model" not in row, "a row's model other than the engine's is taken for a LoRA adapter"
     schema = request["body"]["response_format"]["json_schema"]["schema"]
     assert row["sampling_params"] == {
         "max_tokens": request["body"]["max_tokens"],
@@ -125,9 +128,13 @@ def test_the_vllm_stage_is_configured_from_the_campaign_and_its_rows_are_the_lin
     }
     reply = json.dumps({"summary": "A ground-floor plan."})
     done = {**row, "generated_text": reply, "num_generated_tokens": 12, "num_input_tokens": 900}
-    failed = {**row, "custom_id": lines(out)[1]["custom_id"], "__inference_error__": "CUDA out of memory"}
+    done.pop("sampling_params")  # the stage consumes it
+    failed = {"custom_id": lines(out)[1]["custom_id"], "__inference_error__": "CUDA out of memory"}  # handed back
+    cut = {**done, "num_generated_tokens": row["max_tokens"]}
+    assert json.loads(ray_engine.vllm_line(cut)["line"])["response"]["body"]["choices"][0]["finish_reason"] == "length"
     results = out / "results-0001.jsonl"
-    results.write_text("\n".join(ray_engine.vllm_line(item)["line"] for item in (done, failed)) + "\n")
+    answers = [ray_engine.vllm_output(ray_engine.vllm_line(done)), ray_engine.vllm_output(failed)]
+    results.write_text("\n".join(answers) + "\n")
     store = SqliteStore(tmp_path / "store.sqlite")
     imported = campaign.import_results([results], store, out)
     assert (imported.imported, imported.errors, imported.refused) == (1, 1, ())

@@ -46,6 +46,9 @@ QUIET = {
 }
 """Ray's own settings for a campaign run: no usage report sent anywhere, no notes of its own on the terminal (the
 command line says what happens)."""
+LIMITS = "IMAGE_ANALYSIS_"
+"""The settings of an upload's budget and decoder (``config``), given to every worker as the driver has them, so that
+a node prepares as this machine would (never a key: those are ``OPENAI_`` and ``VIKTOR_``)."""
 FILES_A_TASK = 8
 """Files one actor prepares in one task: Ray's cost of a task shared out, and a block of at most eight files' prepared
 requests (a few MB), never their raw files."""
@@ -72,7 +75,8 @@ def session(address: str | None = None, cpus: int | None = None) -> Iterator[Non
     if ray.is_initialized():
         yield
         return
-    runtime = {"py_modules": [str(PACKAGE)], "env_vars": dict(QUIET)}
+    limits = {name: value for name, value in os.environ.items() if name.startswith(LIMITS)}
+    runtime = {"py_modules": [str(PACKAGE)], "env_vars": {**QUIET, **limits}}
     try:
         if address:
             ray.init(address=address, runtime_env=runtime, log_to_driver=False, logging_level="ERROR")
@@ -146,8 +150,8 @@ def prepared(paths: Sequence[str], settings: Settings, workers: int) -> Iterator
             num_cpus=1,
             ray_remote_args_fn=_no_restarts,
         )
-    for row in done.iter_rows():
-        yield pickle.loads(row["made"])  # noqa: S301 - made by this campaign's own actors
+    for made in _rows(done, "made"):
+        yield pickle.loads(made)  # noqa: S301 - made by this campaign's own actors
 
 
 # -- the answers, from an OpenAI-compatible server
@@ -171,15 +175,32 @@ class _Sender:
                 if wait > 0:
                     time.sleep(wait)
                 self.last = time.monotonic()
-            lines.append(_answer(json.loads(text), self.settings[int(endpoint)]))
+            lines.append(_answer(text, self.settings[int(endpoint)]))
         return {"line": lines}
 
 
-def _answer(request: dict[str, Any], settings: model.ServiceSettings) -> str:
+def _answer(text: str, settings: model.ServiceSettings) -> str:
+    """A request line's answer as a result line; whatever fails, an error line (never a failed job)."""
+    custom_id = _id(text) or ""
     try:
+        request = json.loads(text)
         return result_line(request["custom_id"], model.complete(request["body"], settings), None)
     except AnalysisError as error:
-        return result_line(request["custom_id"], None, error)
+        return result_line(custom_id, None, error)
+    except (ValueError, KeyError, TypeError) as error:
+        return result_line(custom_id, None, AnalysisError(f"the request line cannot be read ({type(error).__name__})"))
+
+
+def _unanswered(shard: Path, done: set[str]) -> Any:
+    """A shard's request lines not in ``done``, as rows ``{"text"}``: split on the newline alone (a line may hold a
+    U+2028, which ``read_text`` would split on), read where the shard lies (on a cluster: storage every node sees)."""
+    ray = _ray()
+
+    def split(row: dict[str, Any]) -> list[dict[str, str]]:
+        lines = (line.decode("utf-8", errors="replace") for line in row["bytes"].split(b"\n") if line.strip())
+        return [{"text": line} for line in lines if (_id(line) or "") not in done]
+
+    return ray.data.read_binary_files(str(shard.resolve())).flat_map(split)
 
 
 def answered(
@@ -192,17 +213,16 @@ def answered(
 ) -> Iterator[str]:
     """The result line of each request of ``shard`` not in ``done``, as they come (in no set order), sent by
     ``concurrency`` actors spread over ``endpoints`` (the rows taken in turn); within the ``session`` the caller
-    opened. The shard is read where it lies: on a cluster, on storage every node sees."""
+    opened."""
     ray = _ray()
     context = _context()
     context.execution_options.preserve_order = False
-    lines = ray.data.read_text(str(shard.resolve()))
     count = len(endpoints)
-    with warnings.catch_warnings():  # a filter by function is what a set of ids needs; max_restarts as above
+    with warnings.catch_warnings():  # max_restarts, as above
         warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        todo = lines.filter(lambda row: (_id(row["text"]) or "") not in done)
-        spread = todo.map(lambda row: {**row, "endpoint": int((_id(row["text"]) or "0")[-6:], 16) % count})
+        spread = _unanswered(shard, done).map(
+            lambda row: {**row, "endpoint": int((_id(row["text"]) or "0")[-6:], 16) % count}
+        )
         sent = spread.map_batches(
             _Sender,
             fn_constructor_kwargs={"settings": list(endpoints), "qps": qps, "actors": concurrency},
@@ -212,8 +232,20 @@ def answered(
             num_cpus=0,  # waiting on the server, not computing
             ray_remote_args_fn=_no_restarts,
         )
-    for row in sent.iter_rows():
-        yield row["line"]
+    yield from _rows(sent, "line")
+
+
+def _rows(dataset: Any, column: str | None) -> Iterator[Any]:
+    """A column of each row of ``dataset`` (``None``: the row) as it comes; a failure of Ray's a ``CampaignError`` of
+    one line (run the step again: what was written is kept)."""
+    from ray.exceptions import RayError
+
+    try:
+        for row in dataset.iter_rows():
+            yield row if column is None else row[column]
+    except RayError as error:
+        cause = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise CampaignError(f"Ray stopped ({cause[:300]}); run the same command again to go on.") from None
 
 
 def _id(text: str) -> str | None:
@@ -262,7 +294,8 @@ def vllm_row(request: dict[str, Any]) -> dict[str, Any]:
         sampling["structured_outputs"] = {"json_object": True}
     return {
         "custom_id": request["custom_id"],
-        "model": body.get("model", ""),
+        "campaign_model": body.get("model", ""),  # not "model": the vLLM stage takes another model for a LoRA adapter
+        "max_tokens": body.get("max_tokens") or 0,  # the stage consumes sampling_params: kept to tell a reply cut off
         "messages": body["messages"],
         "sampling_params": {name: value for name, value in sampling.items() if value is not None},
     }
@@ -275,11 +308,11 @@ def vllm_line(row: dict[str, Any]) -> dict[str, str]:
     if error:
         return {"line": result_line(str(row["custom_id"]), None, AnalysisError(error[:2000]))}
     generated = int(row.get("num_generated_tokens") or 0)
-    limit = int((row.get("sampling_params") or {}).get("max_tokens") or 0)
+    limit = int(row.get("max_tokens") or 0)
     completion = {
         "id": f"vllm-{row['custom_id']}",
         "object": "chat.completion",
-        "model": str(row.get("model") or ""),
+        "model": str(row.get("campaign_model") or ""),
         "choices": [
             {
                 "index": 0,
@@ -298,16 +331,29 @@ def vllm_line(row: dict[str, Any]) -> dict[str, str]:
 
 def vllm_answered(shard: Path, done: set[str], config: Any) -> Iterator[str]:
     """The result line of each request of ``shard`` not in ``done``, through the vLLM processor of ``config``
-    (``vllm_config``); within the ``session`` the caller opened, on a cluster with GPU nodes."""
-    ray = _ray()
-    from ray.data.llm import build_processor
+    (``vllm_config``); within the ``session`` the caller opened, on a cluster with GPU nodes. A row that failed is
+    an error line (the processor hands an error row back as it is, without ``vllm_line``)."""
+    try:
+        from ray.data.llm import build_processor
 
+        processor = build_processor(
+            config, preprocess=lambda row: vllm_row(json.loads(row["text"])), postprocess=vllm_line
+        )
+    except ImportError as error:
+        raise CampaignError(
+            f"--vllm needs vLLM where the command runs and on the GPU nodes ({error.name} is missing): "
+            "pip install 'ray[llm]' there"
+        ) from None
     context = _context()
     context.execution_options.preserve_order = False
-    lines = ray.data.read_text(str(shard.resolve()))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        todo = lines.filter(lambda row: (_id(row["text"]) or "") not in done)
-    processor = build_processor(config, preprocess=lambda row: vllm_row(json.loads(row["text"])), postprocess=vllm_line)
-    for row in processor(todo).iter_rows():
-        yield row["line"]
+    for row in _rows(processor(_unanswered(shard, done)), None):
+        yield vllm_output(row)
+
+
+def vllm_output(row: dict[str, Any]) -> str:
+    """The result line of a row the vLLM processor gives back: its ``line`` (``vllm_line``), or for an error row,
+    which the processor hands back as it is, an error line."""
+    if row.get("line"):
+        return str(row["line"])
+    said = str(row.get("__inference_error__") or "no answer from vLLM")
+    return vllm_line({"custom_id": row.get("custom_id", ""), "__inference_error__": said})["line"]

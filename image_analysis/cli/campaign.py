@@ -91,9 +91,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=[],
         metavar="URL",
         help="with --engine ray: another OpenAI-compatible server to share the requests with (repeatable; the first "
-        "is $OPENAI_BASE_URL)",
+        "is $OPENAI_BASE_URL; each is sent $OPENAI_API_KEY)",
     )
-    runner.add_argument("--qps", type=float, default=None, help="with --engine ray: requests a second at most, in all")
+    runner.add_argument(
+        "--qps", type=float, default=None, help="with --engine ray: requests a second at most, in all (retries apart)"
+    )
     runner.add_argument(
         "--vllm",
         default=None,
@@ -221,15 +223,16 @@ def run(args: argparse.Namespace) -> int:
     """The shards sent to a live server; Ctrl-C or a scheduler's SIGTERM stops new requests, and those sent are
     answered and kept, never sent twice."""
     options.within(args.concurrency, "--concurrency", analysis.MAX_CONCURRENCY)
-    if args.engine != "ray" and (args.endpoint or args.vllm or args.qps):
-        return fail(EXIT_BAD_INPUT, "--endpoint, --qps and --vllm go with --engine ray.")
+    problem = _engine_options(args)
+    if problem:
+        return fail(EXIT_BAD_INPUT, problem)
     # vLLM on the cluster's GPU nodes answers without a server
     settings = model.ServiceSettings("", "", "") if args.vllm else model.ServiceSettings.from_environment()
     stop = threading.Event()
-    handlers = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with contextlib.ExitStack() as stack:
-            engine = _answerer(args, settings, stack)
+    with contextlib.ExitStack() as stack:
+        engine = _answerer(args, settings, stack)  # Ray, once started, has its own handlers: ours go after
+        handlers = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
+        try:
             summary = campaigns.run_campaign(
                 args.folder,
                 settings,
@@ -238,9 +241,9 @@ def run(args: argparse.Namespace) -> int:
                 stop=stop,
                 engine=engine,
             )
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+        finally:
+            for number, handler in handlers.items():
+                signal.signal(number, handler)
     if summary.interrupted:
         return fail(
             EXIT_INTERRUPTED, "interrupted: every answer received is kept; run the same command to send the rest"
@@ -248,6 +251,19 @@ def run(args: argparse.Namespace) -> int:
     done = f", {summary.skipped} answered before" if summary.skipped else ""
     print(f"{summary.answered} answered, {summary.failed} with an error{done}: {args.folder}")
     return EXIT_SERVICE if summary.failed else EXIT_OK
+
+
+def _engine_options(args: argparse.Namespace) -> str:
+    """What is wrong with the engine's options, in one line (empty: nothing)."""
+    if args.engine != "ray" and (args.endpoint or args.vllm or args.qps is not None):
+        return "--endpoint, --qps and --vllm go with --engine ray."
+    if args.vllm and (args.endpoint or args.qps is not None):
+        return "--vllm answers on the cluster's GPUs: --endpoint and --qps go with servers."
+    if args.qps is not None and not args.qps > 0:
+        return "--qps must be more than 0 (requests a second, in all)."
+    if args.tensor_parallel < 1:
+        return "--tensor-parallel must be 1 or more (GPUs per model replica)."
+    return ""
 
 
 def _answerer(
