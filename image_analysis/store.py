@@ -25,6 +25,7 @@ What keeps a paid result from being lost or paid twice:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -318,14 +319,11 @@ class SqliteStore:
 
     def _journal(self, key: str, text: str, error: BaseException) -> None:
         value = json.loads(text)
-        line = json.dumps({"key": key, "value": value}) + "\n"
+        line = (json.dumps({"key": key, "value": value}) + "\n").encode("utf-8")
         for journal in self._journals():
             try:
                 journal.parent.mkdir(parents=True, exist_ok=True)
-                with journal.open("a", encoding="utf-8") as file:
-                    file.write(line)
-                    file.flush()
-                    os.fsync(file.fileno())
+                _append_whole(journal, line)
             except OSError:
                 continue
             self.journalled += 1
@@ -375,6 +373,27 @@ def _alive(owner: str) -> bool:
     except OSError:
         return True
     return True
+
+
+def _append_whole(path: Path, line: bytes) -> None:
+    """Append ``line`` to ``path`` whole or not at all: a write the disk cannot take is cut off again, and a line an
+    earlier crash left cut short is ended first, so that a later line never runs on from it (and is lost with it)."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        start = os.lseek(fd, 0, os.SEEK_END)
+        if start and os.pread(fd, 1, start - 1) != b"\n":
+            line = b"\n" + line
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)
 
 
 def _journal_entries(journal: Path) -> Iterator[dict[str, Any]]:

@@ -5,6 +5,7 @@ says so."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -254,3 +255,25 @@ def test_two_runs_on_the_same_photos_pay_once_and_their_csvs_round_trip(threaded
         assert done.returncode == 0, done.stderr
         statuses = [row["status"] for row in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))]
         assert EDITED not in statuses, f"run {number}: an untouched CSV came back edited"
+
+
+def test_a_journal_line_is_appended_whole_or_not_at_all(small_disk):
+    """A line the full disk cannot take is cut off again, and one a crash left cut short is ended first: a later line
+    never runs on from it and is lost with it (as a second run on a full disk once lost one description)."""
+    from image_analysis.store import _append_whole, _journal_entries
+
+    journal = small_disk / "results.sqlite.journal"
+    first = (json.dumps({"key": "result:a", "value": {"n": 1}}) + "\n").encode()
+    _append_whole(journal, first)
+    filler = small_disk / "filler"
+    with contextlib.suppress(OSError), filler.open("wb") as file:
+        file.write(b"\0" * 400_000)  # more than the 256 kB the disk holds
+    big = (json.dumps({"key": "result:b", "value": {"text": "x" * 100_000}}) + "\n").encode()
+    with pytest.raises(OSError):
+        _append_whole(journal, big)
+    assert journal.read_bytes() == first, "nothing of the line that did not fit is left"
+    filler.unlink()
+    with journal.open("ab") as file:
+        file.write(b'{"key": "result:c", "val')  # a crash cut this one short
+    _append_whole(journal, big)
+    assert [entry["key"] for entry in _journal_entries(journal)] == ["result:a", "result:b"]
