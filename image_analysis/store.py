@@ -32,6 +32,7 @@ import os
 import socket
 import sqlite3
 import stat
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -375,9 +376,19 @@ def _alive(owner: str) -> bool:
     return True
 
 
+_APPENDING = threading.Lock()
+"""One journal line written at a time in a process (a batch's threads keep their results as they come)."""
+
+
 def _append_whole(path: Path, line: bytes) -> None:
     """Append ``line`` to ``path`` whole or not at all: a write the disk cannot take is cut off again, and a line an
-    earlier crash left cut short is ended first, so that a later line never runs on from it (and is lost with it)."""
+    earlier crash left cut short is ended first, so that a later line never runs on from it (and is lost with it).
+    One line at a time in this process, in one write where the system allows."""
+    with _APPENDING:
+        _append(path, line)
+
+
+def _append(path: Path, line: bytes) -> None:
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         start = os.lseek(fd, 0, os.SEEK_END)
