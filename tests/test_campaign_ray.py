@@ -83,7 +83,7 @@ def test_ray_answers_each_request_once_and_a_failed_one_is_an_error_line(
     threaded_model_service.handle(answer)
     url = threaded_model_service.base_url
     env = {"OPENAI_BASE_URL": url, "VISION_MAX_RETRIES": "0"}
-    command = ("campaign", "run", str(out), "--engine", "ray", "--endpoint", url, "--qps", "50", "--concurrency", "2")
+    command = ("campaign", "run", str(out), "--engine", "ray", "--endpoint", url, "--qps", "50", "--concurrency", "1")
     done = cli(*command, env_extra=env)  # in this process: the module's Ray instance is used as it is
     assert done.returncode == 3 and "2 answered, 1 with an error" in done.stdout, "an error line, not a failed job"
     answers = [json.loads(line) for line in (out / "results-0001.jsonl").read_text().splitlines()]
