@@ -635,3 +635,28 @@ def test_each_source_of_decisions_says_only_what_it_says_anew_and_a_row_follows_
     assert decide(inspections, renumbered, [row(2, "worse", "IMG_2.jpg")], "A", "table") == [], (
         "a photo no longer in the inspection decides nothing"
     )
+
+
+@pytest.fixture(scope="module")
+def report_html(object_store, tmp_path_factory) -> str:
+    store, _, env, _, _, _ = object_store
+    assert cli("compare", "--store", str(store), "--inspection", "2026", env_extra=env).returncode == 0  # answers kept
+    page = tmp_path_factory.mktemp("report") / "report.html"
+    done = cli("report", "--store", str(store), "--inspection", "2026", "--out", str(page))
+    assert done.returncode == 0, done.stderr
+    return page.read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_reports_changes_section_fits_the_page_as_the_changes_page_does(browser, report_html, tmp_path, width):  # noqa: F811
+    page, watch, url = open_page(browser, report_html, tmp_path, width=width, height=900)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    too_wide = [table for table in table_widths(page) if table["width"] > table["card"] and not table["held"]]
+    assert too_wide == [], f"tables wider than their card at {width} px"
+    intro = page.locator(".changes-intro").bounding_box()
+    title = page.locator("#changes-title").bounding_box()
+    assert intro and title and title["x"] > intro["x"], "the section's title inside its card, not on the page's edge"
+    assert page.locator(".changes-section .pair img").count() >= 2
+    assert watch.errors == [] and watch.outside_requests(url) == []
+    page.close()
