@@ -338,13 +338,19 @@ def changes_html(object_store, tmp_path_factory) -> str:
     return page.read_text(encoding="utf-8")
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("width", [1280, 390])
-def test_the_changes_page_shows_both_photos_side_by_side_and_fits_a_phone(browser, changes_html, tmp_path, width):  # noqa: F811
-    page, watch, url = open_page(browser, changes_html, tmp_path, width=width, height=900)
+def _fitting(browser, html: str, folder: Path, width: int):  # noqa: F811
+    """The page opened at ``width`` px, once no table is wider than its card and the page no wider than the screen."""
+    page, watch, url = open_page(browser, html, folder, width=width, height=900)
     too_wide = [table for table in table_widths(page) if table["width"] > table["card"] and not table["held"]]
     assert too_wide == [], f"tables wider than their card at {width} px"
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    return page, watch, url
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_changes_page_shows_both_photos_side_by_side_and_fits_a_phone(browser, changes_html, tmp_path, width):  # noqa: F811
+    page, watch, url = _fitting(browser, changes_html, tmp_path, width)
     first, second = (page.locator("#element-1-title ~ .pair img").nth(index).bounding_box() for index in (0, 1))
     assert first and second and first["width"] > 100
     if width == 1280:
@@ -650,10 +656,7 @@ def report_html(object_store, tmp_path_factory) -> str:
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_reports_changes_section_fits_the_page_as_the_changes_page_does(browser, report_html, tmp_path, width):  # noqa: F811
-    page, watch, url = open_page(browser, report_html, tmp_path, width=width, height=900)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-    too_wide = [table for table in table_widths(page) if table["width"] > table["card"] and not table["held"]]
-    assert too_wide == [], f"tables wider than their card at {width} px"
+    page, watch, url = _fitting(browser, report_html, tmp_path, width)
     intro = page.locator(".changes-intro").bounding_box()
     title = page.locator("#changes-title").bounding_box()
     assert intro and title and title["x"] > intro["x"], "the section's title inside its card, not on the page's edge"
